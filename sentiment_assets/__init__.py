@@ -1,0 +1,1 @@
+"""Customer-sentiment analysis of review CSV drops, as Dagster software-defined assets."""

@@ -1,0 +1,1 @@
+"""Dagster definitions: thin wrappers around the plain modules of `sentiment_assets`."""

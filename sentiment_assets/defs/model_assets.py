@@ -1,0 +1,171 @@
+"""From the dataset to production: trained_models -> production_model, tracked in MLflow."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from sentiment_assets import registry
+from sentiment_assets.dataset import PaddedDataset
+from sentiment_assets.defs.data_assets import GROUP
+from sentiment_assets.defs.metadata import metrics_markdown
+from sentiment_assets.defs.resources import MlflowTracking
+from sentiment_assets.evaluation import classification_metrics, is_constant
+from sentiment_assets.models import SEED_CANDIDATES
+
+# Reviews whose sentiment nobody disputes; the production model must get them right.
+SANITY_REVIEWS = {
+    "I will tell my friends for sure": 1,
+    "The fabric ripped after one wash, I am returning it": 0,
+}
+
+
+class CandidateConfig(dg.Config):
+    name: str
+    embedding_dim: int
+    batch_size: int
+
+
+class TrainingConfig(dg.Config):
+    """Which candidates to train and how long; editable in the launchpad."""
+
+    candidates: list[CandidateConfig] = Field(
+        default_factory=lambda: [
+            CandidateConfig(name=c.name, embedding_dim=c.embedding_dim, batch_size=c.batch_size)
+            for c in SEED_CANDIDATES
+        ]
+    )
+    epochs: int = Field(default=50, description="Upper bound; early stopping usually ends sooner.")
+    patience: int = Field(default=2, description="Epochs without a better validation loss.")
+    seed: int = 42
+
+
+@dg.asset(group_name=GROUP, kinds={"keras", "mlflow"})
+def trained_models(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    padded_dataset: PaddedDataset,
+    mlflow: MlflowTracking,
+) -> dg.Output[list[dict[str, Any]]]:
+    """Candidate Keras models, each its own MLflow run and a new registered model version."""
+    from sentiment_assets.models import KerasCandidate
+    from sentiment_assets.training import train_keras_candidate
+
+    results = []
+    for spec in config.candidates:
+        candidate = KerasCandidate(spec.name, spec.embedding_dim, spec.batch_size)
+        tags = {
+            "algorithm": "keras-embedding-bag",
+            "candidate": candidate.name,
+            "dagster_run_id": context.run.run_id,
+            "dagster_asset_key": context.asset_key.to_user_string(),
+            "data_version": padded_dataset.fingerprint,
+        }
+        with mlflow.start_run(run_name=candidate.name, tags=tags) as run:
+            result = train_keras_candidate(
+                padded_dataset,
+                candidate,
+                registered_model_name=mlflow.registered_model_name,
+                epochs=config.epochs,
+                patience=config.patience,
+                seed=config.seed,
+            )
+        result["run_url"] = mlflow.run_url(run.info.experiment_id, run.info.run_id)
+        context.log.info(
+            f"{candidate.name}: validation ROC AUC {result['validation']['roc_auc']:.4f}, "
+            f"version {result['version']}, {result['epochs_trained']} epochs"
+        )
+        results.append(result)
+    return dg.Output(
+        results,
+        metadata={
+            "validation_metrics": metrics_markdown(
+                {r["candidate"]: r["validation"] for r in results}
+            ),
+            "test_metrics": metrics_markdown({r["candidate"]: r["test"] for r in results}),
+            **{f"mlflow_run_{r['candidate']}": dg.MetadataValue.url(r["run_url"]) for r in results},
+            "data_version": padded_dataset.fingerprint,
+        },
+    )
+
+
+def score(model: Any, reviews: pd.DataFrame) -> dict[str, float]:
+    """Metrics of a logged model on raw test reviews, through its bundled preprocessing."""
+    predictions = model.predict(reviews[["text"]].rename(columns={"text": "review_text"}))
+    probabilities = predictions["probability"].to_numpy()
+    metrics = classification_metrics(reviews["label"].to_numpy(), probabilities)
+    metrics["constant_output"] = float(is_constant(probabilities))
+    return metrics
+
+
+@dg.asset(group_name=GROUP, kinds={"mlflow"})
+def production_model(
+    context: dg.AssetExecutionContext,
+    trained_models: list[dict[str, Any]],
+    padded_dataset: PaddedDataset,
+    mlflow: MlflowTracking,
+) -> dg.Output[dict[str, Any]]:
+    """The registry's `production` alias: moved to the best new candidate only when it is better."""
+    best = max(trained_models, key=lambda r: r["validation"][registry.SELECTION_METRIC])
+    test_reviews = padded_dataset.split_reviews("test")
+    client = mlflow.client()
+    name = mlflow.registered_model_name
+
+    challenger = score(mlflow.load_model(f"models:/{name}/{best['version']}"), test_reviews)
+    current = registry.production_version(client, name)
+    champion = score(mlflow.load_model(registry.model_uri(name)), test_reviews) if current else None
+    decision = registry.decide(challenger, champion)
+    if decision.promote:
+        client.set_registered_model_alias(name, registry.PRODUCTION_ALIAS, best["version"])
+    production_version = (
+        best["version"] if decision.promote else (current.version if current else None)
+    )
+    context.log.info(f"{'Promoted' if decision.promote else 'Kept'}: {decision.reason}")
+
+    summary: dict[str, Any] = {
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        "challenger": {
+            "candidate": best["candidate"],
+            "version": best["version"],
+            "test": challenger,
+        },
+        "champion": {"version": current.version, "test": champion} if current else None,
+        "production_version": production_version,
+        "model_uri": registry.model_uri(name),
+    }
+    metadata: dict[str, Any] = {
+        "decision": "promoted" if decision.promote else "kept",
+        "reason": decision.reason,
+        "challenger": f"{best['candidate']} (version {best['version']})",
+        "scores": metrics_markdown(
+            {
+                f"challenger v{best['version']}": challenger,
+                **({f"production v{current.version}": champion} if current else {}),
+            }
+        ),
+        "challenger_run": dg.MetadataValue.url(best["run_url"]),
+    }
+    if production_version is not None:
+        production = mlflow.load_model(registry.model_uri(name))
+        sanity = production.predict(pd.DataFrame({"review_text": list(SANITY_REVIEWS)}))
+        summary["sanity"] = [
+            {"text": text, "expected": expected, "probability": float(p), "label": int(label)}
+            for (text, expected), p, label in zip(
+                SANITY_REVIEWS.items(), sanity["probability"], sanity["label"], strict=True
+            )
+        ]
+        metadata.update(
+            {
+                "production_version": production_version,
+                "model_uri": registry.model_uri(name),
+                "production_version_url": dg.MetadataValue.url(
+                    mlflow.model_version_url(production_version)
+                ),
+                "sanity_predictions": dg.MetadataValue.md(
+                    pd.DataFrame(summary["sanity"]).to_markdown(index=False)
+                ),
+            }
+        )
+    return dg.Output(summary, metadata=metadata)

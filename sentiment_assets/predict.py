@@ -1,0 +1,69 @@
+"""`sentiment-predict`: score reviews with the production model, one JSON line per review."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sentiment_assets import registry, settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Predict whether reviews recommend the product, with the production model."
+    )
+    parser.add_argument("texts", nargs="*", help="review texts")
+    parser.add_argument("--file", help="a CSV with a 'Review Text' column (the Kaggle schema)")
+    parser.add_argument("--model-uri", default=registry.PRODUCTION_URI)
+    args = parser.parse_args(argv)
+    if not args.texts and not args.file:
+        parser.error("give review texts or --file")
+
+    import pandas as pd
+
+    from sentiment_assets.reviews import REVIEW_ID, TEXT, ReviewFileError, read_reviews
+
+    if args.file:
+        try:
+            reviews = read_reviews(args.file, require_label=False)
+        except ReviewFileError as err:
+            print(f"sentiment-predict: {err}", file=sys.stderr)
+            return 2
+        texts = reviews[TEXT].fillna("").astype(str).tolist()
+        ids = reviews[REVIEW_ID].tolist()
+    else:
+        texts, ids = list(args.texts), [None] * len(args.texts)
+
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    mlflow.set_tracking_uri(settings.tracking_uri())
+    mlflow.set_registry_uri(settings.tracking_uri())
+    try:
+        model = mlflow.pyfunc.load_model(args.model_uri)
+    except MlflowException:
+        print(
+            f"sentiment-predict: no model at {args.model_uri} in {settings.tracking_uri()}; "
+            "materialize production_model first (make run)",
+            file=sys.stderr,
+        )
+        return 2
+    predictions = model.predict(pd.DataFrame({"review_text": texts}))
+    for review_id, text, p, label in zip(
+        ids, texts, predictions["probability"], predictions["label"], strict=True
+    ):
+        line = {
+            "probability": round(float(p), 6),
+            "label": int(label),
+            "sentiment": "recommended" if label == 1 else "not recommended",
+            "text": text,
+        }
+        if review_id is not None:
+            line = {"review_id": review_id, **line}
+        print(json.dumps(line))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Text cleaning shared by training and serving: letters only, lowercase, NLTK stopwords, Porter stems.
+
+The same functions run inside the logged MLflow model, so training and serving cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+from sentiment_assets.reviews import LABEL, REVIEW_ID, TEXT, TITLE
+
+# The seed used `[^a-zA-z]`; the `A-z` range also keeps `[ \ ] ^ _` and the backtick.
+NON_LETTERS = re.compile(r"[^a-zA-Z]")
+
+# Words that flip a review's meaning; NLTK lists them as stopwords, which the seed removed.
+NEGATIONS = frozenset(
+    {
+        "no",
+        "nor",
+        "not",
+        "don't",
+        "didn't",
+        "doesn't",
+        "isn't",
+        "wasn't",
+        "weren't",
+        "aren't",
+        "won't",
+        "wouldn't",
+        "couldn't",
+        "shouldn't",
+        "hasn't",
+        "haven't",
+        "hadn't",
+        "mustn't",
+        "needn't",
+        "mightn't",
+        "shan't",
+        "don",
+        "didn",
+        "doesn",
+        "isn",
+        "wasn",
+        "weren",
+        "aren",
+        "won",
+        "wouldn",
+        "couldn",
+        "shouldn",
+        "hasn",
+        "haven",
+        "hadn",
+        "mustn",
+        "needn",
+        "mightn",
+        "shan",
+    }
+)
+
+
+@cache
+def english_stopwords() -> frozenset[str]:
+    """NLTK's 179-word English stopword list, shipped as package data (nltk.download needs a network)."""
+    text = resources.files(__package__).joinpath("stopwords_english.txt").read_text("ascii")
+    return frozenset(text.split())
+
+
+@cache
+def _stopwords(keep_negations: bool) -> frozenset[str]:
+    words = english_stopwords()
+    return words - NEGATIONS if keep_negations else words
+
+
+@cache
+def stem_word(word: str) -> str:
+    """Porter stem of one lowercase word; memoised because review vocabularies repeat heavily."""
+    return _porter().stem(word)
+
+
+@cache
+def _porter():
+    from nltk.stem.porter import PorterStemmer
+
+    return PorterStemmer()
+
+
+def stem_text(text: str | None, *, keep_negations: bool = False) -> str:
+    """Clean one review the seed's way: letters only, lowercase, no stopwords, Porter stems."""
+    if not isinstance(text, str):
+        return ""
+    stop = _stopwords(keep_negations)
+    words = NON_LETTERS.sub(" ", text).lower().split()
+    return " ".join(stem_word(w) for w in words if w not in stop)
+
+
+def stem_corpus(texts: Iterable[str | None], *, keep_negations: bool = False) -> list[str]:
+    """Stem every review of a corpus; missing texts become empty strings."""
+    return [stem_text(t, keep_negations=keep_negations) for t in texts]
+
+
+def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
+    """Turn validated reviews into the corpus: one row per review with text, its stems and its label.
+
+    Reviews without text cannot teach the model anything and are dropped; the caller reports how many.
+    """
+    with_text = reviews[reviews[TEXT].notna() & (reviews[TEXT].astype("string").str.strip() != "")]
+    title = with_text[TITLE] if TITLE in with_text else pd.Series(None, index=with_text.index)
+    return pd.DataFrame(
+        {
+            "review_id": with_text[REVIEW_ID].to_numpy(),
+            "label": with_text[LABEL].to_numpy(),
+            "title": title.astype("object").where(title.notna(), None).to_numpy(),
+            "text": with_text[TEXT].astype(str).to_numpy(),
+            "stemmed": stem_corpus(with_text[TEXT]),
+        }
+    )

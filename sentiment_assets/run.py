@@ -1,0 +1,80 @@
+"""`sentiment-run`: the embedded default in one command, against a local Dagster instance.
+
+Registers every drop in the landing folder as a partition (writing sample drops first when the
+folder is empty), ingests the drops not yet materialized, then trains and decides on production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from sentiment_assets import drops, registry, settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home"))
+    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+
+    import dagster as dg
+
+    from sentiment_assets.definitions import defs
+    from sentiment_assets.defs.partitions import review_drops
+    from sentiment_assets.sample_drops import write_sample_drops
+
+    landing = settings.landing_dir()
+    found = drops.list_drops(landing)
+    if not found:
+        written = write_sample_drops(landing)
+        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+        found = drops.list_drops(landing)
+
+    instance = dg.DagsterInstance.get()
+    known = set(instance.get_dynamic_partitions(review_drops.name))
+    new_keys = [key for key in found if key not in known]
+    if new_keys:
+        instance.add_dynamic_partitions(review_drops.name, new_keys)
+    done = instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus"))
+    for key in found:
+        if key in done:
+            continue
+        print(f"Ingesting drop {key} ({found[key].name})")
+        result = defs.get_job_def("ingest_drop").execute_in_process(
+            instance=instance, partition_key=key, raise_on_error=False
+        )
+        if not result.success:
+            print(f"  drop {key} failed; see the run in the Dagster UI", file=sys.stderr)
+
+    run_config = {}
+    if args.epochs is not None:
+        run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
+    print("Training candidates and deciding on production")
+    result = defs.get_job_def("train_and_promote").execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False
+    )
+    if not result.success:
+        print("Training failed; see the run in the Dagster UI (make dev)", file=sys.stderr)
+        return 1
+    summary = result.output_for_node("production_model")
+    print(json.dumps(_report(summary), indent=2))
+    return 0 if summary["production_version"] is not None else 1
+
+
+def _report(summary: dict) -> dict:
+    return {
+        "decision": "promoted" if summary["promoted"] else "kept",
+        "reason": summary["reason"],
+        "production_model": registry.PRODUCTION_URI,
+        "production_version": summary["production_version"],
+        "challenger_test_metrics": summary["challenger"]["test"],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

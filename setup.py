@@ -1,0 +1,32 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="sentiment_assets",
+    version="0.1.0",
+    description="Dagster assets that turn review CSV drops into a registered sentiment model.",
+    packages=find_packages(exclude=["sentiment_assets_tests"]),
+    package_data={"sentiment_assets": ["stopwords_english.txt"]},
+    python_requires=">=3.11,<3.12",
+    install_requires=[
+        "dagster==1.13.27",
+        "dagster-webserver==1.13.27",
+        # Unpinned, pip resolves a 2023 release that does not support this dagster.
+        "dagster-mlflow==0.29.27",
+        "mlflow>=3.17,<3.18",
+        "tensorflow==2.21.*",
+        "nltk>=3.9",
+        "pandas>=2.2,<3",
+        "pyarrow>=15",
+        "scikit-learn>=1.5",
+        "matplotlib>=3.8",
+        "tabulate>=0.9",
+    ],
+    extras_require={"dev": ["pytest>=8", "ruff>=0.6"]},
+    entry_points={
+        "console_scripts": [
+            "sentiment-predict=sentiment_assets.predict:main",
+            "sentiment-run=sentiment_assets.run:main",
+            "sentiment-sample-drops=sentiment_assets.sample_drops:main",
+        ]
+    },
+)
