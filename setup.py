@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="Dagster assets that turn review CSV drops into a registered sentiment model.",
     packages=find_packages(exclude=["sentiment_assets_tests"]),
-    package_data={"sentiment_assets": ["stopwords_english.txt"]},
+    package_data={"sentiment_assets": ["stopwords_english.txt", "dagster.yaml"]},
     python_requires=">=3.11,<3.12",
     install_requires=[
         "dagster==1.13.27",

@@ -43,6 +43,8 @@ class Vocabulary:
 
     @classmethod
     def fit(cls, texts: Iterable[str], size: int = VOCABULARY_SIZE) -> Vocabulary:
+        if size < 2:
+            raise ValueError(f"vocabulary size {size} leaves no room for padding and unknown words")
         counts = Counter(word for text in texts for word in text.split())
         # Ties broken alphabetically so that the vocabulary does not depend on row order.
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

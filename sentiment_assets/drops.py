@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-# Hidden files and the usual in-flight suffixes are never drops: writers create them, then rename.
-_IN_FLIGHT_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 
 
 class DropKeyCollision(ValueError):
@@ -16,21 +14,20 @@ class DropKeyCollision(ValueError):
 
 
 def partition_key(path: Path | str) -> str:
-    """`reviews_2026-01.csv` -> `reviews_2026-01`; other characters than letters, digits, `_.-` -> `_`."""
+    """`reviews_2026-01.csv` -> `reviews_2026-01`; other characters than letters, digits, `_.-` -> `_`.
+
+    A name with nothing usable left (say `!!!.csv`) gets a key from a hash of the name, so one odd
+    file name can never stop the other drops from being listed.
+    """
+    name = Path(path).name
     key = _UNSAFE.sub("_", Path(path).stem).strip("_.")
-    if not key:
-        raise ValueError(f"{Path(path).name}: no usable partition key in this file name")
-    return key
+    return key or f"drop-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def is_drop(path: Path) -> bool:
-    name = path.name
-    return (
-        path.is_file()
-        and not name.startswith(".")
-        and name.lower().endswith(".csv")
-        and not name.lower().endswith(_IN_FLIGHT_SUFFIXES)
-    )
+    """A visible `*.csv` file. Writers use a hidden or differently suffixed name (`.x.csv`,
+    `x.csv.part`, `x.csv.tmp`) while writing and rename when done; such files are not drops yet."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() == ".csv"
 
 
 def list_drops(folder: Path) -> dict[str, Path]:

@@ -10,6 +10,8 @@ import argparse
 import json
 import os
 import sys
+from importlib import resources
+from pathlib import Path
 
 from sentiment_assets import drops, registry, settings
 
@@ -17,23 +19,20 @@ from sentiment_assets import drops, registry, settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs")
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="set up DAGSTER_HOME and the landing folder, run nothing (make dev does this)",
+    )
     args = parser.parse_args(argv)
-
-    os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    found = prepare()
+    if args.prepare_only:
+        return 0
 
     import dagster as dg
 
     from sentiment_assets.definitions import defs
     from sentiment_assets.defs.partitions import review_drops
-    from sentiment_assets.sample_drops import write_sample_drops
-
-    landing = settings.landing_dir()
-    found = drops.list_drops(landing)
-    if not found:
-        written = write_sample_drops(landing)
-        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
-        found = drops.list_drops(landing)
 
     instance = dg.DagsterInstance.get()
     known = set(instance.get_dynamic_partitions(review_drops.name))
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if key in done:
             continue
         print(f"Ingesting drop {key} ({found[key].name})")
-        result = defs.get_job_def("ingest_drop").execute_in_process(
+        result = defs.resolve_job_def("ingest_drop").execute_in_process(
             instance=instance, partition_key=key, raise_on_error=False
         )
         if not result.success:
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None:
         run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
     print("Training candidates and deciding on production")
-    result = defs.get_job_def("train_and_promote").execute_in_process(
+    result = defs.resolve_job_def("train_and_promote").execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False
     )
     if not result.success:
@@ -64,6 +63,24 @@ def main(argv: list[str] | None = None) -> int:
     summary = result.output_for_node("production_model")
     print(json.dumps(_report(summary), indent=2))
     return 0 if summary["production_version"] is not None else 1
+
+
+def prepare() -> dict[str, Path]:
+    """A DAGSTER_HOME with the project's instance config, and drops to work on (samples if none)."""
+    from sentiment_assets.sample_drops import write_sample_drops
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        config = resources.files(__package__).joinpath("dagster.yaml").read_text()
+        (home / "dagster.yaml").write_text(config)
+    landing = settings.landing_dir()
+    found = drops.list_drops(landing)
+    if not found:
+        written = write_sample_drops(landing)
+        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+        found = drops.list_drops(landing)
+    return found
 
 
 def _report(summary: dict) -> dict:

@@ -118,9 +118,8 @@ def production_model(
     decision = registry.decide(challenger, champion)
     if decision.promote:
         client.set_registered_model_alias(name, registry.PRODUCTION_ALIAS, best["version"])
-    production_version = (
-        best["version"] if decision.promote else (current.version if current else None)
-    )
+    champion_version = str(current.version) if current else None
+    production_version = best["version"] if decision.promote else champion_version
     context.log.info(f"{'Promoted' if decision.promote else 'Kept'}: {decision.reason}")
 
     summary: dict[str, Any] = {
@@ -131,7 +130,7 @@ def production_model(
             "version": best["version"],
             "test": challenger,
         },
-        "champion": {"version": current.version, "test": champion} if current else None,
+        "champion": {"version": champion_version, "test": champion} if current else None,
         "production_version": production_version,
         "model_uri": registry.model_uri(name),
     }
@@ -142,7 +141,7 @@ def production_model(
         "scores": metrics_markdown(
             {
                 f"challenger v{best['version']}": challenger,
-                **({f"production v{current.version}": champion} if current else {}),
+                **({f"production v{champion_version}": champion} if current else {}),
             }
         ),
         "challenger_run": dg.MetadataValue.url(best["run_url"]),

@@ -1,0 +1,106 @@
+"""The whole graph on the three real drops, in-process, with its own Dagster instance and MLflow store."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from conftest import ingest, train
+from mlflow import MlflowClient
+
+from sentiment_assets import registry, settings
+from sentiment_assets.drops import partition_key
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(real_drops: list[Path], data_dir: Path, instance):
+    for path in real_drops:
+        shutil.copy(path, data_dir / "landing" / path.name)
+    keys = [partition_key(p) for p in real_drops]
+    assert all(r.success for r in ingest(instance, keys).values())
+    result = train(instance, epochs=8)
+    assert result.success
+    return instance, result
+
+
+def test_real_drops_become_a_registered_production_model(trained) -> None:
+    instance, result = trained
+    client = MlflowClient(settings.tracking_uri())
+    summary = result.output_for_node("production_model")
+    candidates = result.output_for_node("trained_models")
+
+    # One FINISHED MLflow run per candidate, tagged with the Dagster run that made it.
+    runs = client.search_runs(
+        [client.get_experiment_by_name(registry.EXPERIMENT_NAME).experiment_id]
+    )
+    assert sorted(r.data.tags["candidate"] for r in runs) == sorted(
+        ["embedding-32", "embedding-64", "embedding-128"]
+    )
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id}
+    assert {r.data.tags["dagster_asset_key"] for r in runs} == {"trained_models"}
+    assert all("validation_roc_auc" in r.data.metrics for r in runs)
+    assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in runs)
+
+    # Each candidate is a registered version; the promoted one carries the production alias.
+    versions = client.search_model_versions(f"name='{registry.MODEL_NAME}'")
+    assert sorted(int(v.version) for v in versions) == [1, 2, 3]
+    production = registry.production_version(client)
+    assert summary["promoted"] is True
+    assert str(production.version) == summary["production_version"]
+    best = max(candidates, key=lambda c: c["validation"]["roc_auc"])
+    assert str(production.version) == best["version"]
+
+    # Better than always saying "recommended", on the test split it never trained or stopped on.
+    test = summary["challenger"]["test"]
+    assert test["accuracy"] > test["majority_baseline_accuracy"] + 0.04
+    assert test["roc_auc"] > 0.85
+    assert all(s["label"] == s["expected"] for s in summary["sanity"])
+
+    # The materialization tells the UI what happened and where to look.
+    event = instance.get_latest_materialization_event(dg.AssetKey("production_model"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["decision"].value == "promoted"
+    assert metadata["production_version_url"].value.endswith(f"/versions/{production.version}")
+
+
+def test_worse_candidates_do_not_move_production(trained) -> None:
+    instance, first = trained
+    client = MlflowClient(settings.tracking_uri())
+    before = str(registry.production_version(client).version)
+
+    weak = train(
+        instance,
+        candidates=[{"name": "weak", "embedding_dim": 2, "batch_size": 4096}],
+        epochs=1,
+    )
+
+    assert weak.success
+    summary = weak.output_for_node("production_model")
+    assert summary["promoted"] is False
+    assert str(registry.production_version(client).version) == before
+    assert summary["champion"]["version"] == before
+    assert summary["challenger"]["test"]["roc_auc"] < summary["champion"]["test"]["roc_auc"]
+    # Both models were scored on the same, current test split.
+    assert summary["champion"]["test"]["roc_auc"] == pytest.approx(
+        first.output_for_node("production_model")["challenger"]["test"]["roc_auc"]
+    )
+    runs = client.search_runs(
+        [client.get_experiment_by_name(registry.EXPERIMENT_NAME).experiment_id]
+    )
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert len(runs) == 4
+
+
+def test_the_split_never_puts_a_review_in_two_places(trained) -> None:
+    from sentiment_assets.dataset import PaddedDataset
+
+    dataset = PaddedDataset.load(settings.storage_dir() / "padded_dataset")
+    reviews: pd.DataFrame = dataset.reviews
+    per_text = reviews.groupby(reviews["text"].str.strip())["split"].nunique()
+    assert per_text.max() == 1
+    assert not reviews.duplicated(["drop", "review_id"]).any()
+    assert set(reviews["drop"]) == {"reviews_2026-01", "reviews_2026-02", "reviews_2026-03"}
