@@ -9,8 +9,9 @@ export DAGSTER_HOME ?= $(SENTIMENT_DATA_DIR)/dagster_home
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
+SERVE_PORT ?= 5001
 
-.PHONY: install run dev test lint bench mlflow-ui clean
+.PHONY: install run dev test lint bench mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +32,13 @@ mlflow-ui: install
 	$(BIN)/sentiment-run --prepare-only
 	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(SENTIMENT_DATA_DIR)/mlflow/mlflow.db}" \
 		--host 127.0.0.1 --port $(MLFLOW_PORT)
+
+# The production model as a REST service (POST /invocations); the scoring server starts uvicorn
+# by name, hence the venv on PATH.
+serve: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(SENTIMENT_DATA_DIR)/mlflow/mlflow.db}" \
+		$(BIN)/mlflow models serve -m models:/customer-sentiment-analysis@production \
+		--env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from sentiment_assets import registry, settings
 
@@ -35,14 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         texts, ids = list(args.texts), [None] * len(args.texts)
 
-    import mlflow.pyfunc
-    from mlflow.exceptions import MlflowException
-
-    mlflow.set_tracking_uri(settings.tracking_uri())
-    mlflow.set_registry_uri(settings.tracking_uri())
-    try:
-        model = mlflow.pyfunc.load_model(args.model_uri)
-    except MlflowException:
+    model = _load(args.model_uri)
+    if model is None:
         print(
             f"sentiment-predict: no model at {args.model_uri} in {settings.tracking_uri()}; "
             "materialize production_model first (make run)",
@@ -63,6 +59,26 @@ def main(argv: list[str] | None = None) -> int:
             line = {"review_id": review_id, **line}
         print(json.dumps(line))
     return 0
+
+
+def _load(model_uri: str) -> Any:
+    """The pyfunc at the URI, or None when the store or the model does not exist."""
+    import logging
+
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    uri = settings.tracking_uri()
+    # A local store that was never created has no model; do not create an empty one to find out.
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        return mlflow.pyfunc.load_model(model_uri)
+    except MlflowException:
+        return None
 
 
 if __name__ == "__main__":

@@ -70,3 +70,40 @@ def failure_message(result) -> str:
     failures = [e for e in result.all_events if e.is_step_failure]
     assert failures, "the run did not fail"
     return failures[0].step_failure_data.error.message
+
+
+@pytest.fixture(scope="module")
+def production_store(tmp_path_factory: pytest.TempPathFactory):
+    """A data folder whose MLflow store has a small model, trained on sample drops, in production."""
+    import pandas as pd
+
+    from sentiment_assets import registry
+    from sentiment_assets.dataset import build_dataset
+    from sentiment_assets.defs.resources import MlflowTracking
+    from sentiment_assets.models import KerasCandidate
+    from sentiment_assets.preprocessing import stem_reviews
+    from sentiment_assets.reviews import read_reviews
+    from sentiment_assets.sample_drops import write_sample_drops
+    from sentiment_assets.training import train_keras_candidate
+
+    folder = tmp_path_factory.mktemp("production_store")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SENTIMENT_DATA_DIR", str(folder))
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        paths = write_sample_drops(folder / "landing", drops=2, rows_per_drop=600)
+        corpus = pd.concat([stem_reviews(read_reviews(p)) for p in paths], ignore_index=True)
+        dataset = build_dataset(corpus)
+        mlflow = MlflowTracking()
+        with mlflow.start_run("small", {}):
+            result = train_keras_candidate(
+                dataset,
+                KerasCandidate("small", embedding_dim=8, batch_size=64),
+                registered_model_name=registry.MODEL_NAME,
+                epochs=15,
+                patience=3,
+                seed=1,
+            )
+        mlflow.client().set_registered_model_alias(
+            registry.MODEL_NAME, registry.PRODUCTION_ALIAS, result["version"]
+        )
+        yield {"folder": folder, "dataset": dataset, "result": result, "uri": mlflow.uri}

@@ -115,8 +115,9 @@ class MlflowTracking(dg.ConfigurableResource):
         return f"{self.ui_url}/#/models/{self.registered_model_name}/versions/{version}"
 
     def _sqlite_path(self) -> Path | None:
+        # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.
         parsed = urlparse(self.uri)
-        return Path(parsed.path) if parsed.scheme == "sqlite" else None
+        return Path(parsed.path[1:]) if parsed.scheme == "sqlite" else None
 
     @contextmanager
     def _store_lock(self) -> Iterator[None]:
