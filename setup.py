@@ -21,7 +21,7 @@ setup(
         "matplotlib>=3.8",
         "tabulate>=0.9",
     ],
-    extras_require={"dev": ["pytest>=8", "ruff>=0.6"]},
+    extras_require={"dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.20"]},
     entry_points={
         "console_scripts": [
             "sentiment-predict=sentiment_assets.predict:main",

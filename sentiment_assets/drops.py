@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-class DropKeyCollision(ValueError):
-    """Two landing files would map to the same partition key."""
 
 
 def partition_key(path: Path | str) -> str:
@@ -30,27 +27,50 @@ def is_drop(path: Path) -> bool:
     return path.is_file() and not path.name.startswith(".") and path.suffix.lower() == ".csv"
 
 
-def list_drops(folder: Path) -> dict[str, Path]:
-    """Partition key -> file, for every drop in the folder; refuses two files with one key."""
+def list_drops(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Partition key -> file for every drop in the folder, and why any other file was refused.
+
+    A file whose key an earlier file (in name order) already has is refused, not the whole folder:
+    one badly named file must not stop the others.
+    """
     drops: dict[str, Path] = {}
+    refused: list[str] = []
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         if not is_drop(path):
             continue
         key = partition_key(path)
         if key in drops:
-            raise DropKeyCollision(
-                f"{path.name} and {drops[key].name} both map to partition key '{key}'; rename one"
+            refused.append(
+                f"{path.name} and {drops[key].name} both map to partition key '{key}'; "
+                f"{path.name} is skipped until one of them is renamed"
             )
+            continue
         drops[key] = path
-    return drops
+    return drops, refused
 
 
 def find_drop(folder: Path, key: str) -> Path:
     """The landing file behind a partition key; a clear error when it has gone."""
-    drops = list_drops(folder)
+    drops, _ = list_drops(folder)
     if key not in drops:
         raise FileNotFoundError(f"no drop file for partition '{key}' in {folder}")
     return drops[key]
+
+
+def quarantine(path: Path, problem: str, folder: Path) -> Path:
+    """Move a drop that failed validation out of the landing folder, with a note saying why.
+
+    A later file of the same name never overwrites an earlier one: it gets a numbered name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    number = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{number}{path.suffix}"
+        number += 1
+    shutil.move(path, target)
+    target.with_name(target.name + ".error.txt").write_text(f"{path.name}: {problem}\n")
+    return target
 
 
 def file_sha256(path: Path) -> str:

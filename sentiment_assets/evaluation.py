@@ -8,18 +8,31 @@ NOT_RECOMMENDED = 0
 
 
 def classification_metrics(
-    labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    threshold: float = 0.5,
+    predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Accuracy, ROC AUC, minority-class precision/recall/F1 and the majority-class baseline."""
+    """Accuracy, ROC AUC, minority-class precision/recall/F1 and the majority-class baseline.
+
+    Labels are `probabilities >= threshold` unless the model's own `predicted` labels are given.
+    """
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
 
     labels = np.asarray(labels).astype(int)
     probabilities = np.asarray(probabilities, dtype=float)
-    predicted = (probabilities >= threshold).astype(int)
+    if predicted is None:
+        predicted = probabilities >= threshold
+    predicted = np.asarray(predicted).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(
         labels, predicted, pos_label=NOT_RECOMMENDED, average="binary", zero_division=0
     )
     both_classes = len(np.unique(labels)) == 2
+    counts = {
+        f"{truth}_predicted_{guess}": int(((labels == t) & (predicted == g)).sum())
+        for truth, t in (("recommended", 1), ("not_recommended", 0))
+        for guess, g in (("recommended", 1), ("not_recommended", 0))
+    }
     return {
         "accuracy": float(accuracy_score(labels, predicted)),
         "roc_auc": float(roc_auc_score(labels, probabilities)) if both_classes else float("nan"),
@@ -27,6 +40,8 @@ def classification_metrics(
         "not_recommended_recall": float(recall),
         "not_recommended_f1": float(f1),
         "majority_baseline_accuracy": majority_baseline(labels),
+        # The confusion matrix, as counts: true class first, predicted class second.
+        **{f"n_{name}": float(count) for name, count in counts.items()},
     }
 
 
@@ -42,3 +57,26 @@ def is_constant(probabilities: np.ndarray, tolerance: float = 1e-6) -> bool:
     """True for a collapsed model (e.g. all ReLUs dead) that gives every review the same score."""
     probabilities = np.asarray(probabilities, dtype=float)
     return probabilities.size == 0 or float(np.ptp(probabilities)) <= tolerance
+
+
+def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The cut-off that maximises F1 of "not recommended" on the validation split.
+
+    Searched on a 0.01 grid; among equally good cut-offs the one nearest 0.5 wins, so a flat
+    optimum does not drift to an extreme.
+    """
+    from sklearn.metrics import f1_score
+
+    labels = np.asarray(labels).astype(int)
+    probabilities = np.asarray(probabilities, dtype=float)
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    scores = [
+        f1_score(
+            labels, (probabilities >= t).astype(int), pos_label=NOT_RECOMMENDED, zero_division=0
+        )
+        for t in grid
+    ]
+    best = max(scores)
+    return float(
+        min((t for t, s in zip(grid, scores, strict=True) if s == best), key=lambda t: abs(t - 0.5))
+    )

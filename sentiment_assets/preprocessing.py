@@ -119,3 +119,13 @@ def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
             "stemmed": stem_corpus(with_text[TEXT]),
         }
     )
+
+
+_NOT_WORD = re.compile(r"[^a-z0-9']+")
+
+
+def normalize_text(text: str | None) -> str:
+    """Lowercase words and digits for the challengers; apostrophes stay, so "didn't" survives."""
+    if not isinstance(text, str):
+        return ""
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())

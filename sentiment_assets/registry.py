@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -66,3 +66,11 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None) -> D
     if score >= best:
         return Decision(True, f"challenger ROC AUC {score:.4f} >= production {best:.4f}")
     return Decision(False, f"challenger ROC AUC {score:.4f} < production {best:.4f}")
+
+
+def production_test_metrics(summary: dict[str, Any]) -> dict[str, float] | None:
+    """Test metrics of whichever model holds the alias after a `production_model` decision."""
+    if summary["promoted"]:
+        return summary["challenger"]["test"]
+    champion = summary.get("champion")
+    return champion["test"] if champion else None

@@ -75,11 +75,13 @@ def prepare() -> dict[str, Path]:
         config = resources.files(__package__).joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
     landing = settings.landing_dir()
-    found = drops.list_drops(landing)
-    if not found:
+    found, refused = drops.list_drops(landing)
+    for reason in refused:
+        print(f"Skipped: {reason}", file=sys.stderr)
+    if not found and not refused:
         written = write_sample_drops(landing)
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
-        found = drops.list_drops(landing)
+        found, _ = drops.list_drops(landing)
     return found
 
 

@@ -32,3 +32,12 @@ def mlflow_dir() -> Path:
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set, else a SQLite store beside the other local data."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+
+
+def alerts_path() -> Path:
+    return data_dir() / "alerts.jsonl"
+
+
+def alert_webhook() -> str | None:
+    """SENTIMENT_ALERT_WEBHOOK: where run-failure alerts are also POSTed, when set."""
+    return os.environ.get("SENTIMENT_ALERT_WEBHOOK") or None

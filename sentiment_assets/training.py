@@ -1,89 +1,82 @@
-"""One candidate, end to end, inside an active MLflow run: train, evaluate, log, register."""
+"""One candidate, end to end, inside an active MLflow run: train, tune, evaluate, log, register."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import mlflow
+import numpy as np
 
 from sentiment_assets.dataset import PaddedDataset
-from sentiment_assets.evaluation import classification_metrics, is_constant
-from sentiment_assets.models import KerasCandidate, train_seed_model
-from sentiment_assets.serving import log_keras_model
+from sentiment_assets.evaluation import classification_metrics, is_constant, tune_threshold
+from sentiment_assets.models import Candidate
+from sentiment_assets.plots import training_curves_png
+from sentiment_assets.serving import log_candidate
 
 
-def _epoch_logger() -> Any:
-    import keras
+def _png(data: bytes) -> Any:
+    from io import BytesIO
 
-    class MlflowEpochLogger(keras.callbacks.Callback):
-        """Per-epoch loss and accuracy, so the MLflow UI draws the training curves."""
+    from PIL import Image
 
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
-
-    return MlflowEpochLogger()
+    return Image.open(BytesIO(data))
 
 
-def evaluate(model: Any, dataset: PaddedDataset, split: str) -> dict[str, float]:
-    x, y = dataset.split(split)
-    probabilities = model.predict(x, batch_size=1024, verbose=0).ravel()
-    metrics = classification_metrics(y, probabilities)
-    metrics["constant_output"] = float(is_constant(probabilities))
-    return metrics
+def _log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
+    mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
 
 
-def train_keras_candidate(
-    dataset: PaddedDataset,
-    candidate: KerasCandidate,
-    *,
-    registered_model_name: str,
-    epochs: int,
-    patience: int,
-    seed: int,
+def score_split(
+    candidate: Candidate, dataset: PaddedDataset, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities for a split's raw reviews, through the same code that serves them."""
+    reviews = dataset.split_reviews(split)
+    probabilities = candidate.predict_proba(reviews["text"].tolist(), reviews["title"].tolist())
+    return reviews["label"].to_numpy(dtype=int), probabilities
+
+
+def train_candidate(
+    dataset: PaddedDataset, candidate: Candidate, *, registered_model_name: str
 ) -> dict[str, Any]:
-    """Train one seed-style candidate and log params, curves, metrics and the bundled model."""
+    """Fit one candidate, tune its threshold on validation, score validation and test, log it all."""
     mlflow.log_params(
-        {
-            "candidate": candidate.name,
-            "embedding_dim": candidate.embedding_dim,
-            "batch_size": candidate.batch_size,
-            "max_epochs": epochs,
-            "patience": patience,
-            "seed": seed,
-            "vocabulary_size": dataset.vocabulary.size,
-            "sequence_length": dataset.sequence_length,
-            "keep_negations": False,
-            "uses_title": False,
-        }
+        {"candidate": candidate.name, "family": candidate.family, **candidate.params()}
     )
-    trained = train_seed_model(
-        dataset, candidate, epochs=epochs, patience=patience, seed=seed, callbacks=[_epoch_logger()]
-    )
-    scores = {split: evaluate(trained.model, dataset, split) for split in ("validation", "test")}
-    for split, metrics in scores.items():
+    started = time.perf_counter()
+    report = candidate.fit(dataset, on_epoch=_log_epoch)
+    seconds = time.perf_counter() - started
+
+    scored = {split: score_split(candidate, dataset, split) for split in ("validation", "test")}
+    threshold = tune_threshold(*scored["validation"])
+    scores = {}
+    for split, (labels, probabilities) in scored.items():
+        metrics = classification_metrics(labels, probabilities, threshold)
+        metrics["constant_output"] = float(is_constant(probabilities))
+        scores[split] = metrics
         mlflow.log_metrics({f"{split}_{k}": v for k, v in metrics.items()})
     mlflow.log_metrics(
         {
-            "epochs_trained": trained.epochs_trained,
-            "best_epoch": trained.best_epoch,
-            "training_seconds": trained.seconds,
+            "threshold": threshold,
+            "epochs_trained": report.epochs_trained,
+            "best_epoch": report.best_epoch,
+            "training_seconds": seconds,
         }
     )
-    info = log_keras_model(
-        trained.model,
-        dataset.vocabulary,
-        dataset.sequence_length,
-        name=candidate.name,
-        registered_model_name=registered_model_name,
-    )
+    if report.history.get("val_loss"):
+        curves = training_curves_png(report.history, f"{candidate.name}: training curves")
+        mlflow.log_image(_png(curves), "training_curves.png")
+    info = log_candidate(candidate, threshold, registered_model_name=registered_model_name)
     return {
         "candidate": candidate.name,
+        "family": candidate.family,
         "run_id": mlflow.active_run().info.run_id,
         "model_uri": info.model_uri,
         "version": str(info.registered_model_version),
+        "threshold": threshold,
         "validation": scores["validation"],
         "test": scores["test"],
-        "epochs_trained": trained.epochs_trained,
-        "training_seconds": trained.seconds,
-        "history": trained.history,
+        "epochs_trained": report.epochs_trained,
+        "training_seconds": seconds,
+        "history": report.history,
     }

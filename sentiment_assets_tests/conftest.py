@@ -72,37 +72,47 @@ def failure_message(result) -> str:
     return failures[0].step_failure_data.error.message
 
 
-@pytest.fixture(scope="module")
-def production_store(tmp_path_factory: pytest.TempPathFactory):
-    """A data folder whose MLflow store has a small model, trained on sample drops, in production."""
+@pytest.fixture(scope="session")
+def sample_dataset(tmp_path_factory: pytest.TempPathFactory):
+    """A small dataset built the pipeline's way from two generated sample drops."""
     import pandas as pd
 
-    from sentiment_assets import registry
     from sentiment_assets.dataset import build_dataset
-    from sentiment_assets.defs.resources import MlflowTracking
-    from sentiment_assets.models import KerasCandidate
     from sentiment_assets.preprocessing import stem_reviews
     from sentiment_assets.reviews import read_reviews
     from sentiment_assets.sample_drops import write_sample_drops
-    from sentiment_assets.training import train_keras_candidate
+
+    drops = write_sample_drops(tmp_path_factory.mktemp("drops"), drops=2, rows_per_drop=600)
+    return build_dataset(
+        pd.concat([stem_reviews(read_reviews(p)) for p in drops], ignore_index=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def production_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
+    """A data folder whose MLflow store has a small model, trained on sample drops, in production."""
+
+    from sentiment_assets import registry
+    from sentiment_assets.candidates import make_candidate
+    from sentiment_assets.defs.resources import MlflowTracking
+    from sentiment_assets.models import KerasTraining
+    from sentiment_assets.training import train_candidate
 
     folder = tmp_path_factory.mktemp("production_store")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SENTIMENT_DATA_DIR", str(folder))
         env.delenv("MLFLOW_TRACKING_URI", raising=False)
-        paths = write_sample_drops(folder / "landing", drops=2, rows_per_drop=600)
-        corpus = pd.concat([stem_reviews(read_reviews(p)) for p in paths], ignore_index=True)
-        dataset = build_dataset(corpus)
+        dataset = sample_dataset
         mlflow = MlflowTracking()
         with mlflow.start_run("small", {}):
-            result = train_keras_candidate(
-                dataset,
-                KerasCandidate("small", embedding_dim=8, batch_size=64),
-                registered_model_name=registry.MODEL_NAME,
-                epochs=15,
-                patience=3,
-                seed=1,
+            candidate = make_candidate(
+                "seed-keras",
+                "small",
+                KerasTraining(max_epochs=15, patience=3, seed=1),
+                embedding_dim=8,
+                batch_size=64,
             )
+            result = train_candidate(dataset, candidate, registered_model_name=registry.MODEL_NAME)
         mlflow.client().set_registered_model_alias(
             registry.MODEL_NAME, registry.PRODUCTION_ALIAS, result["version"]
         )

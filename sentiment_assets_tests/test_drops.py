@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from sentiment_assets.drops import (
-    DropKeyCollision,
     file_sha256,
     find_drop,
     is_drop,
     list_drops,
     partition_key,
+    quarantine,
 )
 
 
@@ -66,10 +66,13 @@ def test_list_drops_keeps_only_finished_csv_files(tmp_path):
     _touch(tmp_path / "archive.csv", "reviews_2025-12.csv")
     (tmp_path / "old").mkdir()
     _touch(tmp_path / "old", "reviews_2025-11.csv")
-    assert list_drops(tmp_path) == {
-        "reviews_2026-01": tmp_path / "reviews_2026-01.csv",
-        "reviews_2026-02": tmp_path / "reviews_2026-02.CSV",
-    }
+    assert list_drops(tmp_path) == (
+        {
+            "reviews_2026-01": tmp_path / "reviews_2026-01.csv",
+            "reviews_2026-02": tmp_path / "reviews_2026-02.CSV",
+        },
+        [],
+    )
 
 
 def test_is_drop(tmp_path):
@@ -81,20 +84,40 @@ def test_is_drop(tmp_path):
 
 
 def test_list_drops_of_an_empty_or_missing_folder(tmp_path):
-    assert list_drops(tmp_path) == {}
-    assert list_drops(tmp_path / "missing") == {}
+    assert list_drops(tmp_path) == ({}, [])
+    assert list_drops(tmp_path / "missing") == ({}, [])
     _touch(tmp_path, "file.csv")
-    assert list_drops(tmp_path / "file.csv") == {}  # a file is not a folder
+    assert list_drops(tmp_path / "file.csv") == ({}, [])  # a file is not a folder
 
 
-def test_two_files_with_one_key_collide(tmp_path):
+def test_a_second_file_with_a_taken_key_is_refused_and_the_rest_listed(tmp_path):
     _touch(tmp_path, "reviews 2026-01.csv", "reviews_2026-01.csv", "reviews_2026-02.csv")
-    with pytest.raises(DropKeyCollision) as caught:
-        list_drops(tmp_path)
-    message = str(caught.value)
+    drops, refused = list_drops(tmp_path)
+    assert drops == {
+        "reviews_2026-01": tmp_path / "reviews 2026-01.csv",
+        "reviews_2026-02": tmp_path / "reviews_2026-02.csv",
+    }
+    (message,) = refused
     assert "reviews 2026-01.csv" in message and "reviews_2026-01.csv" in message
     assert "'reviews_2026-01'" in message
-    assert isinstance(caught.value, ValueError)
+
+
+def test_quarantine_moves_the_file_beside_a_note_and_never_overwrites(tmp_path):
+    landing, quarantine_dir = tmp_path / "landing", tmp_path / "quarantine"
+    landing.mkdir()
+    for attempt in ("first", "second"):
+        (landing / "bad.csv").write_text(attempt)
+        moved = quarantine(landing / "bad.csv", f"{attempt} problem", quarantine_dir)
+        assert not (landing / "bad.csv").exists()
+        assert moved.read_text() == attempt
+        note = moved.with_name(moved.name + ".error.txt").read_text()
+        assert note == f"bad.csv: {attempt} problem\n"
+    assert sorted(p.name for p in quarantine_dir.iterdir()) == [
+        "bad.1.csv",
+        "bad.1.csv.error.txt",
+        "bad.csv",
+        "bad.csv.error.txt",
+    ]
 
 
 def test_find_drop(tmp_path):
@@ -131,4 +154,4 @@ def test_file_sha256_of_the_real_drops_matches_the_readme(real_drops):
     for path in real_drops:
         if path.name in expected:
             assert file_sha256(path) == expected[path.name]
-    assert set(list_drops(real_drops[0].parent)) >= {p.stem for p in real_drops}
+    assert set(list_drops(real_drops[0].parent)[0]) >= {p.stem for p in real_drops}

@@ -15,15 +15,26 @@ from sentiment_assets.drops import partition_key
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def trained(real_drops: list[Path], data_dir: Path, instance):
-    for path in real_drops:
-        shutil.copy(path, data_dir / "landing" / path.name)
-    keys = [partition_key(p) for p in real_drops]
-    assert all(r.success for r in ingest(instance, keys).values())
-    result = train(instance, epochs=8)
-    assert result.success
-    return instance, result
+@pytest.fixture(scope="module")
+def trained(real_drops: list[Path], tmp_path_factory: pytest.TempPathFactory):
+    """The whole graph trained once on the real drops, in a data folder and instance of its own;
+    the tests below read it in order (the last-but-one adds a weaker training on top)."""
+    folder = tmp_path_factory.mktemp("pipeline")
+    (folder / "landing").mkdir()
+    (folder / "dagster_home").mkdir()
+    with (
+        pytest.MonkeyPatch.context() as env,
+        dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance,
+    ):
+        env.setenv("SENTIMENT_DATA_DIR", str(folder))
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        for path in real_drops:
+            shutil.copy(path, folder / "landing" / path.name)
+        keys = [partition_key(p) for p in real_drops]
+        assert all(r.success for r in ingest(instance, keys).values())
+        result = train(instance, epochs=8)
+        assert result.success
+        yield instance, result
 
 
 def test_real_drops_become_a_registered_production_model(trained) -> None:
@@ -37,30 +48,53 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
         [client.get_experiment_by_name(registry.EXPERIMENT_NAME).experiment_id]
     )
     assert sorted(r.data.tags["candidate"] for r in runs) == sorted(
-        ["embedding-32", "embedding-64", "embedding-128"]
+        ["embedding-32", "embedding-64", "embedding-128", "tfidf-logreg", "ngram-mlp"]
     )
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id}
     assert {r.data.tags["dagster_asset_key"] for r in runs} == {"trained_models"}
     assert all("validation_roc_auc" in r.data.metrics for r in runs)
-    assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in runs)
+    keras_runs = [r for r in runs if r.data.params["family"] != "tfidf-logreg"]
+    assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in keras_runs)
+    # Preprocessing choices are candidate settings, recorded as params.
+    preprocessing = {
+        r.data.tags["candidate"]: (r.data.params["keep_negations"], r.data.params["uses_title"])
+        for r in runs
+    }
+    assert preprocessing["embedding-32"] == ("False", "False")
+    assert preprocessing["tfidf-logreg"] == preprocessing["ngram-mlp"] == ("True", "True")
 
     # Each candidate is a registered version; the promoted one carries the production alias.
     versions = client.search_model_versions(f"name='{registry.MODEL_NAME}'")
-    assert sorted(int(v.version) for v in versions) == [1, 2, 3]
+    assert sorted(int(v.version) for v in versions) == [1, 2, 3, 4, 5]
     production = registry.production_version(client)
     assert summary["promoted"] is True
     assert str(production.version) == summary["production_version"]
     best = max(candidates, key=lambda c: c["validation"]["roc_auc"])
     assert str(production.version) == best["version"]
 
-    # Better than always saying "recommended", on the test split it never trained or stopped on.
+    # Better than always saying "recommended", on the test split it never trained or stopped on
+    # (the bounds sit well below the measured 0.96 / 0.92 / 0.78: they catch breakage, not noise).
     test = summary["challenger"]["test"]
-    assert test["accuracy"] > test["majority_baseline_accuracy"] + 0.04
-    assert test["roc_auc"] > 0.85
+    assert test["accuracy"] > test["majority_baseline_accuracy"] + 0.06
+    assert test["roc_auc"] > 0.93
+    assert test["not_recommended_f1"] > 0.7
+    # Its logged model applies the threshold tuned on validation, stored with the model.
+    assert 0.05 <= best["threshold"] <= 0.95
     assert all(s["label"] == s["expected"] for s in summary["sanity"])
 
     # The materialization tells the UI what happened and where to look.
+    trained = instance.get_latest_materialization_event(dg.AssetKey("trained_models"))
+    shown = trained.asset_materialization.metadata
+    assert {f"confusion_{c['candidate']}" for c in candidates} <= set(shown)
+    assert "training_curves_embedding-32" in shown and "training_curves_ngram-mlp" in shown
+    assert "training_curves_tfidf-logreg" not in shown  # fitted in one step: no curve
+    assert shown["training_curves_embedding-32"].value.startswith("![embedding-32](data:image/png")
+    curves = client.list_artifacts(
+        next(r for r in runs if r.data.tags["candidate"] == "embedding-32").info.run_id
+    )
+    assert any(a.path.startswith("images/training_curves") for a in curves)
+
     event = instance.get_latest_materialization_event(dg.AssetKey("production_model"))
     metadata = event.asset_materialization.metadata
     assert metadata["decision"].value == "promoted"
@@ -74,7 +108,9 @@ def test_worse_candidates_do_not_move_production(trained) -> None:
 
     weak = train(
         instance,
-        candidates=[{"name": "weak", "embedding_dim": 2, "batch_size": 4096}],
+        candidates=[
+            {"name": "weak", "family": "seed-keras", "embedding_dim": 2, "batch_size": 4096}
+        ],
         epochs=1,
     )
 
@@ -92,7 +128,7 @@ def test_worse_candidates_do_not_move_production(trained) -> None:
         [client.get_experiment_by_name(registry.EXPERIMENT_NAME).experiment_id]
     )
     assert {r.info.status for r in runs} == {"FINISHED"}
-    assert len(runs) == 4
+    assert len(runs) == 6
 
 
 def test_the_split_never_puts_a_review_in_two_places(trained) -> None:

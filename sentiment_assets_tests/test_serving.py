@@ -34,7 +34,9 @@ def test_raw_text_in_probability_and_label_out(production) -> None:
     assert list(predictions.columns) == ["probability", "label"]
     assert len(predictions) == len(reviews)
     assert predictions["probability"].between(0, 1).all()
-    assert (predictions["label"] == (predictions["probability"] >= 0.5)).all()
+    # The decision threshold was tuned on validation and travels with the model.
+    threshold = production["result"]["threshold"]
+    assert (predictions["label"] == (predictions["probability"] >= threshold)).all()
     # Serving applies the very preprocessing that built the training data: same numbers.
     assert production["result"]["test"]["roc_auc"] == pytest.approx(
         __import__("sklearn.metrics").metrics.roc_auc_score(
@@ -54,7 +56,9 @@ def test_the_model_carries_its_code_and_no_pickled_model_class(production) -> No
     local = Path(mlflow.artifacts.download_artifacts(registry.PRODUCTION_URI))
     assert (local / "code" / "sentiment_assets" / "preprocessing.py").exists()
     assert (local / "code" / "sentiment_assets" / "stopwords_english.txt").exists()
-    config = json.loads(next(local.rglob("preprocessing.json")).read_text())
+    serving = json.loads(next(local.rglob("serving.json")).read_text())
+    assert serving == {"family": "seed-keras", "threshold": production["result"]["threshold"]}
+    config = json.loads(next(local.rglob("config.json")).read_text())
     assert len(config["words"]) == production["dataset"].vocabulary.size - 2
     assert not list(local.rglob("python_model.pkl"))
 

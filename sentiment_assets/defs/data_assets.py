@@ -1,12 +1,14 @@
 """From a CSV drop to the training dataset: raw_reviews -> stemmed_corpus -> padded_dataset."""
 
 import time
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
 
 from sentiment_assets import drops
 from sentiment_assets.dataset import PaddedDataset, build_dataset
+from sentiment_assets.defs.checks import RAW_REVIEWS_CHECKS, raw_reviews_checks
 from sentiment_assets.defs.metadata import label_balance, sample_markdown, table_schema
 from sentiment_assets.defs.partitions import review_drops
 from sentiment_assets.defs.resources import ReviewLanding
@@ -15,28 +17,37 @@ from sentiment_assets.reviews import LABEL, TEXT, ReviewFileError, read_reviews
 
 GROUP = "sentiment"
 
+# Review exports arrive about weekly: warn after 3 days without a refresh, fail after 7.
+WEEKLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=7), warn_window=timedelta(days=3)
+)
+
 
 @dg.asset(
     group_name=GROUP,
     partitions_def=review_drops,
     kinds={"csv", "pandas"},
+    check_specs=RAW_REVIEWS_CHECKS,
     # A file read can fail for passing reasons (a network share hiccups); bad data never retries.
     retry_policy=dg.RetryPolicy(max_retries=2, delay=1),
 )
-def raw_reviews(
-    context: dg.AssetExecutionContext, landing: ReviewLanding
-) -> dg.Output[pd.DataFrame]:
-    """The reviews of one CSV drop, validated: required columns present, labels 0 or 1."""
+def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding):
+    """The reviews of one CSV drop, validated: required columns present, labels 0 or 1.
+
+    A drop that cannot be read moves to the quarantine folder with a note saying why.
+    """
     path = drops.find_drop(landing.path, context.partition_key)
     try:
         reviews = read_reviews(path)
     except ReviewFileError as err:
+        moved = drops.quarantine(path, err.problem, landing.quarantine)
+        context.log.error(f"{err}; moved to {moved}")
         raise dg.Failure(
             description=str(err),
-            metadata={"file": str(path), "problem": err.problem},
+            metadata={"file": path.name, "problem": err.problem, "quarantined_as": str(moved)},
             allow_retries=False,
         ) from err
-    return dg.Output(
+    yield dg.Output(
         reviews,
         metadata={
             "dagster/row_count": len(reviews),
@@ -48,6 +59,7 @@ def raw_reviews(
             "sample": sample_markdown(reviews),
         },
     )
+    yield from raw_reviews_checks(context, reviews)
 
 
 @dg.asset(group_name=GROUP, partitions_def=review_drops, kinds={"nltk", "pandas"})
@@ -66,7 +78,11 @@ def stemmed_corpus(raw_reviews: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"numpy", "parquet"})
+@dg.asset(
+    group_name=GROUP,
+    kinds={"numpy", "parquet"},
+    freshness_policy=WEEKLY_FRESHNESS,
+)
 def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedDataset]:
     """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
     corpus = pd.concat(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import dagster as dg
@@ -45,5 +46,26 @@ def sample_markdown(frame: pd.DataFrame, rows: int = 5, width: int = 80) -> dg.M
 
 
 def metrics_markdown(rows: dict[str, dict[str, float]]) -> dg.MetadataValue:
-    """A table with one column per scored model and one row per metric."""
-    return dg.MetadataValue.md(pd.DataFrame(rows).round(4).to_markdown())
+    """A table with one column per scored model and one row per metric (counts left out)."""
+    frame = pd.DataFrame(rows)
+    return dg.MetadataValue.md(frame[~frame.index.str.startswith("n_")].round(4).to_markdown())
+
+
+def image_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    """A PNG shown inline in the asset's metadata."""
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def confusion_markdown(metrics: dict[str, float]) -> dg.MetadataValue:
+    """The test confusion matrix from the `n_<true>_predicted_<guess>` counts of the metrics."""
+    classes = ("not_recommended", "recommended")
+    table = pd.DataFrame(
+        {
+            f"predicted {guess.replace('_', ' ')}": [
+                int(metrics[f"n_{truth}_predicted_{guess}"]) for truth in classes
+            ]
+            for guess in classes
+        },
+        index=[f"actually {truth.replace('_', ' ')}" for truth in classes],
+    )
+    return dg.MetadataValue.md(table.to_markdown())

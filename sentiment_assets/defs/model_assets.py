@@ -1,5 +1,6 @@
 """From the dataset to production: trained_models -> production_model, tracked in MLflow."""
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dagster as dg
@@ -7,12 +8,13 @@ import pandas as pd
 from pydantic import Field
 
 from sentiment_assets import registry
+from sentiment_assets.candidates import DEFAULT_CANDIDATES
 from sentiment_assets.dataset import PaddedDataset
-from sentiment_assets.defs.data_assets import GROUP
-from sentiment_assets.defs.metadata import metrics_markdown
+from sentiment_assets.defs.data_assets import GROUP, WEEKLY_FRESHNESS
+from sentiment_assets.defs.metadata import confusion_markdown, image_markdown, metrics_markdown
 from sentiment_assets.defs.resources import MlflowTracking
 from sentiment_assets.evaluation import classification_metrics, is_constant
-from sentiment_assets.models import SEED_CANDIDATES
+from sentiment_assets.plots import training_curves_png
 
 # Reviews whose sentiment nobody disputes; the production model must get them right.
 SANITY_REVIEWS = {
@@ -22,61 +24,83 @@ SANITY_REVIEWS = {
 
 
 class CandidateConfig(dg.Config):
+    """One candidate; settings left empty take the family's defaults."""
+
     name: str
-    embedding_dim: int
-    batch_size: int
+    family: str = Field(description="seed-keras, tfidf-logreg or ngram-mlp")
+    embedding_dim: int | None = Field(default=None, description="seed-keras")
+    batch_size: int | None = Field(default=None, description="seed-keras, ngram-mlp")
+    c: float | None = Field(default=None, description="tfidf-logreg: inverse regularisation")
+    units: int | None = Field(default=None, description="ngram-mlp: hidden units")
+    dropout: float | None = Field(default=None, description="ngram-mlp")
 
 
 class TrainingConfig(dg.Config):
     """Which candidates to train and how long; editable in the launchpad."""
 
     candidates: list[CandidateConfig] = Field(
-        default_factory=lambda: [
-            CandidateConfig(name=c.name, embedding_dim=c.embedding_dim, batch_size=c.batch_size)
-            for c in SEED_CANDIDATES
-        ]
+        default_factory=lambda: [CandidateConfig(**c) for c in DEFAULT_CANDIDATES]
     )
     epochs: int = Field(default=50, description="Upper bound; early stopping usually ends sooner.")
     patience: int = Field(default=2, description="Epochs without a better validation loss.")
     seed: int = 42
 
 
-@dg.asset(group_name=GROUP, kinds={"keras", "mlflow"})
+@dg.asset(
+    group_name=GROUP,
+    kinds={"keras", "scikitlearn", "mlflow"},
+)
 def trained_models(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
 ) -> dg.Output[list[dict[str, Any]]]:
-    """Candidate Keras models, each its own MLflow run and a new registered model version."""
-    from sentiment_assets.models import KerasCandidate
-    from sentiment_assets.training import train_keras_candidate
+    """Candidate models, each its own MLflow run and a new registered model version."""
+    from sentiment_assets.candidates import make_candidate, uses_tensorflow
+    from sentiment_assets.models import KerasTraining
+    from sentiment_assets.training import train_candidate
 
-    results = []
-    for spec in config.candidates:
-        candidate = KerasCandidate(spec.name, spec.embedding_dim, spec.batch_size)
+    training = KerasTraining(config.epochs, config.patience, config.seed)
+    candidates = [
+        make_candidate(
+            spec.family,
+            spec.name,
+            training,
+            **spec.model_dump(exclude={"name", "family"}, exclude_none=True),
+        )
+        for spec in config.candidates
+    ]
+
+    def train(candidate: Any) -> dict[str, Any]:
         tags = {
-            "algorithm": "keras-embedding-bag",
+            "algorithm": candidate.family,
             "candidate": candidate.name,
             "dagster_run_id": context.run.run_id,
             "dagster_asset_key": context.asset_key.to_user_string(),
             "data_version": padded_dataset.fingerprint,
         }
         with mlflow.start_run(run_name=candidate.name, tags=tags) as run:
-            result = train_keras_candidate(
-                padded_dataset,
-                candidate,
-                registered_model_name=mlflow.registered_model_name,
-                epochs=config.epochs,
-                patience=config.patience,
-                seed=config.seed,
+            result = train_candidate(
+                padded_dataset, candidate, registered_model_name=mlflow.registered_model_name
             )
         result["run_url"] = mlflow.run_url(run.info.experiment_id, run.info.run_id)
         context.log.info(
             f"{candidate.name}: validation ROC AUC {result['validation']['roc_auc']:.4f}, "
-            f"version {result['version']}, {result['epochs_trained']} epochs"
+            f"version {result['version']}, {result['training_seconds']:.1f} s"
         )
-        results.append(result)
+        return result
+
+    # TensorFlow already uses both cores, so its candidates go one after another; the
+    # single-threaded scikit-learn fit runs beside them instead of after them.
+    groups = [
+        [c for c in candidates if uses_tensorflow(c)],
+        [c for c in candidates if not uses_tensorflow(c)],
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        finished = pool.map(lambda group: [train(c) for c in group], groups)
+        by_name = {r["candidate"]: r for group in finished for r in group}
+    results = [by_name[c.name] for c in candidates]
     return dg.Output(
         results,
         metadata={
@@ -85,21 +109,37 @@ def trained_models(
             ),
             "test_metrics": metrics_markdown({r["candidate"]: r["test"] for r in results}),
             **{f"mlflow_run_{r['candidate']}": dg.MetadataValue.url(r["run_url"]) for r in results},
+            **{f"confusion_{r['candidate']}": confusion_markdown(r["test"]) for r in results},
+            **{
+                f"training_curves_{r['candidate']}": image_markdown(
+                    training_curves_png(r["history"], r["candidate"]), r["candidate"]
+                )
+                for r in results
+                if r["history"]
+            },
             "data_version": padded_dataset.fingerprint,
         },
     )
 
 
 def score(model: Any, reviews: pd.DataFrame) -> dict[str, float]:
-    """Metrics of a logged model on raw test reviews, through its bundled preprocessing."""
-    predictions = model.predict(reviews[["text"]].rename(columns={"text": "review_text"}))
+    """Metrics of a logged model on raw test reviews, through its bundled preprocessing and with
+    its own decision threshold."""
+    frame = pd.DataFrame({"review_text": reviews["text"], "title": reviews["title"]})
+    predictions = model.predict(frame)
     probabilities = predictions["probability"].to_numpy()
-    metrics = classification_metrics(reviews["label"].to_numpy(), probabilities)
+    metrics = classification_metrics(
+        reviews["label"].to_numpy(), probabilities, predicted=predictions["label"].to_numpy()
+    )
     metrics["constant_output"] = float(is_constant(probabilities))
     return metrics
 
 
-@dg.asset(group_name=GROUP, kinds={"mlflow"})
+@dg.asset(
+    group_name=GROUP,
+    kinds={"mlflow"},
+    freshness_policy=WEEKLY_FRESHNESS,
+)
 def production_model(
     context: dg.AssetExecutionContext,
     trained_models: list[dict[str, Any]],
