@@ -47,6 +47,7 @@ class TfidfLogReg:
         return {
             "c": self.c,
             "class_weight": "balanced",
+            "ngrams": self.word_ngrams,
             "word_ngrams": self.word_ngrams,
             "char_ngrams": f"{self.char_ngrams[0]}-{self.char_ngrams[1]}",
             "text_input": "normalized words",

@@ -89,8 +89,13 @@ class PaddedDataset:
         """A content hash, used as the Dagster data version and tagged on every MLflow run."""
         h = hashlib.sha256()
         h.update(self.sequences.tobytes())
-        h.update(self.reviews["label"].to_numpy(dtype=np.int64).tobytes())
-        h.update("\n".join(self.reviews["split"]).encode())
+        # Raw text and title too: the challengers read them, and stems hide some edits ("not").
+        columns = [
+            c for c in ("drop", "review_id", "title", "text", "label", "split") if c in self.reviews
+        ]
+        h.update(
+            pd.util.hash_pandas_object(self.reviews[columns], index=False).to_numpy().tobytes()
+        )
         h.update("\n".join(self.vocabulary.words).encode())
         return h.hexdigest()[:16]
 
@@ -138,3 +143,17 @@ def build_dataset(
         ]
         sequence_length = max(train_lengths, default=1) or 1
     return PaddedDataset(reviews, pad(encoded, sequence_length), vocabulary, sequence_length)
+
+
+def trainability_problem(dataset: PaddedDataset) -> str | None:
+    """Why the dataset cannot train and evaluate a model, if it cannot: every split needs both
+    labels (threshold tuning, ROC AUC and early stopping all do)."""
+    for name in SPLITS:
+        labels = set(dataset.reviews.loc[dataset.reviews["split"] == name, "label"])
+        if labels != {0, 1}:
+            have = "no reviews" if not labels else f"only label {labels.pop()}"
+            return (
+                f"too few reviews to train on: the {name} split has {have} "
+                f"({len(dataset.reviews)} reviews in all); land more drops"
+            )
+    return None

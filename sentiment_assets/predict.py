@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from sentiment_assets.reviews import REVIEW_ID, TEXT, ReviewFileError, read_reviews
+    from sentiment_assets.reviews import REVIEW_ID, TEXT, TITLE, ReviewFileError, read_reviews
 
     if args.file:
         try:
@@ -33,9 +33,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sentiment-predict: {err}", file=sys.stderr)
             return 2
         texts = reviews[TEXT].fillna("").astype(str).tolist()
+        # The title is the strongest signal the challengers learned from: send it when there is one.
+        titles = reviews[TITLE].tolist() if TITLE in reviews else [None] * len(texts)
         ids = reviews[REVIEW_ID].tolist()
     else:
-        texts, ids = list(args.texts), [None] * len(args.texts)
+        texts, titles, ids = list(args.texts), [None] * len(args.texts), [None] * len(args.texts)
 
     model = _load(args.model_uri)
     if model is None:
@@ -45,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    predictions = model.predict(pd.DataFrame({"review_text": texts}))
+    frame = pd.DataFrame(
+        {"review_text": texts, "title": [t if isinstance(t, str) else None for t in titles]}
+    )
+    predictions = model.predict(frame)
     for review_id, text, p, label in zip(
         ids, texts, predictions["probability"], predictions["label"], strict=True
     ):

@@ -78,11 +78,22 @@ def prepare() -> dict[str, Path]:
     found, refused = drops.list_drops(landing)
     for reason in refused:
         print(f"Skipped: {reason}", file=sys.stderr)
-    if not found and not refused:
+    if not found and not refused and not _has_partitions():
         written = write_sample_drops(landing)
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
         found, _ = drops.list_drops(landing)
     return found
+
+
+def _has_partitions() -> bool:
+    """Whether drops were ever registered here: then an empty landing folder means they were all
+    read (or quarantined), and sample reviews must not join the real ones."""
+    import dagster as dg
+
+    from sentiment_assets.defs.partitions import review_drops
+
+    with dg.DagsterInstance.get() as instance:
+        return bool(instance.get_dynamic_partitions(review_drops.name))
 
 
 def _report(summary: dict) -> dict:

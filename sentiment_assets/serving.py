@@ -38,7 +38,6 @@ _REQUIREMENTS = (
     "numpy",
     "pandas",
     "scikit-learn",
-    "skops",
 )
 
 

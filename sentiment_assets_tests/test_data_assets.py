@@ -63,6 +63,10 @@ BAD_DROPS = {
     "bad_label": (b",Review Text,Recommended IND\n0,Lovely,1\n1,Awful,2\n", "0 or 1"),
     "unparseable": (b',Review Text,Recommended IND\n0,"Lovely",1,extra\n', "cannot be parsed"),
     "half_written": (b',Review Text,Recommended IND\n0,"Lovely, and then', "incomplete"),
+    "mostly_without_text": (
+        b",Review Text,Recommended IND\n0,,1\n1,,0\n2,Lovely,1\n",
+        "67% of reviews have no text",
+    ),
 }
 
 
@@ -101,3 +105,21 @@ def test_bad_data_is_not_retried_but_a_vanished_file_is(data_dir: Path, instance
     assert len(retries) == 2
     cause = retries[0].event_specific_data.error.cause.message
     assert "no drop file for partition 'reviews_sample-01'" in cause
+
+
+def test_a_materialized_drop_whose_files_are_gone_is_an_error_not_a_smaller_dataset(
+    data_dir: Path, instance
+) -> None:
+    from sentiment_assets.definitions import defs
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    shutil.rmtree(_value("stemmed_corpus", "reviews_sample-02"))
+
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")], raise_on_error=False
+    )
+    assert not result.success
+    assert "stemmed_corpus [reviews_sample-02] was materialized but its stored value" in (
+        failure_message(result)
+    )

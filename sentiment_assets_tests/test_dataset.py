@@ -356,3 +356,27 @@ def test_save_and_load_keep_missing_titles_as_missing(tmp_path):
     assert loaded.reviews["title"].isna().tolist() == [False, True, False, True]
     assert loaded.reviews["title"][0] == "Nice"
     assert loaded.fingerprint == dataset.fingerprint
+
+
+def test_a_dataset_too_small_to_train_on_says_which_split_falls_short():
+    from sentiment_assets.dataset import trainability_problem
+
+    texts = [f"review number {i}" for i in range(6)]
+    corpus = pd.DataFrame(
+        {
+            "review_id": range(6),
+            "label": [1] * 6,
+            "title": [None] * 6,
+            "text": texts,
+            "stemmed": texts,
+        }
+    )
+    problem = trainability_problem(build_dataset(corpus))
+    assert problem is not None and "too few reviews to train on" in problem
+    assert "only label 1" in problem or "no reviews" in problem
+
+
+def test_the_real_dataset_can_train(real_dataset):
+    from sentiment_assets.dataset import trainability_problem
+
+    assert trainability_problem(real_dataset) is None

@@ -5,6 +5,7 @@ from sentiment_assets.registry import (
     MODEL_NAME,
     PRODUCTION_ALIAS,
     PRODUCTION_URI,
+    ROC_AUC_FLOOR,
     SELECTION_METRIC,
     Decision,
     decide,
@@ -35,9 +36,17 @@ def test_names_and_production_uri():
 
 
 def test_first_model_that_beats_the_baseline_is_promoted():
-    decision = decide(_metrics(roc_auc=0.61), None)
+    decision = decide(_metrics(roc_auc=0.81), None)
     assert decision == Decision(True, decision.reason)
-    assert "no production model" in decision.reason and "0.6100" in decision.reason
+    assert "no production model" in decision.reason and "0.8100" in decision.reason
+
+
+def test_a_model_below_the_roc_auc_floor_is_refused_even_as_the_first():
+    assert ROC_AUC_FLOOR == 0.75
+    decision = decide(_metrics(roc_auc=0.7499), None)
+    assert not decision.promote
+    assert "0.7499 is below the floor 0.75" in decision.reason
+    assert decide(_metrics(roc_auc=0.75), None).promote
 
 
 def test_missing_constant_output_counts_as_varied():
@@ -86,6 +95,6 @@ def test_challenger_worse_than_the_champion_is_refused():
 
 def test_only_the_challengers_baseline_and_the_champions_auc_matter():
     # The champion is compared on ROC AUC alone, whatever its accuracy or output.
-    weak_champion = _metrics(roc_auc=0.7, accuracy=0.5, constant=1.0)
-    assert decide(_metrics(roc_auc=0.71), weak_champion).promote
-    assert not decide(_metrics(roc_auc=0.69), weak_champion).promote
+    weak_champion = _metrics(roc_auc=0.8, accuracy=0.5, constant=1.0)
+    assert decide(_metrics(roc_auc=0.81), weak_champion).promote
+    assert not decide(_metrics(roc_auc=0.79), weak_champion).promote

@@ -7,21 +7,20 @@ import pandas as pd
 
 from sentiment_assets import registry
 from sentiment_assets.dataset import PaddedDataset
-from sentiment_assets.reviews import LABEL, validation_problems
+from sentiment_assets.reviews import LABEL, TEXT
 
 # A drop whose share of "not recommended" moves this far from the earlier drops gets a warning:
 # the real drops sit within 0.3 points of each other.
 DRIFT_WARNING = 0.10
-# Catches a broken production model (collapsed, inverted, trained on garbage), not a mediocre one:
-# whether a model is better is the promotion rule's job. Real drops give 0.96, samples about 0.8.
-ROC_AUC_FLOOR = 0.75
 
 RAW_REVIEWS_CHECKS = [
     dg.AssetCheckSpec(
         "valid_reviews",
         asset="raw_reviews",
         blocking=True,
-        description="Required columns, labels 0/1, unique review ids, few reviews without text.",
+        description="Required columns, labels 0/1, unique review ids, at most 20% without text. "
+        "A drop that fails is quarantined before anything of it is stored, so this records the "
+        "verification of every stored drop.",
     ),
     dg.AssetCheckSpec(
         "label_balance_drift",
@@ -35,7 +34,6 @@ def raw_reviews_checks(
     context: dg.AssetExecutionContext, reviews: pd.DataFrame
 ) -> list[dg.AssetCheckResult]:
     """The two checks of one drop, evaluated in the run that reads it."""
-    problems = validation_problems(reviews)
     share = float((reviews[LABEL] == 0).mean())
     earlier = _earlier_not_recommended_shares(context.instance, context.partition_key)
     baseline = sum(earlier.values()) / len(earlier) if earlier else None
@@ -43,9 +41,11 @@ def raw_reviews_checks(
     return [
         dg.AssetCheckResult(
             check_name="valid_reviews",
-            passed=not problems,
-            description="; ".join(problems) or None,
-            metadata={"problems": len(problems)},
+            passed=True,
+            metadata={
+                "rows": len(reviews),
+                "without_text_share": round(float(reviews[TEXT].isna().mean()), 4),
+            },
         ),
         dg.AssetCheckResult(
             check_name="label_balance_drift",
@@ -93,14 +93,16 @@ def no_review_in_two_splits(padded_dataset: PaddedDataset) -> dg.AssetCheckResul
 @dg.asset_check(
     asset="production_model",
     blocking=True,
-    description=f"The production model beats the majority baseline and has test ROC AUC >= {ROC_AUC_FLOOR}.",
+    description="The production model beats the majority baseline and has test ROC AUC >= "
+    f"{registry.ROC_AUC_FLOOR} (the promotion rule refuses others; this shows it in the UI).",
 )
 def production_quality_gate(production_model: dict[str, Any]) -> dg.AssetCheckResult:
     test = registry.production_test_metrics(production_model)
     if test is None:
         return dg.AssetCheckResult(passed=False, description="no production model yet")
     passed = (
-        test["roc_auc"] >= ROC_AUC_FLOOR and test["accuracy"] > test["majority_baseline_accuracy"]
+        test["roc_auc"] >= registry.ROC_AUC_FLOOR
+        and test["accuracy"] > test["majority_baseline_accuracy"]
     )
     return dg.AssetCheckResult(
         passed=passed,
@@ -108,6 +110,6 @@ def production_quality_gate(production_model: dict[str, Any]) -> dg.AssetCheckRe
             "roc_auc": round(test["roc_auc"], 4),
             "accuracy": round(test["accuracy"], 4),
             "majority_baseline_accuracy": round(test["majority_baseline_accuracy"], 4),
-            "roc_auc_floor": ROC_AUC_FLOOR,
+            "roc_auc_floor": registry.ROC_AUC_FLOOR,
         },
     )

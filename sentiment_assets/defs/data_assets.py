@@ -7,13 +7,19 @@ import dagster as dg
 import pandas as pd
 
 from sentiment_assets import drops
-from sentiment_assets.dataset import PaddedDataset, build_dataset
+from sentiment_assets.dataset import PaddedDataset, build_dataset, trainability_problem
 from sentiment_assets.defs.checks import RAW_REVIEWS_CHECKS, raw_reviews_checks
 from sentiment_assets.defs.metadata import label_balance, sample_markdown, table_schema
 from sentiment_assets.defs.partitions import review_drops
 from sentiment_assets.defs.resources import ReviewLanding
 from sentiment_assets.preprocessing import stem_reviews
-from sentiment_assets.reviews import LABEL, TEXT, ReviewFileError, read_reviews
+from sentiment_assets.reviews import (
+    LABEL,
+    TEXT,
+    ReviewFileError,
+    read_reviews,
+    validation_problems,
+)
 
 GROUP = "sentiment"
 
@@ -39,6 +45,9 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding):
     path = drops.find_drop(landing.path, context.partition_key)
     try:
         reviews = read_reviews(path)
+        problems = validation_problems(reviews)
+        if problems:
+            raise ReviewFileError(path, "; ".join(problems))
     except ReviewFileError as err:
         moved = drops.quarantine(path, err.problem, landing.quarantine)
         context.log.error(f"{err}; moved to {moved}")
@@ -89,6 +98,9 @@ def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedD
         [frame.assign(drop=key) for key, frame in sorted(stemmed_corpus.items())], ignore_index=True
     )
     dataset = build_dataset(corpus)
+    problem = trainability_problem(dataset)
+    if problem:
+        raise dg.Failure(description=problem, allow_retries=False)
     splits = {
         name: {
             "rows": int((dataset.reviews["split"] == name).sum()),

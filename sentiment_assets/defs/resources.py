@@ -76,7 +76,8 @@ class MlflowTracking(dg.ConfigurableResource):
 
     @contextmanager
     def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
-        """An MLflow run for the block: FINISHED when it completes, FAILED when it raises."""
+        """An MLflow run for the block: FINISHED when it completes, KILLED when the Dagster run is
+        terminated, FAILED when it raises."""
         import mlflow
 
         self._activate()
@@ -88,6 +89,9 @@ class MlflowTracking(dg.ConfigurableResource):
         )
         try:
             yield run
+        except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+            mlflow.end_run(status="KILLED")
+            raise
         except BaseException:
             mlflow.end_run(status="FAILED")
             raise
@@ -139,7 +143,9 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     """Stores asset values as open formats (parquet, npy, JSON), one file or folder per partition.
 
     An unpartitioned asset that reads a partitioned one always gets a dict keyed by partition, even
-    when there is only one partition; drops that never materialized (say, quarantined) are skipped.
+    when there is only one partition. Drops that never materialized (quarantined on arrival) are
+    skipped; a drop quarantined after an earlier good version keeps that version; a materialized
+    partition whose files are gone is an error, never silently left out.
     """
 
     base_dir: str | None = Field(
@@ -168,10 +174,16 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         if context.has_partition_key and len(context.asset_partition_keys) == 1:
             return _read(self._path(key, context.asset_partition_keys[0]))
         values = {}
+        materialized = context.instance.get_materialized_partitions(key)
         for partition in context.asset_partition_keys:
             path = self._path(key, partition)
             if path.exists():
                 values[partition] = _read(path)
+            elif partition in materialized:
+                raise dg.Failure(
+                    f"{key.to_user_string()} [{partition}] was materialized but its stored value "
+                    f"is missing from {path}; re-materialize that partition"
+                )
             else:
                 context.log.warning(
                     f"{key.to_user_string()} [{partition}] was never stored; skipped"

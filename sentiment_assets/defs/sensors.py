@@ -126,14 +126,16 @@ def retrain_on_new_data(context: dg.SensorEvaluationContext):
     together cause one retraining, and nothing waits for a schedule.
 
     It trains the candidates that can take production (`NEW_DATA_CANDIDATES`); the weekly
-    schedule and manual runs train the full line-up. Timestamps, not events, decide: a drop that finishes while a retraining runs still triggers
-    the next one. The run key is the newest drop's time, so a failed retraining is not retried
-    every tick; the next drop (or a person) starts the next one.
+    schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
+    dataset counts as built from the drops stemmed before its run *started*: a drop that finishes
+    while a retraining runs triggers the next one (at worst one retraining too many, never one too
+    few). The run key is the newest drop's time, so a failed retraining is not retried every tick;
+    the next drop (or a person) starts the next one.
     """
     newest_drop = _latest_materialization(context.instance, "stemmed_corpus")
     if newest_drop is None:
         return dg.SkipReason("no drop has been stemmed yet")
-    if newest_drop <= (_latest_materialization(context.instance, "padded_dataset") or 0.0):
+    if newest_drop <= _dataset_reads_drops_until(context.instance):
         return dg.SkipReason("the dataset already includes every stemmed drop")
     busy = context.instance.get_runs_count(
         dg.RunsFilter(
@@ -171,6 +173,15 @@ def _planned_assets(instance: dg.DagsterInstance, run_id: str) -> list[str]:
         run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000
     ).records
     return sorted({r.event_log_entry.dagster_event.asset_key.to_user_string() for r in planned})
+
+
+def _dataset_reads_drops_until(instance: dg.DagsterInstance) -> float:
+    """The start of the run behind the latest dataset: it read every drop stemmed before then."""
+    records = instance.fetch_materializations(dg.AssetKey("padded_dataset"), limit=1).records
+    if not records:
+        return 0.0
+    run = instance.get_run_record_by_id(records[0].run_id)
+    return run.start_time if run is not None and run.start_time else records[0].timestamp
 
 
 def _latest_materialization(instance: dg.DagsterInstance, asset: str) -> float | None:
