@@ -3,6 +3,7 @@ work by themselves, results read back through the GraphQL API and seen in a head
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -56,7 +57,7 @@ STARTUP_SECONDS = 120
 # Two sensor ticks to see a stable file, three ingestions, a tick to retrain, then training; about
 # 100 s on two idle cores.
 PIPELINE_SECONDS = 360
-PAGE_SECONDS = 60
+SHORT_WAIT_SECONDS = 60
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
@@ -130,11 +131,12 @@ def test_dagster_dev_runs_the_drops_by_itself_and_shows_production(
         ingestions = [r for r in runs if r["jobName"] == "ingest_drop"]
         assert sorted(tag(r, "dagster/partition") for r in ingestions) == keys
         assert {tag(r, "dagster/sensor_name") for r in ingestions} == {"review_drop_sensor"}
-        (training,) = [r for r in runs if r["jobName"] == "train_and_promote"]
+        trainings = [r for r in runs if r["jobName"] == "train_and_promote"]
+        assert len(trainings) == 1, trainings  # the three drops caused one retraining
+        training = trainings[0]
         assert tag(training, "dagster/sensor_name") == "retrain_on_new_data"
         config = training["runConfig"]["ops"]["trained_models"]["config"]
         assert config["candidates"] == NEW_DATA_CANDIDATES  # the two challengers
-        assert {r["status"] for r in runs} == {"SUCCESS"}, failures(dagster, runs)
 
         production = check_production_model(dagster, training["runId"])
         check_asset_checks(dagster, {r["runId"] for r in ingestions})
@@ -168,8 +170,8 @@ def sensor_states(dagster: DagsterDev) -> dict[str, str]:
 
 
 def finished_pipeline(dagster: DagsterDev) -> list[dict[str, Any]] | None:
-    """Every run, once no run is in flight and a sensor-launched training run has finished; a
-    failed run ends the wait at once."""
+    """Every run, once none is in flight and a sensor-launched training run has finished; a failed
+    or canceled run ends the wait at once, so all returned runs succeeded."""
     data = dagster.graphql(
         """{ runsOrError(limit: 50) { ... on Runs {
              results { runId jobName status runConfig tags { key value } } } } }"""
@@ -278,7 +280,7 @@ def check_freshness(dagster: DagsterDev, materialized_ms: int) -> None:
         status = node["freshnessStatusInfo"]
         return node if status and status["freshnessStatus"] not in {"UNKNOWN", None} else None
 
-    node = dagster.wait_for("freshness status of production_model", evaluated, PAGE_SECONDS)
+    node = dagster.wait_for("freshness status of production_model", evaluated, SHORT_WAIT_SECONDS)
     assert node["internalFreshnessPolicy"] == {
         "__typename": "TimeWindowFreshnessPolicy",
         "failWindowSeconds": WEEK,
@@ -292,29 +294,42 @@ def check_freshness(dagster: DagsterDev, materialized_ms: int) -> None:
 
 def check_ui(browser: Any, url: str, mlflow_urls: list[str], shots: Path) -> None:
     """The lineage graph, the production model's page with its MLflow links, and its checks."""
-    from selenium.webdriver.common.by import By
-
     browser.get(f"{url}/asset-groups/sentiment")
-    graph_nodes = {
-        name: f"//*[local-name()='foreignObject']//*[normalize-space(text())='{name}']"
-        for name in LINEAGE
-    }
-    wait_visible(browser, graph_nodes.values())
+    graph_node = "//*[local-name()='foreignObject']"
+    # The side list marks each asset whose latest materialization succeeded once live data is in.
+    materialized = "//button[.//*[@role='img' and @aria-label='run_success']]"
+    wait_visible(
+        browser,
+        [showing(name, within=where) for name in LINEAGE for where in (graph_node, materialized)],
+    )
     browser.save_screenshot(str(shots / "asset_graph.png"))
     assert_page_shows(browser, ["Global asset lineage", *LINEAGE])
 
     browser.get(f"{url}/assets/production_model")
-    links = [f"//*[normalize-space(text())='{link}']" for link in mlflow_urls]
-    (version_link, *_) = wait_visible(browser, [*links, "//*[text()='Latest materialization']"])
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", version_link)
+    version_link, *_ = wait_visible(
+        browser, [f"//a[@href='{link}' and text()='{link}']" for link in mlflow_urls]
+    )
+    # Bring the link into view, but keep the metadata table's key column in the picture.
+    browser.execute_script(
+        """arguments[0].scrollIntoView({block: 'center'});
+        for (let e = arguments[0].parentElement; e; e = e.parentElement) e.scrollLeft = 0;""",
+        version_link,
+    )
     browser.save_screenshot(str(shots / "production_model.png"))
-    assert_page_shows(browser, ["production_model", "promoted", "Passing", *mlflow_urls])
-    assert browser.find_element(By.XPATH, f"//a[@href='{mlflow_urls[0]}']").is_displayed()
+    page = assert_page_shows(
+        browser, ["production_model", "promoted", "Freshness policy", "Passing"]
+    )
+    assert re.search(r"Latest materialization\n[^\n]+ ago\n", page), page
 
     browser.get(f"{url}/assets/production_model?view=checks")
-    wait_visible(browser, ["//*[text()='Evaluation result']", "//*[text()='Passed']"])
+    wait_visible(browser, [showing("Evaluation result"), showing("Passed")])
     browser.save_screenshot(str(shots / "production_model_checks.png"))
     assert_page_shows(browser, ["production_quality_gate", "This is a blocking asset check."])
+
+
+def showing(text: str, within: str = "") -> str:
+    """XPath of the innermost elements whose text contains `text` (React splits text nodes)."""
+    return f"{within}//*[contains(., '{text}') and not(*[contains(., '{text}')])]"
 
 
 def wait_visible(browser: Any, xpaths: Any) -> list[Any]:
@@ -333,19 +348,21 @@ def wait_visible(browser: Any, xpaths: Any) -> list[Any]:
         return shown if all(shown) else None
 
     try:
-        return WebDriverWait(browser, PAGE_SECONDS, poll_frequency=0.5).until(all_shown)
+        return WebDriverWait(browser, SHORT_WAIT_SECONDS, poll_frequency=0.5).until(all_shown)
     except TimeoutException:
         text = browser.find_element(By.TAG_NAME, "body").text
         pytest.fail(f"{browser.current_url} did not show all of {xpaths}; it shows:\n{text}")
 
 
-def assert_page_shows(browser: Any, texts: list[str]) -> None:
+def assert_page_shows(browser: Any, texts: list[str]) -> str:
+    """The page's text, after checking that it shows every one of `texts`."""
     from selenium.webdriver.common.by import By
 
     page = browser.find_element(By.TAG_NAME, "body").text
     missing = [t for t in texts if t not in page]
     assert not missing, f"{browser.current_url} lacks {missing}; it shows:\n{page}"
     assert "Join the Dagster community" not in page  # a dialog over the screenshot
+    return page
 
 
 def require_chromium() -> None:
@@ -452,7 +469,7 @@ def headless_chromium(profile: Path) -> Iterator[Any]:
         options.add_argument(argument)
     browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     try:
-        browser.set_page_load_timeout(PAGE_SECONDS)
+        browser.set_page_load_timeout(SHORT_WAIT_SECONDS)
         yield browser
     finally:
         browser.quit()
