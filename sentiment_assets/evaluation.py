@@ -13,7 +13,8 @@ def classification_metrics(
     threshold: float = 0.5,
     predicted: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Accuracy, ROC AUC, minority-class precision/recall/F1 and the majority-class baseline.
+    """Accuracy, ROC AUC, minority-class precision/recall/F1, the majority-class baseline, the
+    confusion counts, and whether the model collapsed to one score (`constant_output`, 0 or 1).
 
     Labels are `probabilities >= threshold` unless the model's own `predicted` labels are given.
     """
@@ -40,6 +41,7 @@ def classification_metrics(
         "not_recommended_recall": float(recall),
         "not_recommended_f1": float(f1),
         "majority_baseline_accuracy": majority_baseline(labels),
+        "constant_output": float(is_constant(probabilities)),
         # The confusion matrix, as counts: true class first, predicted class second.
         **{f"n_{name}": float(count) for name, count in counts.items()},
     }

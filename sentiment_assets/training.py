@@ -9,7 +9,7 @@ import mlflow
 import numpy as np
 
 from sentiment_assets.dataset import PaddedDataset
-from sentiment_assets.evaluation import classification_metrics, is_constant, tune_threshold
+from sentiment_assets.evaluation import classification_metrics, tune_threshold
 from sentiment_assets.models import Candidate
 from sentiment_assets.plots import training_curves_png
 from sentiment_assets.serving import log_candidate
@@ -52,7 +52,6 @@ def train_candidate(
     scores = {}
     for split, (labels, probabilities) in scored.items():
         metrics = classification_metrics(labels, probabilities, threshold)
-        metrics["constant_output"] = float(is_constant(probabilities))
         scores[split] = metrics
         mlflow.log_metrics({f"{split}_{k}": v for k, v in metrics.items()})
     mlflow.log_metrics(

@@ -3,6 +3,15 @@ from pathlib import Path
 
 import pytest
 
+# Asset -> the assets it reads: the graph the README draws, checked in the code and in the UI.
+LINEAGE = {
+    "raw_reviews": set(),
+    "stemmed_corpus": {"raw_reviews"},
+    "padded_dataset": {"stemmed_corpus"},
+    "trained_models": {"padded_dataset"},
+    "production_model": {"padded_dataset", "trained_models"},
+}
+
 
 def real_drops_dir() -> Path:
     """The real review drops: $SENTIMENT_REVIEWS_DIR, else the shared data beside the project."""

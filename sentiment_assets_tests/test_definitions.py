@@ -4,22 +4,15 @@ import subprocess
 import sys
 
 import dagster as dg
+from conftest import LINEAGE
 
 from sentiment_assets.definitions import defs
-
-EDGES = {
-    "raw_reviews": set(),
-    "stemmed_corpus": {"raw_reviews"},
-    "padded_dataset": {"stemmed_corpus"},
-    "trained_models": {"padded_dataset"},
-    "production_model": {"trained_models", "padded_dataset"},
-}
 
 
 def test_the_graph_runs_from_csv_drop_to_production_model() -> None:
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(EDGES)
-    for asset, parents in EDGES.items():
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(LINEAGE)
+    for asset, parents in LINEAGE.items():
         node = graph.get(dg.AssetKey(asset))
         assert {p.to_user_string() for p in node.parent_keys} == parents, asset
 

@@ -31,6 +31,7 @@ def test_metrics_on_hand_computed_arrays():
             "not_recommended_recall": 2 / 3,
             "not_recommended_f1": 2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3),
             "majority_baseline_accuracy": 7 / 10,
+            "constant_output": 0.0,
             # The confusion matrix: TN/FP/FN/TP seen from class 0 above.
             "n_not_recommended_predicted_not_recommended": 2,
             "n_not_recommended_predicted_recommended": 1,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from conftest import LINEAGE
 
 from sentiment_assets import drops, registry
 from sentiment_assets.candidates import NEW_DATA_CANDIDATES
@@ -41,14 +42,6 @@ CHROMIUM_ARGS = [
     "--window-size=1600,1000",
 ]
 
-# Asset -> the assets it reads: the graph of the README.
-LINEAGE = {
-    "raw_reviews": set(),
-    "stemmed_corpus": {"raw_reviews"},
-    "padded_dataset": {"stemmed_corpus"},
-    "trained_models": {"padded_dataset"},
-    "production_model": {"padded_dataset", "trained_models"},
-}
 SENSORS = {"review_drop_sensor", "retrain_on_new_data", "run_failure_alert"}
 MLFLOW_UI = "http://127.0.0.1:5000/#/"
 WEEK, THREE_DAYS = 7 * 24 * 3600, 3 * 24 * 3600

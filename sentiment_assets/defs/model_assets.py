@@ -13,7 +13,7 @@ from sentiment_assets.dataset import PaddedDataset
 from sentiment_assets.defs.data_assets import GROUP, WEEKLY_FRESHNESS
 from sentiment_assets.defs.metadata import confusion_markdown, image_markdown, metrics_markdown
 from sentiment_assets.defs.resources import MlflowTracking
-from sentiment_assets.evaluation import classification_metrics, is_constant
+from sentiment_assets.evaluation import classification_metrics
 from sentiment_assets.plots import training_curves_png
 
 # Reviews whose sentiment nobody disputes; the production model must get them right.
@@ -128,11 +128,9 @@ def score(model: Any, reviews: pd.DataFrame) -> dict[str, float]:
     frame = pd.DataFrame({"review_text": reviews["text"], "title": reviews["title"]})
     predictions = model.predict(frame)
     probabilities = predictions["probability"].to_numpy()
-    metrics = classification_metrics(
+    return classification_metrics(
         reviews["label"].to_numpy(), probabilities, predicted=predictions["label"].to_numpy()
     )
-    metrics["constant_output"] = float(is_constant(probabilities))
-    return metrics
 
 
 @dg.asset(
