@@ -65,6 +65,8 @@ class TfidfLogReg:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
 
+        from sentiment_assets.char_ngrams import WordwiseCharTfidf
+
         def words(ngrams: int, min_df: int) -> TfidfVectorizer:
             return TfidfVectorizer(ngram_range=(1, ngrams), min_df=min_df, sublinear_tf=True)
 
@@ -74,13 +76,7 @@ class TfidfLogReg:
                 ("text_words", words(self.word_ngrams, 2), "text"),
                 (
                     "chars",
-                    TfidfVectorizer(
-                        analyzer="char_wb",
-                        ngram_range=self.char_ngrams,
-                        min_df=3,
-                        sublinear_tf=True,
-                        max_features=200_000,
-                    ),
+                    WordwiseCharTfidf(ngram_range=self.char_ngrams, min_df=3, sublinear_tf=True),
                     "both",
                 ),
             ]
@@ -104,7 +100,9 @@ class TfidfLogReg:
             (folder / f"{name}.vocabulary.json").write_text(json.dumps(vocabulary))
             np.save(folder / f"{name}.idf.npy", vectorizer.idf_, allow_pickle=False)
             settings = {k: vectorizer.get_params()[k] for k in _VECTORIZER_SETTINGS}
-            parts.append({"name": name, "column": column, **settings})
+            parts.append(
+                {"name": name, "column": column, "analyzer": vectorizer.analyzer, **settings}
+            )
         np.save(folder / "coef.npy", classifier.coef_.ravel(), allow_pickle=False)
         config = {
             "name": self.name,
@@ -128,7 +126,7 @@ class TfidfLogReg:
         )
 
 
-_VECTORIZER_SETTINGS = ("analyzer", "ngram_range", "sublinear_tf", "lowercase", "norm")
+_VECTORIZER_SETTINGS = ("ngram_range", "sublinear_tf")
 
 
 @dataclass
@@ -143,14 +141,20 @@ class _LoadedLinearModel:
     def load(cls, folder: Path, config: dict[str, Any]) -> _LoadedLinearModel:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        from sentiment_assets.char_ngrams import WordwiseCharTfidf
+
         parts = []
         for part in config["features"]:
             name = part["name"]
             settings = {k: part[k] for k in _VECTORIZER_SETTINGS}
             settings["ngram_range"] = tuple(settings["ngram_range"])
             vocabulary = json.loads((folder / f"{name}.vocabulary.json").read_text())
-            vectorizer = TfidfVectorizer(vocabulary=vocabulary, **settings)
-            vectorizer.idf_ = np.load(folder / f"{name}.idf.npy", allow_pickle=False)
+            idf = np.load(folder / f"{name}.idf.npy", allow_pickle=False)
+            if part["analyzer"] == WordwiseCharTfidf.analyzer:
+                vectorizer = WordwiseCharTfidf.fitted(vocabulary, idf, **settings)
+            else:
+                vectorizer = TfidfVectorizer(vocabulary=vocabulary, **settings)
+                vectorizer.idf_ = idf
             parts.append((part["column"], vectorizer))
         return cls(parts, np.load(folder / "coef.npy", allow_pickle=False), config["intercept"])
 
@@ -230,32 +234,43 @@ class NgramMlp:
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
         import keras
 
+        from sentiment_assets.sparse_features import SparseDropout, sparse_outputs
+
         keras.utils.set_random_seed(self.training.seed)
         titles, texts, labels = _split_inputs(dataset, "train")
         title_in = keras.Input(shape=(), dtype="string", name="title")
         text_in = keras.Input(shape=(), dtype="string", name="review_text")
-        features = keras.layers.Concatenate()(
-            [
-                self._vectorizer(titles, self.title_tokens)(title_in),
-                self._vectorizer(texts, self.text_tokens)(text_in),
-            ]
+        vectorize = keras.Model(
+            [title_in, text_in],
+            keras.layers.Concatenate()(
+                [
+                    self._vectorizer(titles, self.title_tokens)(title_in),
+                    self._vectorizer(texts, self.text_tokens)(text_in),
+                ]
+            ),
         )
-        hidden = keras.layers.Dropout(self.dropout)(features)
-        hidden = keras.layers.Dense(self.units, activation="relu")(hidden)
-        hidden = keras.layers.Dropout(self.dropout)(hidden)
-        output = keras.layers.Dense(1, activation="sigmoid")(hidden)
-        self.model = keras.Model([title_in, text_in], output)
-        _compile(self.model)
+        hidden = keras.layers.Dense(self.units, activation="relu")
+        output = keras.layers.Dense(1, activation="sigmoid")
+
+        # Trained on the features computed once and kept sparse (see sparse_features) ...
+        features = keras.Input(shape=vectorize.output.shape[1:], sparse=True)
+        dropped = keras.layers.Dropout(self.dropout)(hidden(SparseDropout(self.dropout)(features)))
+        head = keras.Model(features, output(dropped))
+        _compile(head)
         val_titles, val_texts, val_labels = _split_inputs(dataset, "validation")
-        return fit_keras(
-            self.model,
-            _strings(titles, texts),
+        report = fit_keras(
+            head,
+            sparse_outputs(vectorize, _strings(titles, texts)),
             labels,
-            (_strings(val_titles, val_texts), val_labels),
+            (sparse_outputs(vectorize, _strings(val_titles, val_texts)), val_labels),
             batch_size=self.batch_size,
             training=self.training,
             on_epoch=on_epoch,
         )
+        # ... and kept as one model from strings to a probability, with the same layers (dropout
+        # does nothing at inference), so the saved file needs no custom layer to load.
+        self.model = keras.Model([title_in, text_in], output(hidden(vectorize.output)))
+        return report
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
         titles_, texts_ = _inputs(texts, titles)

@@ -150,9 +150,11 @@ def production_model(
     client = mlflow.client()
     name = mlflow.registered_model_name
 
-    challenger = score(mlflow.load_model(f"models:/{name}/{best['version']}"), test_reviews)
+    challenger_model = mlflow.load_model(f"models:/{name}/{best['version']}")
+    challenger = score(challenger_model, test_reviews)
     current = registry.production_version(client, name)
-    champion = score(mlflow.load_model(registry.model_uri(name)), test_reviews) if current else None
+    champion_model = mlflow.load_model(registry.model_uri(name)) if current else None
+    champion = score(champion_model, test_reviews) if champion_model else None
     decision = registry.decide(challenger, champion)
     if decision.promote:
         client.set_registered_model_alias(name, registry.PRODUCTION_ALIAS, best["version"])
@@ -184,8 +186,8 @@ def production_model(
         ),
         "challenger_run": dg.MetadataValue.url(best["run_url"]),
     }
-    if production_version is not None:
-        production = mlflow.load_model(registry.model_uri(name))
+    production = challenger_model if decision.promote else champion_model
+    if production is not None:
         sanity = production.predict(pd.DataFrame({"review_text": list(SANITY_REVIEWS)}))
         summary["sanity"] = [
             {"text": text, "expected": expected, "probability": float(p), "label": int(label)}

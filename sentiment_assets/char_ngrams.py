@@ -1,0 +1,101 @@
+"""TF-IDF of character n-grams inside words, counted once per distinct word.
+
+It gives the same matrix as scikit-learn's `TfidfVectorizer(analyzer="char_wb", ...)`: that
+analyzer takes the n-grams of each whitespace-separated word padded with a space on both sides,
+so a document's counts are the sum of its words' counts. scikit-learn counts every n-gram of
+every document in a Python loop (about 15 million on the real drops, 5 s); here each distinct
+word's n-grams are counted once and a sparse product (documents x words) @ (words x n-grams)
+adds them up, about ten times faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.preprocessing import normalize
+
+
+def _words(document: str) -> list[str]:
+    # The words char_wb takes n-grams of (it lowercases first by default).
+    return document.lower().split()
+
+
+class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
+    """`TfidfVectorizer(analyzer="char_wb", ngram_range, min_df, sublinear_tf)`, with the default
+    smooth IDF and l2 norm; `min_df` is a count of documents."""
+
+    analyzer = "char_wb"
+
+    def __init__(
+        self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1, sublinear_tf: bool = False
+    ) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.sublinear_tf = sublinear_tf
+
+    @classmethod
+    def fitted(
+        cls, vocabulary: Sequence[str], idf: np.ndarray, **settings: Any
+    ) -> WordwiseCharTfidf:
+        """Rebuilt from a saved vocabulary (in column order) and IDF weights."""
+        vectorizer = cls(**settings)
+        vectorizer.vocabulary_ = {gram: i for i, gram in enumerate(vocabulary)}
+        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+        return vectorizer
+
+    def _counts(
+        self, documents: Iterable[str], vocabulary: dict[str, int] | None
+    ) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+        """Documents x n-grams counts, and the n-grams of the columns."""
+        column: dict[str, int] = {}
+        indices: list[int] = []
+        starts = [0]
+        for document in documents:
+            indices.extend(column.setdefault(word, len(column)) for word in _words(document))
+            starts.append(len(indices))
+        per_document = scipy.sparse.csr_matrix(
+            (np.ones(len(indices)), indices, starts), shape=(len(starts) - 1, len(column))
+        )
+        per_document.sum_duplicates()
+        grams = CountVectorizer(
+            analyzer="char_wb",
+            ngram_range=tuple(self.ngram_range),
+            lowercase=False,
+            vocabulary=vocabulary,
+        )
+        distinct = list(column)
+        per_word = (
+            grams.fit_transform(distinct) if vocabulary is None else grams.transform(distinct)
+        )
+        return (per_document @ per_word).tocsr(), grams.get_feature_names_out()
+
+    def fit(self, documents: Iterable[str], y: Any = None) -> WordwiseCharTfidf:
+        self.fit_transform(documents)
+        return self
+
+    def fit_transform(self, documents: Iterable[str], y: Any = None) -> scipy.sparse.csr_matrix:
+        counts, grams = self._counts(documents, None)
+        frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+        kept = np.flatnonzero(frequency >= self.min_df)
+        if not len(kept):
+            raise ValueError(f"no character n-gram is in {self.min_df} or more documents")
+        self.vocabulary_ = {gram: i for i, gram in enumerate(grams[kept])}
+        rows = counts.shape[0]
+        self.idf_ = np.log((1 + rows) / (1 + frequency[kept].astype(np.float64))) + 1
+        return self._weigh(counts[:, kept])
+
+    def transform(self, documents: Iterable[str]) -> scipy.sparse.csr_matrix:
+        counts, _ = self._counts(documents, self.vocabulary_)
+        return self._weigh(counts)
+
+    def _weigh(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
+        weights = counts.astype(np.float64)
+        if self.sublinear_tf:
+            np.log(weights.data, out=weights.data)
+            weights.data += 1
+        return normalize(weights @ scipy.sparse.diags(self.idf_), norm="l2", copy=False).tocsr()
