@@ -74,6 +74,7 @@ def prepare() -> dict[str, Path]:
     if not (home / "dagster.yaml").exists():
         config = resources.files(__package__).joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
+    _limit_pools()
     landing = settings.landing_dir()
     found, refused = drops.list_drops(landing)
     for reason in refused:
@@ -83,6 +84,15 @@ def prepare() -> dict[str, Path]:
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
         found, _ = drops.list_drops(landing)
     return found
+
+
+def _limit_pools() -> None:
+    import dagster as dg
+
+    from sentiment_assets.defs.concurrency import limit_pools
+
+    with dg.DagsterInstance.get() as instance:
+        limit_pools(instance)
 
 
 def _has_partitions() -> bool:

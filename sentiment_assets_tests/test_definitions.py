@@ -2,8 +2,10 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
+import pytest
 from conftest import LINEAGE
 
 from sentiment_assets.definitions import defs
@@ -71,17 +73,95 @@ def test_checks_and_freshness_guard_the_graph() -> None:
     assert fresh == {"padded_dataset", "production_model"}
 
 
-def test_training_runs_carry_the_tag_the_run_queue_limits() -> None:
+def test_instance_config_enables_freshness() -> None:
+    assert _instance_config()["freshness"]["enabled"] is True
+
+
+def _instance_config() -> dict:
     from importlib import resources
 
     import yaml
 
-    from sentiment_assets.defs.jobs import TRAINING_TAG
+    return yaml.safe_load(resources.files("sentiment_assets").joinpath("dagster.yaml").read_text())
 
-    assert defs.resolve_job_def("train_and_promote").tags[TRAINING_TAG] == "true"
-    config = yaml.safe_load(
-        resources.files("sentiment_assets").joinpath("dagster.yaml").read_text()
+
+def test_every_asset_that_writes_mlflow_is_in_the_mlflow_pool() -> None:
+    from sentiment_assets.defs.concurrency import MLFLOW_POOL
+
+    graph = defs.resolve_asset_graph()
+    pooled = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).pools == {MLFLOW_POOL}
+    }
+    assert pooled == {"trained_models", "production_model"}
+
+
+@pytest.fixture
+def queue(tmp_path: Path):
+    """The run queue of an instance with the project's config, prepared the way `sentiment-run`
+    prepares one: (queue runs, what the queue daemon would start now)."""
+    import logging
+
+    # The daemon's dequeue step and run origins are Dagster internals (dagster is pinned exactly);
+    # nothing public answers "which queued runs would start now".
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
     )
-    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
-    assert {"key": TRAINING_TAG, "limit": 1} in limits
-    assert config["freshness"]["enabled"] is True
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+        QueuedRunCoordinatorDaemon,
+    )
+
+    from sentiment_assets.defs.concurrency import limit_pools
+
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="sentiment_assets.definitions")
+    )
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=_instance_config()) as instance:
+        limit_pools(instance)
+        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        daemon._logger = logging.getLogger(__name__)
+        names: dict[str, str] = {}
+
+        def add(name: str, assets: list[str], status=dg.DagsterRunStatus.QUEUED) -> None:
+            """A run of the training job (assets empty) or, as the UI makes, of some assets."""
+            if assets:
+                job = defs.resolve_implicit_global_asset_job_def()
+                selection = {dg.AssetKey(a) for a in assets}
+            else:
+                job, selection = defs.resolve_job_def("train_and_promote"), None
+            origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), job.name)
+            run = instance.create_run_for_job(
+                job, status=status, asset_selection=selection, remote_job_origin=origin
+            )
+            names[run.run_id] = name
+
+        def starts() -> set[str]:
+            config = instance.get_concurrency_config()
+            runs = daemon._get_runs_to_dequeue(instance, config, fixed_iteration_time=None)
+            return {names[r.run_id] for r in runs}
+
+        yield add, starts
+
+
+def test_a_training_run_and_a_model_materialized_by_hand_never_start_together(queue) -> None:
+    add, starts = queue
+    add("training job", [])
+    add("trained_models by hand", ["trained_models"])
+    add("padded_dataset by hand", ["padded_dataset"])
+
+    # From the first tick on a fresh instance: one of the two MLflow writers, and the run that
+    # does not write MLflow beside it.
+    assert starts() == {"training job", "padded_dataset by hand"}
+
+
+def test_a_model_run_waits_while_another_is_in_progress(queue) -> None:
+    add, starts = queue
+    add("training job", [], status=dg.DagsterRunStatus.STARTED)
+    add("production_model by hand", ["production_model"])
+    add("stemmed data by hand", ["padded_dataset"])
+
+    assert starts() == {"stemmed data by hand"}

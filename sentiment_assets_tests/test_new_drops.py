@@ -15,7 +15,7 @@ from test_sensors import Ticks
 
 from sentiment_assets import registry, settings
 from sentiment_assets.definitions import defs
-from sentiment_assets.defs.jobs import TRAINING_TAG
+from sentiment_assets.defs.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.sensors import retrain_on_new_data, run_failure_alert
 
 pytestmark = pytest.mark.slow
@@ -107,9 +107,9 @@ def test_drops_land_retrain_once_and_promote_only_better_models(
     assert summary["promoted"] is promoted
     expected = summary["challenger"]["version"] if promoted else first_version
     assert str(registry.production_version(client).version) == expected
-    # Both training runs carry the tag that the instance's run queue limits to one at a time.
+    # Both training runs hold the pool that the instance's run queue lets one run use at a time.
     assert all(
-        run.tags.get(TRAINING_TAG) == "true"
+        run.run_op_concurrency and MLFLOW_POOL in run.run_op_concurrency.all_pools
         for run in platform.instance.get_runs(dg.RunsFilter(job_name="train_and_promote"))
     )
 

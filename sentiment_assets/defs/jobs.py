@@ -3,11 +3,6 @@ import dagster as dg
 from sentiment_assets.defs.data_assets import padded_dataset, raw_reviews, stemmed_corpus
 from sentiment_assets.defs.model_assets import production_model, trained_models
 
-# Runs that write the MLflow store carry this tag; the instance config (sentiment_assets/dagster.yaml)
-# lets one such run go at a time, because SQLite stores must not see concurrent writers.
-TRAINING_TAG = "sentiment/trains-models"
-TRAINING_RUN_TAGS = {TRAINING_TAG: "true"}
-
 # Per drop: read and stem only that file.
 ingest_drop = dg.define_asset_job(
     "ingest_drop",
@@ -20,5 +15,4 @@ train_and_promote = dg.define_asset_job(
     "train_and_promote",
     selection=dg.AssetSelection.assets(padded_dataset, trained_models, production_model),
     description="Dataset from every stemmed drop, candidate models, production decision.",
-    tags=TRAINING_RUN_TAGS,
 )

@@ -10,6 +10,7 @@ from pydantic import Field
 from sentiment_assets import registry
 from sentiment_assets.candidates import DEFAULT_CANDIDATES
 from sentiment_assets.dataset import PaddedDataset
+from sentiment_assets.defs.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.data_assets import GROUP, WEEKLY_FRESHNESS
 from sentiment_assets.defs.metadata import confusion_markdown, image_markdown, metrics_markdown
 from sentiment_assets.defs.resources import MlflowTracking
@@ -49,6 +50,7 @@ class TrainingConfig(dg.Config):
 @dg.asset(
     group_name=GROUP,
     kinds={"keras", "scikitlearn", "mlflow"},
+    pool=MLFLOW_POOL,
 )
 def trained_models(
     context: dg.AssetExecutionContext,
@@ -137,6 +139,7 @@ def score(model: Any, reviews: pd.DataFrame) -> dict[str, float]:
     group_name=GROUP,
     kinds={"mlflow"},
     freshness_policy=WEEKLY_FRESHNESS,
+    pool=MLFLOW_POOL,
 )
 def production_model(
     context: dg.AssetExecutionContext,
