@@ -3,9 +3,9 @@
 It gives the same matrix as scikit-learn's `TfidfVectorizer(analyzer="char_wb", ...)`: that
 analyzer takes the n-grams of each whitespace-separated word padded with a space on both sides,
 so a document's counts are the sum of its words' counts. scikit-learn counts every n-gram of
-every document in a Python loop (about 15 million on the real drops, 5 s); here each distinct
-word's n-grams are counted once and a sparse product (documents x words) @ (words x n-grams)
-adds them up, about ten times faster.
+every document in a Python loop (about 15 million on the real drops); here each distinct word's
+n-grams are counted once and a sparse product (documents x words) @ (words x n-grams) adds them
+up. On 12,000 real reviews: fit 1.1 s instead of 3.7 s, transform 0.27 s instead of 1.6 s.
 """
 
 from __future__ import annotations
@@ -27,13 +27,16 @@ def _words(document: str) -> list[str]:
 
 class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
     """`TfidfVectorizer(analyzer="char_wb", ngram_range, min_df, sublinear_tf)`, with the default
-    smooth IDF and l2 norm; `min_df` is a count of documents."""
+    smooth IDF and l2 norm; `min_df` is a count of documents (not a fraction), and there is no
+    `max_features` cap."""
 
     analyzer = "char_wb"
 
     def __init__(
         self, ngram_range: tuple[int, int] = (2, 5), min_df: int = 1, sublinear_tf: bool = False
     ) -> None:
+        if isinstance(min_df, bool) or not isinstance(min_df, int | np.integer):
+            raise TypeError(f"min_df must be a count of documents, not {min_df!r}")
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf

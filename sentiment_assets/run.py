@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     import dagster as dg
 
     from sentiment_assets.definitions import defs
+    from sentiment_assets.defs.concurrency import runs_writing_mlflow
     from sentiment_assets.defs.partitions import review_drops
 
     instance = dg.DagsterInstance.get()
@@ -50,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         if not result.success:
             print(f"  drop {key} failed; see the run in the Dagster UI", file=sys.stderr)
 
+    busy = runs_writing_mlflow(instance)
+    if busy:
+        print(
+            f"Not training: run {', '.join(busy)} is writing the MLflow store; "
+            "run this again when it has finished (make dev shows it)",
+            file=sys.stderr,
+        )
+        return 1
     run_config = {}
     if args.epochs is not None:
         run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
@@ -71,10 +80,16 @@ def prepare() -> dict[str, Path]:
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
+    config = resources.files(__package__).joinpath("dagster.yaml").read_text()
     if not (home / "dagster.yaml").exists():
-        config = resources.files(__package__).joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
-    _limit_pools()
+    elif "pools:" not in (home / "dagster.yaml").read_text():
+        print(
+            f"{home / 'dagster.yaml'} has no concurrency pools, so MLflow writers may overlap; "
+            "copy sentiment_assets/dagster.yaml over it (or delete it to get the current one)",
+            file=sys.stderr,
+        )
+    _register_pools()
     landing = settings.landing_dir()
     found, refused = drops.list_drops(landing)
     for reason in refused:
@@ -86,13 +101,13 @@ def prepare() -> dict[str, Path]:
     return found
 
 
-def _limit_pools() -> None:
+def _register_pools() -> None:
     import dagster as dg
 
-    from sentiment_assets.defs.concurrency import limit_pools
+    from sentiment_assets.defs.concurrency import register_pools
 
     with dg.DagsterInstance.get() as instance:
-        limit_pools(instance)
+        register_pools(instance)
 
 
 def _has_partitions() -> bool:

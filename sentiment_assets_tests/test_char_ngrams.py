@@ -70,3 +70,9 @@ def test_fitted_from_saved_arrays_transforms_identically(documents):
 def test_nothing_frequent_enough_is_a_clear_error():
     with pytest.raises(ValueError, match="3 or more documents"):
         WordwiseCharTfidf(min_df=3).fit(["one", "two"])
+
+
+def test_min_df_must_be_a_count_not_a_fraction():
+    # scikit-learn reads 0.5 as "half the documents"; silently reading it as a count would keep all.
+    with pytest.raises(TypeError, match="count of documents"):
+        WordwiseCharTfidf(min_df=0.5)

@@ -89,12 +89,11 @@ def test_every_asset_that_writes_mlflow_is_in_the_mlflow_pool() -> None:
     from sentiment_assets.defs.concurrency import MLFLOW_POOL
 
     graph = defs.resolve_asset_graph()
-    pooled = {
-        key.to_user_string()
-        for key in graph.get_all_asset_keys()
-        if graph.get(key).pools == {MLFLOW_POOL}
-    }
-    assert pooled == {"trained_models", "production_model"}
+    keys = graph.get_all_asset_keys()
+    pooled = {k for k in keys if graph.get(k).pools == {MLFLOW_POOL}}
+    writers = {k for k in keys if "mlflow" in defs.resolve_assets_def(k).required_resource_keys}
+    assert pooled == writers
+    assert {k.to_user_string() for k in writers} == {"trained_models", "production_model"}
 
 
 @pytest.fixture
@@ -115,13 +114,13 @@ def queue(tmp_path: Path):
         QueuedRunCoordinatorDaemon,
     )
 
-    from sentiment_assets.defs.concurrency import limit_pools
+    from sentiment_assets.defs.concurrency import register_pools
 
     location = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="sentiment_assets.definitions")
     )
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides=_instance_config()) as instance:
-        limit_pools(instance)
+        register_pools(instance)
         daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
         daemon._logger = logging.getLogger(__name__)
         names: dict[str, str] = {}
@@ -144,11 +143,11 @@ def queue(tmp_path: Path):
             runs = daemon._get_runs_to_dequeue(instance, config, fixed_iteration_time=None)
             return {names[r.run_id] for r in runs}
 
-        yield add, starts
+        yield instance, add, starts
 
 
 def test_a_training_run_and_a_model_materialized_by_hand_never_start_together(queue) -> None:
-    add, starts = queue
+    _, add, starts = queue
     add("training job", [])
     add("trained_models by hand", ["trained_models"])
     add("padded_dataset by hand", ["padded_dataset"])
@@ -159,9 +158,22 @@ def test_a_training_run_and_a_model_materialized_by_hand_never_start_together(qu
 
 
 def test_a_model_run_waits_while_another_is_in_progress(queue) -> None:
-    add, starts = queue
+    _, add, starts = queue
     add("training job", [], status=dg.DagsterRunStatus.STARTED)
     add("production_model by hand", ["production_model"])
     add("stemmed data by hand", ["padded_dataset"])
 
     assert starts() == {"stemmed data by hand"}
+
+
+def test_a_run_outside_the_queue_can_see_who_writes_mlflow(queue) -> None:
+    from sentiment_assets.defs.concurrency import runs_writing_mlflow
+
+    instance, add, _ = queue
+    add("data only", ["padded_dataset"], status=dg.DagsterRunStatus.STARTED)
+    add("waiting", ["trained_models"])
+    assert runs_writing_mlflow(instance) == []
+
+    add("model by hand", ["production_model"], status=dg.DagsterRunStatus.STARTED)
+    (busy,) = runs_writing_mlflow(instance)
+    assert instance.get_run_by_id(busy).asset_selection == {dg.AssetKey("production_model")}

@@ -2,23 +2,39 @@
 
 import dagster as dg
 
-# The instance config (sentiment_assets/dagster.yaml) counts pools per run ("granularity: run"), so
-# a run with a step in this pool starts only when no other such run is in progress, however it was
-# launched: a sensor, the schedule, a job, or a materialization by hand in the UI. The SQLite
+# The instance config (sentiment_assets/dagster.yaml) counts pools per run ("granularity: run") with
+# a default limit of 1: a queued run with a step in this pool starts only when no other such run is
+# in progress, whether a sensor, the schedule or a "Materialize" in the UI queued it. The SQLite
 # MLflow store must not see concurrent writers.
 MLFLOW_POOL = "mlflow_store"
-MLFLOW_POOL_LIMIT = 1
+
+_IN_PROGRESS = [
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
-def limit_pools(instance: dg.DagsterInstance) -> None:
-    """Store the pool's limit in the instance unless someone set one.
+def register_pools(instance: dg.DagsterInstance) -> None:
+    """Give the pool its default limit in the instance now, unless someone set a limit.
 
     The run queue applies `default_limit` to a pool only from the tick after it first sees the
-    pool, so on a fresh instance two runs queued together could both start; a stored limit holds
-    from the first tick (as `dagster instance concurrency set mlflow_store 1` would).
+    pool, so on a fresh instance two runs queued together could both start. Registered like this,
+    the limit still follows `default_limit` when the config changes.
     """
-    explicit = {
-        pool.name for pool in instance.event_log_storage.get_pool_limits() if not pool.from_default
-    }
+    explicit = {p.name for p in instance.event_log_storage.get_pool_limits() if not p.from_default}
     if MLFLOW_POOL not in explicit:
-        instance.event_log_storage.set_concurrency_slots(MLFLOW_POOL, MLFLOW_POOL_LIMIT)
+        instance.event_log_storage.initialize_concurrency_limit_to_default(MLFLOW_POOL)
+
+
+def runs_writing_mlflow(instance: dg.DagsterInstance) -> list[str]:
+    """Ids of the runs in progress with a step in the pool.
+
+    Runs executed in a process of their own (`sentiment-run`, `dagster asset materialize`) never
+    pass the queue; they must ask this before they start.
+    """
+    return [
+        run.run_id
+        for run in instance.get_runs(dg.RunsFilter(statuses=_IN_PROGRESS))
+        if run.run_op_concurrency and MLFLOW_POOL in (run.run_op_concurrency.all_pools or ())
+    ]

@@ -157,7 +157,7 @@ def production_model(
     challenger = score(challenger_model, test_reviews)
     current = registry.production_version(client, name)
     champion_model = mlflow.load_model(registry.model_uri(name)) if current else None
-    champion = score(champion_model, test_reviews) if champion_model else None
+    champion = score(champion_model, test_reviews) if champion_model is not None else None
     decision = registry.decide(challenger, champion)
     if decision.promote:
         client.set_registered_model_alias(name, registry.PRODUCTION_ALIAS, best["version"])
