@@ -80,8 +80,8 @@ def prepare() -> dict[str, Path]:
 
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.data_dir() / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
-    config = resources.files(__package__).joinpath("dagster.yaml").read_text()
     if not (home / "dagster.yaml").exists():
+        config = resources.files(__package__).joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
     elif "pools:" not in (home / "dagster.yaml").read_text():
         print(
@@ -89,36 +89,25 @@ def prepare() -> dict[str, Path]:
             "copy sentiment_assets/dagster.yaml over it (or delete it to get the current one)",
             file=sys.stderr,
         )
-    _register_pools()
+    import dagster as dg
+
+    from sentiment_assets.defs.concurrency import register_pools
+    from sentiment_assets.defs.partitions import review_drops
+
+    with dg.DagsterInstance.get() as instance:
+        register_pools(instance)
+        # Drops registered before and an empty landing folder mean they were all read (or
+        # quarantined): sample reviews must not join the real ones.
+        registered = bool(instance.get_dynamic_partitions(review_drops.name))
     landing = settings.landing_dir()
     found, refused = drops.list_drops(landing)
     for reason in refused:
         print(f"Skipped: {reason}", file=sys.stderr)
-    if not found and not refused and not _has_partitions():
+    if not found and not refused and not registered:
         written = write_sample_drops(landing)
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
         found, _ = drops.list_drops(landing)
     return found
-
-
-def _register_pools() -> None:
-    import dagster as dg
-
-    from sentiment_assets.defs.concurrency import register_pools
-
-    with dg.DagsterInstance.get() as instance:
-        register_pools(instance)
-
-
-def _has_partitions() -> bool:
-    """Whether drops were ever registered here: then an empty landing folder means they were all
-    read (or quarantined), and sample reviews must not join the real ones."""
-    import dagster as dg
-
-    from sentiment_assets.defs.partitions import review_drops
-
-    with dg.DagsterInstance.get() as instance:
-        return bool(instance.get_dynamic_partitions(review_drops.name))
 
 
 def _report(summary: dict) -> dict:
