@@ -4,14 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-export SENTIMENT_DATA_DIR ?= $(CURDIR)/data
-export DAGSTER_HOME ?= $(SENTIMENT_DATA_DIR)/dagster_home
+# Paths and URIs come from sentiment_assets/lib/settings.py (SENTIMENT_DATA_DIR, default ./data).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
 SERVE_PORT ?= 5001
 
-.PHONY: install run dev test lint browser bench mlflow-ui serve clean
+.PHONY: install run dev test test-fast lint browser bench mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -25,24 +24,19 @@ run: install
 	$(BIN)/sentiment-run
 
 dev: install
-	$(BIN)/sentiment-run --prepare-only
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+	$(BIN)/sentiment-platform dev --port $(DAGSTER_PORT)
 
 mlflow-ui: install
-	$(BIN)/sentiment-run --prepare-only
-	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(SENTIMENT_DATA_DIR)/mlflow/mlflow.db}" \
-		--host 127.0.0.1 --port $(MLFLOW_PORT)
+	$(BIN)/sentiment-platform mlflow-ui --port $(MLFLOW_PORT)
 
-# The production model as a REST service (POST /invocations); the scoring server starts uvicorn
-# by name, hence the venv on PATH.
+# The production model as a REST service (POST /invocations).
 serve: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///$(SENTIMENT_DATA_DIR)/mlflow/mlflow.db}" \
-		$(BIN)/mlflow models serve -m models:/customer-sentiment-analysis@production \
-		--env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
+	$(BIN)/sentiment-platform serve --port $(SERVE_PORT)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/dg check defs
 
 # The UI test drives Debian's Chromium (a browser download cannot work offline); installed here
 # when missing and allowed (root), otherwise that one test is skipped outside CI.
@@ -55,8 +49,12 @@ browser:
 test: lint browser
 	$(BIN)/python -m pytest
 
+# The loop for iterating: no training on the real drops, no browser; two workers, one per core.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow and not ui" -n 2
+
 bench: install
-	$(BIN)/python -m sentiment_assets.benchmark --record
+	$(BIN)/python -m benchmarks.bench --record
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

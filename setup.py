@@ -4,8 +4,11 @@ setup(
     name="sentiment_assets",
     version="0.1.0",
     description="Dagster assets that turn review CSV drops into a registered sentiment model.",
-    packages=find_packages(exclude=["sentiment_assets_tests"]),
-    package_data={"sentiment_assets": ["stopwords_english.txt", "dagster.yaml"]},
+    packages=find_packages(exclude=["sentiment_assets_tests*", "benchmarks*"]),
+    package_data={
+        "sentiment_assets": ["dagster.yaml"],
+        "sentiment_assets.model": ["stopwords_english.txt"],
+    },
     python_requires=">=3.11,<3.12",
     install_requires=[
         "dagster==1.13.27",
@@ -21,12 +24,21 @@ setup(
         "matplotlib>=3.8",
         "tabulate>=0.9",
     ],
-    extras_require={"dev": ["pytest>=8", "ruff>=0.6", "selenium>=4.20"]},
+    extras_require={
+        "dev": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "ruff>=0.6",
+            "selenium>=4.20",
+            "dagster-dg-cli==1.13.27",
+        ],
+    },
     entry_points={
         "console_scripts": [
-            "sentiment-predict=sentiment_assets.predict:main",
-            "sentiment-run=sentiment_assets.run:main",
-            "sentiment-sample-drops=sentiment_assets.sample_drops:main",
+            "sentiment-predict=sentiment_assets.cli.predict:main",
+            "sentiment-platform=sentiment_assets.cli.platform:main",
+            "sentiment-run=sentiment_assets.cli.run:main",
+            "sentiment-sample-drops=sentiment_assets.cli.sample_drops:main",
         ]
     },
 )

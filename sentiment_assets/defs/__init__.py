@@ -1,1 +1,1 @@
-"""Dagster definitions: thin wrappers around the plain modules of `sentiment_assets`."""
+"""Dagster definitions by domain: ingestion, training, platform. Loaded by `definitions.py`."""

@@ -1,0 +1,1 @@
+"""The console commands: sentiment-run, sentiment-predict, sentiment-sample-drops."""

@@ -1,0 +1,118 @@
+"""`sentiment-run`: the embedded default in one command, against a local Dagster instance.
+
+Prepares the data folder (sample drops when the landing folder is empty), plans ingestion the way
+the drop sensor does, ingests the drops whose content is not stored yet, then trains and decides on
+production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import cache
+from typing import TYPE_CHECKING
+
+from sentiment_assets.cli.platform import prepare
+from sentiment_assets.lib import drops, settings
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from sentiment_assets.lib.production import ProductionDecision
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs")
+    args = parser.parse_args(argv)
+    prepare()
+
+    import dagster as dg
+
+    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+
+    with dg.DagsterInstance.get() as instance:
+        ingest(instance)
+        busy = runs_writing_mlflow(instance)
+        if busy:
+            print(
+                f"Not training: run {', '.join(busy)} is writing the MLflow store; "
+                "run this again when it has finished (make dev shows it)",
+                file=sys.stderr,
+            )
+            return 1
+        run_config = {}
+        if args.epochs is not None:
+            run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
+        print("Training candidates and deciding on production")
+        result = _job("train_and_promote").execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+    if not result.success:
+        print("Training failed; see the run in the Dagster UI (make dev)", file=sys.stderr)
+        return 1
+    decision: ProductionDecision = result.output_for_node("production_model")
+    print(report(decision))
+    return 0 if decision.production_version is not None else 1
+
+
+def ingest(instance: dg.DagsterInstance) -> None:
+    """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
+    (every file counts as complete: whoever runs this has finished copying)."""
+    from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
+
+    landing = settings.landing_dir()
+    files, refused = drops.scan_landing(landing)
+    memory = drops.DropMemory(seen={f.name: f.signature for f in files})
+    plan = drops.plan_ingestion(
+        files,
+        refused,
+        memory,
+        sha256=lambda name: drops.file_sha256(landing / name),
+        ingested=lambda key: stored_drop(instance, key),
+        partitions=set(instance.get_dynamic_partitions(review_drops.name)),
+        max_requests=len(files),
+    )
+    for line in plan.log:
+        print(f"Skipped {line}", file=sys.stderr)
+    if plan.new_keys:
+        instance.add_dynamic_partitions(review_drops.name, plan.new_keys)
+    for request in plan.requests:
+        print(f"Ingesting drop {request.key} ({request.file})")
+        result = _job("ingest_drop").execute_in_process(
+            instance=instance,
+            partition_key=request.key,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+        if not result.success:
+            print(f"  drop {request.key} failed; see the run in the Dagster UI", file=sys.stderr)
+
+
+@cache
+def _job(name: str) -> dg.JobDefinition:
+    from sentiment_assets.definitions import defs
+
+    return defs().resolve_job_def(name)
+
+
+def report(decision: ProductionDecision) -> str:
+    """The decision in a few lines for a person."""
+    from sentiment_assets.lib.tracking import PRODUCTION_URI
+
+    held = decision.production
+    lines = [
+        f"Decision: {'promoted' if decision.promoted else 'kept'} ({decision.reason})",
+        f"Production model: {PRODUCTION_URI} = version {decision.production_version}",
+    ]
+    if held is not None:
+        test = held.test
+        lines.append(
+            f"Its test metrics: ROC AUC {test.roc_auc:.4f}, accuracy {test.accuracy:.4f}, "
+            f"F1 of 'not recommended' {test.not_recommended_f1:.4f}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

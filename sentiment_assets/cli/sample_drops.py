@@ -1,0 +1,294 @@
+"""Deterministic sample review drops in the Kaggle schema, for the embedded default and fast tests.
+
+The sample reviews are messy in the ways the real export is (missing texts and titles, line breaks
+inside quoted reviews, mojibake, HTML entities, duplicate rows), and their label follows the
+wording and the rating strongly but not perfectly, so a model has something real to learn.
+"""
+
+import argparse
+import random
+from itertools import accumulate
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sentiment_assets.model.reviews import KAGGLE_COLUMNS, LABEL, REVIEW_ID, TEXT, TITLE
+
+# (Division Name, Department Name, Class Name, what a reviewer calls it, share in % of reviews),
+# after the real drops; "Initmates" is misspelt in the source too.
+_Class = tuple[str, str, str, str, float]
+_CLASSES: tuple[_Class, ...] = (
+    ("General", "Dresses", "Dresses", "dress", 16.0),
+    ("General Petite", "Dresses", "Dresses", "dress", 11.0),
+    ("General", "Tops", "Knits", "top", 14.5),
+    ("General Petite", "Tops", "Knits", "tee", 6.0),
+    ("General", "Tops", "Blouses", "blouse", 8.2),
+    ("General Petite", "Tops", "Blouses", "blouse", 5.0),
+    ("General", "Tops", "Sweaters", "sweater", 4.1),
+    ("General Petite", "Tops", "Sweaters", "sweater", 2.6),
+    ("General", "Tops", "Fine gauge", "cardigan", 3.0),
+    ("General Petite", "Tops", "Fine gauge", "pullover", 1.7),
+    ("General", "Bottoms", "Pants", "pair of pants", 3.5),
+    ("General Petite", "Bottoms", "Pants", "pair of pants", 2.5),
+    ("General", "Bottoms", "Jeans", "pair of jeans", 3.4),
+    ("General Petite", "Bottoms", "Jeans", "pair of jeans", 1.6),
+    ("General", "Bottoms", "Skirts", "skirt", 2.5),
+    ("General Petite", "Bottoms", "Skirts", "skirt", 1.2),
+    ("General", "Bottoms", "Shorts", "pair of shorts", 1.2),
+    ("General", "Bottoms", "Casual bottoms", "pair of joggers", 0.1),
+    ("General", "Jackets", "Jackets", "jacket", 1.9),
+    ("General Petite", "Jackets", "Jackets", "jacket", 1.4),
+    ("General", "Jackets", "Outerwear", "coat", 0.9),
+    ("General Petite", "Jackets", "Outerwear", "vest", 0.3),
+    ("General", "Trend", "Trend", "top", 0.4),
+    ("General Petite", "Trend", "Trend", "tunic", 0.1),
+    ("Initmates", "Intimate", "Lounge", "lounge set", 2.1),
+    ("General Petite", "Intimate", "Lounge", "hoodie", 1.0),
+    ("Initmates", "Intimate", "Swim", "swimsuit", 1.4),
+    ("Initmates", "Intimate", "Sleep", "nightgown", 1.1),
+    ("Initmates", "Intimate", "Intimates", "bralette", 0.7),
+    ("Initmates", "Intimate", "Legwear", "pair of leggings", 0.6),
+    ("Initmates", "Intimate", "Layering", "cami", 0.4),
+    ("Initmates", "Intimate", "Chemises", "chemise", 0.1),
+)
+_PRODUCTS = 400  # distinct Clothing IDs in the catalogue, out of the source's 0-1205
+
+# Share of each Rating 1-5, and how often a review with that rating is recommended (real drops).
+_RATING_SHARES = (3.5, 6.6, 12.3, 21.7, 56.0)
+_RECOMMENDED_GIVEN_RATING = (0.02, 0.06, 0.41, 0.97, 0.995)
+# How likely a non-neutral sentence is to be positive, by rating; the label then nudges it.
+_WARMTH = (0.1, 0.25, 0.5, 0.8, 0.9)
+
+_POSITIVE = (
+    "i love this {item}!",
+    "the fabric is soft and feels like good quality.",
+    "fits true to size.",
+    "the color is even prettier in person.",
+    "i get compliments every time i wear it.",
+    "so comfortable, i could live in it.",
+    "it drapes beautifully and is very flattering.",
+    "perfect for work or the weekend.",
+    "worth every penny.",
+    "i ordered my usual size and it fits perfectly.",
+    "the quality is great for the price.",
+    "i bought it in two colors.",
+    "such a cute {item}, exactly like the picture.",
+    "i was not expecting to love it this much!",
+    "can't stop wearing it.",
+    "the details are lovely and well made.",
+    "it washes well and keeps its shape.",
+    "a great staple for fall.",
+)
+_NEGATIVE = (
+    "it runs small, i could not zip it up.",
+    "the fabric is thin and see-through.",
+    "not flattering at all.",
+    "it didn't fit in the shoulders.",
+    "the quality is cheap for the price.",
+    "the color looks nothing like the picture.",
+    "it was huge and boxy on me.",
+    "the seams came apart after one wash.",
+    "it shrank in the wash.",
+    "very disappointed.",
+    "the material is itchy and stiff.",
+    "it looked like a sack on me.",
+    "this {item} is poorly made.",
+    "the sizing is way off.",
+    "it wrinkles the moment you put it on.",
+    "i wanted to love this {item} but it just didn't work.",
+    "unflattering on my body type.",
+)
+_NEUTRAL = (
+    "i usually wear a size {size} and ordered the {size}.",
+    "i'm 5'{inches}\" and {pounds} lbs, for reference.",
+    "i bought it on sale.",
+    "the model is wearing the blue.",
+    "i wore it with leggings and boots.",
+    "it runs a little large, so size down.",
+    "i ordered the petite.",
+    "it arrived quickly.",
+    "the length hits just below the knee.",
+    "the {item} is lined.",
+    "it runs small, size up.",
+    "i tried it on in the store first.",
+    "i bought this {item} {occasion}.",
+    "i have it in black too.",
+    "my daughter borrowed it already.",
+)
+_RECOMMEND = (
+    "will tell my friends about it.",
+    "highly recommend!",
+    "i'm keeping it.",
+    "ordering another color.",
+)
+_NOT_RECOMMEND = (
+    "returning it.",
+    "sadly this one is going back.",
+    "i would not recommend it.",
+    "back it goes.",
+)
+# Accented words as the source garbled them (UTF-8 read as Latin-1, then lower-cased).
+_MOJIBAKE = (
+    "the ombrã© print is gorgeous.",
+    "love the appliquã© details.",
+    "it hits right at the derriã¨re.",
+    "ã¼ber soft.",
+    "i wore it to my fiancã©'s party.",
+    "the dã©colletage is lovely.",
+    "true to size.â\xa0",
+)
+_POSITIVE_TITLES = ("Love it!", "Great {item}", "So soft!", "Perfect fit", "Cute {item}", "Love")
+_NEGATIVE_TITLES = ("Disappointed", "Runs very large", "Not for me", "Odd fit", "Poor quality")
+_MIXED_TITLES = ("Still undecided", "Pretty but going back", "Nice {item}", "Cute but...")
+_SIZES = ("xs", "s", "m", "l", "2", "4", "6", "8", "10", "12")
+_OCCASIONS = ("for a wedding", "for work", "on a whim", "after reading the reviews", "for a trip")
+_OPENERS = ("", "", "", "", "honestly, ", "overall, ", "ok, so ", "first of all, ", "wow. ")
+
+
+def sample_reviews(rows: int, seed: int = 0, first_id: int = 0) -> pd.DataFrame:
+    """Sample reviews shaped like `read_reviews` output: `review_id` (first_id, first_id + 1, ...)
+    then the Kaggle columns; `write_sample_drops` writes `review_id` as the unnamed first column.
+
+    The same (rows, seed, first_id) always gives the same reviews; the product catalogue depends
+    on the seed alone, so consecutive drops share Clothing IDs.
+    """
+    catalogue = _catalogue(random.Random(f"catalogue:{seed}"))
+    # A few best sellers collect many of the reviews, as in the source.
+    popularity = list(accumulate(rank**-0.7 for rank in range(1, len(catalogue) + 1)))
+    rng = random.Random(f"reviews:{seed}:{first_id}")
+    records = [_review(rng, catalogue, popularity) for _ in range(rows)]
+    _mess_up(rng, records)
+    frame = pd.DataFrame.from_records(records, columns=list(KAGGLE_COLUMNS))
+    frame.insert(0, REVIEW_ID, range(first_id, first_id + rows))
+    return frame.fillna(np.nan)  # missing as NaN, the way read_reviews returns it
+
+
+def write_sample_drops(
+    folder: Path | str, drops: int = 3, rows_per_drop: int = 1500, seed: int = 0
+) -> list[Path]:
+    """Write reviews_sample-01.csv, -02.csv, ... into `folder` in the exact Kaggle CSV layout,
+    review ids continuing from one drop to the next, and return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number in range(1, drops + 1):
+        reviews = sample_reviews(rows_per_drop, seed, first_id=(number - 1) * rows_per_drop)
+        path = folder / f"reviews_sample-{number:02d}.csv"
+        reviews.rename(columns={REVIEW_ID: ""}).to_csv(path, index=False, lineterminator="\n")
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`sentiment-sample-drops FOLDER [--drops N] [--rows N] [--seed N]`."""
+    parser = argparse.ArgumentParser(
+        prog="sentiment-sample-drops",
+        description="Write deterministic sample review drops in the Kaggle CSV schema.",
+    )
+    parser.add_argument("folder", type=Path, help="where to write reviews_sample-NN.csv")
+    parser.add_argument("--drops", type=int, default=3, help="how many files (default 3)")
+    parser.add_argument("--rows", type=int, default=1500, help="reviews per file (default 1500)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    args = parser.parse_args(argv)
+    for path in write_sample_drops(args.folder, args.drops, args.rows, args.seed):
+        print(path)
+    return 0
+
+
+def _catalogue(rng: random.Random) -> list[tuple[int, _Class]]:
+    """Products as (Clothing ID, class), most popular first; an ID always has one class."""
+    ids = rng.sample(range(1206), _PRODUCTS)
+    classes = rng.choices(_CLASSES, weights=[share for *_, share in _CLASSES], k=_PRODUCTS)
+    return list(zip(ids, classes, strict=True))
+
+
+def _review(
+    rng: random.Random, catalogue: list[tuple[int, _Class]], popularity: list[float]
+) -> dict:
+    clothing_id, (division, department, class_name, item, _) = rng.choices(
+        catalogue, cum_weights=popularity
+    )[0]
+    rating = rng.choices(range(1, 6), weights=_RATING_SHARES)[0]
+    recommended = int(rng.random() < _RECOMMENDED_GIVEN_RATING[rating - 1])
+    warmth = _WARMTH[rating - 1] + (0.08 if recommended else -0.12)
+    return {
+        "Clothing ID": clothing_id,
+        "Age": min(99, max(18, round(rng.gauss(43, 12)))),
+        TITLE: None if rng.random() < 0.16 else _title(rng, warmth, item),
+        TEXT: None if rng.random() < 0.04 else _text(rng, warmth, recommended, item),
+        "Rating": rating,
+        LABEL: recommended,
+        "Positive Feedback Count": int(rng.lognormvariate(0.3, 1.3)),
+        "Division Name": division,
+        "Department Name": department,
+        "Class Name": class_name,
+    }
+
+
+def _title(rng: random.Random, warmth: float, item: str) -> str:
+    mood = rng.random()
+    if abs(mood - warmth) < 0.15:
+        pool = _MIXED_TITLES
+    elif mood < warmth:
+        pool = _POSITIVE_TITLES
+    else:
+        pool = _NEGATIVE_TITLES
+    return rng.choice(pool).format(item=item).capitalize()
+
+
+def _text(rng: random.Random, warmth: float, recommended: int, item: str) -> str:
+    """One to five sentences whose tone follows `warmth`, sometimes with a verdict that gives the
+    label away (and is wrong now and then, as people are)."""
+    sentences = []
+    for _ in range(rng.choices((1, 2, 3, 4, 5), weights=(5, 20, 30, 25, 20))[0]):
+        if rng.random() < 0.3:
+            pool = _NEUTRAL
+        elif rng.random() < warmth:
+            pool = _POSITIVE
+        else:
+            pool = _NEGATIVE
+        sentences.append(rng.choice(pool))
+    if rng.random() < 0.25:
+        keeps = recommended if rng.random() < 0.9 else 1 - recommended
+        sentences.append(rng.choice(_RECOMMEND if keeps else _NOT_RECOMMEND))
+    if rng.random() < 0.015:
+        sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(_MOJIBAKE))
+    text = rng.choice(_OPENERS) + _join(rng, sentences).format(
+        item=item,
+        occasion=rng.choice(_OCCASIONS),
+        size=rng.choice(_SIZES),
+        inches=rng.randrange(0, 12),
+        pounds=rng.randrange(100, 200, 5),
+    )
+    if rng.random() < 0.01:
+        text = text.replace("'", "&#39;").replace('"', "&quot;")
+    return text[0].upper() + text[1:]
+
+
+def _join(rng: random.Random, sentences: list[str]) -> str:
+    """Sentences joined by spaces, or as paragraphs with Windows or Unix line breaks."""
+    draw = rng.random()
+    if len(sentences) == 1 or draw >= 0.14:
+        return " ".join(sentences)
+    if draw < 0.06:
+        return "\n".join(sentences)
+    return (" \r\n\r\n" if draw < 0.08 else "\r\n").join(sentences)
+
+
+def _mess_up(rng: random.Random, records: list[dict]) -> None:
+    """Plant the source's rarer faults at fixed counts, so a drop of a few hundred rows or more
+    has each of them."""
+    rows = len(records)
+    for row in rng.sample(range(rows), rows // 500):
+        records[row].update(dict.fromkeys(("Division Name", "Department Name", "Class Name")))
+    # Some texts are posted again under another product and title.
+    for row in rng.sample(range(1, rows), rows // 300):
+        source = records[rng.randrange(row)]
+        if source[TEXT] is not None:
+            records[row].update({key: source[key] for key in (TEXT, "Rating", LABEL)})
+    # Exact duplicates are rows without title or text, repeated in every column but the index.
+    for row in sorted(rng.sample(range(1, rows), rows // 400)):
+        source = records[rng.randrange(row)]
+        source[TITLE] = source[TEXT] = None
+        records[row] = dict(source)

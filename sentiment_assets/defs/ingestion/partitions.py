@@ -1,0 +1,26 @@
+"""One partition per review drop; the drop sensor adds a key as each file lands."""
+
+import dagster as dg
+
+from sentiment_assets.lib.drops import FILE_TAG, Ingested
+
+review_drops = dg.DynamicPartitionsDefinition(name="review_drops")
+
+RAW_REVIEWS = dg.AssetKey("raw_reviews")
+# Where Dagster records the data version of a materialization (not exported by dagster itself).
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
+    """What a drop's latest stored `raw_reviews` was read from: the file its run was told to read
+    and the sha256 of the bytes parsed (its data version); None before the first."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key]), limit=1
+    ).records
+    if not records:
+        return None
+    sha = records[0].asset_materialization.tags.get(DATA_VERSION_TAG)
+    if sha is None:
+        return None
+    run = instance.get_run_by_id(records[0].run_id)
+    return Ingested(file=run.tags.get(FILE_TAG) if run else None, sha256=sha)

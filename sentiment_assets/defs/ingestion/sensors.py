@@ -1,0 +1,48 @@
+"""The drop sensor: each new, complete CSV in the landing folder becomes a partition and a run."""
+
+import dagster as dg
+
+from sentiment_assets.defs.ingestion.jobs import ingest_drop
+from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
+from sentiment_assets.defs.platform.resources import ReviewLanding
+from sentiment_assets.lib import drops
+
+# Enough to work through a backlog quickly without flooding the run queue in one tick.
+MAX_RUNS_PER_TICK = 5
+
+
+@dg.sensor(
+    job=ingest_drop,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def review_drop_sensor(context: dg.SensorEvaluationContext, landing: ReviewLanding):
+    """Each new, complete CSV in the landing folder becomes a partition and a run that reads it.
+
+    Files still being written (size or modification time changed since the last tick), hidden
+    files and `*.part`/`*.tmp` are left for later; a file whose content changed is read again; the
+    first file to claim a partition key keeps it. Every skipped file gets a log line saying why.
+    """
+    instance = context.instance
+    files, refused = drops.scan_landing(landing.path)
+    plan = drops.plan_ingestion(
+        files,
+        refused,
+        drops.DropMemory.load(context.cursor),
+        sha256=lambda name: drops.file_sha256(landing.path / name),
+        ingested=lambda key: stored_drop(instance, key),
+        partitions=set(instance.get_dynamic_partitions(review_drops.name)),
+        max_requests=MAX_RUNS_PER_TICK,
+    )
+    for line in plan.log:
+        context.log.warning(line)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=r.run_key, partition_key=r.key, tags=r.tags)
+            for r in plan.requests
+        ],
+        dynamic_partitions_requests=[review_drops.build_add_request(plan.new_keys)]
+        if plan.new_keys
+        else [],
+        cursor=plan.memory.dump(),
+    )

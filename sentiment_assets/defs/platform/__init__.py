@@ -1,0 +1,1 @@
+"""The platform around the assets: resources, storage, concurrency, alerts, metadata rendering."""

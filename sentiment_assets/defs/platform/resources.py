@@ -1,0 +1,68 @@
+"""Resources: where drops land and the MLflow tracking store; both default to the data folder."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib import settings, tracking
+from sentiment_assets.lib.tracking import MlflowStore
+
+
+class ReviewLanding(dg.ConfigurableResource):
+    """The folder that review CSV drops land in, and the quarantine for drops that fail validation."""
+
+    folder: str | None = Field(
+        default=None, description="Landing folder; default $SENTIMENT_DATA_DIR/landing."
+    )
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder).resolve() if self.folder else settings.landing_dir()
+
+    @property
+    def quarantine(self) -> Path:
+        return self.path.parent / "quarantine" if self.folder else settings.quarantine_dir()
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """MLflow tracking and registry: one MLflow run per candidate, always ended FINISHED, FAILED or
+    KILLED.
+
+    dagster-mlflow's `mlflow_tracking` resource opens one MLflow run per Dagster run when the
+    resource starts and only ends it through a job hook, which UI materializations of assets never
+    run; here each MLflow run is scoped to a `with` block instead (`MlflowStore.start_run`).
+    """
+
+    tracking_uri: str | None = Field(
+        default=None,
+        description="Tracking and registry URI; default $MLFLOW_TRACKING_URI, else SQLite under "
+        "$SENTIMENT_DATA_DIR/mlflow.",
+    )
+    experiment_name: str = tracking.EXPERIMENT_NAME
+    registered_model_name: str = tracking.MODEL_NAME
+    ui_url: str = Field(
+        default="http://127.0.0.1:5000", description="Where `make mlflow-ui` serves the MLflow UI."
+    )
+    developer: str = Field(default="data-team", description="Tagged on every run, as the seed did.")
+
+    def store(self) -> MlflowStore:
+        return MlflowStore(
+            uri=self.tracking_uri or settings.tracking_uri(),
+            experiment_name=self.experiment_name,
+            model_name=self.registered_model_name,
+            ui_url=self.ui_url,
+            developer=self.developer,
+        )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "landing": ReviewLanding(),
+            "mlflow": MlflowTracking(),
+            "io_manager": ArtifactIOManager(),
+        }
+    )

@@ -1,0 +1,182 @@
+"""From stems to production: padded_dataset -> trained_models -> production_model."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+from sentiment_assets.defs.platform.metadata import (
+    confusion_markdown,
+    image_markdown,
+    label_balance,
+    metrics_markdown,
+)
+from sentiment_assets.defs.platform.resources import MlflowTracking
+from sentiment_assets.defs.training.config import TrainingConfig
+from sentiment_assets.lib import production
+from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.tracking import MlflowStore, model_uri
+from sentiment_assets.lib.training import CandidateResult, TrainedModels
+from sentiment_assets.model.dataset import (
+    SPLITS,
+    PaddedDataset,
+    build_dataset,
+    trainability_problem,
+)
+from sentiment_assets.model.stems import Corpus
+
+
+@dg.asset(kinds={"numpy", "parquet"})
+def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedDataset]:
+    """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
+    corpus = pd.concat(
+        [frame.assign(**{Corpus.DROP: key}) for key, frame in sorted(stemmed_corpus.items())],
+        ignore_index=True,
+    )
+    dataset = build_dataset(corpus)
+    problem = trainability_problem(dataset)
+    if problem:
+        raise dg.Failure(description=problem, allow_retries=False)
+    splits = {
+        name: {
+            "rows": len(part := dataset.split_reviews(name)),
+            **label_balance(part[Corpus.LABEL]),
+        }
+        for name in SPLITS
+    }
+    return dg.Output(
+        dataset,
+        data_version=dg.DataVersion(dataset.fingerprint),
+        metadata={
+            "dagster/row_count": len(dataset.reviews),
+            "drops": sorted(stemmed_corpus),
+            "duplicates_dropped": len(corpus) - len(dataset.reviews),
+            "splits": dg.MetadataValue.md(pd.DataFrame(splits).T.to_markdown()),
+            "vocabulary_size": dataset.vocabulary.size,
+            "sequence_length": dataset.sequence_length,
+            "test_oov_rate": round(dataset.oov_rate("test"), 4),
+            "fingerprint": dataset.fingerprint,
+        },
+    )
+
+
+@dg.asset(kinds={"keras", "scikitlearn", "mlflow"}, pool=MLFLOW_POOL)
+def trained_models(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    padded_dataset: PaddedDataset,
+    mlflow: MlflowTracking,
+) -> dg.Output[TrainedModels]:
+    """Candidate models, each its own MLflow run and a new registered model version."""
+    from sentiment_assets.lib.training import train_candidates
+
+    store = mlflow.store()
+
+    def report(result: CandidateResult) -> None:
+        context.log.info(
+            f"{result.name}: validation ROC AUC {result.validation.roc_auc:.4f}, "
+            f"version {result.version}, {result.training_seconds:.1f} s"
+        )
+
+    trained, curves = train_candidates(
+        padded_dataset,
+        config.build(),
+        store,
+        tags={
+            "dagster_run_id": context.run.run_id,
+            "dagster_asset_key": context.asset_key.to_user_string(),
+        },
+        register=True,
+        on_trained=report,
+    )
+    results = trained.candidates
+    return dg.Output(
+        trained,
+        metadata={
+            "validation_metrics": metrics_markdown({r.name: r.validation for r in results}),
+            "test_metrics": metrics_markdown({r.name: r.test for r in results}),
+            **{
+                f"mlflow_run_{r.name}": dg.MetadataValue.url(
+                    store.run_url(r.experiment_id, r.run_id)
+                )
+                for r in results
+            },
+            **{f"confusion_{r.name}": confusion_markdown(r.test) for r in results},
+            **{
+                f"training_curves_{name}": image_markdown(png, name) for name, png in curves.items()
+            },
+            "data_version": padded_dataset.fingerprint,
+        },
+    )
+
+
+@dg.asset(kinds={"mlflow"}, pool=MLFLOW_POOL)
+def production_model(
+    context: dg.AssetExecutionContext,
+    trained_models: TrainedModels,
+    padded_dataset: PaddedDataset,
+    mlflow: MlflowTracking,
+) -> dg.Output[ProductionDecision]:
+    """The registry's `production` alias: moved to the best new candidate only when it is better."""
+    store = mlflow.store()
+    best = production.choose_challenger(trained_models.candidates)
+    test_reviews = padded_dataset.split_reviews("test")
+    challenger = production.score_model(
+        store.load_model(best.model_uri),
+        test_reviews,
+        name=best.name,
+        version=best.version,
+        run_id=best.run_id,
+    )
+    current = store.production_version()
+    champion = None
+    if current is not None:
+        champion = production.score_model(
+            store.load_model(model_uri(store.model_name)),
+            test_reviews,
+            name=store.candidate_name(current.run_id),
+            version=str(current.version),
+            run_id=current.run_id,
+        )
+    verdict = production.decide(challenger, champion)
+    if verdict.promote:
+        store.set_production(best.version)
+    kept = champion.version if champion is not None else None
+    decision = ProductionDecision(
+        promoted=verdict.promote,
+        reason=verdict.reason,
+        challenger=challenger,
+        champion=champion,
+        production_version=best.version if verdict.promote else kept,
+    )
+    context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
+    return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
+
+
+def _decision_metadata(
+    decision: ProductionDecision, best: CandidateResult, store: MlflowStore
+) -> dict[str, Any]:
+    scores = {f"challenger v{decision.challenger.version}": decision.challenger.test}
+    if decision.champion is not None:
+        scores[f"production v{decision.champion.version}"] = decision.champion.test
+    metadata = {
+        "decision": "promoted" if decision.promoted else "kept",
+        "reason": decision.reason,
+        "challenger": f"{best.name} (version {best.version})",
+        "scores": metrics_markdown(scores),
+        "challenger_run": dg.MetadataValue.url(store.run_url(best.experiment_id, best.run_id)),
+    }
+    held = decision.production
+    if held is not None:
+        metadata |= {
+            "production_version": decision.production_version,
+            "model_uri": model_uri(store.model_name),
+            "production_version_url": dg.MetadataValue.url(
+                store.model_version_url(decision.production_version)
+            ),
+            "sanity_predictions": dg.MetadataValue.md(
+                pd.DataFrame([s.model_dump() for s in held.sanity]).to_markdown(index=False)
+            ),
+        }
+    return metadata

@@ -1,0 +1,51 @@
+"""Retraining: new drops, once stemmed, start one training run."""
+
+import dagster as dg
+
+from sentiment_assets.defs.platform.concurrency import runs_in_flight
+from sentiment_assets.defs.training.jobs import train_and_promote
+from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
+
+
+@dg.sensor(
+    job=train_and_promote,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def retrain_on_new_data(context: dg.SensorEvaluationContext):
+    """Retrain once drops stemmed after the last dataset build are all in, so drops that land
+    together cause one retraining, and nothing waits for a schedule.
+
+    It trains the candidates that can take production (`NEW_DATA_CANDIDATES`); the weekly
+    schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
+    dataset counts as built from the drops stemmed before its run *started*: a drop that finishes
+    while a retraining runs triggers the next one (at worst one retraining too many, never one too
+    few). The run key is the newest drop's time, so a failed retraining is not retried every tick;
+    the next drop (or a person) starts the next one.
+    """
+    newest_drop = _latest_materialization(context.instance, "stemmed_corpus")
+    if newest_drop is None:
+        return dg.SkipReason("no drop has been stemmed yet")
+    if newest_drop <= _dataset_reads_drops_until(context.instance):
+        return dg.SkipReason("the dataset already includes every stemmed drop")
+    busy = runs_in_flight(context.instance)
+    if busy:
+        return dg.SkipReason(f"waiting for {busy} run(s) in flight")
+    return dg.RunRequest(
+        run_key=f"new-data-{newest_drop:.6f}",
+        run_config={"ops": {"trained_models": {"config": {"candidates": NEW_DATA_CANDIDATES}}}},
+    )
+
+
+def _dataset_reads_drops_until(instance: dg.DagsterInstance) -> float:
+    """The start of the run behind the latest dataset: it read every drop stemmed before then."""
+    records = instance.fetch_materializations(dg.AssetKey("padded_dataset"), limit=1).records
+    if not records:
+        return 0.0
+    run = instance.get_run_record_by_id(records[0].run_id)
+    return run.start_time if run is not None and run.start_time else records[0].timestamp
+
+
+def _latest_materialization(instance: dg.DagsterInstance, asset: str) -> float | None:
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+    return records[0].timestamp if records else None

@@ -1,0 +1,71 @@
+"""Where the platform keeps its files and its MLflow store; every path derives from SENTIMENT_DATA_DIR.
+
+Read when a run, a sensor or a command executes, never at import, so one code location serves any
+data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SENTIMENT_DATA_DIR", "data")).resolve()
+
+
+def landing_dir() -> Path:
+    return data_dir() / "landing"
+
+
+def quarantine_dir() -> Path:
+    return data_dir() / "quarantine"
+
+
+def storage_dir() -> Path:
+    return data_dir() / "storage"
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME when set, else a folder beside the other local data."""
+    return Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home")
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI when set, else a SQLite store beside the other local data."""
+    return (
+        os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
+    )
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (relative or absolute), None for other stores."""
+    parts = urlsplit(uri)
+    return Path(parts.path[1:]) if parts.scheme == "sqlite" else None
+
+
+def artifacts_dir(uri: str) -> Path | None:
+    """Where artifacts go beside a SQLite store (not the working directory); None otherwise."""
+    db = sqlite_path(uri)
+    return db.parent / "artifacts" if db else None
+
+
+def redacted(uri: str) -> str:
+    """The URI without a password or token, fit to print or log."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[-1]
+    # user:password keeps the user; a lone user part is a token and goes whole.
+    userinfo = f"{parts.username}:***" if parts.password is not None else "***"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def alerts_path() -> Path:
+    return data_dir() / "alerts.jsonl"
+
+
+def alert_webhook() -> str | None:
+    """SENTIMENT_ALERT_WEBHOOK: where run-failure alerts are also POSTed, when set."""
+    return os.environ.get("SENTIMENT_ALERT_WEBHOOK") or None

@@ -1,0 +1,180 @@
+"""The MLflow tracking store and model registry: runs, logged models, the production alias.
+
+Aliases, never the deprecated stages: production is `models:/customer-sentiment-analysis@production`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiment_assets.lib import settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.models.model import ModelInfo
+
+    from sentiment_assets.model.predictions import Predictor
+
+EXPERIMENT_NAME = "customer-sentiment-analysis"
+MODEL_NAME = "customer-sentiment-analysis"
+PRODUCTION_ALIAS = "production"
+
+
+def model_uri(name: str = MODEL_NAME, alias: str = PRODUCTION_ALIAS) -> str:
+    return f"models:/{name}@{alias}"
+
+
+PRODUCTION_URI = model_uri()
+
+
+@dataclass(frozen=True)
+class MlflowStore:
+    """One tracking store and registry, its experiment and registered model, and the UI to link to."""
+
+    uri: str
+    experiment_name: str = EXPERIMENT_NAME
+    model_name: str = MODEL_NAME
+    ui_url: str = "http://127.0.0.1:5000"
+    developer: str = "data-team"
+
+    @classmethod
+    def default(cls) -> MlflowStore:
+        return cls(settings.tracking_uri())
+
+    def client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def experiment_id(self) -> str:
+        """Create the experiment on first use, with artifacts beside a SQLite store (not in cwd)."""
+        with self._store_lock():
+            client = self.client()
+            experiment = client.get_experiment_by_name(self.experiment_name)
+            if experiment is not None:
+                return experiment.experiment_id
+            artifacts = settings.artifacts_dir(self.uri)
+            return client.create_experiment(
+                self.experiment_name, artifact_location=str(artifacts) if artifacts else None
+            )
+
+    @contextmanager
+    def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Run]:
+        """An MLflow run for the block: FINISHED when it completes, FAILED when it raises an error,
+        KILLED when it is interrupted (Ctrl-C, a terminated Dagster run)."""
+        import mlflow
+
+        self.activate()
+        run = mlflow.start_run(
+            experiment_id=self.experiment_id(),
+            run_name=run_name,
+            tags={"developer": self.developer, **tags},
+        )
+        try:
+            yield run
+        except Exception:
+            mlflow.end_run(status="FAILED")
+            raise
+        except BaseException:
+            mlflow.end_run(status="KILLED")
+            raise
+        mlflow.end_run(status="FINISHED")
+
+    def log_model(self, predictor: Predictor, *, registered: bool) -> ModelInfo:
+        """Log a candidate with its threshold into the active run, with the model package as its
+        code and its family's requirements; register it as a new version when asked."""
+        import mlflow.pyfunc
+
+        from sentiment_assets.model.candidates import pip_requirements
+        from sentiment_assets.model.predictions import ENTRY_POINT, copy_code
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            predictor.save(folder / "candidate")
+            return mlflow.pyfunc.log_model(
+                name=predictor.candidate.name,
+                python_model=str(ENTRY_POINT),
+                artifacts={
+                    "candidate": str(folder / "candidate"),
+                    "code": str(copy_code(folder / "code")),
+                },
+                signature=signature(),
+                # Pinned here: letting MLflow infer requirements costs 5-7 s per model.
+                pip_requirements=pip_requirements(predictor.candidate.family),
+                registered_model_name=self.model_name if registered else None,
+            )
+
+    def load_model(self, uri: str) -> Any:
+        """The pyfunc behind a model URI: raw review text in, probability and label out."""
+        import mlflow.pyfunc
+
+        self.activate()
+        return mlflow.pyfunc.load_model(uri)
+
+    def production_version(self) -> ModelVersion | None:
+        """The version behind the production alias, or None before the first promotion."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client().get_model_version_by_alias(self.model_name, PRODUCTION_ALIAS)
+        except MlflowException:
+            return None
+
+    def candidate_name(self, run_id: str) -> str:
+        """The candidate an MLflow run trained (its `candidate` tag)."""
+        return self.client().get_run(run_id).data.tags.get("candidate", run_id)
+
+    def set_production(self, version: str) -> None:
+        self.client().set_registered_model_alias(self.model_name, PRODUCTION_ALIAS, version)
+
+    def activate(self) -> None:
+        """Point MLflow's process-wide fluent API at this store (tests use several)."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        return f"{self.ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def model_version_url(self, version: str) -> str:
+        return f"{self.ui_url}/#/models/{self.model_name}/versions/{version}"
+
+    @contextmanager
+    def _store_lock(self) -> Iterator[None]:
+        # Two processes creating a fresh SQLite store at once crash in MLflow's migrations.
+        db = settings.sqlite_path(self.uri)
+        if db is None:
+            yield
+            return
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with open(db.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def signature() -> Any:
+    """What every logged model takes and gives: review text and an optional title; a probability
+    and a label."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from sentiment_assets.model import predictions as p
+
+    return ModelSignature(
+        inputs=Schema(
+            [ColSpec("string", p.TEXT_COLUMN), ColSpec("string", p.TITLE_COLUMN, required=False)]
+        ),
+        outputs=Schema([ColSpec("double", p.PROBABILITY_COLUMN), ColSpec("long", p.LABEL_COLUMN)]),
+    )

@@ -1,0 +1,113 @@
+"""What every candidate family shares: the interface, the fit report, and Keras training.
+
+Every family scores raw review text (and an optional title) itself, so the served model, the
+evaluation and the production decision all run the same code path. TensorFlow and scikit-learn
+are imported inside the functions: the Dagster code location must load without them, and a TF-IDF
+model must score without TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from ..dataset import PaddedDataset
+from ..stems import Corpus, normalized_inputs
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class FitReport:
+    """What training did: per-epoch history (empty for one-shot fits), epochs run, best epoch."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epochs_trained: int = 1
+    best_epoch: int = 1
+
+
+class Candidate(Protocol):
+    family: ClassVar[str]
+    # Distributions the family needs to score, besides mlflow, numpy and pandas; a logged model
+    # pins exactly these, so a TF-IDF model never installs TensorFlow.
+    requirements: ClassVar[tuple[str, ...]]
+    name: str
+
+    def params(self) -> dict[str, Any]: ...
+    def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport: ...
+    def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray: ...
+    def save(self, folder: Path) -> None: ...
+
+
+@dataclass
+class KerasTraining:
+    """How a Keras candidate is fitted; the test split is never seen."""
+
+    max_epochs: int = 50
+    patience: int = 2
+    seed: int = 42
+
+
+def fit_keras(
+    model: Any,
+    x_train: Any,
+    y_train: np.ndarray,
+    validation: tuple[Any, np.ndarray],
+    *,
+    batch_size: int,
+    training: KerasTraining,
+    on_epoch: EpochHook | None,
+) -> FitReport:
+    """Early stopping on validation loss with the best epoch's weights restored."""
+    import keras
+
+    callbacks: list[Any] = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=training.patience, restore_best_weights=True
+        )
+    ]
+    if on_epoch is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch))
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=validation,
+        epochs=training.max_epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
+        verbose=0,
+    ).history
+    losses = history["val_loss"]
+    return FitReport(
+        history={k: [float(v) for v in vals] for k, vals in history.items()},
+        epochs_trained=len(losses),
+        best_epoch=int(np.argmin(losses)) + 1,
+    )
+
+
+def compile_binary(model: Any) -> None:
+    """Adam and binary cross-entropy, as the seed compiled its network."""
+    # Many small batches per call into TensorFlow: the same updates, half the wall time here,
+    # because models this small are bound by per-step overhead, not arithmetic.
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=256,
+    )
+
+
+def split_inputs(dataset: PaddedDataset, split: str) -> tuple[list[str], list[str], np.ndarray]:
+    """Normalized titles and texts of a split, and its labels, as the challengers read them."""
+    reviews = dataset.split_reviews(split)
+    titles, texts = normalized_inputs(reviews[Corpus.TEXT], reviews[Corpus.TITLE])
+    return titles, texts, reviews[Corpus.LABEL].to_numpy(dtype=np.int32)
+
+
+def string_inputs(titles: list[str], texts: list[str]) -> list[np.ndarray]:
+    """Title and text as Keras 3 string inputs, which must be 1-D object arrays."""
+    return [np.asarray(titles, dtype=object), np.asarray(texts, dtype=object)]

@@ -1,0 +1,154 @@
+"""The n-gram network challenger: a small Keras network on TF-IDF word n-grams of title and text.
+
+The n-gram vectorization is a layer of the model, so the saved Keras file takes normalized strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..dataset import PaddedDataset
+from ..stems import normalized_inputs
+from .base import (
+    EpochHook,
+    FitReport,
+    KerasTraining,
+    compile_binary,
+    fit_keras,
+    split_inputs,
+    string_inputs,
+)
+
+
+def ngram_vocabulary(
+    docs: Sequence[str], ngrams: int, max_tokens: int, min_df: int = 2
+) -> tuple[list[str], list[float]]:
+    """The most common word n-grams by document frequency, and their IDF as Keras computes it.
+
+    Fitted here instead of `TextVectorization.adapt`, which takes ten seconds on this data.
+    """
+    frequency: Counter[str] = Counter()
+    for doc in docs:
+        words = doc.split()
+        grams = {
+            " ".join(words[i : i + n])
+            for n in range(1, ngrams + 1)
+            for i in range(len(words) - n + 1)
+        }
+        frequency.update(grams)
+    ranked = sorted(
+        ((g, c) for g, c in frequency.items() if c >= min_df), key=lambda item: (-item[1], item[0])
+    )[: max_tokens - 1]
+    idf = [math.log(1 + len(docs) / (1 + count)) for _, count in ranked]
+    return [g for g, _ in ranked], idf
+
+
+@dataclass
+class NgramMlp:
+    """A Keras network on TF-IDF word n-grams of title and text, with dropout; the n-gram
+    vectorization is a layer of the model, so the saved Keras file takes normalized strings."""
+
+    family: ClassVar[str] = "ngram-mlp"
+    requirements: ClassVar[tuple[str, ...]] = ("tensorflow", "keras")
+    name: str
+    ngrams: int = 2
+    text_tokens: int = 10_000
+    title_tokens: int = 3_000
+    units: int = 64
+    dropout: float = 0.5
+    batch_size: int = 128
+    training: KerasTraining = field(default_factory=KerasTraining)
+    model: Any = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "ngrams": self.ngrams,
+            "text_tokens": self.text_tokens,
+            "title_tokens": self.title_tokens,
+            "units": self.units,
+            "dropout": self.dropout,
+            "batch_size": self.batch_size,
+            **asdict(self.training),
+            "text_input": "normalized words",
+            "keep_negations": True,
+            "uses_title": True,
+        }
+
+    def _vectorizer(self, docs: list[str], max_tokens: int) -> Any:
+        import keras
+
+        vocabulary, idf = ngram_vocabulary(docs, self.ngrams, max_tokens)
+        return keras.layers.TextVectorization(
+            standardize=None,
+            ngrams=self.ngrams,
+            output_mode="tf_idf",
+            vocabulary=vocabulary,
+            idf_weights=idf,
+        )
+
+    def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
+        import keras
+
+        from .sparse_features import SparseDropout, sparse_outputs
+
+        keras.utils.set_random_seed(self.training.seed)
+        titles, texts, labels = split_inputs(dataset, "train")
+        title_in = keras.Input(shape=(), dtype="string", name="title")
+        text_in = keras.Input(shape=(), dtype="string", name="review_text")
+        vectorize = keras.Model(
+            [title_in, text_in],
+            keras.layers.Concatenate()(
+                [
+                    self._vectorizer(titles, self.title_tokens)(title_in),
+                    self._vectorizer(texts, self.text_tokens)(text_in),
+                ]
+            ),
+        )
+        hidden = keras.layers.Dense(self.units, activation="relu")
+        output = keras.layers.Dense(1, activation="sigmoid")
+
+        # Trained on the features computed once and kept sparse (see sparse_features) ...
+        features = keras.Input(shape=vectorize.output.shape[1:], sparse=True)
+        dropped = keras.layers.Dropout(self.dropout)(hidden(SparseDropout(self.dropout)(features)))
+        head = keras.Model(features, output(dropped))
+        compile_binary(head)
+        val_titles, val_texts, val_labels = split_inputs(dataset, "validation")
+        report = fit_keras(
+            head,
+            sparse_outputs(vectorize, string_inputs(titles, texts)),
+            labels,
+            (sparse_outputs(vectorize, string_inputs(val_titles, val_texts)), val_labels),
+            batch_size=self.batch_size,
+            training=self.training,
+            on_epoch=on_epoch,
+        )
+        # ... and kept as one model from strings to a probability, with the same layers (dropout
+        # does nothing at inference), so the saved file needs no custom layer to load.
+        self.model = keras.Model([title_in, text_in], output(hidden(vectorize.output)))
+        return report
+
+    def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
+        titles_, texts_ = normalized_inputs(texts, titles)
+        x = string_inputs(titles_, texts_)
+        return self.model.predict(x, batch_size=1024, verbose=0).ravel().astype(float)
+
+    def save(self, folder: Path) -> None:
+        self.model.save(folder / "model.keras")
+        settings = {k: v for k, v in asdict(self).items() if k != "model"}
+        (folder / "config.json").write_text(json.dumps(settings))
+
+    @classmethod
+    def load(cls, folder: Path) -> NgramMlp:
+        import keras
+
+        settings = json.loads((folder / "config.json").read_text())
+        settings["training"] = KerasTraining(**settings["training"])
+        return cls(**settings, model=keras.saving.load_model(folder / "model.keras"))

@@ -1,0 +1,81 @@
+"""From a trained candidate to predictions: raw review text (and an optional title) in, the
+probability of "recommended" and a label out, with the decision threshold tuned for the candidate.
+
+This is what a logged model runs (through `pyfunc_entry`), so `mlflow models serve`,
+`sentiment-predict` and the production decision score reviews with the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .candidates import Candidate, load_candidate
+
+TEXT_COLUMN = "review_text"
+TITLE_COLUMN = "title"
+PROBABILITY_COLUMN = "probability"
+LABEL_COLUMN = "label"
+SERVING_FILE = "serving.json"
+_EXAMPLES = 5  # how many offending rows an error message names
+
+
+class InvalidReviews(ValueError):
+    """Reviews that cannot be scored: an empty, blank or non-text review has no sentiment to read."""
+
+
+@dataclass
+class Predictor:
+    """A candidate with its decision threshold: the whole of what a model version scores with."""
+
+    candidate: Candidate
+    threshold: float
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.candidate.save(folder)
+        serving = {"family": self.candidate.family, "threshold": self.threshold}
+        (folder / SERVING_FILE).write_text(json.dumps(serving))
+
+    @classmethod
+    def load(cls, folder: Path) -> Predictor:
+        serving = json.loads((folder / SERVING_FILE).read_text())
+        return cls(load_candidate(serving["family"], folder), float(serving["threshold"]))
+
+    def predict(self, reviews: pd.DataFrame) -> pd.DataFrame:
+        """`review_text` (required) and `title` (optional) in; `probability` and `label` out."""
+        texts = reviews[TEXT_COLUMN].tolist()
+        refuse_unscorable(texts)
+        titles = reviews[TITLE_COLUMN].tolist() if TITLE_COLUMN in reviews else [None] * len(texts)
+        titles = [t if isinstance(t, str) else None for t in titles]
+        probabilities = self.candidate.predict_proba(texts, titles)
+        labels = (probabilities >= self.threshold).astype(np.int64)
+        return pd.DataFrame({PROBABILITY_COLUMN: probabilities, LABEL_COLUMN: labels})
+
+
+def refuse_unscorable(texts: list[object]) -> None:
+    """Raise `InvalidReviews` naming the rows whose review is not text or is blank."""
+    bad = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
+    if bad:
+        shown = ", ".join(map(str, bad[:_EXAMPLES])) + (
+            f" and {len(bad) - _EXAMPLES} more" if len(bad) > _EXAMPLES else ""
+        )
+        raise InvalidReviews(
+            f"{TEXT_COLUMN} must be non-blank text; it is empty, blank or not text in row(s) {shown}"
+        )
+
+
+def copy_code(destination: Path) -> Path:
+    """This package's source, to log beside a model: the code that model version scores with."""
+    shutil.copytree(
+        Path(__file__).parent, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    return destination
+
+
+ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")

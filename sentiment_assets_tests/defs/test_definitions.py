@@ -1,0 +1,206 @@
+"""The code location: the five assets in data-flow order, documented, loadable without TensorFlow,
+and a `dg` project that `dg check defs` accepts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sentiment_assets_tests.support import LINEAGE, definitions
+
+defs = definitions()
+
+
+def test_the_graph_runs_from_csv_drop_to_production_model() -> None:
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(LINEAGE)
+    for asset, parents in LINEAGE.items():
+        node = graph.get(dg.AssetKey(asset))
+        assert {p.to_user_string() for p in node.parent_keys} == parents, asset
+
+
+def test_every_asset_is_described_grouped_and_kinded_for_the_ui() -> None:
+    for spec in defs.resolve_all_asset_specs():
+        assert spec.group_name == "sentiment"
+        assert spec.description and len(spec.description) > 30
+        assert spec.kinds
+
+
+def test_drops_are_partitions_and_the_rest_spans_them() -> None:
+    graph = defs.resolve_asset_graph()
+    partitioned = {
+        k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def
+    }
+    assert partitioned == {"raw_reviews", "stemmed_corpus"}
+
+
+def test_loading_the_code_location_does_not_import_tensorflow_or_mlflow() -> None:
+    code = (
+        "import sys, sentiment_assets.definitions as d; d.defs(); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow', 'sklearn', 'nltk') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sensors_run_by_default_and_the_weekly_schedule_does_not() -> None:
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"review_drop_sensor", "retrain_on_new_data", "run_failure_alert"}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
+    (schedule,) = defs.schedules
+    assert schedule.name == "weekly_retraining"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert schedule.job_name == "train_and_promote"
+
+
+def test_checks_and_freshness_guard_the_graph() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert checks == {
+        ("raw_reviews", "valid_reviews"),
+        ("raw_reviews", "label_balance_drift"),
+        ("padded_dataset", "no_review_in_two_splits"),
+        ("production_model", "production_quality_gate"),
+    }
+    blocking = {k.name for k in graph.asset_check_keys if graph.get_check_spec(k).blocking}
+    assert blocking == {"valid_reviews", "no_review_in_two_splits", "production_quality_gate"}
+    # Drops come weekly: every asset, from the drop to the production model, is expected to be
+    # refreshed weekly, and one policy says so for all of them.
+    policies = {spec.freshness_policy for spec in defs.resolve_all_asset_specs()}
+    assert len(policies) == 1 and None not in policies
+
+
+def test_instance_config_enables_freshness() -> None:
+    assert _instance_config()["freshness"]["enabled"] is True
+
+
+def _instance_config() -> dict:
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(resources.files("sentiment_assets").joinpath("dagster.yaml").read_text())
+
+
+def test_every_asset_that_writes_mlflow_is_in_the_mlflow_pool() -> None:
+    from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    pooled = {k for k in keys if graph.get(k).pools == {MLFLOW_POOL}}
+    writers = {k for k in keys if "mlflow" in defs.resolve_assets_def(k).required_resource_keys}
+    assert pooled == writers
+    assert {k.to_user_string() for k in writers} == {"trained_models", "production_model"}
+
+
+@pytest.fixture
+def queue(tmp_path: Path):
+    """The run queue of an instance with the project's config, prepared the way `sentiment-run`
+    prepares one: (queue runs, what the queue daemon would start now)."""
+    import logging
+
+    # The daemon's dequeue step and run origins are Dagster internals (dagster is pinned exactly);
+    # nothing public answers "which queued runs would start now".
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+        QueuedRunCoordinatorDaemon,
+    )
+
+    from sentiment_assets.defs.platform.concurrency import register_pools
+
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="sentiment_assets.definitions")
+    )
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=_instance_config()) as instance:
+        register_pools(instance)
+        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        daemon._logger = logging.getLogger(__name__)
+        names: dict[str, str] = {}
+
+        def add(name: str, assets: list[str], status=dg.DagsterRunStatus.QUEUED) -> None:
+            """A run of the training job (assets empty) or, as the UI makes, of some assets."""
+            if assets:
+                job = defs.resolve_implicit_global_asset_job_def()
+                selection = {dg.AssetKey(a) for a in assets}
+            else:
+                job, selection = defs.resolve_job_def("train_and_promote"), None
+            origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), job.name)
+            run = instance.create_run_for_job(
+                job, status=status, asset_selection=selection, remote_job_origin=origin
+            )
+            names[run.run_id] = name
+
+        def starts() -> set[str]:
+            config = instance.get_concurrency_config()
+            runs = daemon._get_runs_to_dequeue(instance, config, fixed_iteration_time=None)
+            return {names[r.run_id] for r in runs}
+
+        yield instance, add, starts
+
+
+def test_a_training_run_and_a_model_materialized_by_hand_never_start_together(queue) -> None:
+    _, add, starts = queue
+    add("training job", [])
+    add("trained_models by hand", ["trained_models"])
+    add("padded_dataset by hand", ["padded_dataset"])
+
+    # From the first tick on a fresh instance: one of the two MLflow writers, and the run that
+    # does not write MLflow beside it.
+    assert starts() == {"training job", "padded_dataset by hand"}
+
+
+def test_a_model_run_waits_while_another_is_in_progress(queue) -> None:
+    _, add, starts = queue
+    add("training job", [], status=dg.DagsterRunStatus.STARTED)
+    add("production_model by hand", ["production_model"])
+    add("stemmed data by hand", ["padded_dataset"])
+
+    assert starts() == {"stemmed data by hand"}
+
+
+def test_a_run_outside_the_queue_can_see_who_writes_mlflow(queue) -> None:
+    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+
+    instance, add, _ = queue
+    add("data only", ["padded_dataset"], status=dg.DagsterRunStatus.STARTED)
+    add("waiting", ["trained_models"])
+    assert runs_writing_mlflow(instance) == []
+
+    add("model by hand", ["production_model"], status=dg.DagsterRunStatus.STARTED)
+    (busy,) = runs_writing_mlflow(instance)
+    assert instance.get_run_by_id(busy).asset_selection == {dg.AssetKey("production_model")}
+
+
+def test_dg_lists_every_definition_of_the_project() -> None:
+    dg_cli = Path(sys.executable).with_name("dg")
+    out = subprocess.run(
+        [str(dg_cli), "list", "defs", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    listed = json.loads(out.stdout)
+    assert {a["asset_key"] for a in listed["assets"]} == set(LINEAGE)
+    assert {c["name"] for c in listed["asset_checks"]} == {
+        "valid_reviews",
+        "label_balance_drift",
+        "no_review_in_two_splits",
+        "production_quality_gate",
+    }
+    assert {j["name"] for j in listed["jobs"]} == {"ingest_drop", "train_and_promote"}
+    assert {s["name"] for s in listed["sensors"]} == {
+        "review_drop_sensor",
+        "retrain_on_new_data",
+        "run_failure_alert",
+    }
+    assert {r["name"] for r in listed["resources"]} == {"landing", "mlflow", "io_manager"}

@@ -1,0 +1,166 @@
+"""raw_reviews -> stemmed_corpus -> padded_dataset through the real jobs, on sample drops."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.platform.resources import ArtifactIOManager
+from sentiment_assets.lib.drops import file_sha256
+from sentiment_assets_tests.support import definitions, failure_message, ingest
+
+
+def _value(asset: str, partition: str | None = None):
+    return ArtifactIOManager()._path(dg.AssetKey(asset), partition)
+
+
+def test_each_drop_is_read_and_stemmed_alone(data_dir: Path, instance) -> None:
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    results = ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+
+    assert all(r.success for r in results.values())
+    event = instance.get_latest_materialization_event(dg.AssetKey("raw_reviews"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == 300
+    assert metadata["source_file"].value == "reviews_sample-02.csv"
+    # The data version is the sha256 of the bytes read: the drop sensor compares files with it.
+    assert event.asset_materialization.tags["dagster/data_version"] == file_sha256(
+        data_dir / "landing" / "reviews_sample-02.csv"
+    )
+    assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == {
+        "reviews_sample-01",
+        "reviews_sample-02",
+    }
+    assert (_value("stemmed_corpus", "reviews_sample-01") / "data.parquet").exists()
+
+
+def test_dataset_from_a_single_drop_and_from_several(data_dir: Path, instance) -> None:
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    job = definitions().resolve_implicit_global_asset_job_def()
+    ingest(instance, ["reviews_sample-01"])
+    one = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("padded_dataset")])
+    ingest(instance, ["reviews_sample-02"])
+    two = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("padded_dataset")])
+
+    def materialized(result):
+        return result.asset_materializations_for_node("padded_dataset")[0].metadata
+
+    assert materialized(one)["drops"].value == ["reviews_sample-01"]
+    assert materialized(two)["drops"].value == ["reviews_sample-01", "reviews_sample-02"]
+    assert (
+        materialized(two)["dagster/row_count"].value > materialized(one)["dagster/row_count"].value
+    )
+
+
+BAD_DROPS = {
+    "missing_column": (b",Title,Rating\n0,Nice,5\n", "missing required column"),
+    "empty": (b"", "the file is empty"),
+    "header_only": (
+        b",Clothing ID,Age,Title,Review Text,Rating,Recommended IND\n",
+        "header but no review rows",
+    ),
+    "not_utf8": (b",Review Text,Recommended IND\n0,caf\xe9 au lait,1\n", "not UTF-8"),
+    "bad_label": (b",Review Text,Recommended IND\n0,Lovely,1\n1,Awful,2\n", "0 or 1"),
+    "unparseable": (b',Review Text,Recommended IND\n0,"Lovely",1,extra\n', "cannot be parsed"),
+    "half_written": (b',Review Text,Recommended IND\n0,"Lovely, and then', "incomplete"),
+    "mostly_without_text": (
+        b",Review Text,Recommended IND\n0,,1\n1,,0\n2,Lovely,1\n",
+        "67% of reviews have no text",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DROPS))
+def test_a_bad_drop_fails_with_its_name_and_loses_nothing(
+    case: str, data_dir: Path, instance
+) -> None:
+    content, problem = BAD_DROPS[case]
+    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=200)
+    ingest(instance, ["reviews_sample-01"])
+    good = _value("stemmed_corpus", "reviews_sample-01") / "data.parquet"
+    before = good.read_bytes()
+
+    (data_dir / "landing" / f"{case}.csv").write_bytes(content)
+    result = ingest(instance, [case])[case]
+
+    assert not result.success
+    message = failure_message(result)
+    assert f"{case}.csv" in message
+    assert problem in message
+    assert good.read_bytes() == before
+    assert instance.get_materialized_partitions(dg.AssetKey("raw_reviews")) == {"reviews_sample-01"}
+
+
+def test_bad_data_is_not_retried_but_a_vanished_file_is(data_dir: Path, instance) -> None:
+    (data_dir / "landing" / "bad.csv").write_bytes(b",Review Text\n0,Lovely\n")
+    bad = ingest(instance, ["bad"])["bad"]
+    assert not bad.success
+    assert not [e for e in bad.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=50)
+    shutil.move(data_dir / "landing" / "reviews_sample-01.csv", data_dir / "elsewhere.csv")
+    gone = ingest(instance, ["reviews_sample-01"])["reviews_sample-01"]
+    assert not gone.success
+    retries = [e for e in gone.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 2
+    cause = retries[0].event_specific_data.error.cause.message
+    assert "no drop file for partition 'reviews_sample-01'" in cause
+
+
+def test_a_materialized_drop_whose_files_are_gone_is_an_error_not_a_smaller_dataset(
+    data_dir: Path, instance
+) -> None:
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    shutil.rmtree(_value("stemmed_corpus", "reviews_sample-02"))
+
+    result = (
+        definitions()
+        .resolve_implicit_global_asset_job_def()
+        .execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey("padded_dataset")], raise_on_error=False
+        )
+    )
+    assert not result.success
+    assert "stemmed_corpus [reviews_sample-02] was materialized but its stored value" in (
+        failure_message(result)
+    )
+
+
+def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
+    data_dir: Path, instance, monkeypatch
+) -> None:
+    # A bug in the reading path lets a drop through that validation should have refused ...
+    monkeypatch.setattr("sentiment_assets.defs.ingestion.assets.validation_problems", lambda _: [])
+    (data_dir / "landing" / "sparse.csv").write_bytes(BAD_DROPS["mostly_without_text"][0])
+
+    result = ingest(instance, ["sparse"])["sparse"]
+
+    # ... and the blocking check on what was stored catches it before anything downstream.
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    check = checks["valid_reviews"]
+    assert not check.passed
+    assert check.description == "67% of reviews have no text (more than 20%)"
+    assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == set()
+
+
+def test_the_label_drift_check_compares_a_drop_with_the_others(data_dir: Path, instance) -> None:
+    from sentiment_assets.cli.sample_drops import sample_reviews
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    first = ingest(instance, ["reviews_sample-01"])["reviews_sample-01"]
+    (alone,) = [c for c in first.get_asset_check_evaluations() if c.check_name != "valid_reviews"]
+    assert alone.passed and alone.metadata["other_drops"].value == 0
+
+    ingest(instance, ["reviews_sample-02"])
+    # A drop where nearly every review is "not recommended": far from the others.
+    unhappy = sample_reviews(300, seed=5)
+    unhappy["Recommended IND"] = 0
+    unhappy.to_csv(data_dir / "landing" / "unhappy.csv", index=False, lineterminator="\n")
+    result = ingest(instance, ["unhappy"])["unhappy"]
+    drift = next(c for c in result.get_asset_check_evaluations() if c.check_name != "valid_reviews")
+    assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
+    assert drift.metadata["other_drops"].value == 2
+    assert drift.metadata["not_recommended_share"].value == 1.0

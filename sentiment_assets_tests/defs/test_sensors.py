@@ -1,0 +1,174 @@
+"""The drop and retraining sensors, tick by tick, against a temporary landing folder and instance."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.ingestion.partitions import review_drops
+from sentiment_assets.defs.ingestion.sensors import MAX_RUNS_PER_TICK
+from sentiment_assets.defs.training.sensors import retrain_on_new_data
+from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, DropMemory, file_sha256
+from sentiment_assets_tests.support import Ticks, definitions, ingest
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def ticks(instance, landing: Path) -> Ticks:
+    return Ticks(instance, landing)
+
+
+def _keys(result: dg.SensorResult) -> list[str]:
+    return sorted(r.partition_key for r in result.run_requests)
+
+
+def test_a_new_drop_becomes_a_partition_and_a_run_once_complete(ticks, landing, instance):
+    write_sample_drops(landing, drops=1, rows_per_drop=50)
+    assert _keys(ticks.tick()) == []  # first sight: it may still be growing
+    second = ticks.tick()
+    assert _keys(second) == ["reviews_sample-01"]
+    assert instance.get_dynamic_partitions(review_drops.name) == ["reviews_sample-01"]
+    tags = second.run_requests[0].tags
+    assert tags[FILE_TAG] == "reviews_sample-01.csv"
+    assert tags[SHA256_TAG] == file_sha256(landing / "reviews_sample-01.csv")
+    assert _keys(ticks.tick()) == []  # nothing new
+
+
+def test_a_file_still_being_written_is_left_until_it_stops_changing(ticks, landing):
+    (path,) = write_sample_drops(landing, drops=1, rows_per_drop=50)
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+    ticks.tick()
+    path.write_bytes(content[: 3 * len(content) // 4])
+    assert _keys(ticks.tick()) == []
+    path.write_bytes(content)
+    assert _keys(ticks.tick()) == []
+    assert _keys(ticks.tick()) == ["reviews_sample-01"]
+
+
+def test_hidden_and_temporary_files_are_not_drops(ticks, landing):
+    for name in (".reviews.csv", "reviews.csv.part", "reviews.csv.tmp", "notes.txt"):
+        (landing / name).write_text(",Review Text,Recommended IND\n0,Nice,1\n")
+    ticks.tick()
+    assert _keys(ticks.tick()) == []
+
+
+def test_the_same_content_under_a_second_name_is_skipped(ticks, landing, instance, capsys):
+    (path,) = write_sample_drops(landing, drops=1, rows_per_drop=50)
+    ticks.tick()
+    ticks.tick()
+    (landing / "copy_of_drop.csv").write_bytes(path.read_bytes())
+    ticks.tick()
+    assert _keys(ticks.tick()) == []
+    assert instance.get_dynamic_partitions(review_drops.name) == ["reviews_sample-01"]
+    logged = capsys.readouterr().err
+    assert logged.count("copy_of_drop.csv: same content as drop 'reviews_sample-01'; skipped") == 1
+
+
+def test_changed_content_reads_the_drop_again(ticks, landing, instance):
+    (path,) = write_sample_drops(landing, drops=1, rows_per_drop=50)
+    ticks.tick()
+    first = ticks.tick().run_requests[0]
+    write_sample_drops(landing / "other", drops=1, rows_per_drop=60, seed=7)
+    path.write_bytes((landing / "other" / "reviews_sample-01.csv").read_bytes())
+    ticks.tick()
+    (again,) = ticks.tick().run_requests
+    assert again.partition_key == "reviews_sample-01"
+    assert again.run_key != first.run_key
+    assert instance.get_dynamic_partitions(review_drops.name) == ["reviews_sample-01"]
+
+
+def test_a_touched_but_unchanged_file_is_not_read_again(ticks, landing):
+    (path,) = write_sample_drops(landing, drops=1, rows_per_drop=50)
+    ticks.tick()
+    ticks.tick()
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    ticks.tick()
+    assert _keys(ticks.tick()) == []
+
+
+def test_a_restart_with_the_stored_cursor_does_no_work_twice(ticks, landing, instance):
+    write_sample_drops(landing, drops=2, rows_per_drop=50)
+    ticks.tick()
+    assert len(ticks.tick().run_requests) == 2
+    restarted = Ticks(instance, landing)
+    restarted.cursor = ticks.cursor  # what Dagster stored for the sensor
+    assert _keys(restarted.tick()) == []
+    assert DropMemory.load(restarted.cursor).sent.keys() == {
+        "reviews_sample-01",
+        "reviews_sample-02",
+    }
+
+
+def test_many_drops_at_once_give_one_run_each_a_bounded_number_per_tick(ticks, landing):
+    write_sample_drops(landing, drops=MAX_RUNS_PER_TICK + 2, rows_per_drop=20)
+    ticks.tick()
+    first = _keys(ticks.tick())
+    second = _keys(ticks.tick())
+    assert len(first) == MAX_RUNS_PER_TICK and len(second) == 2
+    assert sorted(first + second) == [
+        f"reviews_sample-{i:02d}" for i in range(1, MAX_RUNS_PER_TICK + 3)
+    ]
+    assert _keys(ticks.tick()) == []
+
+
+def test_a_later_file_never_takes_over_a_drops_key(ticks, landing, instance, capsys):
+    write_sample_drops(landing, drops=1, rows_per_drop=20)
+    ticks.tick()
+    assert _keys(ticks.tick()) == ["reviews_sample-01"]
+    # A file landing later whose name sorts first and maps to the same key:
+    (landing / "reviews sample-01.csv").write_text(",Review Text,Recommended IND\n0,Nice,1\n")
+    ticks.tick()
+    assert _keys(ticks.tick()) == []
+    logged = capsys.readouterr().err
+    assert (
+        "reviews sample-01.csv: maps to partition key 'reviews_sample-01', which "
+        "reviews_sample-01.csv already owns" in logged
+    )
+
+
+def _retrain(instance) -> dg.RunRequest | dg.SkipReason:
+    return retrain_on_new_data(dg.build_sensor_context(instance=instance))
+
+
+def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir, instance):
+    assert "no drop has been stemmed yet" in _retrain(instance).skip_message
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    running = instance.create_run_for_job(
+        definitions().resolve_job_def("ingest_drop"),
+        run_config={},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    assert "waiting for 1 run(s) in flight" in _retrain(instance).skip_message
+    instance.report_run_canceled(running)
+    request = _retrain(instance)
+    assert isinstance(request, dg.RunRequest)
+    newest = instance.fetch_materializations(dg.AssetKey("stemmed_corpus"), limit=1).records[0]
+    assert request.run_key == f"new-data-{newest.timestamp:.6f}"
+    # A new drop retrains the challengers that can take production, not the seed's three.
+    trained = request.run_config["ops"]["trained_models"]["config"]["candidates"]
+    assert [c["name"] for c in trained] == ["tfidf-logreg", "ngram-mlp"]
+    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    assert "already includes every stemmed drop" in _retrain(instance).skip_message
+
+
+def test_drops_ingested_before_the_sensor_ran_are_not_read_again(data_dir, instance):
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=50)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])  # say, by `make run`
+    fresh = Ticks(instance, data_dir / "landing")
+    fresh.tick()
+    assert _keys(fresh.tick()) == []
+    (data_dir / "landing" / "reviews_sample-02.csv").write_bytes(b",Review Text,Recommended IND\n")
+    fresh.tick()
+    assert _keys(fresh.tick()) == ["reviews_sample-02"]  # its content changed

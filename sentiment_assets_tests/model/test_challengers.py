@@ -1,0 +1,276 @@
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sentiment_assets.model.candidates.ngram_mlp import NgramMlp, ngram_vocabulary
+from sentiment_assets.model.candidates.seed_keras import KerasTraining
+from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg
+from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.stems import normalize_text
+
+CHALLENGERS = ("tfidf", "mlp")
+
+
+def _tfidf() -> TfidfLogReg:
+    return TfidfLogReg("tfidf")
+
+
+def _mlp() -> NgramMlp:
+    # Smaller than the defaults, to train in a second; not the defaults, to show what load keeps.
+    return NgramMlp(
+        "mlp",
+        text_tokens=2000,
+        title_tokens=500,
+        units=16,
+        training=KerasTraining(max_epochs=3, patience=1, seed=7),
+    )
+
+
+FACTORIES = {"tfidf": _tfidf, "mlp": _mlp}
+
+
+@pytest.fixture(scope="module")
+def tfidf(sample_dataset: PaddedDataset) -> TfidfLogReg:
+    candidate = _tfidf()
+    candidate.fit(sample_dataset)
+    return candidate
+
+
+@pytest.fixture(scope="module")
+def mlp(sample_dataset: PaddedDataset) -> NgramMlp:
+    candidate = _mlp()
+    candidate.fit(sample_dataset)
+    return candidate
+
+
+@pytest.fixture(params=CHALLENGERS)
+def challenger(request: pytest.FixtureRequest) -> TfidfLogReg | NgramMlp:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module")
+def test_reviews(sample_dataset: PaddedDataset) -> pd.DataFrame:
+    return sample_dataset.split_reviews("test")
+
+
+def _scores(candidate: TfidfLogReg | NgramMlp, reviews: pd.DataFrame) -> np.ndarray:
+    return candidate.predict_proba(reviews["text"].tolist(), reviews["title"].tolist())
+
+
+# normalize_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Didn't FIT!!", "didn't fit"),
+        (None, ""),
+        (float("nan"), ""),
+        ("", ""),
+        ("  Size 10,\nso cute :-)  ", "size 10 so cute"),
+        ("runs small...ordered an XS", "runs small ordered an xs"),
+    ],
+)
+def test_normalize_text(text, expected):
+    assert normalize_text(text) == expected
+
+
+# ngram_vocabulary
+
+
+def test_ngram_vocabulary_counts_documents_not_occurrences():
+    docs = ["dress dress dress dress", "top", "top"]
+
+    vocabulary, _ = ngram_vocabulary(docs, ngrams=1, max_tokens=10, min_df=1)
+
+    # "dress" occurs four times but in one document; "top" is in two.
+    assert vocabulary == ["top", "dress"]
+
+
+def test_ngram_vocabulary_respects_min_df():
+    docs = ["soft fabric", "soft fabric", "soft", "scratchy"]
+
+    vocabulary, _ = ngram_vocabulary(docs, ngrams=2, max_tokens=10, min_df=2)
+
+    assert vocabulary == ["soft", "fabric", "soft fabric"]
+
+
+def test_ngram_vocabulary_has_bigrams_but_not_longer():
+    docs = ["did not fit well"] * 2
+
+    vocabulary, _ = ngram_vocabulary(docs, ngrams=2, max_tokens=100)
+
+    assert {"did not", "not fit", "fit well"} <= set(vocabulary)
+    assert {"did not fit", "not fit well"}.isdisjoint(vocabulary)
+    assert ngram_vocabulary(docs, ngrams=1, max_tokens=100)[0] == ["did", "fit", "not", "well"]
+
+
+def test_ngram_vocabulary_ranks_by_document_frequency_then_alphabetically():
+    docs = ["zip b", "zip a", "zip c a", "b c"]
+
+    vocabulary, _ = ngram_vocabulary(docs, ngrams=1, max_tokens=10, min_df=1)
+
+    assert vocabulary == ["zip", "a", "b", "c"]
+
+
+def test_ngram_vocabulary_leaves_one_token_for_out_of_vocabulary():
+    docs = ["a b c d e f", "a b c d e f"]
+
+    vocabulary, idf = ngram_vocabulary(docs, ngrams=1, max_tokens=4, min_df=1)
+
+    assert vocabulary == ["a", "b", "c"]
+    assert len(idf) == 3
+
+
+def test_ngram_vocabulary_idf_formula():
+    docs = ["good dress good", "good fit", "bad fit", "good dress", "runs small"]
+
+    vocabulary, idf = ngram_vocabulary(docs, ngrams=2, max_tokens=100, min_df=1)
+
+    by_token = dict(zip(vocabulary, idf, strict=True))
+    assert by_token["good"] == math.log(1 + 5 / (1 + 3))
+    assert by_token["fit"] == math.log(1 + 5 / (1 + 2))
+    assert by_token["good dress"] == math.log(1 + 5 / (1 + 2))
+    assert by_token["runs small"] == math.log(1 + 5 / (1 + 1))
+
+
+def test_ngram_vocabulary_idf_matches_keras_adapt():
+    # ngram_vocabulary stands in for TextVectorization.adapt; the IDF weights must agree.
+    import keras
+
+    docs = ["good dress good", "good fit", "bad fit", "good dress", "runs small", "good"]
+    layer = keras.layers.TextVectorization(standardize=None, ngrams=2, output_mode="tf_idf")
+    layer.adapt(docs)
+    index = {token: i for i, token in enumerate(layer.get_vocabulary())}
+    # A document holding a token once scores it with TF 1, i.e. with its IDF.
+    keras_idf = {token: float(np.asarray(layer([token]))[0, i]) for token, i in index.items()}
+
+    vocabulary, idf = ngram_vocabulary(docs, ngrams=2, max_tokens=100, min_df=1)
+
+    assert set(vocabulary) == set(keras_idf) - {"[UNK]"}
+    assert idf == pytest.approx([keras_idf[token] for token in vocabulary], rel=1e-6)
+
+
+# Both challengers
+
+
+@pytest.mark.parametrize("name", CHALLENGERS)
+def test_fit_never_sees_the_test_split(name, sample_dataset, test_reviews, request):
+    reviews = sample_dataset.reviews.copy()
+    test_rows = reviews["split"] == "test"
+    reviews.loc[test_rows, "label"] = 1 - reviews.loc[test_rows, "label"]
+
+    refitted = FACTORIES[name]()
+    refitted.fit(replace(sample_dataset, reviews=reviews))
+
+    np.testing.assert_array_equal(
+        _scores(refitted, test_reviews), _scores(request.getfixturevalue(name), test_reviews)
+    )
+
+
+def test_uses_the_title(challenger):
+    text = "i wore it once"
+
+    scores = challenger.predict_proba([text, text], ["Love it", "Awful, returned"])
+
+    assert scores[0] != scores[1]
+
+
+def test_keeps_negations(challenger):
+    texts = ["i would recommend this dress", "i would not recommend this dress"]
+
+    scores = challenger.predict_proba(texts, [None, None])
+
+    assert scores[0] != scores[1]
+
+
+def test_params_record_the_text_handling(challenger):
+    params = challenger.params()
+
+    assert params["text_input"] == "normalized words"
+    assert params["keep_negations"] is True
+    assert params["uses_title"] is True
+
+
+def test_a_missing_title_scores_as_an_empty_one(challenger, sample_dataset):
+    # Some training reviews have no title, so fit already handled them; scoring must too.
+    assert sample_dataset.split_reviews("train")["title"].isna().any()
+    texts = ["lovely soft dress", "too big and the zip broke"]
+
+    without = challenger.predict_proba(texts, [None, None])
+
+    assert without.shape == (2,)
+    assert without.dtype == np.float64
+    assert np.isfinite(without).all()
+    np.testing.assert_allclose(without, challenger.predict_proba(texts, ["", ""]), atol=1e-9)
+
+
+def test_scores_are_probabilities_that_separate_the_classes(challenger, test_reviews):
+    scores = _scores(challenger, test_reviews)
+    labels = test_reviews["label"].to_numpy()
+
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert scores[labels == 1].mean() > scores[labels == 0].mean()
+
+
+# TfidfLogReg
+
+
+def _saved(candidate, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(candidate.family)
+    candidate.save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tfidf_folder(tfidf: TfidfLogReg, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _saved(tfidf, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def mlp_folder(mlp: NgramMlp, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _saved(mlp, tmp_path_factory)
+
+
+@pytest.mark.parametrize("name, cls", [("tfidf", TfidfLogReg), ("mlp", NgramMlp)])
+def test_round_trip_predicts_identically_with_the_same_settings(name, cls, test_reviews, request):
+    trained, folder = request.getfixturevalue(name), request.getfixturevalue(f"{name}_folder")
+    loaded = cls.load(folder)
+
+    assert loaded.params() == trained.params()
+    np.testing.assert_allclose(
+        _scores(loaded, test_reviews), _scores(trained, test_reviews), rtol=0, atol=1e-9
+    )
+
+
+def test_tfidf_saves_only_json_and_plain_arrays(tfidf_folder):
+    files = list(tfidf_folder.iterdir())
+
+    assert files
+    assert {f.suffix for f in files} <= {".json", ".npy"}
+    for f in files:
+        if f.suffix == ".npy":
+            # Raises on object arrays, which would need pickle.
+            assert np.load(f, allow_pickle=False).dtype != object
+        else:
+            json.loads(f.read_text())
+
+
+# NgramMlp
+
+
+def test_mlp_keras_file_takes_strings(mlp, mlp_folder, test_reviews):
+    import keras
+
+    model = keras.saving.load_model(mlp_folder / "model.keras")
+    titles = np.asarray([normalize_text(t) for t in test_reviews["title"]], dtype=object)
+    texts = np.asarray([normalize_text(t) for t in test_reviews["text"]], dtype=object)
+
+    scores = model.predict([titles, texts], verbose=0).ravel()
+
+    np.testing.assert_allclose(scores, _scores(mlp, test_reviews), rtol=0, atol=1e-6)

@@ -1,0 +1,114 @@
+import math
+
+import numpy as np
+import pytest
+
+from sentiment_assets.model.evaluation import (
+    NOT_RECOMMENDED,
+    classification_metrics,
+    is_constant,
+    majority_baseline,
+)
+
+# Three "not recommended" (0) reviews and seven recommended ones; the probability is P(label 1).
+LABELS = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+PROBABILITIES = np.array([0.1, 0.4, 0.7, 0.2, 0.3, 0.8, 0.9, 0.55, 0.65, 0.95])
+# At 0.5 the predictions are 0 0 1 0 0 1 1 1 1 1: for class 0, TP = 2, FP = 2, FN = 1.
+
+
+def test_minority_class_is_not_recommended():
+    assert NOT_RECOMMENDED == 0
+
+
+def test_metrics_on_hand_computed_arrays():
+    metrics = classification_metrics(LABELS, PROBABILITIES)
+    assert metrics.as_dict() == pytest.approx(
+        {
+            "accuracy": 7 / 10,
+            # Of the 21 (recommended, not recommended) pairs, 15 rank the recommended one higher.
+            "roc_auc": 15 / 21,
+            "not_recommended_precision": 2 / 4,
+            "not_recommended_recall": 2 / 3,
+            "not_recommended_f1": 2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3),
+            "majority_baseline_accuracy": 7 / 10,
+            "constant_output": 0.0,
+            # The confusion matrix: TN/FP/FN/TP seen from class 0 above.
+            "n_not_recommended_predicted_not_recommended": 2,
+            "n_not_recommended_predicted_recommended": 1,
+            "n_recommended_predicted_not_recommended": 2,
+            "n_recommended_predicted_recommended": 5,
+        }
+    )
+    assert metrics.constant_output is False
+
+
+def test_metrics_accept_lists_and_boolean_like_labels():
+    from_lists = classification_metrics(LABELS.tolist(), PROBABILITIES.tolist())
+    from_floats = classification_metrics(LABELS.astype(float), PROBABILITIES)
+    assert from_lists == pytest.approx(classification_metrics(LABELS, PROBABILITIES))
+    assert from_floats == pytest.approx(from_lists)
+
+
+def test_threshold_moves_the_predictions_but_not_the_auc():
+    # At 0.35 only 0.1, 0.2 and 0.3 are predicted 0: TP = 1, FP = 2, FN = 2.
+    metrics = classification_metrics(LABELS, PROBABILITIES, threshold=0.35)
+    assert metrics.accuracy == pytest.approx(6 / 10)
+    assert metrics.not_recommended_precision == pytest.approx(1 / 3)
+    assert metrics.not_recommended_recall == pytest.approx(1 / 3)
+    assert metrics.roc_auc == pytest.approx(15 / 21)
+
+
+def test_a_probability_at_the_threshold_counts_as_recommended():
+    metrics = classification_metrics(np.array([0, 1]), np.array([0.5, 0.5]))
+    assert metrics.accuracy == 0.5
+    assert metrics.not_recommended_recall == 0.0
+    assert metrics.not_recommended_precision == 0.0  # nothing predicted 0: no division error
+    assert metrics.not_recommended_f1 == 0.0
+    assert metrics.roc_auc == 0.5
+
+
+def test_a_perfect_model():
+    metrics = classification_metrics(LABELS, LABELS * 0.8 + 0.1)
+    assert metrics.accuracy == 1.0 and metrics.roc_auc == 1.0
+    assert metrics.not_recommended_precision == metrics.not_recommended_recall == 1.0
+    assert metrics.not_recommended_f1 == 1.0
+
+
+def test_roc_auc_is_nan_with_one_class_and_the_rest_still_computed():
+    metrics = classification_metrics(np.array([1, 1, 1]), np.array([0.9, 0.2, 0.8]))
+    assert math.isnan(metrics.roc_auc)
+    assert metrics.accuracy == pytest.approx(2 / 3)
+    assert metrics.majority_baseline_accuracy == 1.0
+    assert metrics.not_recommended_precision == 0.0
+    assert metrics.not_recommended_recall == 0.0
+
+    only_negative = classification_metrics(np.array([0, 0]), np.array([0.1, 0.2]))
+    assert math.isnan(only_negative.roc_auc)
+    assert only_negative.not_recommended_recall == 1.0
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [([1, 1, 1, 0], 0.75), ([0, 0, 0, 1], 0.75), ([1, 0], 0.5), ([1], 1.0), ([0, 0], 1.0)],
+)
+def test_majority_baseline(labels, expected):
+    assert majority_baseline(np.array(labels)) == expected
+
+
+def test_majority_baseline_of_nothing_is_nan():
+    assert math.isnan(majority_baseline(np.array([])))
+
+
+def test_is_constant():
+    assert is_constant(np.full(5, 0.83))
+    assert is_constant(np.array([0.3, 0.3 + 1e-7]))
+    assert is_constant(np.array([]))
+    assert is_constant([0.5])
+    assert not is_constant(np.array([0.3, 0.31]))
+    assert not is_constant(np.array([0.0, 1.0]))
+
+
+def test_is_constant_tolerance():
+    scores = np.array([0.5, 0.505])
+    assert not is_constant(scores)
+    assert is_constant(scores, tolerance=0.01)

@@ -1,0 +1,216 @@
+"""The logged model takes raw review text, scores it with its own copy of the model package, and can
+be served."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import pytest
+
+from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
+from sentiment_assets.model.predictions import InvalidReviews, Predictor
+
+
+@pytest.fixture
+def production(production_store, monkeypatch):
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    mlflow.set_tracking_uri(production_store["uri"])
+    mlflow.set_registry_uri(production_store["uri"])
+    return production_store
+
+
+def test_raw_text_in_probability_and_label_out(production) -> None:
+    model = mlflow.pyfunc.load_model(PRODUCTION_URI)
+    reviews = production["dataset"].split_reviews("test")
+    predictions = model.predict(pd.DataFrame({"review_text": reviews["text"]}))
+
+    assert list(predictions.columns) == ["probability", "label"]
+    assert len(predictions) == len(reviews)
+    assert predictions["probability"].between(0, 1).all()
+    # The decision threshold was tuned on validation and travels with the model.
+    threshold = production["result"].threshold
+    assert (predictions["label"] == (predictions["probability"] >= threshold)).all()
+    # Serving applies the very preprocessing that built the training data: same numbers.
+    assert production["result"].test.roc_auc == pytest.approx(
+        __import__("sklearn.metrics").metrics.roc_auc_score(
+            reviews["label"], predictions["probability"]
+        )
+    )
+
+
+def test_signature_asks_for_review_text_and_an_optional_title(production) -> None:
+    signature = mlflow.pyfunc.load_model(PRODUCTION_URI).metadata.signature
+    inputs = {c.name: c for c in signature.inputs.inputs}
+    assert inputs["review_text"].required and not inputs["title"].required
+    assert [c.name for c in signature.outputs.inputs] == ["probability", "label"]
+
+
+def test_the_model_carries_the_model_package_and_no_platform_code(production) -> None:
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
+    code = local / "artifacts" / "code"
+    shipped = sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file())
+    package = Path(__import__("sentiment_assets.model").model.__file__).parent
+    expected = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert shipped == expected
+    assert "stems.py" in shipped and "stopwords_english.txt" in shipped
+    # Nothing of the platform: no Dagster definitions, commands, benchmark or instance config.
+    everything = [p.relative_to(local).as_posix() for p in local.rglob("*")]
+    for platform in ("defs", "cli", "lib", "benchmark", "dagster.yaml", "definitions.py"):
+        assert not [p for p in everything if platform in p], platform
+    assert not [p for p in everything if p.endswith(".pkl")]
+    serving = json.loads((local / "artifacts" / "candidate" / "serving.json").read_text())
+    assert serving == {"family": "seed-keras", "threshold": production["result"].threshold}
+    # A Keras model pins TensorFlow; nothing pins the platform.
+    requirements = (local / "requirements.txt").read_text()
+    assert "tensorflow==" in requirements and "dagster" not in requirements
+
+
+def test_a_logged_version_scores_with_its_own_code_not_the_installed_one(
+    production, monkeypatch
+) -> None:
+    from sentiment_assets.model.candidates.seed_keras import SeedKeras
+
+    reviews = pd.DataFrame({"review_text": ["Lovely fabric", "It fell apart"]})
+    before = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(reviews)
+    # The repository's code changes after the version was logged ...
+    monkeypatch.setattr(SeedKeras, "predict_proba", lambda *args: np.zeros(2))
+    after = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(reviews)
+    # ... and the version still scores the way it did.
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_the_scoring_code_is_the_artifacts_copy(production, tmp_path) -> None:
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI, dst_path=str(tmp_path)))
+    copy = local / "artifacts" / "code" / "predictions.py"
+    # Edit the artifact's copy: its labels now say the opposite.
+    copy.write_text(
+        copy.read_text().replace(
+            "labels = (probabilities >= self.threshold)",
+            "labels = (probabilities < self.threshold)",
+        )
+    )
+    reviews = pd.DataFrame({"review_text": ["Lovely fabric", "It fell apart"]})
+    original = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(reviews)
+    edited = mlflow.pyfunc.load_model(str(local)).predict(reviews)
+
+    assert (edited["label"] == 1 - original["label"]).all()
+
+
+def test_a_tfidf_model_scores_in_a_fresh_interpreter_without_tensorflow(
+    sample_dataset, tmp_path
+) -> None:
+    from sentiment_assets.lib.training import train_candidate
+    from sentiment_assets.model.candidates import make_candidate
+
+    store = MlflowStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result, _ = train_candidate(
+        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}, register=True
+    )
+    store.set_production(result.version)
+    code = (
+        "import sys, mlflow.pyfunc, pandas as pd\n"
+        f"mlflow.set_tracking_uri({store.uri!r}); mlflow.set_registry_uri({store.uri!r})\n"
+        f"model = mlflow.pyfunc.load_model({PRODUCTION_URI!r})\n"
+        "out = model.predict(pd.DataFrame({'review_text': ['Love it', 'Cheap, returning it']}))\n"
+        "print(out['label'].tolist(), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.split("\n")[-2] == "[1, 0] False False"
+    local = Path(mlflow.artifacts.download_artifacts(result.model_uri, dst_path=str(tmp_path)))
+    requirements = (local / "requirements.txt").read_text()
+    assert "tensorflow" not in requirements and "scikit-learn==" in requirements
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
+    predictor = Predictor.load(local / "artifacts" / "candidate")
+    reviews = pd.DataFrame({"review_text": ["Fine", bad]}, dtype=object)
+
+    with pytest.raises(InvalidReviews, match=r"review_text must be non-blank text.*row\(s\) 1"):
+        predictor.predict(reviews)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_invocations_with_raw_text(production) -> None:
+    port = _free_port()
+    # The scoring server starts `uvicorn` by name: the venv's bin must be on PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": production["uri"], "PATH": path}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            PRODUCTION_URI,
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        body = json.dumps(
+            {
+                "dataframe_split": {
+                    "columns": ["review_text"],
+                    "data": [
+                        ["I love this dress, it fits perfectly"],
+                        ["Cheap fabric, returning it"],
+                    ],
+                }
+            }
+        ).encode()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                assert server.poll() is None, "mlflow models serve exited"
+                assert time.monotonic() < deadline, "mlflow models serve did not answer in 120 s"
+                time.sleep(1)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+    rows = answer["predictions"]
+    texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
+    local = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(pd.DataFrame({"review_text": texts}))
+    assert [r["label"] for r in rows] == local["label"].tolist()
+    assert np.allclose([r["probability"] for r in rows], local["probability"], atol=1e-6)

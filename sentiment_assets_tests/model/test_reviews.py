@@ -1,0 +1,242 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sentiment_assets.model.reviews import (
+    KAGGLE_COLUMNS,
+    LABEL,
+    REVIEW_ID,
+    TEXT,
+    TITLE,
+    ReviewFileError,
+    read_reviews,
+)
+
+HEADER = "," + ",".join(KAGGLE_COLUMNS) + "\n"
+
+
+def _row(review_id: object, text: str = "Lovely dress", label: str = "1", title: str = "") -> str:
+    return f"{review_id},1078,35,{title},{text},5,{label},2,General,Dresses,Dresses\n"
+
+
+def _write(tmp_path: Path, content: str | bytes) -> Path:
+    path = tmp_path / "reviews_test.csv"
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def _problem(path: Path) -> str:
+    with pytest.raises(ReviewFileError) as caught:
+        read_reviews(path)
+    assert caught.value.path == path
+    assert str(caught.value) == f"{path.name}: {caught.value.problem}"
+    return caught.value.problem
+
+
+def test_reads_the_kaggle_layout(tmp_path):
+    path = _write(
+        tmp_path,
+        HEADER
+        + _row(10, title="So soft!")
+        + _row(11, text='"Fits well.\r\n\r\nthe ""petite"" runs long,\nsadly"', label="0")
+        + _row(12, text=""),
+    )
+    reviews = read_reviews(path)
+    assert list(reviews.columns) == [REVIEW_ID, *KAGGLE_COLUMNS]
+    assert isinstance(reviews.index, pd.RangeIndex)
+    assert reviews[REVIEW_ID].dtype == "int64" and reviews[LABEL].dtype == "int64"
+    assert reviews[REVIEW_ID].tolist() == [10, 11, 12]
+    assert reviews[LABEL].tolist() == [1, 0, 1]
+    assert reviews[TEXT][1] == 'Fits well.\r\n\r\nthe "petite" runs long,\nsadly'
+    assert reviews[TITLE][0] == "So soft!"
+    assert reviews[TITLE][1:].isna().all() and pd.isna(reviews[TEXT][2])
+    assert reviews["Age"].tolist() == [35, 35, 35]
+
+
+def test_words_like_na_are_text_not_missing(tmp_path):
+    reviews = read_reviews(_write(tmp_path, HEADER + _row(0, text="NA", title="None")))
+    assert reviews[TEXT][0] == "NA" and reviews[TITLE][0] == "None"
+
+
+def test_without_an_index_column_rows_are_numbered_and_every_column_kept(tmp_path):
+    path = _write(tmp_path, "Store,Review Text,Recommended IND\nparis,Nice,1\nlyon,Meh,0\n")
+    reviews = read_reviews(path)
+    assert list(reviews.columns) == [REVIEW_ID, "Store", TEXT, LABEL]
+    assert reviews[REVIEW_ID].tolist() == [0, 1]
+    assert reviews["Store"].tolist() == ["paris", "lyon"]
+
+
+def test_a_first_column_named_review_id_is_the_id(tmp_path):
+    original = read_reviews(_write(tmp_path, HEADER + _row(7) + _row(9, label="0")))
+    copy = tmp_path / "copy.csv"
+    original.to_csv(copy, index=False)
+    pd.testing.assert_frame_equal(read_reviews(copy), original)
+
+
+def test_unlabelled_reviews_can_be_read_for_scoring(tmp_path):
+    path = _write(tmp_path, "Title,Review Text\nWow,Lovely dress\n")
+    reviews = read_reviews(path, require_label=False)
+    assert list(reviews.columns) == [REVIEW_ID, TITLE, TEXT]
+    assert reviews[TEXT].tolist() == ["Lovely dress"]
+    assert _problem(path) == (
+        "missing required column(s): 'Recommended IND' (the header has: 'Title', 'Review Text')"
+    )
+
+
+def test_missing_file(tmp_path):
+    assert _problem(tmp_path / "nowhere.csv") == "file not found"
+
+
+def test_a_folder_is_not_a_review_file(tmp_path):
+    assert _problem(tmp_path) == "is a folder, not a file"
+
+
+@pytest.mark.parametrize("content", [b"", b" \n\r\n\t\n"])
+def test_empty_file(tmp_path, content):
+    assert _problem(_write(tmp_path, content)) == "the file is empty"
+
+
+def test_header_without_rows(tmp_path):
+    assert _problem(_write(tmp_path, HEADER)) == "the file has a header but no review rows"
+
+
+def test_not_utf8(tmp_path):
+    path = _write(tmp_path, HEADER.encode() + _row(0, text="Joli café").encode("latin-1"))
+    problem = _problem(path)
+    offset = len(HEADER) + _row(0, text="Joli café").index("é")
+    assert problem.startswith("the file is not UTF-8 text: ")
+    assert f"byte 0xe9 at byte offset {offset} (line 2)" in problem
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        (",Title,Rating", "'Review Text', 'Recommended IND'"),
+        (",Title,Review,Recommended IND", "'Review Text'"),
+    ],
+)
+def test_missing_required_columns(tmp_path, header, missing):
+    fields = header.count(",") + 1
+    problem = _problem(_write(tmp_path, header + "\n" + ",".join(["1"] * fields) + "\n"))
+    assert problem.startswith(f"missing required column(s): {missing} (the header has: ")
+    assert "'Title'" in problem
+
+
+def test_labels_other_than_0_or_1(tmp_path):
+    rows = [_row(10, text='"two\nlines"'), _row(11, label="2"), _row(12, label="yes")]
+    rows += [_row(13, label=""), _row(14, label="-1"), _row(15, label="0")]
+    problem = _problem(_write(tmp_path, HEADER + "".join(rows)))
+    assert problem.startswith("Recommended IND must be 0 or 1, found ")
+    for found in ("'2' (1x)", "'yes' (1x)", "'-1' (1x)", "empty (1x)"):
+        assert found in problem
+    # The multi-line review 10 takes lines 2-3, so review 11 starts on line 4.
+    assert "review_id 11 (line 4), review_id 12 (line 5)" in problem
+    assert "review_id 15" not in problem
+
+
+def test_duplicated_review_ids(tmp_path):
+    problem = _problem(_write(tmp_path, HEADER + _row(5) + _row(6) + _row(5) + _row(6)))
+    assert problem == "duplicated review_id(s): 5, 6"
+
+
+def test_review_ids_must_be_whole_numbers(tmp_path):
+    problem = _problem(_write(tmp_path, HEADER + _row(1) + _row("x") + _row(2.5)))
+    assert problem.endswith("which must be whole numbers; it does not on line 3, line 4")
+
+
+@pytest.mark.parametrize(
+    ("fields", "broken"),
+    [
+        (12, "2,1078,35,,Nice,5,1,2,General,Dresses,Dresses,extra\n"),
+        (10, "2,1078,,Nice,5,1,2,General,Dresses,Dresses\n"),  # a lost comma
+    ],
+)
+def test_a_record_with_the_wrong_number_of_fields(tmp_path, fields, broken):
+    path = _write(tmp_path, HEADER + _row(1) + broken + _row(3))
+    problem = _problem(path)
+    assert problem == (
+        f"cannot be parsed as CSV: the record on line 3 has {fields} fields but the header has 11"
+    )
+
+
+def test_a_quoted_field_that_never_closes(tmp_path):
+    path = _write(tmp_path, HEADER + _row(1) + '2,1078,35,,"Lovely\nbut\n')
+    problem = _problem(path)
+    assert problem == (
+        "cannot be parsed as CSV: unexpected end of data in the record starting on line 3"
+    )
+
+
+def test_a_file_without_final_newline_is_incomplete(tmp_path):
+    path = _write(tmp_path, HEADER + _row(1) + _row(2).rstrip("\n"))
+    assert _problem(path) == (
+        "the file is incomplete (it does not end with a newline; still being written?)"
+    )
+
+
+def test_nul_bytes(tmp_path):
+    problem = _problem(_write(tmp_path, HEADER + _row(1) + "\0" * 8 + "\n"))
+    assert problem.startswith(
+        f"the file contains NUL bytes (from byte offset {len(HEADER + _row(1))})"
+    )
+
+
+# From shared/data/README.md: rows, null Review Text, Recommended IND = 1, first review id.
+REAL_DROPS = {
+    "reviews_2026-01.csv": (6000, 216, 4945, 0),
+    "reviews_2026-02.csv": (6000, 211, 4942, 6000),
+    "reviews_2026-03.csv": (6000, 222, 4930, 12000),
+}
+
+
+def test_real_drops_match_the_data_readme(real_drops):
+    assert sorted(REAL_DROPS) == [path.name for path in real_drops]
+    for path in real_drops:
+        rows, null_texts, recommended, first_id = REAL_DROPS[path.name]
+        reviews = read_reviews(path)
+        assert list(reviews.columns) == [REVIEW_ID, *KAGGLE_COLUMNS]
+        assert len(reviews) == rows
+        assert reviews[TEXT].isna().sum() == null_texts
+        assert reviews[LABEL].sum() == recommended
+        assert reviews[REVIEW_ID].tolist() == list(range(first_id, first_id + rows))
+        assert reviews[TEXT].str.contains("\r\n", regex=False).any()
+
+
+def _cuts(data: bytes) -> dict[str, bytes]:
+    """A real drop cut at different places, as a copy still in progress would be."""
+    first_record = data.index(b"\n") + 1
+    second_record = data.index(b"\n", first_record) + 1
+    assert b'"' not in data[first_record:second_record]  # review 0 is a plain, unquoted row
+    # In the real drops \r only occurs inside quoted, multi-line reviews.
+    inside_quotes = data.index(b"\r\n") + 2
+    return {
+        "mid unquoted row": data[: first_record + 40],
+        # pandas would read this one as a full last row whose Class Name is "Blo".
+        "in the last field": data[:-5],
+        "mid quoted review": data[: inside_quotes - 7],
+        "after a line break inside a quoted review": data[:inside_quotes],
+    }
+
+
+@pytest.mark.parametrize(
+    ("cut", "problem"),
+    [
+        ("mid unquoted row", "the file is incomplete (it does not end with a newline"),
+        ("in the last field", "the file is incomplete (it does not end with a newline"),
+        ("mid quoted review", "the file is incomplete (it does not end with a newline"),
+        ("after a line break inside a quoted review", "cannot be parsed as CSV: unexpected end"),
+    ],
+)
+def test_a_truncated_real_drop_is_refused(real_drops, tmp_path, cut, problem):
+    path = _write(tmp_path, _cuts(real_drops[0].read_bytes())[cut])
+    assert _problem(path).startswith(problem)
+
+
+def test_a_real_drop_cut_between_records_is_a_shorter_complete_drop(real_drops, tmp_path):
+    data = real_drops[0].read_bytes()
+    third_record = data.index(b"\n", data.index(b"\n") + 1) + 1
+    reviews = read_reviews(_write(tmp_path, data[:third_record]))
+    assert reviews[REVIEW_ID].tolist() == [0]

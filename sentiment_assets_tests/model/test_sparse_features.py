@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from sentiment_assets.model.candidates.sparse_features import SparseDropout, sparse_outputs  # noqa: E402
+
+
+def _sparse(dense: np.ndarray):
+    import tensorflow as tf
+
+    return tf.sparse.from_dense(tf.constant(dense, dtype=tf.float32))
+
+
+def test_sparse_outputs_equal_the_dense_predictions():
+    inputs = keras.Input(shape=(6,))
+    model = keras.Model(inputs, keras.layers.ReLU()(inputs - 0.8))
+    x = np.random.default_rng(0).random((5000, 6)).astype(np.float32)  # spans three batches
+
+    sparse = sparse_outputs(model, [x])
+
+    assert sparse.shape == (5000, 6)
+    assert sparse.nnz < x.size / 2
+    np.testing.assert_allclose(sparse.toarray(), model.predict(x, verbose=0), rtol=0, atol=1e-6)
+
+
+def test_sparse_dropout_does_nothing_at_inference():
+    dense = np.array([[0, 1.5, 0, 2], [3, 0, 0, 0]])
+
+    out = SparseDropout(0.5)(_sparse(dense), training=False)
+
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(out)), dense
+    )
+
+
+def test_sparse_dropout_drops_and_rescales_like_dropout():
+    import tensorflow as tf
+
+    dense = np.ones((200, 100), dtype=np.float32)
+    dense[:, ::2] = 0  # half the entries are zero, as most TF-IDF features are
+
+    out = tf.sparse.to_dense(SparseDropout(0.25, seed=1)(_sparse(dense), training=True)).numpy()
+
+    np.testing.assert_allclose(np.unique(out), [0, 1 / 0.75], rtol=1e-6)
+    assert not out[:, ::2].any()  # a zero stays zero
+    kept = (out[:, 1::2] > 0).mean()
+    assert kept == pytest.approx(0.75, abs=0.02)

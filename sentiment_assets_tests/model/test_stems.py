@@ -1,0 +1,196 @@
+import hashlib
+import re
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from nltk.stem.porter import PorterStemmer
+
+from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.model.reviews import LABEL, REVIEW_ID, TEXT, TITLE, read_reviews
+from sentiment_assets.model.stems import (
+    NEGATIONS,
+    NON_LETTERS,
+    english_stopwords,
+    stem_corpus,
+    stem_reviews,
+    stem_text,
+    stem_word,
+)
+
+SHARED_STOPWORDS = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "nltk_stopwords_english.txt"
+)
+STOPWORDS_SHA256 = "019f104ba2ed07436d05f9cdd3383034ad66014edc27fc651f837e1a038b6451"
+CORPUS_COLUMNS = ["review_id", "label", "title", "text", "stemmed"]
+
+
+def _porter(*words: str) -> str:
+    """The reference: a fresh NLTK Porter stemmer, nothing memoised."""
+    stemmer = PorterStemmer()
+    return " ".join(stemmer.stem(word) for word in words)
+
+
+@pytest.fixture(scope="module")
+def first_drop(real_drops) -> pd.DataFrame:
+    return read_reviews(real_drops[0])
+
+
+@pytest.fixture(scope="module")
+def first_corpus(first_drop) -> pd.DataFrame:
+    return stem_reviews(first_drop)
+
+
+def test_shipped_stopwords_are_nltks_179_word_english_list():
+    shipped = (
+        resources.files("sentiment_assets.model").joinpath("stopwords_english.txt").read_bytes()
+    )
+    assert hashlib.sha256(shipped).hexdigest() == STOPWORDS_SHA256
+    words = english_stopwords()
+    assert len(words) == 179
+    assert {"i", "me", "the", "not", "no", "don", "don't", "wouldn", "wouldn't"} <= words
+
+
+def test_shipped_stopwords_equal_the_shared_copy():
+    if not SHARED_STOPWORDS.exists():
+        pytest.skip(f"no {SHARED_STOPWORDS}")
+    lines = SHARED_STOPWORDS.read_text("ascii").splitlines()
+    assert len(lines) == len(set(lines)) == 179
+    assert english_stopwords() == frozenset(lines)
+
+
+def test_negations_are_all_nltk_stopwords():
+    # Otherwise keep_negations would have nothing to keep for that word.
+    assert frozenset(NEGATIONS) <= english_stopwords()
+
+
+@pytest.mark.parametrize("char", ["[", "\\", "]", "^", "_", "`"])
+def test_characters_between_upper_and_lower_case_are_not_letters(char):
+    # The seed's `[^a-zA-z]` kept these six, gluing words together.
+    assert NON_LETTERS.sub(" ", f"good{char}fit") == "good fit"
+    assert stem_text(f"soft{char}{char}dresses") == _porter("soft", "dresses")
+
+
+def test_digits_punctuation_and_mojibake_split_words():
+    assert stem_text("Size 12: fits—perfectly!") == _porter("size", "fits", "perfectly")
+    # Non-ASCII letters are not letters to the pattern: "ombrã©" keeps only "ombr".
+    assert stem_text("ombrã© print") == _porter("ombr", "print")
+
+
+def test_lowercases_removes_stopwords_and_stems():
+    assert stem_text("I LOVED these dresses!!") == _porter("loved", "dresses") == "love dress"
+    assert stem_text("The fabric was RUNNING small, and it shrank") == _porter(
+        "fabric", "running", "small", "shrank"
+    )
+    assert stem_text("Beautifully flattering; comfortably sized.") == _porter(
+        "beautifully", "flattering", "comfortably", "sized"
+    )
+
+
+def test_text_of_only_stopwords_becomes_empty():
+    assert stem_text("It was what I had, and so it is.") == ""
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+def test_missing_text_becomes_empty(missing):
+    assert stem_text(missing) == ""
+    assert stem_text(missing, keep_negations=True) == ""
+
+
+def test_negations_are_dropped_by_default_and_kept_on_request():
+    text = "I don't like it, no, NOT at all. It isn't soft nor warm."
+    assert stem_text(text) == _porter("like", "soft", "warm")
+    # "don't" splits into "don" + "t"; only "don" is a negation, "t" stays a stopword.
+    assert stem_text(text, keep_negations=True) == _porter(
+        "don", "like", "no", "not", "isn", "soft", "nor", "warm"
+    )
+
+
+def test_keeping_negations_keeps_no_other_stopword():
+    others = sorted(english_stopwords() - NEGATIONS)
+    assert stem_text(" ".join(others), keep_negations=True) == ""
+
+
+def test_stem_corpus_stems_each_text_and_keeps_positions():
+    texts = ["Loved it", None, "not flattering", float("nan")]
+    assert stem_corpus(texts) == ["love", "", "flatter", ""]
+    assert stem_corpus(texts, keep_negations=True) == ["love", "", "not flatter", ""]
+
+
+@pytest.fixture(scope="module")
+def fresh_stems(first_drop) -> dict[str, str]:
+    """Every lowercase word of the first real drop's texts and titles -> a fresh Porter stem."""
+    texts = pd.concat([first_drop[TEXT], first_drop[TITLE]]).dropna()
+    words = {w for t in texts for w in NON_LETTERS.sub(" ", t).lower().split()}
+    fresh = PorterStemmer()
+    return {word: fresh.stem(word) for word in sorted(words)}
+
+
+def test_memoised_stems_equal_a_fresh_porter_stemmer_on_a_real_drop(fresh_stems):
+    assert len(fresh_stems) > 5000
+    differing = {w: stem_word(w) for w, stem in fresh_stems.items() if stem_word(w) != stem}
+    assert differing == {}
+
+
+def test_stem_text_matches_a_reference_cleaning_on_a_real_drop(first_drop, fresh_stems):
+    stop = english_stopwords()
+
+    def reference(text: str) -> str:
+        words = re.sub(r"[^a-zA-Z]", " ", text).lower().split()
+        return " ".join(fresh_stems[w] for w in words if w not in stop)
+
+    texts = first_drop[TEXT].dropna()
+    assert [stem_text(t) for t in texts] == [reference(t) for t in texts]
+
+
+def test_stem_reviews_on_a_real_drop_drops_rows_without_text(first_drop, first_corpus):
+    assert len(first_drop) == 6000
+    assert list(first_corpus.columns) == CORPUS_COLUMNS
+    assert len(first_corpus) == 5784  # 216 reviews have no text
+    assert first_corpus["text"].str.strip().ne("").all()
+    assert (first_corpus["stemmed"] != "").mean() > 0.99
+
+
+def test_stem_reviews_keeps_ids_labels_and_titles_aligned_on_a_real_drop(first_drop, first_corpus):
+    source = first_drop[first_drop[TEXT].notna()].set_index(REVIEW_ID)
+    assert first_corpus["review_id"].tolist() == source.index.tolist()
+    assert first_corpus["label"].tolist() == source[LABEL].tolist()
+    assert first_corpus["text"].tolist() == source[TEXT].tolist()
+    titles = source[TITLE].astype(object).where(source[TITLE].notna(), None)
+    assert first_corpus["title"].tolist() == titles.tolist()
+    # Spot-check the stems against the row they came from, not just their order.
+    sample = first_corpus.sample(50, random_state=0)
+    for row in sample.itertuples():
+        assert row.stemmed == stem_text(source.loc[row.review_id, TEXT])
+        assert row.label == source.loc[row.review_id, LABEL]
+
+
+def test_stem_reviews_on_sample_drops(tmp_path):
+    [path] = write_sample_drops(tmp_path, drops=1, rows_per_drop=400)
+    reviews = read_reviews(path)
+    corpus = stem_reviews(reviews)
+    with_text = reviews[reviews[TEXT].notna()]
+    assert 0 < len(with_text) < len(reviews)  # the sample has reviews without text
+    assert list(corpus.columns) == CORPUS_COLUMNS
+    assert corpus["review_id"].tolist() == with_text[REVIEW_ID].tolist()
+    assert corpus["label"].tolist() == with_text[LABEL].tolist()
+    assert corpus["stemmed"].tolist() == stem_corpus(with_text[TEXT])
+    assert corpus["title"].map(lambda t: t is None or isinstance(t, str)).all()
+    assert corpus["title"].isna().sum() == with_text[TITLE].isna().sum()
+
+
+def test_stem_reviews_drops_blank_texts_and_works_without_titles():
+    reviews = pd.DataFrame(
+        {
+            REVIEW_ID: [10, 11, 12, 13],
+            TEXT: ["Loved it", " \r\n ", None, "Too small"],
+            LABEL: [1, 0, 1, 0],
+        }
+    )
+    corpus = stem_reviews(reviews)
+    assert corpus.to_dict("records") == [
+        {"review_id": 10, "label": 1, "title": None, "text": "Loved it", "stemmed": "love"},
+        {"review_id": 13, "label": 0, "title": None, "text": "Too small", "stemmed": "small"},
+    ]

@@ -1,0 +1,109 @@
+"""What tests (and the benchmark) share: the real drops, the definitions, and running the jobs and
+sensors the way the Dagster daemon would."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: the benchmark's cold timings must not pay for Dagster
+    import dagster as dg
+
+# Asset -> the assets it reads: the graph the README draws, checked in the code and in the UI.
+LINEAGE = {
+    "raw_reviews": set(),
+    "stemmed_corpus": {"raw_reviews"},
+    "padded_dataset": {"stemmed_corpus"},
+    "trained_models": {"padded_dataset"},
+    "production_model": {"padded_dataset", "trained_models"},
+}
+
+
+def real_drops_dir() -> Path:
+    """The real review drops: $SENTIMENT_REVIEWS_DIR, else the shared data beside the project."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews"
+    return Path(os.environ.get("SENTIMENT_REVIEWS_DIR", default))
+
+
+@cache
+def definitions() -> dg.Definitions:
+    """The code location's definitions, loaded once per process."""
+    from sentiment_assets.definitions import defs
+
+    return defs()
+
+
+def ingest(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, dg.ExecuteInProcessResult]:
+    """Register drops as partitions and run the real `ingest_drop` job for each; results by key."""
+    from sentiment_assets.defs.ingestion.partitions import review_drops
+
+    instance.add_dynamic_partitions(review_drops.name, keys)
+    job = definitions().resolve_job_def("ingest_drop")
+    return {
+        key: job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+        for key in keys
+    }
+
+
+def train(instance: dg.DagsterInstance, **training_config: object) -> dg.ExecuteInProcessResult:
+    """Run the real `train_and_promote` job with a TrainingConfig override."""
+    run_config = {"ops": {"trained_models": {"config": training_config}}}
+    return (
+        definitions()
+        .resolve_job_def("train_and_promote")
+        .execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    )
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The description of the first step failure of a Dagster run result."""
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert failures, "the run did not fail"
+    return failures[0].step_failure_data.error.message
+
+
+class Ticks:
+    """Runs the real drop sensor like the daemon does: stored cursor, partitions added after each
+    tick, and (with `run`) the runs it requests."""
+
+    def __init__(self, instance: dg.DagsterInstance, landing: Path) -> None:
+        self.instance, self.landing, self.cursor = instance, landing, None
+
+    def tick(self) -> dg.SensorResult:
+        import dagster as dg
+
+        from sentiment_assets.defs.ingestion.sensors import review_drop_sensor
+        from sentiment_assets.defs.platform.resources import ReviewLanding
+
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"landing": ReviewLanding(folder=str(self.landing))},
+        )
+        result = review_drop_sensor(context)
+        for request in result.dynamic_partitions_requests:
+            self.instance.add_dynamic_partitions(
+                request.partitions_def_name, request.partition_keys
+            )
+        self.cursor = result.cursor
+        return result
+
+    def run(self, requests: list[dg.RunRequest]) -> dict[str, dg.ExecuteInProcessResult]:
+        """Execute the ingestion runs a tick requested, with their tags; results by drop."""
+        job = definitions().resolve_job_def("ingest_drop")
+        return {
+            r.partition_key: job.execute_in_process(
+                instance=self.instance,
+                partition_key=r.partition_key,
+                tags=r.tags,
+                raise_on_error=False,
+            )
+            for r in requests
+        }
+
+    def land_and_ingest(self) -> dict[str, dg.ExecuteInProcessResult]:
+        """Two ticks (a file must be stable across two) and the runs the second requests."""
+        self.tick()
+        return self.run(self.tick().run_requests)
