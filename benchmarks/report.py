@@ -1,0 +1,121 @@
+"""How the benchmark takes and shows its figures: timing, tables, verdicts against targets, the
+machine it ran on, and the record it writes into BENCHMARKS.md and README.md.
+
+Only the standard library at import: `--help` stays instant, and the stemming section can still
+time the imports it measures.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+COMMAND = "python -m benchmarks.bench --record"  # what `make bench` runs
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+PACKAGES = ("dagster", "mlflow", "tensorflow", "keras", "nltk", "pandas")
+
+T = TypeVar("T")
+# (measure, figure, verdict) rows: every section adds its own, the run ends with them as one table.
+Summary = list[tuple[str, str, str]]
+
+
+def timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """The function's result and the wall seconds it took."""
+    started = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - started
+
+
+def seconds_text(value: float | None) -> str:
+    """Seconds for a table cell; empty when not measured."""
+    return "" if value is None else f"{value:,.3f}"
+
+
+def verdict(value: float, target: float, *, at_least: bool, unit: str) -> str:
+    met = value >= target if at_least else value <= target
+    sign = ">=" if at_least else "<="
+    return f"target {sign} {target:g}{unit}: {'met' if met else 'NOT met'}"
+
+
+def print_table(title: str, frame: pd.DataFrame) -> None:
+    print(f"{title}\n")
+    print(frame.to_markdown(index=frame.index.name is not None))
+    print(flush=True)
+
+
+def summary_table(summary: Summary) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(summary, columns=["measure", "figure", "target"])
+
+
+def machine_facts() -> pd.DataFrame:
+    import pandas as pd
+
+    facts = {
+        "cores (os.cpu_count)": str(os.cpu_count()),
+        "cores usable by this process": str(len(os.sched_getaffinity(0))),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+    for package in PACKAGES:
+        try:
+            facts[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            facts[package] = "not installed"
+    return pd.DataFrame({"value": facts}).rename_axis("fact")
+
+
+class Tee(io.TextIOBase):
+    """Print as usual and keep a copy for BENCHMARKS.md."""
+
+    def __init__(self, *streams: Any) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def record(output: str, summary: Summary, candidates: pd.DataFrame | None) -> None:
+    """BENCHMARKS.md gets the whole output; README.md's marked block gets the two headline tables."""
+    when = time.strftime("%Y-%m-%d")
+    (PROJECT_ROOT / "BENCHMARKS.md").write_text(
+        f"# Benchmarks\n\nWritten by `make bench` (`{COMMAND}`) "
+        f"on {when}; re-run it to refresh. Nothing here is typed by hand.\n\n```\n{output}```\n"
+    )
+    block = [f"Measured by `make bench` on {when} ({_machine_line()}).", ""]
+    block += [summary_table(summary).to_markdown(index=False), ""]
+    if candidates is not None:
+        block += [
+            "Every candidate on the test split of the three real drops (threshold tuned on "
+            "validation; training seconds are wall time inside `trained_models`, two threads):",
+            "",
+            candidates.to_markdown(index=False),
+        ]
+    readme = PROJECT_ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:start] + "\n" + "\n".join(block) + "\n" + text[end:])
+
+
+def _machine_line() -> str:
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}, " + ", ".join(
+        f"{name} {importlib.metadata.version(name)}" for name in ("dagster", "mlflow", "tensorflow")
+    )
