@@ -80,9 +80,30 @@ def test_the_default_store_follows_the_environment(data_dir: Path, monkeypatch) 
     assert MlflowStore.default().uri == "sqlite:////elsewhere/mlflow.db"
 
 
-def test_a_production_uri_names_the_model_and_the_alias() -> None:
-    assert PRODUCTION_URI == "models:/customer-sentiment-analysis@production"
-    assert model_uri("other-model", "staging") == "models:/other-model@staging"
+def test_the_production_uri_loads_the_version_behind_the_alias(shared: MlflowStore) -> None:
+    import mlflow.pyfunc
+
+    client = shared.client()
+    with shared.start_run("aliased", {}):
+        info = mlflow.pyfunc.log_model(
+            name="constant",
+            python_model=_Constant(),
+            pip_requirements=["mlflow"],
+            registered_model_name=shared.model_name,
+        )
+    shared.set_production(str(info.registered_model_version))
+
+    assert str(shared.production_version().version) == str(info.registered_model_version)
+    assert model_uri(shared.model_name) == PRODUCTION_URI
+    loaded = shared.load_model(PRODUCTION_URI)
+    assert loaded.metadata.model_uuid == info.model_uuid
+    behind = client.get_model_version_by_alias(shared.model_name, "production")
+    assert str(behind.version) == str(info.registered_model_version)
+
+
+class _Constant(__import__("mlflow").pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input
 
 
 @pytest.mark.parametrize(

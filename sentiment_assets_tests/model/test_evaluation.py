@@ -16,8 +16,16 @@ PROBABILITIES = np.array([0.1, 0.4, 0.7, 0.2, 0.3, 0.8, 0.9, 0.55, 0.65, 0.95])
 # At 0.5 the predictions are 0 0 1 0 0 1 1 1 1 1: for class 0, TP = 2, FP = 2, FN = 1.
 
 
-def test_minority_class_is_not_recommended():
-    assert NOT_RECOMMENDED == 0
+def test_precision_recall_and_f1_are_those_of_not_recommended():
+    # Catching every unhappy review (label 0) and nothing else: perfect for the class to catch,
+    # whatever happens to the recommended ones.
+    labels = np.array([NOT_RECOMMENDED, NOT_RECOMMENDED, 1, 1, 1, 1])
+    predicted = np.array([0, 0, 0, 1, 1, 1])
+    metrics = classification_metrics(
+        labels, np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7]), predicted=predicted
+    )
+    assert metrics.not_recommended_recall == 1.0
+    assert metrics.not_recommended_precision == pytest.approx(2 / 3)
 
 
 def test_metrics_on_hand_computed_arrays():
