@@ -11,8 +11,20 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 
+# Review texts and ages are personal data: what the platform writes is for its owner only.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("SENTIMENT_DATA_DIR", "data")).resolve()
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) readable by its owner only, and return it."""
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    path.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask, and skips existing ones
+    return path
 
 
 def landing_dir() -> Path:
