@@ -5,15 +5,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +21,7 @@ from sentiment_assets.cli.platform import prepare
 from sentiment_assets.lib import drops
 from sentiment_assets.lib.tracking import MODEL_NAME, PRODUCTION_URI
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
+from sentiment_assets_tests.processes import free_port, start_group, stop_group
 from sentiment_assets_tests.support import LINEAGE
 
 T = TypeVar("T")
@@ -383,15 +382,7 @@ def dagster_dev(log: Path) -> Iterator[DagsterDev]:
     }
     command = [str(venv_bin / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
     command += ["-m", "sentiment_assets.definitions"]
-    with log.open("wb") as output, sigint_not_ignored():
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_group(command, log, env=env, cwd=REPO)
     dagster = DagsterDev(f"http://127.0.0.1:{port}", log, process)
     try:
         dagster.wait_for("answer from /server_info", lambda: server_info(dagster), STARTUP_SECONDS)
@@ -400,57 +391,12 @@ def dagster_dev(log: Path) -> Iterator[DagsterDev]:
         stop_group(process)
 
 
-@contextmanager
-def sigint_not_ignored() -> Iterator[None]:
-    """dagster dev turns SIGTERM into its SIGINT handler; a SIGINT that whoever started pytest
-    ignores (a background job of a script) would be inherited and make SIGTERM do nothing."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # reset to default by exec
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def stop_group(process: subprocess.Popen, grace: float = 30) -> None:
-    """SIGTERM to the whole group, SIGKILL what is left after `grace` s; then nothing remains."""
-    group = process.pid  # the leader of its own session
-    with suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
-    if not group_gone(process, grace):
-        with suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        group_gone(process, 10)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(group, 0)
-
-
-def group_gone(process: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        process.poll()  # reap the leader, which would otherwise stay in the group as a zombie
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def server_info(dagster: DagsterDev) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{dagster.url}/server_info", timeout=5) as response:
             return json.load(response)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

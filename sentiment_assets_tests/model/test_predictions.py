@@ -3,10 +3,8 @@ be served."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 
 from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
 from sentiment_assets.model.predictions import InvalidReviews, Predictor
+from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
 
 
 @pytest.fixture
@@ -146,69 +145,40 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
         predictor.predict(reviews)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_mlflow_models_serve_answers_invocations_with_raw_text(production) -> None:
-    port = _free_port()
+def test_mlflow_models_serve_answers_invocations_with_raw_text(production, tmp_path) -> None:
+    port = free_port()
     # The scoring server starts `uvicorn` by name: the venv's bin must be on PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": production["uri"], "PATH": path}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            PRODUCTION_URI,
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        body = json.dumps(
-            {
-                "dataframe_split": {
-                    "columns": ["review_text"],
-                    "data": [
-                        ["I love this dress, it fits perfectly"],
-                        ["Cheap fabric, returning it"],
-                    ],
-                }
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", PRODUCTION_URI]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    server = start_group(command, tmp_path / "serve.log", env=env)
+    body = json.dumps(
+        {
+            "dataframe_split": {
+                "columns": ["review_text"],
+                "data": [["I love this dress, it fits perfectly"], ["Cheap fabric, returning it"]],
             }
-        ).encode()
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/invocations",
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    answer = json.loads(response.read())
-                break
-            except OSError:
-                assert server.poll() is None, "mlflow models serve exited"
-                assert time.monotonic() < deadline, "mlflow models serve did not answer in 120 s"
-                time.sleep(1)
+        }
+    ).encode()
+
+    def invocations() -> dict | None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    try:
+        answer = wait_until("an answer from mlflow models serve", invocations, 120, alive=[server])
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        stop_group(server)
     rows = answer["predictions"]
     texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
     local = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(pd.DataFrame({"review_text": texts}))
