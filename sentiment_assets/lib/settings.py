@@ -74,6 +74,12 @@ def redacted(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
+def executor() -> str:
+    """SENTIMENT_EXECUTOR: `celery` runs steps on Celery workers (the scale-out profile); anything
+    else, or unset, runs them in the run's own processes."""
+    return os.environ.get("SENTIMENT_EXECUTOR", "multiprocess")
+
+
 def alerts_path() -> Path:
     return data_dir() / "alerts.jsonl"
 
