@@ -10,7 +10,7 @@ MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
 SERVE_PORT ?= 5001
 
-.PHONY: install run dev test test-fast lint browser bench mlflow-ui serve clean
+.PHONY: install install-scaleout run dev test test-fast test-scaleout lint browser servers bench mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# The scale-out profile's client libraries (PostgreSQL, Celery, S3) on top of the above.
+install-scaleout: $(VENV)/.installed-scaleout
+
+$(VENV)/.installed-scaleout: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,scaleout]"
 	touch $@
 
 run: install
@@ -52,6 +59,17 @@ test: lint browser
 # The loop for iterating: no training on the real drops, no browser; two workers, one per core.
 test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not ui" -n 2
+
+# Debian's PostgreSQL and Redis for the scale-out tests, installed when missing (as root).
+servers:
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     postgresql redis-server >/dev/null)
+
+# The scale-out profile for real on this machine: PostgreSQL, Redis, SeaweedFS (S3), an MLflow
+# server, Dagster's code server, daemon and webserver, two Celery workers; drop to production.
+test-scaleout: install-scaleout servers
+	SENTIMENT_SCALEOUT=1 $(BIN)/python -m pytest sentiment_assets_tests/scaleout
 
 bench: install
 	$(BIN)/python -m benchmarks.bench --record
