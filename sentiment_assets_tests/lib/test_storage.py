@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
+from sentiment_assets.lib.storage.legacy import adopt_legacy_values
 from sentiment_assets.lib.storage.store import (
     KEEP_VERSIONS,
     LOCK,
@@ -205,3 +206,24 @@ def test_removing_a_value_removes_every_version_and_nothing_else(tmp_path: Path)
     assert values.remove(gone) == 0
     values.write(gone, writer("back"), run_id="run")
     assert values.read(gone, read) == "back"
+
+
+def test_values_of_the_layout_before_versions_move_into_the_store(
+    tmp_path: Path, sample_dataset
+) -> None:
+    root = tmp_path / "storage"
+    frames = {key: pd.DataFrame({"key": [key]}) for key in ("a", "partitions", "value", "a.old")}
+    for key, frame in frames.items():
+        (root / "raw_reviews" / key).mkdir(parents=True)
+        write_value(frame, root / "raw_reviews" / key)
+    write_value(sample_dataset, root / "padded_dataset")
+
+    assert len(adopt_legacy_values(root)) == 5
+    values = VersionedStore(LocalFiles(root))
+    for key, frame in frames.items():
+        pd.testing.assert_frame_equal(values.read(Slot("raw_reviews", key), read_value), frame)
+    dataset = values.read(Slot("padded_dataset"), read_value)
+    assert dataset.fingerprint == sample_dataset.fingerprint
+    assert {p.name for p in (root / "padded_dataset").iterdir()} == {"value"}
+    assert {p.name for p in (root / "raw_reviews").iterdir()} == {"partitions"}
+    assert adopt_legacy_values(root) == []
