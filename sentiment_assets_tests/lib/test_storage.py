@@ -3,6 +3,7 @@ readers during swaps, a full disk and removal."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -187,8 +188,41 @@ def test_a_full_disk_fails_the_write_and_keeps_every_stored_value(tiny_disk: Pat
             assert {
                 p.name for p in values.path(Slot("t", partition), version).parent.iterdir()
             } == {version}
+    # A disk filled to the last byte by something else: even a small value fails, saying why.
+    filler = tiny_disk / "filler"
+    with pytest.raises(OSError), filler.open("wb") as file:
+        while True:
+            file.write(b"x" * 4096)
+            file.flush()
+    with pytest.raises(DiskFull, match=r"storing t \[r\] failed: the disk is full"):
+        values.write(Slot("t", "r"), partial(write_value, small), run_id="run")
+    pd.testing.assert_frame_equal(values.read(Slot("t", "p"), read_value), small)
+    filler.unlink()
     values.write(Slot("t", "p"), partial(write_value, small.head(3)), run_id="run")
     assert len(values.read(Slot("t", "p"), read_value)) == 3
+
+
+def test_a_full_disk_at_the_swap_keeps_the_old_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("asset", "drop")
+    values.write(slot, writer("old"), run_id="run")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(f".{POINTER}."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", fsync)
+        with pytest.raises(DiskFull, match=r"storing asset \[drop\] failed: the disk is full"):
+            values.write(slot, writer("new"), run_id="run")
+    assert values.read(slot, read) == "old"
+    assert {p.name for p in values.files.path(slot.folder).iterdir()} == {POINTER, LOCK, VERSIONS}
+    values.write(slot, writer("later"), run_id="run")
+    assert values.read(slot, read) == "later"
 
 
 def test_removing_a_value_removes_every_version_and_nothing_else(tmp_path: Path) -> None:

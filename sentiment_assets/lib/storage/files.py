@@ -54,12 +54,12 @@ class LocalFiles:
     def staged(self, rel: str) -> Iterator[Path]:
         """A new folder to write into: owner-only and on disk (files, then folders) when the block
         ends, removed when it fails."""
-        folder = self.make_folder(rel)
+        folder = self.path(rel)
         try:
-            yield folder
+            yield self.make_folder(rel)
             _seal(folder)
         except BaseException as err:
-            full = isinstance(err, OSError) and _is_full(err, folder)  # before freeing the space
+            full = isinstance(err, OSError) and _is_full(err, self.root)  # before freeing space
             shutil.rmtree(folder, ignore_errors=True)
             if full:
                 raise DiskFull(f"no space left on the device of {self.root}") from err
@@ -81,17 +81,16 @@ class LocalFiles:
         target = self.path(rel)
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-            with os.fdopen(fd, "w") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-            _sync_dir(target.parent)
-        except OSError as err:
+            with self._full_disk_named():
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+                with os.fdopen(fd, "w") as file:
+                    file.write(text)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, target)
+                _sync_dir(target.parent)
+        except BaseException:
             temporary.unlink(missing_ok=True)
-            if _is_full(err, target.parent):
-                raise DiskFull(f"no space left on the device of {self.root}") from err
             raise
 
     def names(self, rel: str) -> list[str]:
@@ -117,8 +116,9 @@ class LocalFiles:
         writer never blocks the next one."""
         path = self.path(rel)
         while True:
-            self.make_folder(rel.rsplit("/", 1)[0])
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+            with self._full_disk_named():
+                self.make_folder(rel.rsplit("/", 1)[0])
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 if _names_file(path, fd):
@@ -131,6 +131,15 @@ class LocalFiles:
             yield
         finally:
             os.close(fd)
+
+    @contextmanager
+    def _full_disk_named(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as err:
+            if _is_full(err, self.root):
+                raise DiskFull(f"no space left on the device of {self.root}") from err
+            raise
 
 
 def _names_file(path: Path, fd: int) -> bool:
