@@ -1,4 +1,5 @@
-"""`sentiment-platform`: set up the data folder and start the UIs and the model server on it.
+"""`sentiment-platform`: set up the data folder, start the UIs and the model server on it, and
+remove drops that will not come back.
 
 Every path and URI comes from `lib.settings`, so the Makefile, the UIs and the assets always
 agree on where the Dagster instance, the MLflow store and the drops are.
@@ -28,7 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--port", type=int, default=port)
         if name == "dev":
             command.add_argument("--dg", action="store_true", help="run `dg dev` instead")
+    remove = commands.add_parser(
+        "remove-drop", help="delete a drop's partition and every stored value of it, for good"
+    )
+    remove.add_argument("key", help="the drop's partition key (its file name without .csv)")
     args = parser.parse_args(argv)
+    if args.command == "remove-drop":
+        return remove_drop(args.key)
 
     prepare()
     if args.command == "prepare":
@@ -63,7 +70,13 @@ def prepare() -> None:
     """A DAGSTER_HOME with the project's instance config, and drops to work on (samples if none)."""
     from sentiment_assets.cli.sample_drops import write_sample_drops
     from sentiment_assets.lib import drops
+    from sentiment_assets.lib.storage.legacy import adopt_legacy_values
 
+    # Stored reviews, models and run logs are personal data: owner-only from the top.
+    settings.private_dir(settings.data_dir())
+    store = settings.sqlite_path(settings.tracking_uri())
+    if store is not None and store.parent.resolve() != Path.cwd():  # never the working directory
+        settings.private_dir(store.parent)
     home = settings.dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
@@ -91,6 +104,64 @@ def prepare() -> None:
     if not files and not refused and not registered:
         written = write_sample_drops(landing)
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+    adopted = adopt_legacy_values(settings.storage_dir())
+    if adopted:
+        print(f"Moved {len(adopted)} values stored before versions into versioned storage")
+
+
+def remove_drop(key: str) -> int:
+    """Delete a drop's partition and its stored values in every asset partitioned by drop; refuse
+    a key that is not a drop, a drop whose file is still landed, and while runs are in flight."""
+    import dagster as dg
+
+    from sentiment_assets.definitions import defs
+    from sentiment_assets.defs.ingestion.partitions import review_drops
+    from sentiment_assets.defs.platform.concurrency import runs_in_flight
+    from sentiment_assets.lib import drops
+
+    home = settings.dagster_home()
+    if not home.is_dir():
+        print(f"No Dagster instance at {home}: there are no drops to remove", file=sys.stderr)
+        return 2
+    os.environ["DAGSTER_HOME"] = str(home)
+    landing = settings.landing_dir()
+    landed = [f.name for f in drops.scan_landing(landing)[0] if f.key == key]
+    with dg.DagsterInstance.get() as instance:
+        if not instance.has_dynamic_partition(review_drops.name, key):
+            print(f"No drop {key!r}: nothing removed", file=sys.stderr)
+            return 2
+        if landed:
+            print(
+                f"{', '.join(landed)} in {landing} is drop {key!r} and would bring it back: move it "
+                "out of the landing folder first; nothing removed",
+                file=sys.stderr,
+            )
+            return 2
+        if busy := runs_in_flight(instance):
+            print(
+                f"{busy} run(s) queued or in progress could read or write drop {key!r}: run this "
+                "again when none is; nothing removed",
+                file=sys.stderr,
+            )
+            return 1
+        definitions = defs()
+        graph = definitions.resolve_asset_graph()
+        assets = sorted(
+            k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == review_drops
+        )
+        # Values first: a removal cut short leaves the partition, and running this again ends it.
+        removed = {a: definitions.resources["io_manager"].remove_partition(a, key) for a in assets}
+        instance.delete_dynamic_partition(review_drops.name, key)
+    values = ", ".join(
+        f"{a.to_user_string()} ({n} stored version{'' if n == 1 else 's'})"
+        for a, n in removed.items()
+    )
+    print(
+        f"Removed drop {key!r}: its partition of {review_drops.name} and its stored values: "
+        f"{values}. Datasets and models built before keep its reviews until the next training; "
+        f"files in {settings.quarantine_dir()} are yours to delete."
+    )
+    return 0
 
 
 if __name__ == "__main__":

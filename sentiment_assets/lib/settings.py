@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-
 # Review texts and ages are personal data: what the platform writes is for its owner only.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

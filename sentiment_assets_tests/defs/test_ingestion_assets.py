@@ -9,11 +9,15 @@ import pytest
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.platform.resources import ArtifactIOManager
 from sentiment_assets.lib.drops import file_sha256
+from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets_tests.support import definitions, failure_message, ingest
 
 
-def _value(asset: str, partition: str | None = None):
-    return ArtifactIOManager()._path(dg.AssetKey(asset), partition)
+def _value(asset: str, partition: str | None = None) -> Path:
+    """The folder of the asset's current stored version."""
+    store = ArtifactIOManager().store()
+    slot = Slot(asset, partition)
+    return store.path(slot, store.versions(slot)[0])
 
 
 def test_each_drop_is_read_and_stemmed_alone(data_dir: Path, instance) -> None:

@@ -7,9 +7,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from sentiment_assets.lib import settings
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib.drops import partition_key
 from sentiment_assets.lib.production import ProductionDecision, choose_challenger
+from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets.lib.tracking import EXPERIMENT_NAME, MODEL_NAME, MlflowStore
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets_tests.support import ingest, train
@@ -134,7 +136,7 @@ def test_worse_candidates_do_not_move_production(trained) -> None:
 
 def test_the_split_never_puts_a_review_in_two_places(trained) -> None:
 
-    dataset = PaddedDataset.load(settings.storage_dir() / "padded_dataset")
+    dataset: PaddedDataset = ArtifactIOManager().store().read(Slot("padded_dataset"), read_value)
     reviews: pd.DataFrame = dataset.reviews
     per_text = reviews.groupby(reviews["text"].str.strip())["split"].nunique()
     assert per_text.max() == 1

@@ -1,69 +1,74 @@
-"""Asset storage: values as open formats (parquet, npy, JSON), one folder per asset or partition."""
+"""Asset storage: versioned values in open formats (parquet, npy, JSON), swapped in whole."""
 
-import json
-import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any, get_origin
 
 import dagster as dg
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sentiment_assets.lib import settings
-from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
+from sentiment_assets.lib.storage.store import KEEP_VERSIONS, NotStored, Slot, VersionedStore
+from sentiment_assets.lib.storage.values import read_table, read_value, write_value
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):
-    """Stores asset values as open formats (parquet, npy, JSON), one folder per partition.
+    """Stores asset values as open formats (parquet, npy, JSON), a new version per write.
 
-    An input declared as a `dict` gets the partitions it reads keyed by partition, even when there
-    is only one. Drops that never materialized (quarantined on arrival) are
-    skipped; a drop quarantined after an earlier good version keeps that version; a materialized
-    partition whose files are gone is an error, never silently left out. Typed values (pydantic
-    models) are stored as JSON and read back as the type the reading asset or check declares.
+    A write goes to a version folder of its own and a pointer file is swapped to it only once it is
+    whole and on disk, one writer per partition at a time; the last versions stay readable (layout
+    in `lib/storage/store.py`). An input declared as a `dict` gets the partitions it reads keyed by
+    partition, even when there is only one. Drops that never materialized (quarantined on arrival)
+    are skipped; a materialized partition without a stored value is an error, never silently left
+    out. Pydantic models are stored as JSON and read back as the type the reader declares.
     """
 
     base_dir: str | None = Field(
         default=None, description="Storage folder; default $SENTIMENT_DATA_DIR/storage."
     )
 
-    def _root(self) -> Path:
-        return Path(self.base_dir).resolve() if self.base_dir else settings.storage_dir()
-
-    def _path(self, asset_key: dg.AssetKey, partition: str | None) -> Path:
-        base = self._root().joinpath(*asset_key.path)
-        return base / partition if partition else base
+    def store(self) -> VersionedStore:
+        root = Path(self.base_dir).resolve() if self.base_dir else settings.storage_dir()
+        return VersionedStore(LocalFiles(root))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         partition = context.partition_key if context.has_asset_partitions else None
-        path = self._path(context.asset_key, partition)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(path.name + ".writing")
-        _write(obj, staging)
-        _replace(staging, path)
+        slot = _slot(context.asset_key, partition)
+        try:
+            stored = self.store().write(slot, partial(write_value, obj), context.run_id)
+        except DiskFull as err:
+            raise dg.Failure(description=str(err), allow_retries=False) from err
+        if stored.replaced is not None:
+            context.log.info(
+                f"{slot}: stored version {stored.version}; the value it replaces stays readable "
+                f"at {stored.replaced} (the last {KEEP_VERSIONS} versions are kept)"
+            )
+        context.add_output_metadata(
+            {"stored_version": stored.version, "stored_at": dg.MetadataValue.path(str(stored.path))}
+        )
 
     def load_input(self, context: dg.InputContext) -> Any:
         key = context.asset_key
         kind = context.dagster_type.typing_type
         if not context.has_asset_partitions:
-            return _read(self._path(key, None), kind)
+            return self._load(_slot(key, None), kind)
         if get_origin(kind) is not dict and len(context.asset_partition_keys) == 1:
-            return _read(self._path(key, context.asset_partition_keys[0]), kind)
+            return self._load(_slot(key, context.asset_partition_keys[0]), kind)
         values = {}
         materialized = context.instance.get_materialized_partitions(key)
         for partition in context.asset_partition_keys:
-            path = self._path(key, partition)
-            if path.exists():
-                values[partition] = _read(path, None)
-            elif partition in materialized:
-                raise dg.Failure(
-                    f"{key.to_user_string()} [{partition}] was materialized but its stored value "
-                    f"is missing from {path}; re-materialize that partition"
-                )
-            else:
-                context.log.warning(
-                    f"{key.to_user_string()} [{partition}] was never stored; skipped"
-                )
+            slot = _slot(key, partition)
+            try:
+                values[partition] = self.store().read(slot, read_value)
+            except NotStored as err:
+                if partition in materialized:
+                    raise dg.Failure(
+                        f"{slot} was materialized but its stored value is missing ({err}); "
+                        "re-materialize that partition"
+                    ) from err
+                context.log.warning(f"{slot} was never stored; skipped")
         if not values:
             raise dg.Failure(f"no partition of {key.to_user_string()} has been materialized yet")
         return values
@@ -73,50 +78,26 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     ) -> dict[str, pd.DataFrame]:
         """Every stored partition of a table asset (only `columns`, when given), by partition;
         for checks that compare one partition with the others."""
-        return {
-            partition: pd.read_parquet(
-                self._path(asset_key, partition) / "data.parquet", columns=columns
-            )
-            for partition in sorted(instance.get_materialized_partitions(asset_key))
-            if self._path(asset_key, partition).exists()
-        }
+        stored = {}
+        for partition in sorted(instance.get_materialized_partitions(asset_key)):
+            try:
+                stored[partition] = self.store().read(
+                    _slot(asset_key, partition), partial(read_table, columns=columns)
+                )
+            except NotStored:
+                continue  # removed with its drop
+        return stored
+
+    def remove_partition(self, asset_key: dg.AssetKey, partition: str) -> int:
+        """Delete a partition's stored value and its kept versions; how many versions it had."""
+        return self.store().remove(_slot(asset_key, partition))
+
+    def _load(self, slot: Slot, kind: Any) -> Any:
+        try:
+            return self.store().read(slot, partial(read_value, expected=kind))
+        except NotStored as err:
+            raise dg.Failure(f"{err}; materialize it first") from err
 
 
-# Every value gets a folder with a marker that says how it was written, so reads need no guessing.
-def _write(obj: Any, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(obj, pd.DataFrame):
-        obj.to_parquet(folder / "data.parquet", index=False)
-        kind = "dataframe"
-    elif isinstance(obj, PaddedDataset):
-        obj.save(folder)
-        kind = "padded_dataset"
-    elif isinstance(obj, BaseModel):
-        (folder / "data.json").write_text(obj.model_dump_json(indent=1))
-        kind = "json"
-    else:
-        (folder / "data.json").write_text(json.dumps(obj, indent=1))
-        kind = "json"
-    (folder / "kind").write_text(kind)
-
-
-def _read(folder: Path, expected: Any) -> Any:
-    kind = (folder / "kind").read_text()
-    if kind == "dataframe":
-        return pd.read_parquet(folder / "data.parquet")
-    if kind == "padded_dataset":
-        return PaddedDataset.load(folder)
-    text = (folder / "data.json").read_text()
-    if isinstance(expected, type) and issubclass(expected, BaseModel):
-        return expected.model_validate_json(text)
-    return json.loads(text)
-
-
-def _replace(staging: Path, target: Path) -> None:
-    """Swap the new value in only once it is fully written, so a failure leaves the old one intact."""
-    old = target.with_name(target.name + ".old")
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
+def _slot(key: dg.AssetKey, partition: str | None) -> Slot:
+    return Slot(key.to_user_string(), partition)

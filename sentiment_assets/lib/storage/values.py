@@ -1,0 +1,49 @@
+"""Values as open formats in a folder: a table as parquet, the dataset as npy/parquet/JSON, the rest
+as JSON. A `kind` file says how the folder was written, so reads need no guessing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from sentiment_assets.model.dataset import PaddedDataset
+
+KIND, TABLE, JSON = "kind", "data.parquet", "data.json"
+
+
+def write_value(obj: Any, folder: Path) -> None:
+    if isinstance(obj, pd.DataFrame):
+        obj.to_parquet(folder / TABLE, index=False)
+        kind = "dataframe"
+    elif isinstance(obj, PaddedDataset):
+        obj.save(folder)
+        kind = "padded_dataset"
+    elif isinstance(obj, BaseModel):
+        (folder / JSON).write_text(obj.model_dump_json(indent=1))
+        kind = "json"
+    else:
+        (folder / JSON).write_text(json.dumps(obj, indent=1))
+        kind = "json"
+    (folder / KIND).write_text(kind)
+
+
+def read_value(folder: Path, expected: Any = None) -> Any:
+    """The value in `folder`; JSON comes back as `expected` when that is a pydantic model."""
+    kind = (folder / KIND).read_text()
+    if kind == "dataframe":
+        return pd.read_parquet(folder / TABLE)
+    if kind == "padded_dataset":
+        return PaddedDataset.load(folder)
+    text = (folder / JSON).read_text()
+    if isinstance(expected, type) and issubclass(expected, BaseModel):
+        return expected.model_validate_json(text)
+    return json.loads(text)
+
+
+def read_table(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A stored table, only `columns` when given."""
+    return pd.read_parquet(folder / TABLE, columns=columns)

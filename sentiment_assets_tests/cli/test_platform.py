@@ -1,0 +1,117 @@
+"""`sentiment-platform prepare` (owner-only folders, values of the old layout moved) and
+`sentiment-platform remove-drop`."""
+
+import shutil
+import stat
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from sentiment_assets.cli.platform import main
+from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.ingestion.partitions import review_drops
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.values import read_value
+from sentiment_assets_tests.support import definitions, ingest
+
+DROPPED = ("raw_reviews", "stemmed_corpus")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_prepare_makes_the_data_and_mlflow_folders_owner_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    data_dir.chmod(0o755)
+    # A value stored by the layout before versions: prepare moves it into the versioned store.
+    old = data_dir / "storage" / "raw_reviews" / "reviews_old"
+    old.mkdir(parents=True)
+    (old / "kind").write_text("dataframe")
+    pd.DataFrame({"a": [1, 2]}).to_parquet(old / "data.parquet")
+
+    assert main(["prepare"]) == 0
+
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / "mlflow") == 0o700
+    stored = ArtifactIOManager().store().read(Slot("raw_reviews", "reviews_old"), read_value)
+    assert stored["a"].tolist() == [1, 2]
+    assert not old.exists()
+
+
+@pytest.fixture
+def two_drops(data_dir: Path, instance) -> dg.DagsterInstance:
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    assert all(
+        r.success for r in ingest(instance, ["reviews_sample-01", "reviews_sample-02"]).values()
+    )
+    return instance
+
+
+def _versions(asset: str, key: str) -> list[str]:
+    return ArtifactIOManager().store().versions(Slot(asset, key))
+
+
+def test_remove_drop_deletes_its_partition_and_values_and_nothing_else(
+    two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    instance = two_drops
+    assert main(["remove-drop", "reviews_sample-03"]) == 2
+    assert "No drop 'reviews_sample-03': nothing removed" in capsys.readouterr().err
+
+    # Its file is still in the landing folder: removing it now would not last.
+    assert main(["remove-drop", "reviews_sample-02"]) == 2
+    assert "move it out of the landing folder first" in capsys.readouterr().err
+    assert all(_versions(asset, "reviews_sample-02") for asset in DROPPED)
+
+    shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
+    assert main(["remove-drop", "reviews_sample-02"]) == 0
+    said = capsys.readouterr().out
+    assert "Removed drop 'reviews_sample-02'" in said
+    assert "raw_reviews (1 stored version), stemmed_corpus (1 stored version)" in said
+
+    assert instance.get_dynamic_partitions(review_drops.name) == ["reviews_sample-01"]
+    for asset in DROPPED:
+        assert _versions(asset, "reviews_sample-02") == []
+        assert len(_versions(asset, "reviews_sample-01")) == 1
+    # The next dataset is built from the drops left, without a complaint about the removed one.
+    dataset = (
+        definitions()
+        .resolve_implicit_global_asset_job_def()
+        .execute_in_process(instance=instance, asset_selection=[dg.AssetKey("padded_dataset")])
+    )
+    assert dataset.asset_materializations_for_node("padded_dataset")[0].metadata["drops"].value == [
+        "reviews_sample-01"
+    ]
+
+
+def test_a_quarantined_drop_stays_until_it_is_removed(
+    two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (data_dir / "landing" / "broken.csv").write_bytes(b",Review Text\n0,Lovely\n")
+    assert not ingest(two_drops, ["broken"])["broken"].success
+    assert (data_dir / "quarantine" / "broken.csv").exists()
+    assert "broken" in two_drops.get_dynamic_partitions(review_drops.name)
+
+    assert main(["remove-drop", "broken"]) == 0
+    assert "raw_reviews (0 stored versions)" in capsys.readouterr().out
+    assert "broken" not in two_drops.get_dynamic_partitions(review_drops.name)
+
+
+def test_remove_drop_waits_for_runs_in_flight(
+    two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
+    two_drops.create_run_for_job(
+        definitions().resolve_job_def("train_and_promote"), status=dg.DagsterRunStatus.STARTED
+    )
+
+    assert main(["remove-drop", "reviews_sample-02"]) == 1
+    assert "1 run(s) queued or in progress" in capsys.readouterr().err
+    assert "reviews_sample-02" in two_drops.get_dynamic_partitions(review_drops.name)
+    assert all(_versions(asset, "reviews_sample-02") for asset in DROPPED)

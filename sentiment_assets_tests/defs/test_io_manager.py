@@ -1,0 +1,128 @@
+"""The I/O manager through Dagster: keys typed by hand, drops whose names look like the storage's
+own, a changed drop replacing a kept version, and a full disk."""
+
+import errno
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from sentiment_assets.cli.sample_drops import sample_reviews
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.values import read_value
+from sentiment_assets_tests.defs.test_training_assets import QUICK
+from sentiment_assets_tests.support import failure_message, ingest, train
+
+
+def _land(data_dir: Path, name: str, rows: int, seed: int) -> pd.DataFrame:
+    reviews = sample_reviews(rows, seed=seed)
+    reviews.to_csv(data_dir / "landing" / f"{name}.csv", index=False, lineterminator="\n")
+    return reviews
+
+
+def _stored(asset: str, partition: str | None = None, version: str | None = None):
+    return ArtifactIOManager().store().read(Slot(asset, partition), read_value, version=version)
+
+
+def test_a_drop_named_like_an_old_version_keeps_its_value_and_trains(
+    data_dir: Path, instance
+) -> None:
+    _land(data_dir, "reviews_x.old", rows=600, seed=1)
+    _land(data_dir, "reviews_x", rows=500, seed=2)
+    assert ingest(instance, ["reviews_x.old"])["reviews_x.old"].success
+    assert ingest(instance, ["reviews_x"])["reviews_x"].success
+
+    assert len(_stored("raw_reviews", "reviews_x.old")) == 600
+    assert len(_stored("raw_reviews", "reviews_x")) == 500
+    result = train(instance, **QUICK)
+    assert result.success
+    dataset = result.asset_materializations_for_node("padded_dataset")[0]
+    assert dataset.metadata["drops"].value == ["reviews_x", "reviews_x.old"]
+
+
+HAND_TYPED = ["a/b", "a_b", "a%2Fb", "..", ".", "x" * 250, "x" * 249 + "y"]
+typed = dg.DynamicPartitionsDefinition(name="typed")
+
+
+@dg.asset(partitions_def=typed)
+def table(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    return pd.DataFrame({"key": [context.partition_key]})
+
+
+@dg.asset
+def together(table: dict[str, pd.DataFrame]) -> dict[str, str]:
+    return {key: frame["key"].iloc[0] for key, frame in table.items()}
+
+
+def test_keys_typed_by_hand_are_stored_apart_inside_the_storage_folder(
+    tmp_path: Path, instance
+) -> None:
+    root = tmp_path / "storage"
+    resources = {"io_manager": ArtifactIOManager(base_dir=str(root))}
+    instance.add_dynamic_partitions(typed.name, [*HAND_TYPED, "never-stored"])
+    for key in HAND_TYPED:
+        result = dg.materialize([table], partition_key=key, instance=instance, resources=resources)
+        metadata = result.asset_materializations_for_node("table")[0].metadata
+        assert Path(metadata["stored_at"].value).resolve().is_relative_to(root)
+
+    result = dg.materialize(
+        [table, together], selection=[together], instance=instance, resources=resources
+    )
+    # Every key reads back its own value; a partition never stored is skipped.
+    assert result.output_for_node("together") == {key: key for key in HAND_TYPED}
+    assert {p.name for p in tmp_path.iterdir()} == {"storage", "dagster_home"}
+
+
+def test_a_changed_drop_replaces_its_value_and_the_old_one_stays_readable(
+    data_dir: Path, instance
+) -> None:
+    first = _land(data_dir, "reviews_y", rows=300, seed=3)
+    ingest(instance, ["reviews_y"])
+    _land(data_dir, "reviews_y", rows=200, seed=4)  # a wrong file under the same name
+    result = ingest(instance, ["reviews_y"])["reviews_y"]
+    assert result.success
+
+    store = ArtifactIOManager().store()
+    new, old = store.versions(Slot("raw_reviews", "reviews_y"))[:2]
+    assert len(_stored("raw_reviews", "reviews_y")) == 200
+    assert _stored("raw_reviews", "reviews_y", version=old)["Review Text"].equals(
+        first["Review Text"]
+    )
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    replaced = str(store.path(Slot("raw_reviews", "reviews_y"), old))
+    assert any(
+        f"raw_reviews [reviews_y]: stored version {new}; the value it replaces stays readable "
+        f"at {replaced}" in line
+        for line in logged
+    )
+
+
+def test_a_full_disk_fails_the_run_saying_so_and_keeps_the_stored_values(
+    data_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _land(data_dir, "reviews_z", rows=300, seed=5)
+    ingest(instance, ["reviews_z"])
+    before = _stored("stemmed_corpus", "reviews_z")
+    _land(data_dir, "reviews_z", rows=200, seed=6)
+    _land(data_dir, "reviews_new", rows=200, seed=7)
+
+    def full(frame: pd.DataFrame, path: Path, **kwargs) -> None:
+        Path(path).write_bytes(b"PAR1 cut short")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_parquet", full)
+        results = ingest(instance, ["reviews_z", "reviews_new"])
+
+    for key, result in results.items():
+        assert not result.success
+        message = failure_message(result)
+        assert f"storing raw_reviews [{key}] failed: the disk is full" in message
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    pd.testing.assert_frame_equal(_stored("stemmed_corpus", "reviews_z"), before)
+    assert len(_stored("raw_reviews", "reviews_z")) == 300
+    assert instance.get_materialized_partitions(dg.AssetKey("raw_reviews")) == {"reviews_z"}
+    partial = ArtifactIOManager().store().files.path(Slot("raw_reviews", "reviews_new").folder)
+    assert list(partial.glob("versions/*")) == []  # what the failed write began is gone

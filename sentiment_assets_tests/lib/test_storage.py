@@ -1,0 +1,263 @@
+"""The versioned store: names for any key, versions kept, owner-only files, the order of syncs,
+readers during swaps, a full disk and removal."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import threading
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
+from sentiment_assets.lib.storage.legacy import adopt_legacy_values
+from sentiment_assets.lib.storage.store import (
+    KEEP_VERSIONS,
+    LOCK,
+    POINTER,
+    VERSIONS,
+    NotStored,
+    Slot,
+    VersionedStore,
+    encode_name,
+)
+from sentiment_assets.lib.storage.values import read_value, write_value
+from sentiment_assets.model.dataset import PaddedDataset, Vocabulary
+from sentiment_assets_tests.lib.storage_writer import FILES, read, writer
+
+# Keys a person can type in the UI, keys that differ only where escaping acts, and the store's own
+# names and suffixes.
+KEYS = [
+    *("a/b", "a_b", "a%2Fb", "a%252Fb", "/a", "a\\b", "a b", "a\x00b", "a~b"),
+    *("..", ".", "%2E%2E", "%2E", ".hidden", "", "%"),
+    *("x" * 250, "x" * 249 + "y", "é" * 250, "/" * 250),
+    *(POINTER, LOCK, VERSIONS, "value", "partitions", "x.old", "x.writing"),
+]
+
+
+def test_encoded_names_are_distinct_short_and_never_special() -> None:
+    names = [encode_name(key) for key in KEYS]
+    assert len(set(names)) == len(KEYS)
+    for name in names:
+        assert name and not name.startswith(".") and "/" not in name and "\x00" not in name
+        assert len(name.encode()) <= 120
+    assert encode_name("reviews_2026-01.old") == "reviews_2026-01.old"  # readable as it was
+
+
+def test_any_partition_key_gets_a_value_of_its_own_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    values = VersionedStore(LocalFiles(root))
+    slots = [Slot("asset", key) for key in KEYS]
+    slots += [Slot("asset"), Slot("asset/partitions"), Slot("asset/value")]
+    for slot in slots:
+        values.write(slot, writer(str(slot)), run_id="run")
+
+    folders = set()
+    for slot in slots:
+        assert values.read(slot, read) == str(slot)
+        (version,) = values.versions(slot)
+        path = values.path(slot, version).resolve()
+        assert path.is_relative_to(root.resolve())
+        folders.add(path)
+    assert len(folders) == len(slots)
+    # Nothing was written outside the root.
+    assert {p.name for p in tmp_path.iterdir()} == {"storage"}
+
+
+def test_a_replaced_value_stays_readable_and_the_last_versions_are_kept(tmp_path: Path) -> None:
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("raw_reviews", "reviews_x")
+    replaced = [values.write(slot, writer(f"v{n}"), run_id="run").replaced for n in range(5)]
+
+    kept = values.versions(slot)
+    assert len(kept) == KEEP_VERSIONS
+    assert [values.read(slot, read, version=v) for v in kept] == ["v4", "v3", "v2"]
+    assert replaced[0] is None and read(replaced[-1]) == "v3"
+    assert {p.name for p in values.path(slot, kept[0]).parent.iterdir()} == set(kept)
+    with pytest.raises(NotStored):
+        values.read(slot, read, version="no-such-version")
+
+
+def test_stored_values_are_for_their_owner_only(tmp_path: Path, sample_dataset) -> None:
+    root = tmp_path / "storage"
+    values = VersionedStore(LocalFiles(root))
+    values.write(Slot("padded_dataset"), partial(write_value, sample_dataset), run_id="run")
+    values.write(Slot("raw", "a/b"), partial(write_value, pd.DataFrame({"a": [1]})), run_id="run")
+
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
+    assert {m for p, m in modes.items() if p.is_dir()} == {0o700}
+    assert {m for p, m in modes.items() if p.is_file()} == {0o600}
+    assert len(modes) > 10
+
+
+def test_the_value_is_on_disk_before_the_pointer_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = VersionedStore(LocalFiles(tmp_path.resolve()))
+    slot = Slot("asset", "drop")
+    values.write(slot, writer("old"), run_id="run")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source, target) -> None:
+        events.append(("replace", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    stored = values.write(slot, writer("new"), run_id="run")
+
+    folder = values.files.path(slot.folder)
+    swap = events.index(("replace", str(folder / POINTER)))
+    synced_before = {path for event, path in events[:swap] if event == "fsync"}
+    new = stored.path
+    assert {str(new / name) for name in FILES} | {str(new), str(new.parent)} <= synced_before
+    assert ("fsync", str(folder)) in events[swap:]  # the swap itself is on disk
+
+
+def test_a_reader_during_swaps_gets_one_whole_dataset(tmp_path: Path, sample_dataset) -> None:
+    small = PaddedDataset(
+        reviews=sample_dataset.reviews.iloc[:300].reset_index(drop=True),
+        sequences=sample_dataset.sequences[:300],
+        vocabulary=sample_dataset.vocabulary,
+        sequence_length=sample_dataset.sequence_length,
+    )
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("padded_dataset")
+    values.write(slot, partial(write_value, sample_dataset), run_id="first")
+    done = threading.Event()
+
+    def swap() -> None:
+        for number in range(30):
+            dataset = (small, sample_dataset)[number % 2]
+            values.write(slot, partial(write_value, dataset), run_id="swapper")
+        done.set()
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    seen = []
+    while not done.is_set():
+        seen.append(values.read(slot, read_value).fingerprint)
+    swapper.join()
+    assert set(seen) == {small.fingerprint, sample_dataset.fingerprint}
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 1 MiB tmpfs (mounting one needs root; skipped otherwise)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)]
+    if subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_fails_the_write_and_keeps_every_stored_value(tiny_disk: Path) -> None:
+    values = VersionedStore(LocalFiles(tiny_disk))
+    small = pd.DataFrame({"a": range(100)})
+    for partition in ("p", "q"):
+        values.write(Slot("t", partition), partial(write_value, small), run_id="run")
+    rng = np.random.default_rng(0)
+    big_table = pd.DataFrame({"a": rng.random(400_000)})
+    # numpy reports a full disk as a short write without an errno; the store still names it.
+    big_dataset = PaddedDataset(
+        reviews=small,
+        sequences=rng.random((400_000, 1)),
+        vocabulary=Vocabulary(("a",)),
+        sequence_length=1,
+    )
+
+    for big in (big_table, big_dataset):
+        with pytest.raises(DiskFull, match=r"storing t \[p\] failed: the disk is full"):
+            values.write(Slot("t", "p"), partial(write_value, big), run_id="run")
+        for partition in ("p", "q"):
+            pd.testing.assert_frame_equal(values.read(Slot("t", partition), read_value), small)
+            (version,) = values.versions(Slot("t", partition))
+            assert {
+                p.name for p in values.path(Slot("t", partition), version).parent.iterdir()
+            } == {version}
+    # A disk filled to the last byte by something else: even a small value fails, saying why.
+    filler = tiny_disk / "filler"
+    with pytest.raises(OSError), filler.open("wb") as file:
+        while True:
+            file.write(b"x" * 4096)
+            file.flush()
+    with pytest.raises(DiskFull, match=r"storing t \[r\] failed: the disk is full"):
+        values.write(Slot("t", "r"), partial(write_value, small), run_id="run")
+    pd.testing.assert_frame_equal(values.read(Slot("t", "p"), read_value), small)
+    filler.unlink()
+    values.write(Slot("t", "p"), partial(write_value, small.head(3)), run_id="run")
+    assert len(values.read(Slot("t", "p"), read_value)) == 3
+
+
+def test_a_full_disk_at_the_swap_keeps_the_old_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("asset", "drop")
+    values.write(slot, writer("old"), run_id="run")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(f".{POINTER}."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", fsync)
+        with pytest.raises(DiskFull, match=r"storing asset \[drop\] failed: the disk is full"):
+            values.write(slot, writer("new"), run_id="run")
+    assert values.read(slot, read) == "old"
+    assert {p.name for p in values.files.path(slot.folder).iterdir()} == {POINTER, LOCK, VERSIONS}
+    values.write(slot, writer("later"), run_id="run")
+    assert values.read(slot, read) == "later"
+
+
+def test_removing_a_value_removes_every_version_and_nothing_else(tmp_path: Path) -> None:
+    values = VersionedStore(LocalFiles(tmp_path))
+    gone, other = Slot("raw_reviews", "x"), Slot("raw_reviews", "x.old")
+    for number in range(4):
+        values.write(gone, writer(f"v{number}"), run_id="run")
+    values.write(other, writer("other"), run_id="run")
+
+    assert values.remove(gone) == KEEP_VERSIONS
+    with pytest.raises(NotStored):
+        values.read(gone, read)
+    assert not values.files.path(gone.folder).exists()
+    assert values.read(other, read) == "other"
+    assert values.remove(gone) == 0
+    values.write(gone, writer("back"), run_id="run")
+    assert values.read(gone, read) == "back"
+
+
+def test_values_of_the_layout_before_versions_move_into_the_store(
+    tmp_path: Path, sample_dataset
+) -> None:
+    root = tmp_path / "storage"
+    frames = {key: pd.DataFrame({"key": [key]}) for key in ("a", "partitions", "value", "a.old")}
+    for key, frame in frames.items():
+        (root / "raw_reviews" / key).mkdir(parents=True)
+        write_value(frame, root / "raw_reviews" / key)
+    write_value(sample_dataset, root / "padded_dataset")
+
+    assert len(adopt_legacy_values(root)) == 5
+    values = VersionedStore(LocalFiles(root))
+    for key, frame in frames.items():
+        pd.testing.assert_frame_equal(values.read(Slot("raw_reviews", key), read_value), frame)
+    dataset = values.read(Slot("padded_dataset"), read_value)
+    assert dataset.fingerprint == sample_dataset.fingerprint
+    assert {p.name for p in (root / "padded_dataset").iterdir()} == {"value"}
+    assert {p.name for p in (root / "raw_reviews").iterdir()} == {"partitions"}
+    assert adopt_legacy_values(root) == []
