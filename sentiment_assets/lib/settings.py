@@ -38,6 +38,12 @@ def storage_dir() -> Path:
     return data_dir() / "storage"
 
 
+def storage_location() -> str:
+    """SENTIMENT_STORAGE_URL (an s3://bucket/prefix every worker reaches, in the scale-out
+    profile), else the local storage folder."""
+    return os.environ.get("SENTIMENT_STORAGE_URL") or str(storage_dir())
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME when set, else a folder beside the other local data."""
     return Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home")

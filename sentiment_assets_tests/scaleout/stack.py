@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
 
@@ -69,11 +70,7 @@ class Stack:
             "SENTIMENT_DATA_DIR": str(self.root / "data"),
             "SENTIMENT_STORAGE_URL": "s3://sentiment/storage",
             "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.ports['mlflow']}",
-            "AWS_ACCESS_KEY_ID": S3_KEY,
-            "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": s3,
-            "MLFLOW_S3_ENDPOINT_URL": s3,
+            **s3_environment(s3),
         }
 
     @property
@@ -213,9 +210,13 @@ def _redis_command(stack: Stack) -> list[str]:
 
 
 def _start_seaweedfs(stack: Stack) -> None:
-    """One `weed server` with master, volume, filer and the S3 gateway, and the profile's buckets."""
-    folder = stack.root / "seaweedfs"
-    folder.mkdir()
+    stack.processes["s3"] = start_seaweedfs(stack.root / "seaweedfs", stack.ports["s3"], stack.logs)
+
+
+def start_seaweedfs(folder: Path, port: int, logs: Path) -> subprocess.Popen:
+    """One `weed server` (master, volume, filer and the S3 gateway on `port`) with the profile's
+    buckets, the profile's credentials, every listener on a free loopback port."""
+    folder.mkdir(parents=True)
     identities = {
         "identities": [
             {
@@ -231,24 +232,17 @@ def _start_seaweedfs(stack: Stack) -> None:
     ports = {f"-{n}.port": free_port() for n in listeners}
     ports |= {f"-{n}.port.grpc": free_port() for n in (*listeners, "s3")}
     command = [str(VENV_BIN / "weed"), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-    command += [f"-dir={folder}", "-s3", f"-s3.port={stack.ports['s3']}"]
+    command += [f"-dir={folder}", "-s3", f"-s3.port={port}"]
     command += [f"-s3.config={folder / 's3.json'}", *(f"{k}={v}" for k, v in ports.items())]
     # The catalogs SeaweedFS serves beside S3 (fixed ports) are not used here.
     command += ["-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"]
     command += ["-master.volumeSizeLimitMB=64", "-volume.max=20"]
-    stack.start("s3", command)
+    process = start_group(command, logs / "s3.log")
 
     def buckets() -> bool | None:
-        import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
-        client = boto3.client(
-            "s3",
-            endpoint_url=stack.env["AWS_ENDPOINT_URL"],
-            aws_access_key_id=S3_KEY,
-            aws_secret_access_key=S3_SECRET,
-            region_name="us-east-1",
-        )
+        client = s3_client(f"http://127.0.0.1:{port}")
         try:
             existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
             for bucket in set(BUCKETS) - existing:
@@ -257,13 +251,35 @@ def _start_seaweedfs(stack: Stack) -> None:
             return None
         return True
 
-    wait_until(
-        "the S3 gateway and its buckets",
-        buckets,
-        STARTUP_SECONDS,
-        alive=[stack.processes["s3"]],
-        interval=1,
+    try:
+        wait_until("the S3 gateway and its buckets", buckets, STARTUP_SECONDS, alive=[process])
+    except BaseException:
+        stop_group(process, grace=5)
+        raise
+    return process
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
     )
+
+
+def s3_environment(endpoint: str) -> dict[str, str]:
+    """What a client of the profile's S3 store sets: the standard AWS variables."""
+    return {
+        "AWS_ACCESS_KEY_ID": S3_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "MLFLOW_S3_ENDPOINT_URL": endpoint,
+    }
 
 
 def _mlflow_command(stack: Stack) -> list[str]:

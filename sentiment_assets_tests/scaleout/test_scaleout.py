@@ -113,6 +113,19 @@ def test_drops_ingest_in_parallel_on_two_workers_then_one_retraining_promotes(
 
     _serve_from_the_registry(stack)
     _no_sqlite_anywhere(stack)
+    _values_in_the_object_store(stack, drops)
+
+
+def _values_in_the_object_store(stack: Stack, drops: list[Path]) -> None:
+    """Every worker reached the values through the S3 store: they are there, and not on disk."""
+    from sentiment_assets_tests.scaleout.stack import s3_client
+
+    listing = s3_client(stack.env["AWS_ENDPOINT_URL"]).list_objects_v2(
+        Bucket="sentiment", Prefix="storage/"
+    )
+    stored = {key["Key"].split("/")[1] for key in listing.get("Contents", [])}
+    assert stored >= {"raw_reviews", "stemmed_corpus", "padded_dataset", "trained_models"}
+    assert not (stack.root / "data" / "storage").exists()
 
 
 def _serve_from_the_registry(stack: Stack) -> None:
