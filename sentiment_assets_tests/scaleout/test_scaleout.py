@@ -42,8 +42,26 @@ def finished(stack: Stack, job: str, count: int) -> list[dict] | None:
     done = [r for r in found if r["status"] in {"SUCCESS", "FAILURE", "CANCELED"}]
     failed = [r for r in done if r["status"] != "SUCCESS"]
     if failed:
-        pytest.fail(f"{job} runs failed: {failed}\n{stack.log_tail('daemon')}")
+        why = {r["runId"]: failure_messages(stack, r["runId"]) for r in failed}
+        pytest.fail(f"{job} runs failed: {why}\n--- daemon ---\n{stack.log_tail('daemon')}")
     return done if len(done) >= count else None
+
+
+def failure_messages(stack: Stack, run_id: str) -> list[str]:
+    """What went wrong in a run: its step and run failures, from its event log."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
+    with _environment(stack.env), DagsterInstance.get() as instance:
+        entries = instance.all_logs(run_id, of_type=kinds)
+    return [
+        (
+            e.dagster_event.step_failure_data.error.to_string()
+            if e.dagster_event.step_failure_data
+            else e.message
+        )
+        for e in entries
+    ]
 
 
 def step_processes(stack: Stack, run_id: str) -> dict[str, int]:
