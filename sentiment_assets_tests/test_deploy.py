@@ -23,9 +23,10 @@ ENV_EXAMPLE = DEPLOY / ".env.example"
 VALUES = DEPLOY / "helm" / "values.yaml"
 CHART_VERSION = "1.13.27"
 
-# The keys of dagster/dagster 1.13.27 that deploy/helm/values.yaml sets, transcribed from the
-# chart's schema (helm/dagster/schema in the Dagster repository, the source of values.schema.json)
-# and its templates. `[]` is an item of a list. Under an OPAQUE path the chart takes any content
+# The keys of dagster/dagster 1.13.27 that deploy/helm/values.yaml sets, transcribed by hand from
+# the chart's schema models (helm/dagster/schema in the Dagster repository, the source of its
+# values.schema.json) and templates, as stored in late 2026; the 1.13.27 release files themselves
+# could not be fetched here. `[]` is an item of a list. Under an OPAQUE path the chart takes any content
 # (a Kubernetes object, a map of variables, Dagster's own instance config) and checks none of it.
 CHART_KEYS = {
     "telemetry.enabled",
