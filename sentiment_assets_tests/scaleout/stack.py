@@ -363,6 +363,14 @@ def _start_dagster(stack: Stack) -> None:
                 "--concurrency=1",
             ],
         )
+    for number in range(1, stack.workers + 1):
+        name = f"worker{number}"
+        wait_until(
+            f"Celery {name} ready",
+            lambda name=name: " ready." in stack.log_tail(name, 200) or None,
+            STARTUP_SECONDS,
+            alive=[stack.processes[name]],
+        )
     stack.start("daemon", [str(VENV_BIN / "dagster-daemon"), "run", "-w", str(workspace)])
     stack.start(
         "webserver",
