@@ -10,7 +10,7 @@ MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
 SERVE_PORT ?= 5001
 
-.PHONY: install install-scaleout run dev test test-fast test-scaleout lint browser servers bench mlflow-ui serve clean
+.PHONY: install install-scaleout run dev test test-fast test-scaleout lint tools servers bench mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -45,15 +45,17 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/dg check defs
 
-# The UI test drives Debian's Chromium (a browser download cannot work offline); installed here
-# when missing and allowed (root), otherwise that one test is skipped outside CI.
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+# Debian's tools some tests drive: Chromium for the UI test (a browser download cannot work
+# offline) and docker-compose, which validates deploy/docker-compose.yaml. Installed when missing
+# and allowed (root); otherwise those tests are skipped outside CI.
+tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v docker-compose >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	     chromium chromium-driver >/dev/null) || \
-	  echo "Debian's chromium and chromium-driver are missing: the UI test will be skipped"
+	     chromium chromium-driver docker-compose >/dev/null) || \
+	  echo "Debian's chromium, chromium-driver or docker-compose is missing: their tests are skipped"
 
-test: lint browser
+test: lint tools
 	$(BIN)/python -m pytest
 
 # The loop for iterating: no training on the real drops, no browser; two workers, one per core.

