@@ -110,9 +110,9 @@ class MlflowStore:
             raise
         mlflow.end_run(status="FINISHED")
 
-    def log_model(self, predictor: Predictor, *, registered: bool) -> ModelInfo:
+    def log_model(self, predictor: Predictor) -> ModelInfo:
         """Log a candidate with its threshold into the active run, with the model package as its
-        code and its family's requirements; register it as a new version when asked."""
+        code and its family's requirements; a logged model of the run, not a registered version."""
         import mlflow.pyfunc
 
         from sentiment_assets.model.candidates import pip_requirements
@@ -131,7 +131,6 @@ class MlflowStore:
                 signature=signature(),
                 # Pinned here: letting MLflow infer requirements costs 5-7 s per model.
                 pip_requirements=pip_requirements(predictor.candidate.family),
-                registered_model_name=self.model_name if registered else None,
             )
 
     def load_model(self, uri: str) -> Any:

@@ -117,9 +117,9 @@ def test_a_tfidf_model_scores_in_a_fresh_interpreter_without_tensorflow(
 
     store = MlflowStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
     result, _ = train_candidate(
-        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}, register=True
+        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}
     )
-    store.set_production(result.version)
+    store.set_production(store.register_version(result.model_uri, result.run_id))
     code = (
         "import sys, mlflow.pyfunc, pandas as pd\n"
         f"mlflow.set_tracking_uri({store.uri!r}); mlflow.set_registry_uri({store.uri!r})\n"
