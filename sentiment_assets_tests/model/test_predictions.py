@@ -3,10 +3,10 @@ be served."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 
 from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
 from sentiment_assets.model.predictions import InvalidReviews, Predictor
+from sentiment_assets_tests.servers import free_port
 
 
 @pytest.fixture
@@ -146,71 +147,75 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
         predictor.predict(reviews)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_the_logged_model_refuses_them_as_mlflows_invalid_parameter(production, bad) -> None:
+    from mlflow.exceptions import MlflowException
+
+    model = mlflow.pyfunc.load_model(PRODUCTION_URI)
+    reviews = pd.DataFrame({"review_text": ["Fine", bad]}, dtype=object)
+
+    # The scoring server answers this error with 400 and its message (any other error: a vague 400).
+    with pytest.raises(
+        MlflowException, match=r"review_text must be non-blank text.*row\(s\) 1"
+    ) as err:
+        model.predict(reviews)
+    assert err.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def _invoke(port: int, rows: list[list[object]]) -> tuple[int, dict]:
+    """POST reviews to a scoring server's /invocations: the status and the JSON answer."""
+    body = {"dataframe_split": {"columns": ["review_text"], "data": rows}}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
 
 
 @pytest.mark.slow
-def test_mlflow_models_serve_answers_invocations_with_raw_text(production) -> None:
-    port = _free_port()
+def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(production) -> None:
+    port = free_port()
     # The scoring server starts `uvicorn` by name: the venv's bin must be on PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": production["uri"], "PATH": path}
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            PRODUCTION_URI,
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
+            *(sys.executable, "-m", "mlflow", "models", "serve", "-m", PRODUCTION_URI),
+            *("--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
     try:
-        body = json.dumps(
-            {
-                "dataframe_split": {
-                    "columns": ["review_text"],
-                    "data": [
-                        ["I love this dress, it fits perfectly"],
-                        ["Cheap fabric, returning it"],
-                    ],
-                }
-            }
-        ).encode()
         deadline = time.monotonic() + 120
         while True:
             try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/invocations",
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    answer = json.loads(response.read())
+                status, answer = _invoke(port, [[text] for text in texts])
                 break
             except OSError:
                 assert server.poll() is None, "mlflow models serve exited"
                 assert time.monotonic() < deadline, "mlflow models serve did not answer in 120 s"
                 time.sleep(1)
+        refusals = {repr(bad): _invoke(port, [["Fine"], [bad]]) for bad in ("", "   ", None, 3)}
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+    assert status == 200
     rows = answer["predictions"]
-    texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
     local = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(pd.DataFrame({"review_text": texts}))
     assert [r["label"] for r in rows] == local["label"].tolist()
     assert np.allclose([r["probability"] for r in rows], local["probability"], atol=1e-6)
+    # A request with an empty, blank or non-text review is the client's error, said clearly.
+    for bad, (status, answer) in refusals.items():
+        assert status == 400, (bad, answer)
+        assert answer["error_code"] == "INVALID_PARAMETER_VALUE", (bad, answer)
+        assert "review_text must be non-blank text" in answer["message"], (bad, answer)
+        assert "row(s) 1" in answer["message"], (bad, answer)
