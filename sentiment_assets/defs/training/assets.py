@@ -1,5 +1,7 @@
 """From stems to production: padded_dataset -> trained_models -> production_model."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -16,6 +18,7 @@ from sentiment_assets.defs.platform.resources import MlflowTracking
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
 from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.model.dataset import (
@@ -80,9 +83,7 @@ def trained_models(
             f"{result.training_seconds:.1f} s, logged as {result.model_uri}"
         )
 
-    with store.failures_explained(
-        "trained_models", "earlier values and production are as they were"
-    ):
+    with _failures_of(store, "trained_models", "earlier values and production are as they were"):
         trained, curves = train_candidates(
             padded_dataset,
             config.build(),
@@ -127,7 +128,7 @@ def production_model(
     store = mlflow.store()
     best = production.choose_challenger(trained_models.candidates)
     reviews = padded_dataset.split_reviews("test")
-    with store.failures_explained("production_model", "the production alias was left where it is"):
+    with _failures_of(store, "production_model", "the production alias was left where it is"):
         current = store.production_version()
         challenger, challenger_scores = production.score_model(
             store.load_model(best.model_uri),
@@ -169,6 +170,17 @@ def production_model(
     )
     context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
+
+
+@contextmanager
+def _failures_of(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
+    """A failure of the MLflow store in the block fails the step with a message saying what
+    happened and what it left as it was (not a stack trace to decipher)."""
+    try:
+        with store.failures_explained(step, outcome):
+            yield
+    except MlflowStoreError as err:
+        raise dg.Failure(description=str(err)) from err
 
 
 def _decision_metadata(
