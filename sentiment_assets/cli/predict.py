@@ -53,14 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         if blank:
             parser.error(f"review {', '.join(map(str, blank))} is blank: there is nothing to score")
 
-    from mlflow.exceptions import MlflowException
-
     store = MlflowStore.default()
     where = settings.redacted(store.uri)
     try:
         model = _load(store, args.model_uri)
-    except MlflowException as err:
-        # MLflow's messages name the tracking URI, credentials included.
+    except Exception as err:
+        # One line, not a traceback: MLflow's messages name the tracking URI, credentials included.
         problem = settings.without_credentials(describe(err), store.uri)
         print(
             f"sentiment-predict: could not load {args.model_uri} from the MLflow store at "
@@ -99,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load(store: MlflowStore, model_uri: str) -> Any:
     """The pyfunc at the URI, or None when the store or the model does not exist; any other
-    failure of the store raises its MlflowException."""
+    failure raises."""
     import logging
 
     from mlflow.exceptions import MlflowException
