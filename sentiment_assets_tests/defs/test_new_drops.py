@@ -98,9 +98,8 @@ def test_drops_land_retrain_once_and_promote_only_better_models(
     assert dataset.metadata["drops"].value == [p.stem for p in (first, second, third)]
     # The champion was re-scored on the new test split, and the alias follows the rule.
     assert decision.champion.version == first_version
-    promoted = decision.challenger.test.roc_auc >= decision.champion.test.roc_auc
-    assert decision.promoted is promoted
-    expected = decision.challenger.version if promoted else first_version
+    assert decision.promoted is decision.comparison.better_beyond_chance
+    expected = decision.challenger.version if decision.promoted else first_version
     assert str(store.production_version().version) == expected
     # Both training runs hold the pool that the instance's run queue lets one run use at a time.
     assert all(
