@@ -7,7 +7,11 @@ import dagster as dg
 from sentiment_assets.lib import alerts, settings
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+# Runs executed outside the code location (`sentiment-run`, `dagster asset materialize`) carry no
+# code location; only a sensor that monitors every location sees them fail. There is one location.
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True
+)
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     """Every failed run becomes a line in alerts.jsonl, and a POST to SENTIMENT_ALERT_WEBHOOK;
     the alert carries each failed step's error (for a drop: the file and the problem)."""
