@@ -155,6 +155,7 @@ def test_a_quarantined_drop_comes_back_bad_again_and_then_fixed(ticks, landing, 
     assert len(_quarantined(data_dir)) == 4
 
 
+@pytest.mark.usefixtures("stored")
 def test_content_a_then_b_then_a_is_read_each_time_and_says_it_replaces_the_drop(
     ticks, landing, instance, capsys
 ):
@@ -302,6 +303,7 @@ def test_a_huge_free_text_label_column_gives_a_short_error(ticks, landing, data_
     assert len((data_dir / "quarantine" / "shifted.csv.error.txt").read_text()) < 1500
 
 
+@pytest.mark.usefixtures("stored")
 def test_a_link_out_of_the_landing_folder_is_refused_and_nothing_is_read_through_it(
     ticks, landing, instance, data_dir, monkeypatch, capfd
 ):
