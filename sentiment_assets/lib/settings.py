@@ -92,9 +92,15 @@ def _masked_userinfo(uri: str) -> str:
 
 
 def alerts_path() -> Path:
-    return data_dir() / "alerts.jsonl"
+    """In a folder of its own, which is owner-only: alerts quote drops (personal data)."""
+    return data_dir() / "alerts" / "alerts.jsonl"
 
 
 def alert_webhook() -> str | None:
     """SENTIMENT_ALERT_WEBHOOK: where run-failure alerts are also POSTed, when set."""
     return os.environ.get("SENTIMENT_ALERT_WEBHOOK") or None
+
+
+def alert_webhook_timeout() -> float:
+    """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds a webhook POST may take in all, retry included."""
+    return float(os.environ.get("SENTIMENT_ALERT_WEBHOOK_TIMEOUT") or 10)
