@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
@@ -16,6 +17,8 @@ from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, stored_drop
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import drops, settings
 from sentiment_assets.lib.drops import sha256_hex
+from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets_tests.support import Ticks, failure_message, ingest, raise_alert
 
 GOOD = "reviews_sample-01"
@@ -37,11 +40,13 @@ def stored(instance, ticks: Ticks, landing: Path):
     """A good drop already stored; the test checks at its end that it is still there, unchanged."""
     write_sample_drops(landing, drops=1, rows_per_drop=100)
     assert ticks.land_and_ingest()[GOOD].success
-    path = ArtifactIOManager()._path(dg.AssetKey("stemmed_corpus"), GOOD) / "data.parquet"
-    before = path.read_bytes()
+    store, slot = ArtifactIOManager().store(), Slot("stemmed_corpus", GOOD)
+    before = store.versions(slot)
+    value = store.read(slot, read_value)
     version = stored_drop(instance, GOOD)
     yield
-    assert path.read_bytes() == before
+    assert store.versions(slot) == before
+    pd.testing.assert_frame_equal(store.read(slot, read_value), value)
     assert stored_drop(instance, GOOD) == version
 
 
