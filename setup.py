@@ -23,6 +23,8 @@ setup(
         "scikit-learn>=1.5",
         "matplotlib>=3.8",
         "tabulate>=0.9",
+        # Run monitoring asks whether a run's process still lives (defs/platform/run_launcher.py).
+        "psutil>=5.9",
     ],
     extras_require={
         # The scale-out profile (deploy/): Dagster on PostgreSQL with Celery workers, asset values

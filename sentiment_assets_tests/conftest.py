@@ -73,6 +73,13 @@ def production_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
             embedding_dim=8,
             batch_size=64,
         )
-        result, _ = train_candidate(sample_dataset, candidate, store, tags={}, register=True)
-        store.set_production(result.version)
-        yield {"folder": folder, "dataset": sample_dataset, "result": result, "uri": store.uri}
+        result, _ = train_candidate(sample_dataset, candidate, store, tags={})
+        version = store.register_version(result.model_uri, result.run_id)
+        store.set_production(version)
+        yield {
+            "folder": folder,
+            "dataset": sample_dataset,
+            "result": result,
+            "version": version,
+            "uri": store.uri,
+        }

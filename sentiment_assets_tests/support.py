@@ -64,6 +64,22 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     return failures[0].step_failure_data.error.message
 
 
+def raise_alert(instance: dg.DagsterInstance, failed: dg.ExecuteInProcessResult) -> None:
+    """Run the real failure-alert sensor on a failed run, as the daemon would after it."""
+    import dagster as dg
+
+    from sentiment_assets.defs.platform.alerts import run_failure_alert
+
+    failure = next(e for e in failed.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=run_failure_alert.name,
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+    ).for_run_failure()
+    run_failure_alert(context)
+
+
 class Ticks:
     """Runs the real drop sensor like the daemon does: stored cursor, partitions added after each
     tick, and (with `run`) the runs it requests."""

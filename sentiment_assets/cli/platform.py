@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0  # not reached: exec replaces this process
 
 
+# What an older instance config lacks, and what goes wrong without it.
+_INSTANCE_SECTIONS = {
+    "pools": "MLflow writers may overlap",
+    "run_monitoring": "a run whose process died stays in progress and blocks training",
+}
+
+
 def prepare() -> None:
     """A DAGSTER_HOME with the project's instance config, and drops to work on (samples if none)."""
     from sentiment_assets.cli.sample_drops import write_sample_drops
@@ -83,12 +90,15 @@ def prepare() -> None:
     if not (home / "dagster.yaml").exists():
         config = resources.files("sentiment_assets").joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
-    elif "pools:" not in (home / "dagster.yaml").read_text():
-        print(
-            f"{home / 'dagster.yaml'} has no concurrency pools, so MLflow writers may overlap; "
-            "copy sentiment_assets/dagster.yaml over it (or delete it to get the current one)",
-            file=sys.stderr,
-        )
+    else:
+        config = (home / "dagster.yaml").read_text()
+        for section, risk in _INSTANCE_SECTIONS.items():
+            if f"{section}:" not in config:
+                print(
+                    f"{home / 'dagster.yaml'} has no {section}, so {risk}; copy "
+                    "sentiment_assets/dagster.yaml over it (or delete it to get the current one)",
+                    file=sys.stderr,
+                )
     import dagster as dg
 
     from sentiment_assets.defs.ingestion.partitions import review_drops

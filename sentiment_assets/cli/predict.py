@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.tracking import PRODUCTION_URI
+from sentiment_assets.lib.store_faults import describe
+from sentiment_assets.lib.tracking import NOT_FOUND_CODES, PRODUCTION_URI, MlflowStore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,11 +53,22 @@ def main(argv: list[str] | None = None) -> int:
         if blank:
             parser.error(f"review {', '.join(map(str, blank))} is blank: there is nothing to score")
 
-    model = _load(args.model_uri)
+    store = MlflowStore.default()
+    where = settings.redacted(store.uri)
+    try:
+        model = _load(store, args.model_uri)
+    except Exception as err:
+        # One line, not a traceback: MLflow's messages name the tracking URI, credentials included.
+        problem = settings.without_credentials(describe(err), store.uri)
+        print(
+            f"sentiment-predict: could not load {args.model_uri} from the MLflow store at "
+            f"{where}: {problem}",
+            file=sys.stderr,
+        )
+        return 1
     if model is None:
         print(
-            f"sentiment-predict: no model at {args.model_uri} in "
-            f"{settings.redacted(settings.tracking_uri())}; "
+            f"sentiment-predict: no model at {args.model_uri} in {where}; "
             "materialize production_model first (make run)",
             file=sys.stderr,
         )
@@ -83,15 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _load(model_uri: str) -> Any:
-    """The pyfunc at the URI, or None when the store or the model does not exist."""
+def _load(store: MlflowStore, model_uri: str) -> Any:
+    """The pyfunc at the URI, or None when the store or the model does not exist; any other
+    failure raises."""
     import logging
 
     from mlflow.exceptions import MlflowException
 
-    from sentiment_assets.lib.tracking import MlflowStore
-
-    store = MlflowStore.default()
     # A local store that was never created has no model; do not create an empty one to find out.
     db = settings.sqlite_path(store.uri)
     if db is not None and not db.exists():
@@ -99,8 +109,10 @@ def _load(model_uri: str) -> Any:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         return store.load_model(model_uri)
-    except MlflowException:
-        return None
+    except MlflowException as err:
+        if err.error_code in NOT_FOUND_CODES:
+            return None
+        raise
 
 
 if __name__ == "__main__":

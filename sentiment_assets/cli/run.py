@@ -58,27 +58,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def ingest(instance: dg.DagsterInstance) -> None:
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
-    (every file counts as complete: whoever runs this has finished copying)."""
+    (every file counts as stable: whoever runs this has finished copying)."""
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
+    from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
-    landing = settings.landing_dir()
-    files, refused = drops.scan_landing(landing)
-    memory = drops.DropMemory(seen={f.name: f.signature for f in files})
-    plan = drops.plan_ingestion(
-        files,
-        refused,
-        memory,
-        sha256=lambda name: drops.file_sha256(landing / name),
+    plan = plan_folder(
+        settings.landing_dir(),
+        DropMemory(),
         ingested=lambda key: stored_drop(instance, key),
         partitions=set(instance.get_dynamic_partitions(review_drops.name)),
-        max_requests=len(files),
+        max_requests=sys.maxsize,
+        grace_seconds=drops.DEFAULT_GRACE_SECONDS,
+        settled=True,
     )
     for line in plan.log:
         print(f"Skipped {line}", file=sys.stderr)
     if plan.new_keys:
         instance.add_dynamic_partitions(review_drops.name, plan.new_keys)
     for request in plan.requests:
-        print(f"Ingesting drop {request.key} ({request.file})")
+        print(f"Ingesting {request.note}")
         result = _job("ingest_drop").execute_in_process(
             instance=instance,
             partition_key=request.key,

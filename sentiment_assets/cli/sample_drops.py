@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiment_assets.model.reviews import KAGGLE_COLUMNS, LABEL, REVIEW_ID, TEXT, TITLE
+from sentiment_assets.model.reviews import (
+    KAGGLE_COLUMNS,
+    LABEL,
+    NUMERIC_COLUMNS,
+    REVIEW_ID,
+    TEXT,
+    TITLE,
+)
 
 # (Division Name, Department Name, Class Name, what a reviewer calls it, share in % of reviews),
 # after the real drops; "Initmates" is misspelt in the source too.
@@ -161,7 +168,8 @@ def sample_reviews(rows: int, seed: int = 0, first_id: int = 0) -> pd.DataFrame:
     _mess_up(rng, records)
     frame = pd.DataFrame.from_records(records, columns=list(KAGGLE_COLUMNS))
     frame.insert(0, REVIEW_ID, range(first_id, first_id + rows))
-    return frame.fillna(np.nan)  # missing as NaN, the way read_reviews returns it
+    # Missing as NaN and numbers as nullable integers, the way read_reviews returns them.
+    return frame.fillna(np.nan).astype(dict.fromkeys(NUMERIC_COLUMNS, "Int64"))
 
 
 def write_sample_drops(

@@ -1,26 +1,166 @@
-"""Run-failure alerts: a JSON line in $SENTIMENT_DATA_DIR/alerts.jsonl, and a webhook POST if set."""
+"""Run-failure alerts: a JSON line in alerts.jsonl, and a webhook POST if one is set.
+
+The line is written first and always; the POST has a deadline for everything (connecting, sending,
+every byte of the answer) and one retry within it, so a webhook that answers slowly, or one byte
+at a time, cannot hold the sensor that sends it.
+"""
 
 from __future__ import annotations
 
-import json
+import http.client
+import os
+import socket
+import ssl
+import threading
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+
+from sentiment_assets.lib import settings
+
+# An alert stays readable whatever failed: each error is cut to this, and a few steps are listed.
+MAX_ERROR_CHARS = 1000
+MAX_CAUSES = 10
+_RETRY_PAUSE_SECONDS = 0.5
 
 
-def append_alert(alert: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(alert, sort_keys=True) + "\n")
+class StepError(BaseModel):
+    """Why one step failed: its error, which names the file and the problem for a drop."""
+
+    step: str
+    error: str
 
 
-def post_alert(alert: dict[str, Any], url: str, timeout: float = 10.0) -> int:
-    """POST the alert as JSON; returns the HTTP status. Raises on a network or HTTP error."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(alert, sort_keys=True).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+class Alert(BaseModel):
+    time: str
+    job: str
+    run_id: str
+    partition: str | None
+    assets: list[str]
+    error: str  # the run's own failure message
+    causes: list[StepError]  # the failed steps' errors
+
+
+class AlertNotDelivered(Exception):
+    """The webhook did not take the alert within the deadline; the message says what happened."""
+
+
+def bounded(text: str) -> str:
+    return (
+        text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 16] + " ... (cut short)"
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+
+
+def append_alert(alert: Alert, path: Path) -> None:
+    """One JSON line per alert, in a file only its owner can read (alerts quote drops)."""
+    settings.private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, settings.PRIVATE_FILE_MODE)
+    os.fchmod(fd, settings.PRIVATE_FILE_MODE)  # also a file created before it was private
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(alert.model_dump_json() + "\n")
+
+
+def post_alert(alert: Alert, url: str, deadline: float, attempts: int = 2) -> int:
+    """POST the alert as JSON and return the HTTP status, all within `deadline` seconds; a failed
+    attempt is tried again while time is left, except when the webhook refuses the alert (4xx).
+    Raises `AlertNotDelivered`."""
+    body = alert.model_dump_json().encode()
+    end = time.monotonic() + deadline
+    problems: list[str] = []
+    for attempt in range(attempts):
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            return _post_once(url, body, remaining / (attempts - attempt))
+        except urllib.error.HTTPError as err:
+            problems.append(f"HTTP {err.code} {err.reason}")
+            if 400 <= err.code < 500 and err.code not in (408, 429):
+                break  # the same alert would be refused again
+        except (OSError, http.client.HTTPException) as err:
+            problems.append(_describe(err))
+        time.sleep(max(0.0, min(_RETRY_PAUSE_SECONDS, end - time.monotonic())))
+    raise AlertNotDelivered(
+        f"not delivered to {where(url)} within {deadline:g} s: {'; then '.join(problems)}"
+    )
+
+
+def where(url: str) -> str:
+    """The webhook without path or credentials (webhook URLs often carry a token in the path)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def _post_once(url: str, body: bytes, timeout: float) -> int:
+    """One POST, aborted after `timeout` s even if the answer keeps trickling in.
+
+    A socket timeout bounds each read only; a timer shuts the connection's socket down at the
+    deadline, which ends a read that is waiting. urllib's handlers still apply the proxy settings.
+    """
+    connections: list[http.client.HTTPConnection] = []
+    aborted = threading.Event()
+
+    def abort() -> None:
+        aborted.set()
+        for connection in connections:
+            if connection.sock is not None:
+                with suppress(OSError):
+                    connection.sock.shutdown(socket.SHUT_RDWR)
+
+    opener = urllib.request.build_opener(_Http(connections), _Https(connections))
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    timer = threading.Timer(timeout, abort)
+    timer.start()
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status
+    except (OSError, http.client.HTTPException) as err:
+        if aborted.is_set():
+            raise TimeoutError(f"no complete answer within {timeout:.1f} s") from err
+        raise
+    finally:
+        timer.cancel()
+
+
+def _tracked(cls: type[http.client.HTTPConnection], connections: list) -> Callable:
+    def connect(host: str, **kwargs: object) -> http.client.HTTPConnection:
+        connection = cls(host, **kwargs)
+        connections.append(connection)
+        return connection
+
+    return connect
+
+
+class _Http(urllib.request.HTTPHandler):
+    def __init__(self, connections: list) -> None:
+        super().__init__()
+        self.connections = connections
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_tracked(http.client.HTTPConnection, self.connections), req)
+
+
+class _Https(urllib.request.HTTPSHandler):
+    def __init__(self, connections: list) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(context=self.tls)
+        self.connections = connections
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connect = _tracked(http.client.HTTPSConnection, self.connections)
+        return self.do_open(connect, req, context=self.tls)
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
+        err = err.reason
+    return str(err) or type(err).__name__

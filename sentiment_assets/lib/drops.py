@@ -1,39 +1,63 @@
-"""Drops: which landing files are review drops, which partition key each owns, and what to ingest.
+"""Drops: which landing files are review drops, which partition key each one claims, and reading
+and quarantining them safely.
 
-`plan_ingestion` is the drop sensor's whole decision as a pure function of what is in the landing
-folder now and what the sensor remembers from earlier ticks; the sensor only lists the folder,
-hashes files and reports.
+A landing entry is opened without following a link and without blocking on a pipe, then checked
+to be a regular file, so nothing outside the landing folder is ever read through it. `Unfinished`
+is the one rule, shared by the drop sensor (`lib.drop_plan`) and `raw_reviews`, for when a file
+that looks unfinished is judged truncated.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import json
 import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sentiment_assets.lib import settings
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# Keys end up in folder names and run tags: a 250-character file name must not make them too long.
+MAX_KEY_CHARS = 100
 
 # Run tags that say which file, with which content, an ingestion run must read.
 FILE_TAG = "sentiment/drop-file"
 SHA256_TAG = "sentiment/drop-sha256"
+
+# How long a file that looks unfinished may stay unchanged before it is judged truncated: a copy
+# over a network share can stall for minutes, and a drop a week does not need to be quarantined
+# faster than this.
+DEFAULT_GRACE_SECONDS = 15 * 60
+
+
+# Why an entry named like a drop is never read; `scan_landing` refuses such entries by name.
+LINK = "is a link; links are never followed, copy the file in"
+NOT_REGULAR = "is not a regular file; skipped"
+
+NOTE_SUFFIX = ".error.txt"
+_NAME_MAX = 255  # bytes in one file name, on every common file system
 
 
 def partition_key(name: str | Path) -> str:
     """`reviews_2026-01.csv` -> `reviews_2026-01`; other characters than letters, digits, `_.-` -> `_`.
 
     A name with nothing usable left (say `!!!.csv`) gets a key from a hash of the name, so one odd
-    file name can never stop the other drops from being listed.
+    file name can never stop the other drops from being listed; a key longer than
+    `MAX_KEY_CHARS` is cut and ends in a hash of the name.
     """
     name = Path(name).name
     key = _UNSAFE.sub("_", Path(name).stem).strip("_.")
-    return key or f"drop-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    digest = hashlib.sha256(name.encode(errors="surrogateescape")).hexdigest()[:8]
+    if not key:
+        return f"drop-{digest}"
+    return key if len(key) <= MAX_KEY_CHARS else f"{key[: MAX_KEY_CHARS - 9]}-{digest}"
 
 
 def is_drop_name(name: str) -> bool:
@@ -49,6 +73,8 @@ class LandingFile:
     name: str
     size: int
     mtime_ns: int
+    ctime_ns: int  # changes whenever the file is written or replaced, even with an old mtime
+    inode: int  # another inode under the same name is another file, whatever its content
 
     @property
     def key(self) -> str:
@@ -56,15 +82,15 @@ class LandingFile:
 
     @property
     def signature(self) -> list[int]:
-        return [self.size, self.mtime_ns]
+        return [self.size, self.mtime_ns, self.ctime_ns, self.inode]
 
 
 def scan_landing(folder: Path) -> tuple[list[LandingFile], dict[str, str]]:
     """The drop files in the folder, and why any other `*.csv` entry (by name) is not one.
 
     Nothing is followed: a link is refused (it could point anywhere), as is a folder or anything
-    that is not a regular file, and an entry that vanishes or cannot be examined is reported
-    instead of stopping the others.
+    that is not a regular file, or a name that is not printable text; an entry that vanishes or
+    cannot be examined is reported instead of stopping the others.
     """
     files: list[LandingFile] = []
     refused: dict[str, str] = {}
@@ -75,161 +101,54 @@ def scan_landing(folder: Path) -> tuple[list[LandingFile], dict[str, str]]:
     for entry in sorted(entries, key=lambda e: e.name):
         if not is_drop_name(entry.name):
             continue
+        if not entry.name.isprintable():  # undecodable bytes or control characters
+            refused[ascii(entry.name)] = "has a name that is not printable text; rename it"
+            continue
         try:
             info = entry.stat(follow_symlinks=False)
         except OSError as err:
-            refused[entry.name] = f"cannot be examined ({err.strerror}); skipped"
+            refused[entry.name] = f"cannot be examined ({why(err)}); skipped"
             continue
         if stat.S_ISLNK(info.st_mode):
-            refused[entry.name] = "is a link; links are never followed, copy the file in"
+            refused[entry.name] = LINK
         elif not stat.S_ISREG(info.st_mode):
-            refused[entry.name] = "is not a regular file; skipped"
+            refused[entry.name] = NOT_REGULAR
         else:
-            files.append(LandingFile(entry.name, info.st_size, info.st_mtime_ns))
+            files.append(
+                LandingFile(
+                    entry.name, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+                )
+            )
     return files, refused
 
 
-@dataclass
-class DropMemory:
-    """What the drop sensor remembers between ticks (stored by Dagster as its cursor).
-
-    `seen`: each file's [size, mtime_ns] at the last tick; a file is complete once they did not
-    change between two ticks. `owners`: partition key -> the file that claimed it first. `sent`:
-    key -> [sha256, size, mtime_ns] of the content last requested. `noted`: file -> the last reason
-    logged for skipping it, so each reason is logged once. `requests`: how many runs were requested,
-    which makes every run key new (content A, then B, then A again is read three times).
-    """
-
-    seen: dict[str, list[int]] = field(default_factory=dict)
-    owners: dict[str, str] = field(default_factory=dict)
-    sent: dict[str, list] = field(default_factory=dict)
-    noted: dict[str, str] = field(default_factory=dict)
-    requests: int = 0
-
-    @classmethod
-    def load(cls, raw: str | None) -> DropMemory:
-        return cls(**json.loads(raw)) if raw else cls()
-
-    def dump(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-
 @dataclass(frozen=True)
-class Ingested:
-    """The file and content behind a drop's latest stored value (None before the first)."""
+class Unfinished:
+    """A drop that looks unfinished (`reason`, from `model.reviews`) and has not changed for
+    `unchanged_ns`: left in place during the grace period, then judged truncated."""
 
-    file: str | None
-    sha256: str
+    reason: str
+    unchanged_ns: int
 
+    def truncated(self, grace_seconds: float) -> bool:
+        return self.unchanged_ns >= grace_seconds * 1e9
 
-@dataclass(frozen=True)
-class DropRequest:
-    """Read this file, with this content, as this drop."""
-
-    key: str
-    file: str
-    sha256: str
-    run_key: str
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return {FILE_TAG: self.file, SHA256_TAG: self.sha256}
-
-
-@dataclass
-class IngestionPlan:
-    requests: list[DropRequest]
-    new_keys: list[str]
-    log: list[str]
-    memory: DropMemory
+    def note(self, grace_seconds: float) -> str:
+        """What to say about it: why it waits, or why it is judged truncated."""
+        if self.truncated(grace_seconds):
+            return (
+                f"the file is incomplete: {self.reason}, and it has not changed for "
+                f"{_duration(self.unchanged_ns / 1e9)} (the grace period is "
+                f"{_duration(grace_seconds)}): judged truncated"
+            )
+        return (
+            f"the file is incomplete: {self.reason}; left in the landing folder and read once "
+            f"complete (judged truncated if unchanged for {_duration(grace_seconds)})"
+        )
 
 
-def plan_ingestion(
-    files: Iterable[LandingFile],
-    refused: dict[str, str],
-    memory: DropMemory,
-    *,
-    sha256: Callable[[str], str],
-    ingested: Callable[[str], Ingested | None],
-    partitions: set[str],
-    max_requests: int,
-) -> IngestionPlan:
-    """Which drops to read this tick, from the landing files now and the sensor's memory.
-
-    - A file is read once it is complete: its size and modification time did not change since the
-      last tick. A file whose content changed is read again; a touched but unchanged one is not.
-    - The first file to claim a partition key keeps it, whatever the names' order: a later file
-      whose name maps to the same key is refused with a log line until it is renamed.
-    - The same content as another drop under a second name is skipped with a log line.
-    - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
-      lands again it is read again, unless its content is what the drop already holds.
-    - Every reason to skip a file (including `refused` entries from `scan_landing`) is logged
-      once, when it first applies.
-    `sha256(name)` hashes a landing file; `ingested(key)` says what a drop's stored value was
-    read from; `partitions` are the drop partitions that exist.
-    """
-    memory = DropMemory(**asdict(memory))
-    files = sorted(files, key=lambda f: (f.name not in memory.seen, f.mtime_ns, f.name))
-    present = {f.name for f in files}
-    log: list[str] = []
-
-    for key, owner in list(memory.owners.items()):
-        if owner not in present:
-            memory.sent.pop(key, None)
-            if key not in partitions:
-                del memory.owners[key]  # its partition was deleted: the key is free again
-    noted, memory.noted = memory.noted, {}
-
-    def skip(name: str, reason: str) -> None:
-        memory.noted[name] = reason
-        if noted.get(name) != reason:
-            log.append(f"{name}: {reason}")
-
-    for name, reason in refused.items():
-        skip(name, reason)
-
-    content_owner = {entry[0]: key for key, entry in memory.sent.items()}
-    requests: list[DropRequest] = []
-    new_keys: list[str] = []
-    for file in files:
-        key = file.key
-        owner = memory.owners.get(key)
-        if owner is None:
-            owner = memory.owners[key] = _earlier_owner(key, file.name, ingested)
-        if owner != file.name:
-            skip(file.name, f"maps to partition key '{key}', which {owner} already owns; rename it")
-            continue
-        if memory.seen.get(file.name) != file.signature:
-            continue  # new or still changing: look again next tick
-        previous = memory.sent.get(key)
-        if previous is not None and previous[1:] == file.signature:
-            continue  # unchanged since it was requested
-        if len(requests) >= max_requests:
-            continue  # the next tick takes it
-        sha = sha256(file.name)
-        other = content_owner.get(sha)
-        if other is not None and other != key:
-            skip(file.name, f"same content as drop '{other}'; skipped")
-            continue
-        memory.sent[key] = [sha, *file.signature]
-        content_owner[sha] = key
-        if previous is not None and previous[0] == sha:
-            continue  # touched, not changed
-        stored = ingested(key)
-        if stored is not None and stored.sha256 == sha:
-            continue  # already read, maybe before the sensor ran
-        memory.requests += 1
-        requests.append(DropRequest(key, file.name, sha, f"{key}:{sha[:16]}:{memory.requests}"))
-        if key not in partitions:
-            new_keys.append(key)
-    memory.seen = {f.name: f.signature for f in files}
-    return IngestionPlan(requests, new_keys, log, memory)
-
-
-def _earlier_owner(key: str, name: str, ingested: Callable[[str], Ingested | None]) -> str:
-    """Who owns a key the sensor has not seen claimed: the file its stored value came from."""
-    stored = ingested(key)
-    return stored.file if stored is not None and stored.file else name
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def file_for_key(folder: Path, key: str, owner: str | None) -> Path:
@@ -249,39 +168,126 @@ def file_for_key(folder: Path, key: str, owner: str | None) -> Path:
     )
 
 
-def quarantine(path: Path, problem: str, folder: Path) -> Path:
-    """Move a drop that failed validation out of the landing folder, with a note saying why.
+class RefusedFile(OSError):
+    """A landing entry that is not a regular file (a link, a folder, a pipe): never read."""
 
-    A later file of the same name never overwrites an earlier one: it gets a numbered name.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    number = 1
-    while target.exists():
-        target = folder / f"{path.stem}.{number}{path.suffix}"
-        number += 1
-    shutil.move(path, target)
-    target.with_name(target.name + ".error.txt").write_text(f"{path.name}: {problem}\n")
-    return target
+    def __init__(self, path: Path, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{path.name} {reason}")
 
 
-def read_drop(path: Path) -> bytes:
-    """The bytes of a landing file, never read through a link."""
-    with _open_nofollow(path) as f:
-        return f.read()
+class FileChanged(Exception):
+    """The landing file is no longer the one that was read (replaced, or written to since)."""
+
+
+@dataclass(frozen=True)
+class DropBytes:
+    """The bytes of a landing file as read, their sha256, and which file they came from."""
+
+    data: bytes
+    sha256: str
+    identity: tuple[int, int, int, int]  # device, inode, size, mtime_ns when read
+    mtime_ns: int
+
+
+def read_drop(path: Path) -> DropBytes:
+    with _open_regular(path) as (f, info):
+        data = f.read()
+    return DropBytes(data, sha256_hex(data), _identity(info), info.st_mtime_ns)
 
 
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with _open_nofollow(path) as f:
+    with _open_regular(path) as (f, _):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def last_byte(path: Path) -> bytes:
+    """The file's last byte, or b"" for an empty file: enough to tell an unfinished file."""
+    with _open_regular(path) as (f, info):
+        return os.pread(f.fileno(), 1, info.st_size - 1) if info.st_size else b""
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _open_nofollow(path: Path) -> BinaryIO:
-    return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
+def why(err: OSError) -> str:
+    """An OS error in a few words, without the path (the caller names the file)."""
+    return err.strerror or str(err) or type(err).__name__
+
+
+def quarantine(path: Path, problem: str, folder: Path, read: DropBytes) -> Path:
+    """Move a drop whose content is bad out of the landing folder, beside a note saying why.
+
+    Only the file that was read moves: when the name holds another file by now, `FileChanged` is
+    raised and nothing moves. The folder is owner-only and the note 0600, as both may quote
+    reviews. A later file of the same name gets a numbered name, never overwriting an earlier one,
+    and a name too long to take the note's suffix is shortened (the note names the original).
+    """
+    settings.private_dir(folder)
+    if _identity(os.lstat(path)) != read.identity:
+        raise FileChanged(f"{path.name} changed after it was read; it stays where it is")
+    names = _free_names(folder, path.name)
+    while True:
+        target = next(names)
+        note = target.with_name(target.name + NOTE_SUFFIX)
+        try:  # claiming the note claims the number, also against a quarantine running beside
+            fd = os.open(
+                note,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                settings.PRIVATE_FILE_MODE,
+            )
+        except FileExistsError:
+            continue
+        if target.exists():
+            os.close(fd)
+            note.unlink()
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"{path.name}: {problem}\n")
+        try:
+            shutil.move(path, target)
+        except OSError:
+            note.unlink()
+            raise
+        return target
+
+
+def _free_names(folder: Path, name: str) -> Iterator[Path]:
+    """`name`, then `stem.1.csv`, `stem.2.csv`, ...; stems shortened so that the note fits."""
+    stem, suffix = os.path.splitext(name)
+    number = 0
+    while True:
+        tail = f".{number}{suffix}" if number else suffix
+        room = _NAME_MAX - len((tail + NOTE_SUFFIX).encode())
+        if len(stem.encode()) > room:
+            cut = stem.encode()[: room - 9].decode(errors="ignore")
+            stem_fit = f"{cut}-{sha256_hex(stem.encode())[:8]}"
+        else:
+            stem_fit = stem
+        yield folder / f"{stem_fit}{tail}"
+        number += 1
+
+
+@contextmanager
+def _open_regular(path: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """Open a landing entry for reading: no link followed, no blocking on a pipe, regular only."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise RefusedFile(path, LINK) from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise RefusedFile(path, NOT_REGULAR)
+    with os.fdopen(fd, "rb") as f:
+        yield f, info
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)

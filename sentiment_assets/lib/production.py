@@ -1,6 +1,7 @@
 """The production decision: which candidate challenges production, the quality gate every
-production model passes, and whether the challenger takes the `production` alias (pure functions),
-and the evidence they decide on (`score_model`).
+production model passes, the paired test of the challenger against production, and whether the
+challenger takes the `production` alias (pure functions), and the evidence they decide on
+(`score_model`).
 
 `ProductionDecision` is what `production_model` hands on; its check, `sentiment-run`'s report and
 the benchmark read this one type.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +27,9 @@ SELECTION_METRIC = "roc_auc"
 # Catches a broken model (collapsed, inverted, trained on garbage), not a mediocre one: whether a
 # model is better is the comparison with production. Real drops give 0.96, sample drops about 0.95.
 ROC_AUC_FLOOR = 0.75
+
+# The significance level of the paired test when the launchpad sets none.
+DEFAULT_SIGNIFICANCE_LEVEL = 0.05
 
 # Reviews whose sentiment nobody disputes: a production model gets every one right.
 SANITY_REVIEWS: dict[str, int] = {
@@ -51,8 +57,39 @@ class ScoredModel(BaseModel):
     sanity: list[SanityPrediction]
 
 
+class AucComparison(BaseModel):
+    """Challenger minus production ROC AUC on the same test reviews, with DeLong's paired test:
+    the difference, its `1 - level` confidence interval and the two-sided p-value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reviews: int
+    challenger_roc_auc: float
+    production_roc_auc: float
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    level: float
+
+    @property
+    def better_beyond_chance(self) -> bool:
+        """The challenger scores higher and chance alone would rarely give such a difference (the
+        interval lies above zero)."""
+        return self.difference > 0 and self.p_value < self.level
+
+    def summary(self) -> str:
+        return (
+            f"challenger ROC AUC {self.challenger_roc_auc:.4f} against production "
+            f"{self.production_roc_auc:.4f} on {self.reviews:,} test reviews: difference "
+            f"{self.difference:+.4f} ({(1 - self.level) * 100:g}% interval {self.low:+.4f} to "
+            f"{self.high:+.4f}), DeLong's paired p = {self.p_value:.2g}"
+        )
+
+
 class ProductionDecision(BaseModel):
-    """Whether the challenger took the production alias, and why, with both models' scores."""
+    """Whether the challenger took the production alias, and why, with both models' scores and
+    the paired comparison (None before the first promotion)."""
 
     model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")
 
@@ -60,6 +97,7 @@ class ProductionDecision(BaseModel):
     reason: str
     challenger: ScoredModel
     champion: ScoredModel | None
+    comparison: AucComparison | None = None
     production_version: str | None
 
     @property
@@ -107,42 +145,98 @@ class Verdict:
     reason: str
 
 
-def decide(challenger: ScoredModel, champion: ScoredModel | None) -> Verdict:
-    """The promotion rule; both models are scored on the same, current test split.
+def decide(challenger: ScoredModel, comparison: AucComparison | None) -> Verdict:
+    """The promotion rule; `comparison` is None when there is no production model yet.
 
     1. The challenger passes the quality gate (`quality_problems`).
-    2. It is at least as good as the current production model on test ROC AUC.
+    2. On the same test reviews, its ROC AUC is higher than production's by more than chance:
+       DeLong's paired test at the comparison's level (the first model needs only the gate).
     """
     problems = quality_problems(challenger)
     if problems:
         return Verdict(False, "challenger refused: " + "; ".join(problems))
-    score = challenger.test.roc_auc
-    if champion is None:
-        return Verdict(True, f"no production model yet; challenger ROC AUC {score:.4f}")
-    best = champion.test.roc_auc
-    if score >= best:
-        return Verdict(True, f"challenger ROC AUC {score:.4f} >= production {best:.4f}")
-    return Verdict(False, f"challenger ROC AUC {score:.4f} < production {best:.4f}")
+    if comparison is None:
+        return Verdict(
+            True, f"no production model yet; challenger ROC AUC {challenger.test.roc_auc:.4f}"
+        )
+    if comparison.better_beyond_chance:
+        return Verdict(
+            True, f"{comparison.summary()} < {comparison.level}: better by more than chance"
+        )
+    return Verdict(
+        False,
+        f"{comparison.summary()}: not better by more than chance at level {comparison.level}",
+    )
+
+
+def compare_roc_auc(
+    labels: np.ndarray, challenger: np.ndarray, production: np.ndarray, *, level: float
+) -> AucComparison:
+    """DeLong's test for two ROC AUCs measured on the same reviews (DeLong, DeLong and
+    Clarke-Pearson 1988, in the midrank form of Sun and Xu 2014): the scores' paired difference."""
+    if not 0 < level < 1:
+        raise ValueError(f"the significance level must lie between 0 and 1, not {level}")
+    positive = np.asarray(labels).astype(int) == 1
+    m, n = int(positive.sum()), int((~positive).sum())
+    if m < 2 or n < 2:
+        raise ValueError(f"a paired ROC AUC test needs two reviews of each label, not {m} and {n}")
+    # Per model, each positive's share of negatives scored below it (ties count half), and each
+    # negative's share of positives scored above it: the AUC is the mean of either.
+    shares = []
+    for scores in (challenger, production):
+        scores = np.asarray(scores, dtype=float)
+        ranks = _midranks(scores)
+        above = (ranks[positive] - _midranks(scores[positive])) / n
+        below = 1 - (ranks[~positive] - _midranks(scores[~positive])) / m
+        shares.append((above, below))
+    (above_c, below_c), (above_p, below_p) = shares
+    difference = float(above_c.mean() - above_p.mean())
+    variance = (above_c - above_p).var(ddof=1) / m + (below_c - below_p).var(ddof=1) / n
+    error = math.sqrt(max(float(variance), 0.0))
+    if error == 0:
+        # Every review's share moved alike: identical scores (no difference) or a certain one.
+        p_value = 1.0 if difference == 0 else 0.0
+    else:
+        p_value = math.erfc(abs(difference) / error / math.sqrt(2))
+    half = NormalDist().inv_cdf(1 - level / 2) * error
+    return AucComparison(
+        reviews=m + n,
+        challenger_roc_auc=float(above_c.mean()),
+        production_roc_auc=float(above_p.mean()),
+        difference=difference,
+        low=difference - half,
+        high=difference + half,
+        p_value=p_value,
+        level=level,
+    )
+
+
+def _midranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, tied values sharing the mean of their ranks."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2)[inverse]
 
 
 def score_model(
     model: Any, reviews: pd.DataFrame, *, name: str, version: str | None, run_id: str | None
-) -> ScoredModel:
+) -> tuple[ScoredModel, np.ndarray]:
     """A logged model (a pyfunc) scored on raw reviews, through its own preprocessing and with its
-    own threshold, and on the sanity reviews."""
+    own threshold, and on the sanity reviews; with its probabilities, for the paired test."""
     from sentiment_assets.model import predictions as p
     from sentiment_assets.model.evaluation import classification_metrics
 
     predicted = model.predict(
         pd.DataFrame({p.TEXT_COLUMN: reviews[Corpus.TEXT], p.TITLE_COLUMN: reviews[Corpus.TITLE]})
     )
+    probabilities = predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
     test = classification_metrics(
         reviews[Corpus.LABEL].to_numpy(),
-        predicted[p.PROBABILITY_COLUMN].to_numpy(),
+        probabilities,
         predicted=predicted[p.LABEL_COLUMN].to_numpy(),
     )
     sanity = model.predict(pd.DataFrame({p.TEXT_COLUMN: list(SANITY_REVIEWS)}))
-    return ScoredModel(
+    scored = ScoredModel(
         name=name,
         version=version,
         run_id=run_id,
@@ -157,3 +251,4 @@ def score_model(
             )
         ],
     )
+    return scored, probabilities

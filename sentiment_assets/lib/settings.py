@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # Review texts and ages are personal data: what the platform writes is for its owner only.
 PRIVATE_DIR_MODE = 0o700
@@ -74,9 +74,27 @@ def redacted(uri: str) -> str:
     if "@" not in parts.netloc:
         return uri
     host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{_masked_userinfo(uri)}@{host}"))
+
+
+def without_credentials(text: str, uri: str) -> str:
+    """`text` (an error message, say) with the credentials `uri` holds masked as `redacted` masks
+    them: MLflow's errors name the URI, password included."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return text
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    text = text.replace(f"{userinfo}@", f"{_masked_userinfo(uri)}@")
+    secret = parts.password if parts.password is not None else parts.username
+    for form in {secret, unquote(secret)} if secret else ():
+        text = text.replace(form, "***")
+    return text
+
+
+def _masked_userinfo(uri: str) -> str:
     # user:password keeps the user; a lone user part is a token and goes whole.
-    userinfo = f"{parts.username}:***" if parts.password is not None else "***"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+    parts = urlsplit(uri)
+    return f"{parts.username}:***" if parts.password is not None else "***"
 
 
 def executor() -> str:
@@ -86,9 +104,15 @@ def executor() -> str:
 
 
 def alerts_path() -> Path:
-    return data_dir() / "alerts.jsonl"
+    """In a folder of its own, which is owner-only: alerts quote drops (personal data)."""
+    return data_dir() / "alerts" / "alerts.jsonl"
 
 
 def alert_webhook() -> str | None:
     """SENTIMENT_ALERT_WEBHOOK: where run-failure alerts are also POSTed, when set."""
     return os.environ.get("SENTIMENT_ALERT_WEBHOOK") or None
+
+
+def alert_webhook_timeout() -> float:
+    """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds a webhook POST may take in all, retry included."""
+    return float(os.environ.get("SENTIMENT_ALERT_WEBHOOK_TIMEOUT") or 10)

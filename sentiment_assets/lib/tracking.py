@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
+from sentiment_assets.lib.store_faults import MlflowStoreError, describe, is_mlflow_failure
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -33,6 +34,11 @@ def model_uri(name: str = MODEL_NAME, alias: str = PRODUCTION_ALIAS) -> str:
 
 
 PRODUCTION_URI = model_uri()
+UNREADABLE_ALIAS = "could not read the production alias from the MLflow registry"
+# What MLflow 3.17 answers, SQLite store and tracking server alike (measured), for a registered
+# model that does not exist (and a version that does not) and for an alias that does not: both
+# codes mean other things too, so an absence they report is confirmed where it matters.
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 @dataclass(frozen=True)
@@ -55,16 +61,32 @@ class MlflowStore:
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def experiment_id(self) -> str:
-        """Create the experiment on first use, with artifacts beside a SQLite store (not in cwd)."""
+        """The experiment, created on first use (artifacts beside a SQLite store, not in the
+        working directory); safe from any number of threads and processes."""
+        from mlflow.exceptions import MlflowException
+
         with self._store_lock():
             client = self.client()
             experiment = client.get_experiment_by_name(self.experiment_name)
-            if experiment is not None:
-                return experiment.experiment_id
-            artifacts = settings.artifacts_dir(self.uri)
-            return client.create_experiment(
-                self.experiment_name, artifact_location=str(artifacts) if artifacts else None
+            if experiment is None:
+                artifacts = settings.artifacts_dir(self.uri)
+                try:
+                    return client.create_experiment(
+                        self.experiment_name,
+                        artifact_location=str(artifacts) if artifacts else None,
+                    )
+                except MlflowException as err:
+                    # Another thread or process created it in between (the file lock covers only
+                    # SQLite; a tracking server answers this).
+                    if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                        raise
+                experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment.lifecycle_stage == "deleted":
+            raise MlflowStoreError(
+                f"the MLflow experiment {self.experiment_name!r} in {settings.redacted(self.uri)} "
+                "is deleted: restore it in the MLflow UI (or delete it for good) to train again"
             )
+        return experiment.experiment_id
 
     @contextmanager
     def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Run]:
@@ -88,9 +110,9 @@ class MlflowStore:
             raise
         mlflow.end_run(status="FINISHED")
 
-    def log_model(self, predictor: Predictor, *, registered: bool) -> ModelInfo:
+    def log_model(self, predictor: Predictor) -> ModelInfo:
         """Log a candidate with its threshold into the active run, with the model package as its
-        code and its family's requirements; register it as a new version when asked."""
+        code and its family's requirements; a logged model of the run, not a registered version."""
         import mlflow.pyfunc
 
         from sentiment_assets.model.candidates import pip_requirements
@@ -109,7 +131,6 @@ class MlflowStore:
                 signature=signature(),
                 # Pinned here: letting MLflow infer requirements costs 5-7 s per model.
                 pip_requirements=pip_requirements(predictor.candidate.family),
-                registered_model_name=self.model_name if registered else None,
             )
 
     def load_model(self, uri: str) -> Any:
@@ -120,20 +141,75 @@ class MlflowStore:
         return mlflow.pyfunc.load_model(uri)
 
     def production_version(self) -> ModelVersion | None:
-        """The version behind the production alias, or None before the first promotion."""
+        """The version behind the production alias; None only when the registry says there is
+        none (no registered model, or one without the alias). Any other failure to read it raises
+        `MlflowStoreError`: a store that cannot be read is not an empty one."""
         from mlflow.exceptions import MlflowException
 
         try:
-            return self.client().get_model_version_by_alias(self.model_name, PRODUCTION_ALIAS)
-        except MlflowException:
-            return None
+            client = self.client()
+            try:
+                return client.get_model_version_by_alias(self.model_name, PRODUCTION_ALIAS)
+            except MlflowException as err:
+                if err.error_code not in NOT_FOUND_CODES:
+                    raise
+                lookup = err
+            # Those codes mean other things too: the registered model must confirm the absence.
+            try:
+                registered = client.get_registered_model(self.model_name)
+            except MlflowException as err:
+                if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+                    return None
+                raise
+            if PRODUCTION_ALIAS not in registered.aliases:
+                return None
+            raise lookup
+        except Exception as err:
+            if not is_mlflow_failure(err):
+                raise
+            raise self._error(UNREADABLE_ALIAS, err) from err
 
     def candidate_name(self, run_id: str) -> str:
         """The candidate an MLflow run trained (its `candidate` tag)."""
         return self.client().get_run(run_id).data.tags.get("candidate", run_id)
 
+    def register_version(self, logged_model_uri: str, run_id: str) -> str:
+        """The registered version of a run's logged model: created on first call, found again on
+        later ones (a retried step registers nothing twice)."""
+        import mlflow
+
+        existing = self.client().search_model_versions(
+            f"name = '{self.model_name}' and run_id = '{run_id}'"
+        )
+        if existing:
+            return str(existing[0].version)
+        self.activate()
+        return str(mlflow.register_model(logged_model_uri, self.model_name).version)
+
+    def version_uri(self, version: str) -> str:
+        return f"models:/{self.model_name}/{version}"
+
     def set_production(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, PRODUCTION_ALIAS, version)
+
+    @contextmanager
+    def failures_explained(self, step: str, outcome: str) -> Iterator[None]:
+        """Re-raise a failure of the store met in the block (locked, disk full, an error reply) as
+        `MlflowStoreError` naming the step, what went wrong and what that left as it was."""
+        try:
+            yield
+        except Exception as err:
+            if isinstance(err, MlflowStoreError):
+                problem = str(err)
+            elif is_mlflow_failure(err):
+                problem = str(self._error("could not use the MLflow store", err))
+            else:
+                raise
+            raise MlflowStoreError(f"{step} failed: {problem}; {outcome}") from err
+
+    def _error(self, what: str, err: BaseException) -> MlflowStoreError:
+        problem = settings.without_credentials(describe(err), self.uri)
+        return MlflowStoreError(f"{what} at {settings.redacted(self.uri)}: {problem}")
 
     def activate(self) -> None:
         """Point MLflow's process-wide fluent API at this store (tests use several)."""

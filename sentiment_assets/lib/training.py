@@ -1,4 +1,5 @@
-"""One candidate in one MLflow run: train, tune the threshold, evaluate, log, register.
+"""One candidate in one MLflow run: train, tune the threshold, evaluate, log (registering is the
+production decision's: only the model it promotes becomes a registered version).
 
 `CandidateResult` is what `trained_models` hands on: the production decision, its checks,
 `sentiment-run`'s report and the benchmark all read this one type.
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class CandidateResult(BaseModel):
-    """A trained candidate: where it is logged, its threshold and how it scored."""
+    """A trained candidate: its MLflow run and logged model, its threshold and how it scored."""
 
     model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")
 
@@ -34,7 +35,6 @@ class CandidateResult(BaseModel):
     experiment_id: str
     run_id: str
     model_uri: str
-    version: str | None
     threshold: float
     validation: Metrics
     test: Metrics
@@ -70,7 +70,6 @@ def train_candidate(
     store: MlflowStore,
     *,
     tags: dict[str, str],
-    register: bool,
 ) -> tuple[CandidateResult, bytes | None]:
     """Fit one candidate in its own MLflow run, tune its threshold on validation, score validation
     and test, log it all; the result, and the training curves as PNG for Keras candidates."""
@@ -107,14 +106,13 @@ def train_candidate(
         if report.history.get("val_loss"):
             curves = training_curves_png(report.history, f"{candidate.name}: training curves")
             mlflow.log_image(_image(curves), "training_curves.png")
-        info = store.log_model(Predictor(candidate, threshold), registered=register)
+        info = store.log_model(Predictor(candidate, threshold))
     result = CandidateResult(
         name=candidate.name,
         family=candidate.family,
         experiment_id=run.info.experiment_id,
         run_id=run.info.run_id,
         model_uri=info.model_uri,
-        version=str(info.registered_model_version) if register else None,
         threshold=threshold,
         validation=scores["validation"],
         test=scores["test"],
@@ -132,7 +130,6 @@ def train_candidates(
     store: MlflowStore,
     *,
     tags: dict[str, str],
-    register: bool,
     on_trained: Callable[[CandidateResult], None] = lambda result: None,
 ) -> tuple[TrainedModels, dict[str, bytes]]:
     """Train every candidate against one dataset; the results in the candidates' order, and the
@@ -150,7 +147,7 @@ def train_candidates(
     def train(group: list[Candidate]) -> list[CandidateResult]:
         results = []
         for candidate in group:
-            result, png = train_candidate(dataset, candidate, store, tags=tags, register=register)
+            result, png = train_candidate(dataset, candidate, store, tags=tags)
             if png is not None:
                 curves[result.name] = png
             on_trained(result)

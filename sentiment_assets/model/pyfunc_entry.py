@@ -16,6 +16,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import set_model
 
 
@@ -47,11 +48,17 @@ class SentimentModel(mlflow.pyfunc.PythonModel):
         package = import_model_package(Path(context.artifacts["code"]))
         predictions = importlib.import_module(f"{package.__name__}.predictions")
         self.predictor = predictions.Predictor.load(Path(context.artifacts["candidate"]))
+        self.invalid_reviews = predictions.InvalidReviews
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        return self.predictor.predict(model_input)
+        try:
+            return self.predictor.predict(model_input)
+        except self.invalid_reviews as err:
+            # `mlflow models serve` answers an MlflowException with its own status and message
+            # (400 here); any other error becomes a 400 that only says "unexpected error".
+            raise MlflowException.invalid_parameter_value(str(err)) from err
 
 
 set_model(SentimentModel())

@@ -31,10 +31,17 @@ KAGGLE_COLUMNS: tuple[str, ...] = (
     "Class Name",
 )
 
+# Kaggle's numeric columns: whole numbers or empty, stored as nullable integers. Every other
+# column is read as text, so no value can give a column two types (which storage refuses).
+NUMERIC_COLUMNS: tuple[str, ...] = ("Clothing ID", "Age", "Rating", "Positive Feedback Count")
+
 # pandas names a column with an empty header "Unnamed: <position>"; in the Kaggle export the
 # first one is the original row index, which is what identifies a review.
 _ID_COLUMNS = ("Unnamed: 0", REVIEW_ID)
-_EXAMPLES = 5  # how many offending values an error message lists
+# Error messages stay short whatever the file holds: a few examples, each cut to a few words.
+_EXAMPLES = 5
+_EXAMPLE_CHARS = 40
+_MAX_PROBLEM_CHARS = 1500
 
 
 class ReviewFileError(ValueError):
@@ -42,8 +49,31 @@ class ReviewFileError(ValueError):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)
+        if len(problem) > _MAX_PROBLEM_CHARS:
+            problem = problem[: _MAX_PROBLEM_CHARS - 20] + " ... (message cut)"
         self.problem = problem
         super().__init__(f"{self.path.name}: {problem}")
+
+
+class IncompleteFileError(ReviewFileError):
+    """A file that looks unfinished (still being written, or cut short): `reason` says why."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(path, f"the file is incomplete: {reason} (still being written?)")
+
+
+def unfinished_tail(tail: bytes) -> str | None:
+    """Why a file whose last byte is `tail` (empty for an empty file) is unfinished, or None.
+
+    Every complete export ends its last record with a newline; this is the check a caller can make
+    cheaply on the last byte alone, before reading the file (`parse_reviews` makes it too).
+    """
+    if not tail:
+        return "it is empty"
+    if not tail.endswith(b"\n"):
+        return "it does not end with a newline"
+    return None
 
 
 def read_reviews(path: Path | str, *, require_label: bool = True) -> pd.DataFrame:
@@ -63,38 +93,42 @@ def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) 
     instead of feeding shifted, truncated or mislabelled rows to training; `path` names it in errors.
 
     Returns `review_id` (the unnamed first column, or a first column named `review_id`, else the
-    0-based row number) followed by the file's other columns under their own names, in file order.
+    0-based row number) followed by the file's other columns under their own names, in file order:
+    the label as 0/1, Kaggle's numeric columns as nullable integers, every other column as text.
     Only an empty field is missing: "NA" or "None" in a review are words. To score unlabelled
     reviews pass `require_label=False`: then only `Review Text` is required (a label column that
-    is there is still checked).
+    is there is still checked). A file that looks unfinished raises `IncompleteFileError`.
     """
     path = Path(path)
     text = _decode(path, data)
     lines = _record_lines(path, text)
-    frame = pd.read_csv(
-        io.StringIO(text),
-        dtype={TITLE: str, TEXT: str, LABEL: str},
-        keep_default_na=False,
-        na_values=[""],
-    )
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     required = REQUIRED_COLUMNS if require_label else (TEXT,)
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise ReviewFileError(
             path,
             f"missing required column(s): {_quoted(missing)} "
-            f"(the header has: {_quoted(frame.columns)})",
+            f"(the header has: {_quoted(frame.columns, limit=len(required) + _EXAMPLES)})",
         )
     if frame.empty:
         raise ReviewFileError(path, "the file has a header but no review rows")
     frame.insert(0, REVIEW_ID, _review_ids(path, frame, lines))
     if LABEL in frame.columns:
         frame[LABEL] = _labels(path, frame, lines)
+    for column in NUMERIC_COLUMNS:
+        if column in frame.columns:
+            frame[column] = _whole_numbers(path, frame, column, lines)
     return frame
 
 
 def _decode(path: Path, data: bytes) -> str:
     """The file as text, refusing files that are empty, not UTF-8 or not finished."""
+    unfinished = unfinished_tail(data[-1:])
+    if unfinished:
+        # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
+        # and pandas would return its last row cut short.
+        raise IncompleteFileError(path, unfinished)
     if not data.strip():
         raise ReviewFileError(path, "the file is empty")
     try:
@@ -107,17 +141,12 @@ def _decode(path: Path, data: bytes) -> str:
             f"{err.start} (line {line}) is invalid; export it as UTF-8",
         ) from None
     if "\0" in text:
-        # pandas silently ends a field at a NUL byte; a NUL-padded file was never fully written.
-        raise ReviewFileError(
+        # pandas silently ends a field at a NUL byte; a file preallocated and filled out of order
+        # holds NUL bytes where nothing was written yet.
+        raise IncompleteFileError(
             path,
-            f"the file contains NUL bytes (from byte offset {data.index(0)}); "
-            "it was not fully written or is not a CSV file",
-        )
-    if not text.endswith("\n"):
-        # Every complete export ends its last record with a newline; a file cut anywhere else
-        # (mid-field, mid-row) does not, and pandas would return its last row cut short.
-        raise ReviewFileError(
-            path, "the file is incomplete (it does not end with a newline; still being written?)"
+            f"it has NUL bytes from byte offset {data.index(0)} (space not written yet, "
+            "or not a CSV file)",
         )
     return text
 
@@ -145,6 +174,10 @@ def _record_lines(path: Path, text: str) -> list[int]:
             else:
                 starts.append(start)
     except csv.Error as err:
+        if str(err) == "unexpected end of data":  # the text ends inside a quoted field
+            raise IncompleteFileError(
+                path, f"it ends inside a quoted field of the record starting on line {line + 1}"
+            ) from None
         raise ReviewFileError(
             path, f"cannot be parsed as CSV: {err} in the record starting on line {line + 1}"
         ) from None
@@ -165,10 +198,15 @@ def _review_ids(path: Path, frame: pd.DataFrame, lines: list[int]) -> pd.Series:
         ids = ids.astype("int64")
     else:
         ids = pd.Series(range(len(frame)), dtype="int64")
+    if REVIEW_ID in frame.columns:
+        raise ReviewFileError(
+            path, f"a column named {REVIEW_ID!r} must be the first column, where the ids are"
+        )
     repeated = ids[ids.duplicated()].unique()
     if len(repeated):
+        more = f" and {len(repeated) - _EXAMPLES} more" if len(repeated) > _EXAMPLES else ""
         raise ReviewFileError(
-            path, f"duplicated {REVIEW_ID}(s): {', '.join(map(str, repeated[:_EXAMPLES]))}"
+            path, f"duplicated {REVIEW_ID}(s): {', '.join(map(str, repeated[:_EXAMPLES]))}{more}"
         )
     return ids
 
@@ -178,13 +216,41 @@ def _labels(path: Path, frame: pd.DataFrame, lines: list[int]) -> pd.Series:
     labels = frame[LABEL]
     bad = ~labels.isin(["0", "1"])
     if bad.any():
-        found = labels[bad].map(repr, na_action="ignore").fillna("empty").value_counts()
-        values = ", ".join(f"{value} ({count}x)" for value, count in found.items())
         raise ReviewFileError(
-            path,
-            f"{LABEL} must be 0 or 1, found {values}: {_rows(bad, lines, frame[REVIEW_ID])}",
+            path, _unexpected(f"{LABEL} must be 0 or 1", frame, bad, LABEL, lines)
         )
     return labels.astype("int64")
+
+
+def _whole_numbers(path: Path, frame: pd.DataFrame, column: str, lines: list[int]) -> pd.Series:
+    """A numeric Kaggle column as nullable integers; any other text is an error naming the rows."""
+    text = frame[column]
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+    bad = text.notna() & (numbers.isna() | (numbers % 1 != 0) | (numbers.abs() >= 2**53))
+    if bad.any():
+        raise ReviewFileError(
+            path, _unexpected(f"{column!r} must hold whole numbers", frame, bad, column, lines)
+        )
+    return numbers.astype("Int64")
+
+
+def _unexpected(
+    rule: str, frame: pd.DataFrame, bad: pd.Series, column: str, lines: list[int]
+) -> str:
+    """`rule`, how many rows break it, the commonest few values (each cut short) and the first rows."""
+    found = frame.loc[bad, column].map(_example, na_action="ignore").fillna("empty").value_counts()
+    values = ", ".join(f"{value} ({count}x)" for value, count in found.head(_EXAMPLES).items())
+    if len(found) > _EXAMPLES:
+        values = f"{len(found)} distinct values, the commonest {values}"
+    return (
+        f"{rule}: {int(bad.sum())} of {len(frame)} rows hold something else ({values}): "
+        f"{_rows(bad, lines, frame[REVIEW_ID])}"
+    )
+
+
+def _example(value: str) -> str:
+    """A value as it appears in an error message: quoted, and cut short when long."""
+    return repr(value if len(value) <= _EXAMPLE_CHARS else value[:_EXAMPLE_CHARS] + "...")
 
 
 def _rows(bad: pd.Series | np.ndarray, lines: list[int], ids: pd.Series | None = None) -> str:
@@ -198,8 +264,12 @@ def _rows(bad: pd.Series | np.ndarray, lines: list[int], ids: pd.Series | None =
     return ", ".join(shown) + more
 
 
-def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(map(repr, names))
+def _quoted(names: Iterable[str], limit: int | None = None) -> str:
+    """Names quoted and comma-separated; with `limit`, the first few (each cut short) and a count."""
+    names = list(names)
+    if limit is None or len(names) <= limit:
+        return ", ".join(map(repr, names))
+    return ", ".join(map(_example, names[:limit])) + f" and {len(names) - limit} more"
 
 
 MAX_NULL_TEXT_SHARE = 0.2

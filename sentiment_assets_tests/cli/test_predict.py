@@ -1,4 +1,5 @@
-"""`sentiment-predict`: JSON lines from the production model, a clear exit 2 without one."""
+"""`sentiment-predict`: JSON lines from the production model, a clear exit 2 without one, a clear
+exit 1 when the store fails, and never a credential of the tracking URI."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from sentiment_assets.cli.predict import main
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.model.reviews import REVIEW_ID, TEXT, read_reviews
+from sentiment_assets_tests.processes import free_port
 
 
 def test_without_a_production_model_it_says_so_and_exits_2(data_dir: Path, capsys) -> None:
@@ -16,6 +18,33 @@ def test_without_a_production_model_it_says_so_and_exits_2(data_dir: Path, capsy
     assert len(err.splitlines()) == 1
     assert "no model at models:/customer-sentiment-analysis@production" in err
     assert "make run" in err
+
+
+def test_a_missing_alias_in_an_existing_store_is_no_model(
+    production_store, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = "models:/customer-sentiment-analysis@staging"
+    assert main(["--model-uri", uri, "Lovely dress"]) == 2
+    assert f"no model at {uri}" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, capsys) -> None:
+    port = free_port()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://alice:s3cret@127.0.0.1:{port}")
+    # MLflow retries a refused connection for minutes by default.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+
+    assert main(["Lovely dress"]) == 1
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err
+    assert err.strip() == (
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production from "
+        f"the MLflow store at http://alice:***@127.0.0.1:{port}: "
+        "the tracking server could not be reached"
+    )
 
 
 def test_texts_give_one_json_line_each(production_store, monkeypatch, capsys) -> None:

@@ -60,15 +60,15 @@ def test_dataset_from_a_single_drop_and_from_several(data_dir: Path, instance) -
 
 BAD_DROPS = {
     "missing_column": (b",Title,Rating\n0,Nice,5\n", "missing required column"),
-    "empty": (b"", "the file is empty"),
+    "empty": (b" \n", "the file is empty"),
     "header_only": (
         b",Clothing ID,Age,Title,Review Text,Rating,Recommended IND\n",
         "header but no review rows",
     ),
     "not_utf8": (b",Review Text,Recommended IND\n0,caf\xe9 au lait,1\n", "not UTF-8"),
     "bad_label": (b",Review Text,Recommended IND\n0,Lovely,1\n1,Awful,2\n", "0 or 1"),
+    "bad_age": (b",Age,Review Text,Recommended IND\n0,forty,Lovely,1\n", "'Age' must hold whole"),
     "unparseable": (b',Review Text,Recommended IND\n0,"Lovely",1,extra\n', "cannot be parsed"),
-    "half_written": (b',Review Text,Recommended IND\n0,"Lovely, and then', "incomplete"),
     "mostly_without_text": (
         b",Review Text,Recommended IND\n0,,1\n1,,0\n2,Lovely,1\n",
         "67% of reviews have no text",
@@ -77,7 +77,7 @@ BAD_DROPS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_DROPS))
-def test_a_bad_drop_fails_with_its_name_and_loses_nothing(
+def test_a_bad_drop_is_quarantined_with_its_name_and_loses_nothing(
     case: str, data_dir: Path, instance
 ) -> None:
     content, problem = BAD_DROPS[case]
@@ -93,6 +93,9 @@ def test_a_bad_drop_fails_with_its_name_and_loses_nothing(
     message = failure_message(result)
     assert f"{case}.csv" in message
     assert problem in message
+    assert (data_dir / "quarantine" / f"{case}.csv").read_bytes() == content
+    note = (data_dir / "quarantine" / f"{case}.csv.error.txt").read_text()
+    assert note.startswith(f"{case}.csv: ") and problem in note
     assert good.read_bytes() == before
     assert instance.get_materialized_partitions(dg.AssetKey("raw_reviews")) == {"reviews_sample-01"}
 

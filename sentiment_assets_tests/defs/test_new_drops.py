@@ -1,8 +1,10 @@
 """New drops end to end on the real data: sensor, ingestion, one retraining, quarantine, alerts."""
 
 import json
+import os
 import shutil
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -11,13 +13,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from sentiment_assets.defs.platform.alerts import run_failure_alert
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.training.sensors import retrain_on_new_data
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
-from sentiment_assets_tests.support import Ticks, definitions, failure_message
+from sentiment_assets_tests.support import Ticks, definitions, failure_message, raise_alert
 
 pytestmark = pytest.mark.slow
 
@@ -98,9 +99,8 @@ def test_drops_land_retrain_once_and_promote_only_better_models(
     assert dataset.metadata["drops"].value == [p.stem for p in (first, second, third)]
     # The champion was re-scored on the new test split, and the alias follows the rule.
     assert decision.champion.version == first_version
-    promoted = decision.challenger.test.roc_auc >= decision.champion.test.roc_auc
-    assert decision.promoted is promoted
-    expected = decision.challenger.version if promoted else first_version
+    assert decision.promoted is decision.comparison.better_beyond_chance
+    expected = decision.challenger.version if decision.promoted else first_version
     assert str(store.production_version().version) == expected
     # Both training runs hold the pool that the instance's run queue lets one run use at a time.
     assert all(
@@ -118,8 +118,11 @@ def test_a_malformed_drop_is_quarantined_and_the_others_are_untouched(
     stored = _stored_corpus(platform.instance)
     before = stored[good.stem]
 
-    broken = good.read_bytes()[:-500]  # cut mid-record: the export died
-    (data_dir / "landing" / "reviews_2026-04.csv").write_bytes(broken)
+    broken = good.read_bytes()[:-500]  # cut mid-record: the export died ...
+    path = data_dir / "landing" / "reviews_2026-04.csv"
+    path.write_bytes(broken)
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))  # ... an hour ago: past the grace period
     results = platform.land_and_ingest()
 
     assert not results["reviews_2026-04"].success
@@ -128,6 +131,7 @@ def test_a_malformed_drop_is_quarantined_and_the_others_are_untouched(
     assert quarantined.read_bytes() == broken
     note = (data_dir / "quarantine" / "reviews_2026-04.csv.error.txt").read_text()
     assert note.startswith("reviews_2026-04.csv: the file is incomplete")
+    assert note.endswith("judged truncated\n")
     assert not (data_dir / "landing" / "reviews_2026-04.csv").exists()
     pd.testing.assert_frame_equal(_stored_corpus(platform.instance)[good.stem], before)
     # The line goes on: the dataset builds from the drops that did materialize.
@@ -174,14 +178,7 @@ def test_a_failed_run_becomes_an_alert_line_and_a_webhook_post(
     try:
         (data_dir / "landing" / "bad.csv").write_bytes(b",Title\n0,Nice\n")
         failed = platform.land_and_ingest()["bad"]
-        failure = next(e for e in failed.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        context = dg.build_run_status_sensor_context(
-            sensor_name=run_failure_alert.name,
-            dagster_event=failure,
-            dagster_instance=platform.instance,
-            dagster_run=failed.dagster_run,
-        ).for_run_failure()
-        run_failure_alert(context)
+        raise_alert(platform.instance, failed)
     finally:
         server.shutdown()
 
@@ -192,4 +189,11 @@ def test_a_failed_run_becomes_an_alert_line_and_a_webhook_post(
     assert alert["partition"] == "bad"
     assert alert["assets"] == ["raw_reviews", "stemmed_corpus"]
     assert "raw_reviews" in alert["error"]
+    assert alert["causes"] == [
+        {
+            "step": "raw_reviews",
+            "error": "bad.csv: missing required column(s): 'Review Text', 'Recommended IND' "
+            "(the header has: 'Unnamed: 0', 'Title')",
+        }
+    ]
     assert _Webhook.received == [alert]

@@ -10,7 +10,8 @@ from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.ingestion.sensors import MAX_RUNS_PER_TICK
 from sentiment_assets.defs.training.sensors import retrain_on_new_data
-from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, DropMemory, file_sha256
+from sentiment_assets.lib.drop_plan import DropMemory
+from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, file_sha256
 from sentiment_assets_tests.support import Ticks, definitions, ingest
 
 

@@ -1,21 +1,31 @@
 """padded_dataset -> trained_models -> production_model through the real job, on sample drops: the
-wiring, where the real drops are absent (one quick family)."""
+wiring, where the real drops are absent (one quick family), and the promotion rule at work."""
 
 from pathlib import Path
+
+import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import TrainedModels
-from sentiment_assets_tests.support import ingest, train
+from sentiment_assets_tests.support import definitions, ingest, train
 
 QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
 
 
-def test_sample_drops_train_log_and_promote(data_dir: Path, instance) -> None:
+@pytest.fixture
+def drops(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
 
+
+def _versions(store: MlflowStore) -> list[str]:
+    found = store.client().search_model_versions(f"name = '{store.model_name}'")
+    return sorted(str(v.version) for v in found)
+
+
+def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     result = train(instance, **QUICK)
 
     assert result.success
@@ -29,10 +39,12 @@ def test_sample_drops_train_log_and_promote(data_dir: Path, instance) -> None:
     assert run.data.tags["candidate"] == "tfidf" and run.data.tags["data_version"]
     assert run.data.metrics["test_roc_auc"] == candidate.test.roc_auc
 
-    decision: ProductionDecision = result.output_for_node("production_model")
-    assert decision.promoted and decision.champion is None
-    assert decision.production_version == candidate.version
-    assert str(store.production_version().version) == candidate.version
+    # The first model needs only the quality gate; it becomes the first registered version.
+    first: ProductionDecision = result.output_for_node("production_model")
+    assert first.promoted and first.champion is None and first.comparison is None
+    assert first.production_version == first.challenger.version == "1"
+    production = store.production_version()
+    assert str(production.version) == "1" and production.run_id == candidate.run_id
     (gate,) = [
         c
         for c in result.get_asset_check_evaluations()
@@ -40,15 +52,77 @@ def test_sample_drops_train_log_and_promote(data_dir: Path, instance) -> None:
     ]
     assert gate.check_name == "production_quality_gate" and gate.passed
 
-    # The next training compares its challenger with the production model on the same test split.
-    again: ProductionDecision = train(instance, **QUICK).output_for_node("production_model")
-    assert again.champion is not None and again.champion.version == candidate.version
-    assert again.champion.test == decision.challenger.test
+    # A rerun on unchanged data trains the same model again: nothing is registered or moved.
+    again = train(instance, **QUICK)
+    decision: ProductionDecision = again.output_for_node("production_model")
+    assert decision.champion is not None and decision.champion.version == "1"
+    assert decision.champion.test == first.challenger.test == decision.challenger.test
+    assert decision.comparison.difference == 0 and decision.comparison.p_value == 1.0
+    assert not decision.promoted and decision.production_version == "1"
+    assert decision.challenger.version is None
+    assert _versions(store) == ["1"]
+    assert str(store.production_version().version) == "1"
+    metadata = again.asset_materializations_for_node("production_model")[0].metadata
+    assert metadata["decision"].value == "kept"
+    assert "not better by more than chance at level 0.05" in metadata["reason"].value
+    assert metadata["roc_auc_difference"].value == 0
+    assert metadata["roc_auc_difference_interval"].value == "+0.0000 to +0.0000 (95% confidence)"
+    assert metadata["p_value"].value == 1.0 and metadata["significance_level"].value == 0.05
 
 
-def test_a_production_quality_gate_that_fails_is_shown(data_dir: Path, instance) -> None:
-    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
-    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+class _CoinFlip(__import__("mlflow").pyfunc.PythonModel):
+    """A production model gone bad: a random probability for every review."""
+
+    def predict(self, context, model_input, params=None):
+        import numpy as np
+        import pandas as pd
+
+        probability = np.random.default_rng(0).random(len(model_input))
+        return pd.DataFrame({"probability": probability, "label": (probability >= 0.5).astype(int)})
+
+
+def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, instance) -> None:
+    import mlflow.pyfunc
+
+    store = MlflowStore.default()
+    with store.start_run("coin-flip", {"candidate": "coin-flip"}) as run:
+        info = mlflow.pyfunc.log_model(
+            name="coin-flip", python_model=_CoinFlip(), pip_requirements=["mlflow"]
+        )
+    store.set_production(store.register_version(info.model_uri, run.info.run_id))
+
+    # A TF-IDF model beats a coin flip by far more than chance, on 166 test reviews.
+    twin = {"candidates": [{"name": "twin", "family": "tfidf-logreg", "c": 2.5}]}
+    better: ProductionDecision = train(instance, **twin).output_for_node("production_model")
+    assert better.promoted, better.reason
+    assert better.comparison.low > 0 and better.comparison.p_value < 1e-6
+    assert better.champion.name == "coin-flip"
+    assert better.production_version == better.challenger.version == "2"
+    assert str(store.production_version().version) == "2"
+
+    # Its slightly more regularised twin scores a little higher, by chance only: it is kept out
+    # (at the configured level).
+    run_config = {
+        "ops": {
+            "trained_models": {"config": QUICK},
+            "production_model": {"config": {"significance_level": 0.01}},
+        }
+    }
+    result = (
+        definitions()
+        .resolve_job_def("train_and_promote")
+        .execute_in_process(instance=instance, run_config=run_config)
+    )
+    marginal: ProductionDecision = result.output_for_node("production_model")
+    assert marginal.comparison.difference > 0 and marginal.comparison.level == 0.01
+    assert marginal.comparison.low < 0 < marginal.comparison.high
+    assert not marginal.promoted, marginal.reason
+    assert "99% interval" in marginal.reason
+    assert _versions(store) == ["1", "2"]
+    assert str(store.production_version().version) == "2"
+
+
+def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     # A network that cannot learn in one epoch with one unit: it is refused, and there is no
     # production model for the gate to pass.
     weak = {
@@ -66,3 +140,4 @@ def test_a_production_quality_gate_that_fails_is_shown(data_dir: Path, instance)
     ]
     assert not gate.passed and gate.description == "no production model yet"
     assert "challenger refused" in decision.reason
+    assert _versions(MlflowStore.default()) == []  # a refused model is never registered

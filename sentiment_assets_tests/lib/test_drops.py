@@ -1,24 +1,23 @@
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
 
 from sentiment_assets.lib.drops import (
-    FILE_TAG,
-    SHA256_TAG,
-    DropMemory,
-    Ingested,
-    IngestionPlan,
-    LandingFile,
+    MAX_KEY_CHARS,
+    FileChanged,
+    RefusedFile,
+    Unfinished,
     file_for_key,
     file_sha256,
+    last_byte,
     partition_key,
-    plan_ingestion,
     quarantine,
     read_drop,
     scan_landing,
-    sha256_hex,
 )
 
 
@@ -106,209 +105,28 @@ def test_scan_refuses_folders_and_links_by_name_and_follows_nothing(tmp_path):
         file_sha256(landing / "link.csv")
 
 
+def test_scan_refuses_names_that_are_not_printable(tmp_path):
+    _touch(tmp_path, "good.csv", "two\nlines.csv")
+    (tmp_path / os.fsdecode(b"caf\xe9.csv")).write_text("x\n")  # not UTF-8
+    files, refused = scan_landing(tmp_path)
+    assert _names(files) == ["good.csv"]
+    assert refused == {
+        "'caf\\udce9.csv'": "has a name that is not printable text; rename it",
+        "'two\\nlines.csv'": "has a name that is not printable text; rename it",
+    }
+
+
+def test_a_long_name_gets_a_bounded_key_of_its_own():
+    long = "r" * 246 + ".csv"
+    key = partition_key(long)
+    assert len(key) == MAX_KEY_CHARS and key.startswith("r" * 91 + "-")
+    assert partition_key("r" * 245 + ".csv") != key
+    assert partition_key("r" * MAX_KEY_CHARS + ".csv") == "r" * MAX_KEY_CHARS
+
+
 def test_scan_of_an_empty_or_missing_folder(tmp_path):
     assert scan_landing(tmp_path) == ([], {})
     assert scan_landing(tmp_path / "missing") == ([], {})
-
-
-class Landing:
-    """A landing folder in memory, planned tick by tick like the sensor does."""
-
-    def __init__(self) -> None:
-        self.content: dict[str, bytes] = {}
-        self.mtime: dict[str, int] = {}
-        self.stored: dict[str, Ingested] = {}
-        self.partitions: set[str] = set()
-        self.memory = DropMemory()
-        self.clock = 0
-        self.max_requests = 5
-
-    def write(self, name: str, content: bytes) -> None:
-        self.clock += 1
-        self.content[name], self.mtime[name] = content, self.clock
-
-    def remove(self, name: str) -> None:
-        del self.content[name], self.mtime[name]
-
-    def tick(self, refused: dict[str, str] | None = None) -> IngestionPlan:
-        files = [LandingFile(n, len(c), self.mtime[n]) for n, c in self.content.items()]
-        plan = plan_ingestion(
-            files,
-            refused or {},
-            self.memory,
-            sha256=lambda name: sha256_hex(self.content[name]),
-            ingested=self.stored.get,
-            partitions=set(self.partitions),
-            max_requests=self.max_requests,
-        )
-        self.memory = plan.memory
-        self.partitions |= set(plan.new_keys)
-        return plan
-
-    def ingest(self, plan: IngestionPlan) -> None:
-        """The planned runs succeed: each drop stores what it read."""
-        for request in plan.requests:
-            self.stored[request.key] = Ingested(request.file, request.sha256)
-
-
-def _requested(plan: IngestionPlan) -> list[tuple[str, str]]:
-    return [(r.key, r.file) for r in plan.requests]
-
-
-def test_a_file_is_planned_once_it_stops_changing_and_then_never_again():
-    landing = Landing()
-    landing.write("reviews_01.csv", b"a\n")
-    assert _requested(landing.tick()) == []  # first sight: it may still be growing
-    landing.write("reviews_01.csv", b"a\nb\n")
-    assert _requested(landing.tick()) == []  # it grew
-    plan = landing.tick()
-    assert _requested(plan) == [("reviews_01", "reviews_01.csv")]
-    assert plan.new_keys == ["reviews_01"]
-    (request,) = plan.requests
-    assert request.sha256 == sha256_hex(b"a\nb\n")
-    assert request.tags == {FILE_TAG: "reviews_01.csv", SHA256_TAG: request.sha256}
-    landing.ingest(plan)
-    assert _requested(landing.tick()) == []
-
-
-def test_the_first_file_to_claim_a_key_keeps_it_whatever_the_names_order():
-    landing = Landing()
-    landing.write("reviews_01.csv", b"first\n")  # sorts after "reviews 01.csv"
-    landing.tick()
-    landing.write("reviews 01.csv", b"second\n")  # lands later, same key
-    plan = landing.tick()
-    assert _requested(plan) == [("reviews_01", "reviews_01.csv")]
-    assert plan.log == [
-        "reviews 01.csv: maps to partition key 'reviews_01', which reviews_01.csv already owns; "
-        "rename it"
-    ]
-    landing.ingest(plan)
-    later = landing.tick()
-    assert _requested(later) == [] and later.log == []  # said once
-    # The later file changing does not make it the owner either.
-    landing.write("reviews 01.csv", b"second, edited\n")
-    landing.tick()
-    assert _requested(landing.tick()) == []
-
-
-def test_two_files_landing_in_one_tick_the_older_claims_the_key():
-    landing = Landing()
-    landing.write("b_01.csv", b"older\n")  # written first, sorts last
-    landing.write("b 01.csv", b"newer\n")
-    landing.tick()
-    plan = landing.tick()
-    assert _requested(plan) == [("b_01", "b_01.csv")]
-
-
-def test_a_drop_ingested_before_the_sensor_ran_keeps_its_key_and_is_not_read_again():
-    landing = Landing()
-    landing.write("reviews_01.csv", b"a\n")
-    landing.stored["reviews_01"] = Ingested("reviews_01.csv", sha256_hex(b"a\n"))
-    landing.partitions.add("reviews_01")
-    landing.write("reviews 01.csv", b"other\n")
-    first = landing.tick()
-    assert "which reviews_01.csv already owns" in first.log[0]
-    assert _requested(landing.tick()) == []
-
-
-def test_changed_content_is_read_again_and_a_touch_is_not():
-    landing = Landing()
-    landing.write("r.csv", b"a\n")
-    landing.tick()
-    first = landing.tick()
-    landing.ingest(first)
-    landing.write("r.csv", b"a\n")  # touched: new mtime, same bytes
-    landing.tick()
-    assert _requested(landing.tick()) == []
-    landing.write("r.csv", b"b\n")
-    landing.tick()
-    again = landing.tick()
-    assert _requested(again) == [("r", "r.csv")]
-    assert again.requests[0].run_key != first.requests[0].run_key
-
-
-def test_content_a_then_b_then_a_again_is_read_every_time():
-    landing = Landing()
-    run_keys = []
-    for content in (b"a\n", b"b\n", b"a\n"):
-        landing.write("r.csv", content)
-        landing.tick()
-        plan = landing.tick()
-        assert [r.sha256 for r in plan.requests] == [sha256_hex(content)]
-        run_keys.append(plan.requests[0].run_key)
-        landing.ingest(plan)
-    assert len(set(run_keys)) == 3  # Dagster skips a run key it has seen
-
-
-def test_the_same_content_under_a_second_name_is_skipped_with_a_line():
-    landing = Landing()
-    landing.write("r.csv", b"a\n")
-    landing.tick()
-    landing.ingest(landing.tick())
-    landing.write("copy_of_r.csv", b"a\n")
-    landing.tick()
-    plan = landing.tick()
-    assert _requested(plan) == []
-    assert plan.log == ["copy_of_r.csv: same content as drop 'r'; skipped"]
-    assert landing.tick().log == []
-
-
-def test_a_quarantined_drop_landing_again_is_read_again_even_with_the_same_bytes():
-    landing = Landing()
-    landing.write("bad.csv", b"broken")
-    landing.tick()
-    assert _requested(landing.tick()) == [("bad", "bad.csv")]
-    landing.remove("bad.csv")  # the run quarantined it: nothing stored
-    landing.tick()
-    landing.write("bad.csv", b"broken")  # moved back unchanged
-    landing.tick()
-    assert _requested(landing.tick()) == [("bad", "bad.csv")]
-    landing.remove("bad.csv")
-    landing.tick()
-    landing.write("bad.csv", b"fixed\n")
-    landing.tick()
-    assert _requested(landing.tick()) == [("bad", "bad.csv")]
-
-
-def test_a_deleted_partition_frees_its_key_for_another_name():
-    landing = Landing()
-    landing.write("r.csv", b"a\n")
-    landing.tick()
-    landing.tick()
-    landing.remove("r.csv")
-    landing.partitions.discard("r")  # a person removed the drop for good
-    landing.write(" r.csv", b"b\n")
-    landing.tick()
-    assert _requested(landing.tick()) == [("r", " r.csv")]
-
-
-def test_a_backlog_is_planned_a_bounded_number_per_tick():
-    landing = Landing()
-    landing.max_requests = 2
-    for i in range(5):
-        landing.write(f"r{i}.csv", f"{i}\n".encode())
-    landing.tick()
-    ticks = [_requested(landing.tick()) for _ in range(4)]
-    assert [len(t) for t in ticks] == [2, 2, 1, 0]
-    assert sorted(key for t in ticks for key, _ in t) == [f"r{i}" for i in range(5)]
-
-
-def test_refused_entries_are_logged_once_each():
-    landing = Landing()
-    refused = {"link.csv": "is a link; links are never followed, copy the file in"}
-    assert landing.tick(refused).log == [
-        "link.csv: is a link; links are never followed, copy the file in"
-    ]
-    assert landing.tick(refused).log == []
-
-
-def test_the_memory_survives_a_restart():
-    landing = Landing()
-    landing.write("r.csv", b"a\n")
-    landing.tick()
-    landing.tick()
-    landing.memory = DropMemory.load(landing.memory.dump())
-    assert _requested(landing.tick()) == []
 
 
 def test_file_for_key_prefers_the_recorded_owner_and_refuses_a_guess(tmp_path):
@@ -326,17 +144,85 @@ def test_quarantine_moves_the_file_beside_a_note_and_never_overwrites(tmp_path):
     landing.mkdir()
     for attempt in ("first", "second"):
         (landing / "bad.csv").write_text(attempt)
-        moved = quarantine(landing / "bad.csv", f"{attempt} problem", quarantine_dir)
+        read = read_drop(landing / "bad.csv")
+        moved = quarantine(landing / "bad.csv", f"{attempt} problem", quarantine_dir, read)
         assert not (landing / "bad.csv").exists()
         assert moved.read_text() == attempt
-        note = moved.with_name(moved.name + ".error.txt").read_text()
-        assert note == f"bad.csv: {attempt} problem\n"
+        note = moved.with_name(moved.name + ".error.txt")
+        assert note.read_text() == f"bad.csv: {attempt} problem\n"
+        # Notes quote reviews (personal data): owner-only, in an owner-only folder.
+        assert stat.S_IMODE(note.stat().st_mode) == 0o600
+    assert stat.S_IMODE(quarantine_dir.stat().st_mode) == 0o700
     assert sorted(p.name for p in quarantine_dir.iterdir()) == [
         "bad.1.csv",
         "bad.1.csv.error.txt",
         "bad.csv",
         "bad.csv.error.txt",
     ]
+
+
+def test_quarantine_of_a_250_character_name_keeps_its_note_beside_it(tmp_path):
+    name = "r" * 246 + ".csv"
+    for _ in range(2):
+        (tmp_path / name).write_text("bad\n")
+        moved = quarantine(tmp_path / name, "a problem", tmp_path / "q", read_drop(tmp_path / name))
+        note = moved.with_name(moved.name + ".error.txt")
+        assert len(note.name) <= 255 and moved.read_text() == "bad\n"
+        assert note.read_text() == f"{name}: a problem\n"  # the note names the original
+    assert len(list((tmp_path / "q").iterdir())) == 4
+
+
+def test_quarantine_moves_only_the_file_that_was_read(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("bad\n")
+    read = read_drop(path)
+    path.unlink()
+    path.write_text("fixed, landed meanwhile\n")  # another file under the name now
+    with pytest.raises(FileChanged):
+        quarantine(path, "a problem", tmp_path / "q", read)
+    assert path.read_text() == "fixed, landed meanwhile\n"
+    assert list((tmp_path / "q").iterdir()) == []
+
+
+def test_reading_refuses_links_folders_and_pipes_without_blocking(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret\n")
+    (tmp_path / "link.csv").symlink_to(outside)
+    (tmp_path / "folder.csv").mkdir()
+    os.mkfifo(tmp_path / "pipe.csv")  # opening it for reading would wait for a writer
+    for name, reason in [
+        ("link.csv", "is a link; links are never followed, copy the file in"),
+        ("folder.csv", "is not a regular file; skipped"),
+        ("pipe.csv", "is not a regular file; skipped"),
+    ]:
+        for read in (read_drop, file_sha256, last_byte):
+            with pytest.raises(RefusedFile) as refused:
+                read(tmp_path / name)
+            assert str(refused.value) == f"{name} {reason}"
+
+
+def test_last_byte(tmp_path):
+    path = tmp_path / "r.csv"
+    for content, last in [(b"", b""), (b"a,b\n", b"\n"), (b"a,b", b"b")]:
+        path.write_bytes(content)
+        assert last_byte(path) == last
+
+
+def test_an_unfinished_file_waits_for_the_grace_period_then_is_judged_truncated():
+    minute = 60 * 10**9
+    waiting = Unfinished("it does not end with a newline", 14 * minute)
+    assert not waiting.truncated(15 * 60)
+    assert waiting.note(15 * 60) == (
+        "the file is incomplete: it does not end with a newline; left in the landing folder and "
+        "read once complete (judged truncated if unchanged for 15 min)"
+    )
+    cut = Unfinished("it does not end with a newline", 15 * minute)
+    assert cut.truncated(15 * 60)
+    assert cut.note(15 * 60) == (
+        "the file is incomplete: it does not end with a newline, and it has not changed for "
+        "15 min (the grace period is 15 min): judged truncated"
+    )
+    assert Unfinished("it is empty", 0).truncated(0)
 
 
 def test_file_sha256_equals_hashlib(tmp_path):

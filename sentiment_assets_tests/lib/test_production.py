@@ -1,4 +1,5 @@
-"""The promotion rule, as a pure function of how the challenger and production scored."""
+"""The promotion rule, as a pure function of how the challenger scored and how it compares with
+production."""
 
 import math
 
@@ -7,6 +8,7 @@ import pytest
 from sentiment_assets.lib.production import (
     ROC_AUC_FLOOR,
     SANITY_REVIEWS,
+    AucComparison,
     SanityPrediction,
     ScoredModel,
     Verdict,
@@ -48,6 +50,19 @@ def _model(sane: bool = True, **metrics: float) -> ScoredModel:
     return ScoredModel(name="m", version="1", run_id="r", test=_metrics(**metrics), sanity=sanity)
 
 
+def _comparison(difference: float, p_value: float, level: float = 0.05) -> AucComparison:
+    return AucComparison(
+        reviews=1000,
+        challenger_roc_auc=0.9 + difference,
+        production_roc_auc=0.9,
+        difference=difference,
+        low=difference - 0.01,
+        high=difference + 0.01,
+        p_value=p_value,
+        level=level,
+    )
+
+
 def test_the_first_model_that_passes_the_gate_is_promoted():
     verdict = decide(_model(roc_auc=0.81), None)
     assert verdict == Verdict(True, verdict.reason)
@@ -61,18 +76,18 @@ def test_a_model_below_the_roc_auc_floor_is_refused_even_as_the_first():
     assert decide(_model(roc_auc=ROC_AUC_FLOOR), None).promote
 
 
-@pytest.mark.parametrize("champion", [None, _model(roc_auc=0.5)])
-def test_constant_output_is_refused_even_with_a_better_score(champion):
-    verdict = decide(_model(roc_auc=0.99, constant=True), champion)
+@pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
+def test_constant_output_is_refused_even_with_a_better_score(comparison):
+    verdict = decide(_model(roc_auc=0.99, constant=True), comparison)
     assert not verdict.promote
     assert "every review the same score" in verdict.reason
 
 
-@pytest.mark.parametrize("champion", [None, _model(roc_auc=0.5)])
+@pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
 @pytest.mark.parametrize("accuracy", [0.82, 0.80, NAN])
-def test_not_beating_the_majority_baseline_is_refused(accuracy, champion):
+def test_not_beating_the_majority_baseline_is_refused(accuracy, comparison):
     # Equal is not enough: a model predicting "recommended" everywhere scores exactly the baseline.
-    verdict = decide(_model(accuracy=accuracy, baseline=0.82, roc_auc=0.9), champion)
+    verdict = decide(_model(accuracy=accuracy, baseline=0.82, roc_auc=0.9), comparison)
     assert not verdict.promote
     assert "0.8200" in verdict.reason
 
@@ -81,39 +96,43 @@ def test_just_beating_the_baseline_is_enough():
     assert decide(_model(accuracy=0.8201, baseline=0.82), None).promote
 
 
-@pytest.mark.parametrize("champion", [None, _model(roc_auc=0.5)])
-def test_undefined_roc_auc_is_refused(champion):
-    verdict = decide(_model(roc_auc=NAN), champion)
+@pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
+def test_undefined_roc_auc_is_refused(comparison):
+    verdict = decide(_model(roc_auc=NAN), comparison)
     assert not verdict.promote
     assert "undefined" in verdict.reason
 
 
-@pytest.mark.parametrize("champion", [None, _model(roc_auc=0.5)])
-def test_a_model_that_gets_a_sanity_review_wrong_is_refused_before_the_alias_moves(champion):
-    verdict = decide(_model(roc_auc=0.99, sane=False), champion)
+@pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
+def test_a_model_that_gets_a_sanity_review_wrong_is_refused_before_the_alias_moves(comparison):
+    verdict = decide(_model(roc_auc=0.99, sane=False), comparison)
     assert not verdict.promote
     assert "sanity review(s) wrong" in verdict.reason
     assert all(repr(text) in verdict.reason for text in SANITY_REVIEWS)
 
 
-@pytest.mark.parametrize(("challenger_auc", "champion_auc"), [(0.86, 0.85), (0.85, 0.85)])
-def test_challenger_at_least_as_good_as_the_champion_is_promoted(challenger_auc, champion_auc):
-    verdict = decide(_model(roc_auc=challenger_auc), _model(roc_auc=champion_auc))
+def test_a_challenger_better_beyond_chance_is_promoted_with_the_evidence_in_the_reason():
+    verdict = decide(_model(), _comparison(0.02, 0.001))
     assert verdict.promote
-    assert ">=" in verdict.reason
+    assert "difference +0.0200" in verdict.reason
+    assert "95% interval +0.0100 to +0.0300" in verdict.reason
+    assert "p = 0.001 < 0.05: better by more than chance" in verdict.reason
 
 
-def test_challenger_worse_than_the_champion_is_refused():
-    verdict = decide(_model(roc_auc=0.849), _model(roc_auc=0.85))
+@pytest.mark.parametrize(
+    ("difference", "p_value", "level"),
+    [
+        (0.0, 1.0, 0.05),  # identical scores
+        (0.004, 0.3, 0.05),  # higher, but chance does that often
+        (0.02, 0.04, 0.01),  # significant at 0.05, not at the configured 0.01
+        (0.02, 0.05, 0.05),  # the level itself is not below the level
+        (-0.05, 1e-6, 0.05),  # clearly worse
+    ],
+)
+def test_a_challenger_not_better_beyond_chance_is_kept(difference, p_value, level):
+    verdict = decide(_model(), _comparison(difference, p_value, level))
     assert not verdict.promote
-    assert "0.8490 < production 0.8500" in verdict.reason
-
-
-def test_only_the_challengers_gate_and_the_champions_auc_matter():
-    # The champion is compared on ROC AUC alone, whatever its accuracy or output.
-    weak_champion = _model(roc_auc=0.8, accuracy=0.5, constant=True, sane=False)
-    assert decide(_model(roc_auc=0.81), weak_champion).promote
-    assert not decide(_model(roc_auc=0.79), weak_champion).promote
+    assert f"not better by more than chance at level {level}" in verdict.reason
 
 
 def test_the_gate_lists_every_problem_and_nothing_for_a_good_model():
@@ -129,7 +148,6 @@ def _candidate(name: str, validation_auc: float, test_auc: float) -> CandidateRe
         experiment_id="1",
         run_id=name,
         model_uri=f"models:/{name}",
-        version=None,
         threshold=0.5,
         validation=_metrics(roc_auc=validation_auc),
         test=_metrics(roc_auc=test_auc),

@@ -1,5 +1,10 @@
-"""The MLflow store ends every run it starts, and stores never mix."""
+"""The MLflow store ends every run it starts, stores never mix, the experiment is created once
+however many create it, and only a registry that says so has no production model."""
 
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -7,6 +12,7 @@ from mlflow import MlflowClient
 
 from sentiment_assets.defs.platform.resources import MlflowTracking
 from sentiment_assets.lib import settings
+from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore, model_uri
 
 
@@ -80,30 +86,116 @@ def test_the_default_store_follows_the_environment(data_dir: Path, monkeypatch) 
     assert MlflowStore.default().uri == "sqlite:////elsewhere/mlflow.db"
 
 
-def test_the_production_uri_loads_the_version_behind_the_alias(shared: MlflowStore) -> None:
+def _log_constant(store: MlflowStore, run_name: str) -> tuple[str, str]:
+    """A tiny logged model in a run of its own: its URI and the run id."""
     import mlflow.pyfunc
 
-    client = shared.client()
-    with shared.start_run("aliased", {}):
+    with store.start_run(run_name, {}) as run:
         info = mlflow.pyfunc.log_model(
-            name="constant",
-            python_model=_Constant(),
-            pip_requirements=["mlflow"],
-            registered_model_name=shared.model_name,
+            name="constant", python_model=_Constant(), pip_requirements=["mlflow"]
         )
-    shared.set_production(str(info.registered_model_version))
-
-    assert str(shared.production_version().version) == str(info.registered_model_version)
-    assert model_uri(shared.model_name) == PRODUCTION_URI
-    loaded = shared.load_model(PRODUCTION_URI)
-    assert loaded.metadata.model_uuid == info.model_uuid
-    behind = client.get_model_version_by_alias(shared.model_name, "production")
-    assert str(behind.version) == str(info.registered_model_version)
+    return info.model_uri, run.info.run_id
 
 
 class _Constant(__import__("mlflow").pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         return model_input
+
+
+def test_the_production_uri_loads_the_version_behind_the_alias(shared: MlflowStore) -> None:
+    logged, run_id = _log_constant(shared, "aliased")
+    version = shared.register_version(logged, run_id)
+    shared.set_production(version)
+
+    assert str(shared.production_version().version) == version
+    assert model_uri(shared.model_name) == PRODUCTION_URI
+    loaded = shared.load_model(PRODUCTION_URI)
+    assert loaded.metadata.model_id == logged.removeprefix("models:/")
+    behind = shared.client().get_model_version_by_alias(shared.model_name, "production")
+    assert str(behind.version) == version and behind.run_id == run_id
+
+
+def test_registering_a_run_twice_gives_its_one_version(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    first = _log_constant(store, "first")
+    second = _log_constant(store, "second")
+    versions = [store.register_version(*first), store.register_version(*second)]
+    assert store.register_version(*first) == versions[0]  # a retried step
+    assert versions == ["1", "2"]
+    assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 2
+
+
+def test_no_registered_model_means_no_production_model_yet(tmp_path: Path) -> None:
+    assert _store(tmp_path).production_version() is None
+
+
+def test_a_registered_model_without_the_alias_means_no_production_model_yet(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    store.register_version(*_log_constant(store, "unaliased"))
+    assert store.production_version() is None
+
+
+def test_a_store_that_cannot_be_read_is_not_an_empty_one(tmp_path: Path) -> None:
+    (tmp_path / "mlflow.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(MlflowStoreError, match=r"could not read the production alias.*mlflow\.db"):
+        _store(tmp_path).production_version()
+
+
+def experiment_ids_from_threads(store: MlflowStore, threads: int = 8) -> set[str]:
+    """The experiment id as many threads see it, all asking at the same moment."""
+    start = threading.Barrier(threads)
+
+    def create(_: int) -> str:
+        start.wait()
+        return store.experiment_id()
+
+    with ThreadPoolExecutor(threads) as pool:
+        return set(pool.map(create, range(threads)))
+
+
+def experiment_ids_from_processes(store: MlflowStore, folder: Path, processes: int = 2) -> set[str]:
+    """The experiment id as several processes see it, all asking at the same moment."""
+    go = folder / "go"
+    code = (
+        "import sys, time, pathlib, mlflow\n"
+        "from sentiment_assets.lib.tracking import MlflowStore\n"
+        "store = MlflowStore(sys.argv[1], experiment_name=sys.argv[2])\n"
+        "print('ready', flush=True)\n"
+        "while not pathlib.Path(sys.argv[3]).exists(): time.sleep(0.005)\n"
+        "print(store.experiment_id())\n"
+    )
+    command = [sys.executable, "-c", code, store.uri, store.experiment_name, str(go)]
+    running = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    assert [p.stdout.readline().strip() for p in running] == ["ready"] * processes
+    go.touch()
+    outputs = [process.communicate(timeout=120) for process in running]
+    assert all(p.returncode == 0 for p in running), [err for _, err in outputs]
+    return {out.strip() for out, _ in outputs}
+
+
+def test_many_threads_create_the_experiment_once(tmp_path: Path) -> None:
+    store = _store(tmp_path / "fresh")
+    (experiment_id,) = experiment_ids_from_threads(store)
+    found = store.client().search_experiments(filter_string=f"name = '{store.experiment_name}'")
+    assert [e.experiment_id for e in found] == [experiment_id]
+
+
+def test_two_processes_create_the_experiment_once(tmp_path: Path) -> None:
+    store = _store(tmp_path / "fresh")
+    (experiment_id,) = experiment_ids_from_processes(store, tmp_path)
+    assert store.experiment_id() == experiment_id
+
+
+def test_a_deleted_experiment_is_named_not_trained_into(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.client().delete_experiment(store.experiment_id())
+    with pytest.raises(MlflowStoreError, match=r"customer-sentiment-analysis.*is deleted: restore"):
+        store.experiment_id()
 
 
 @pytest.mark.parametrize(
@@ -117,6 +209,25 @@ class _Constant(__import__("mlflow").pyfunc.PythonModel):
 )
 def test_a_uri_is_shown_without_its_credentials(uri: str, shown: str) -> None:
     assert settings.redacted(uri) == shown
+
+
+@pytest.mark.parametrize(
+    ("uri", "secret", "shown"),
+    [
+        (
+            "http://alice:s3cret@mlflow.example:5000",
+            "s3cret",
+            "http://alice:***@mlflow.example:5000",
+        ),
+        ("https://t0ken@mlflow.example", "t0ken", "https://***@mlflow.example"),
+        ("https://t%40ken@mlflow.example", "t@ken", "https://***@mlflow.example"),
+    ],
+)
+def test_an_error_message_loses_the_uris_credentials(uri: str, secret: str, shown: str) -> None:
+    message = f"API request to {uri}/api/2.0/mlflow/runs failed (auth {secret} refused)"
+    cleaned = settings.without_credentials(message, uri)
+    assert secret not in cleaned
+    assert cleaned.startswith(f"API request to {shown}/api/2.0/mlflow/runs failed")
 
 
 def test_sqlite_paths_relative_and_absolute() -> None:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -116,9 +117,9 @@ def test_a_tfidf_model_scores_in_a_fresh_interpreter_without_tensorflow(
 
     store = MlflowStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
     result, _ = train_candidate(
-        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}, register=True
+        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}
     )
-    store.set_production(result.version)
+    store.set_production(store.register_version(result.model_uri, result.run_id))
     code = (
         "import sys, mlflow.pyfunc, pandas as pd\n"
         f"mlflow.set_tracking_uri({store.uri!r}); mlflow.set_registry_uri({store.uri!r})\n"
@@ -145,8 +146,40 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
         predictor.predict(reviews)
 
 
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_the_logged_model_refuses_them_as_mlflows_invalid_parameter(production, bad) -> None:
+    from mlflow.exceptions import MlflowException
+
+    model = mlflow.pyfunc.load_model(PRODUCTION_URI)
+    reviews = pd.DataFrame({"review_text": ["Fine", bad]}, dtype=object)
+
+    # The scoring server answers this error with 400 and its message (any other error: a vague 400).
+    with pytest.raises(
+        MlflowException, match=r"review_text must be non-blank text.*row\(s\) 1"
+    ) as err:
+        model.predict(reviews)
+    assert err.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def _invoke(port: int, rows: list[list[object]]) -> tuple[int, dict]:
+    """POST reviews to a scoring server's /invocations: the status and the JSON answer."""
+    body = {"dataframe_split": {"columns": ["review_text"], "data": rows}}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
 @pytest.mark.slow
-def test_mlflow_models_serve_answers_invocations_with_raw_text(production, tmp_path) -> None:
+def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(
+    production, tmp_path
+) -> None:
     port = free_port()
     # The scoring server starts `uvicorn` by name: the venv's bin must be on PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -154,33 +187,29 @@ def test_mlflow_models_serve_answers_invocations_with_raw_text(production, tmp_p
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", PRODUCTION_URI]
     command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
     server = start_group(command, tmp_path / "serve.log", env=env)
-    body = json.dumps(
-        {
-            "dataframe_split": {
-                "columns": ["review_text"],
-                "data": [["I love this dress, it fits perfectly"], ["Cheap fabric, returning it"]],
-            }
-        }
-    ).encode()
+    texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
 
-    def invocations() -> dict | None:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
+    def answered() -> tuple[int, dict] | None:
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read())
+            return _invoke(port, [[text] for text in texts])
         except OSError:
             return None
 
     try:
-        answer = wait_until("an answer from mlflow models serve", invocations, 120, alive=[server])
+        status, answer = wait_until(
+            "an answer from mlflow models serve", answered, 120, alive=[server]
+        )
+        refusals = {repr(bad): _invoke(port, [["Fine"], [bad]]) for bad in ("", "   ", None, 3)}
     finally:
         stop_group(server)
+    assert status == 200
     rows = answer["predictions"]
-    texts = ["I love this dress, it fits perfectly", "Cheap fabric, returning it"]
     local = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(pd.DataFrame({"review_text": texts}))
     assert [r["label"] for r in rows] == local["label"].tolist()
     assert np.allclose([r["probability"] for r in rows], local["probability"], atol=1e-6)
+    # A request with an empty, blank or non-text review is the client's error, said clearly.
+    for bad, (status, answer) in refusals.items():
+        assert status == 400, (bad, answer)
+        assert answer["error_code"] == "INVALID_PARAMETER_VALUE", (bad, answer)
+        assert "review_text must be non-blank text" in answer["message"], (bad, answer)
+        assert "row(s) 1" in answer["message"], (bad, answer)

@@ -6,11 +6,14 @@ import pytest
 from sentiment_assets.model.reviews import (
     KAGGLE_COLUMNS,
     LABEL,
+    NUMERIC_COLUMNS,
     REVIEW_ID,
     TEXT,
     TITLE,
+    IncompleteFileError,
     ReviewFileError,
     read_reviews,
+    unfinished_tail,
 )
 
 HEADER = "," + ",".join(KAGGLE_COLUMNS) + "\n"
@@ -26,6 +29,15 @@ def _write(tmp_path: Path, content: str | bytes) -> Path:
         content = content.encode("utf-8")
     path.write_bytes(content)
     return path
+
+
+def _incomplete(path: Path) -> str:
+    """Why a file is judged unfinished (bytes may still come), checking the full message too."""
+    with pytest.raises(IncompleteFileError) as caught:
+        read_reviews(path)
+    reason = caught.value.reason
+    assert caught.value.problem == f"the file is incomplete: {reason} (still being written?)"
+    return reason
 
 
 def _problem(path: Path) -> str:
@@ -94,9 +106,10 @@ def test_a_folder_is_not_a_review_file(tmp_path):
     assert _problem(tmp_path) == "is a folder, not a file"
 
 
-@pytest.mark.parametrize("content", [b"", b" \n\r\n\t\n"])
-def test_empty_file(tmp_path, content):
-    assert _problem(_write(tmp_path, content)) == "the file is empty"
+def test_empty_file(tmp_path):
+    assert _problem(_write(tmp_path, b" \n\r\n\t\n")) == "the file is empty"
+    # Without a single byte it may be a file just created: unfinished, not bad.
+    assert _incomplete(_write(tmp_path, b"")) == "it is empty"
 
 
 def test_header_without_rows(tmp_path):
@@ -129,12 +142,68 @@ def test_labels_other_than_0_or_1(tmp_path):
     rows = [_row(10, text='"two\nlines"'), _row(11, label="2"), _row(12, label="yes")]
     rows += [_row(13, label=""), _row(14, label="-1"), _row(15, label="0")]
     problem = _problem(_write(tmp_path, HEADER + "".join(rows)))
-    assert problem.startswith("Recommended IND must be 0 or 1, found ")
+    assert problem.startswith("Recommended IND must be 0 or 1: 4 of 6 rows hold something else (")
     for found in ("'2' (1x)", "'yes' (1x)", "'-1' (1x)", "empty (1x)"):
         assert found in problem
     # The multi-line review 10 takes lines 2-3, so review 11 starts on line 4.
     assert "review_id 11 (line 4), review_id 12 (line 5)" in problem
     assert "review_id 15" not in problem
+
+
+def test_a_free_text_label_column_gives_a_short_message(tmp_path):
+    # A column shift put review texts where the label belongs, in every one of 50,000 rows.
+    rows = [_row(i, label=f"Review number {i} was long: {'words ' * 30}") for i in range(50_000)]
+    problem = _problem(_write(tmp_path, HEADER + "".join(rows)))
+    assert len(problem) < 1000
+    assert problem.startswith(
+        "Recommended IND must be 0 or 1: 50000 of 50000 rows hold something else "
+        "(50000 distinct values, the commonest 'Review number 0 was long: words words wo...' (1x)"
+    )
+    assert problem.endswith(
+        "review_id 0 (line 2), review_id 1 (line 3), review_id 2 (line 4), review_id 3 (line 5), "
+        "review_id 4 (line 6) and 49995 more"
+    )
+
+
+def test_every_column_has_one_type_whatever_the_values(tmp_path):
+    rows = [_row(1), _row(2).replace(",35,", ",,"), _row(3)]
+    header = HEADER.rstrip("\n") + ",Store\n"
+    stores = ["12", "paris", ""]
+    content = header + "".join(
+        r.rstrip("\n") + f",{s}\n" for r, s in zip(rows, stores, strict=True)
+    )
+    reviews = read_reviews(_write(tmp_path, content))
+    assert reviews["Age"].dtype == "Int64" and reviews["Age"].tolist() == [35, pd.NA, 35]
+    assert {str(reviews[c].dtype) for c in NUMERIC_COLUMNS} == {"Int64"}
+    # A column outside the Kaggle schema is text, whatever it holds: numbers stay as written.
+    assert reviews["Store"].tolist()[:2] == ["12", "paris"] and pd.isna(reviews["Store"][2])
+    reviews.to_parquet(tmp_path / "stored.parquet")  # storage takes every column
+
+
+def test_a_non_numeric_age_in_a_large_drop_names_the_file_and_rows(tmp_path):
+    # Past pandas' 65,536-row chunks, which type-guessed each chunk apart: the column came out half
+    # numbers, half text, and storage crashed on it (ArrowInvalid) after validation had passed.
+    rows = [_row(i) for i in range(100_000)]
+    rows[99_990] = _row(99_990).replace(",35,", ",forty,")
+    path = _write(tmp_path, HEADER + "".join(rows))
+    assert _problem(path) == (
+        "'Age' must hold whole numbers: 1 of 100000 rows hold something else ('forty' (1x)): "
+        "review_id 99990 (line 99992)"
+    )
+
+
+def test_a_review_id_column_elsewhere_than_first_is_refused(tmp_path):
+    path = _write(tmp_path, ",Review Text,Recommended IND,review_id\n0,Nice,1,7\n")
+    assert (
+        _problem(path) == "a column named 'review_id' must be the first column, where the ids are"
+    )
+
+
+def test_a_huge_header_is_listed_in_short(tmp_path):
+    header = ",".join(f"column {i} {'x' * 60}" for i in range(3000))
+    problem = _problem(_write(tmp_path, header + "\n" + ",".join(["1"] * 3000) + "\n"))
+    assert len(problem) < 1000
+    assert problem.endswith(" and 2993 more)")
 
 
 def test_duplicated_review_ids(tmp_path):
@@ -164,24 +233,28 @@ def test_a_record_with_the_wrong_number_of_fields(tmp_path, fields, broken):
 
 def test_a_quoted_field_that_never_closes(tmp_path):
     path = _write(tmp_path, HEADER + _row(1) + '2,1078,35,,"Lovely\nbut\n')
-    problem = _problem(path)
-    assert problem == (
-        "cannot be parsed as CSV: unexpected end of data in the record starting on line 3"
-    )
+    assert _incomplete(path) == "it ends inside a quoted field of the record starting on line 3"
 
 
 def test_a_file_without_final_newline_is_incomplete(tmp_path):
     path = _write(tmp_path, HEADER + _row(1) + _row(2).rstrip("\n"))
-    assert _problem(path) == (
-        "the file is incomplete (it does not end with a newline; still being written?)"
-    )
+    assert _incomplete(path) == "it does not end with a newline"
+
+
+def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
+    for content in (b"", HEADER.encode() + b"0,1", (HEADER + _row(1)).encode()):
+        path = _write(tmp_path, content)
+        try:
+            read_reviews(path)
+            found = None
+        except IncompleteFileError as err:
+            found = err.reason
+        assert unfinished_tail(content[-1:]) == found
 
 
 def test_nul_bytes(tmp_path):
-    problem = _problem(_write(tmp_path, HEADER + _row(1) + "\0" * 8 + "\n"))
-    assert problem.startswith(
-        f"the file contains NUL bytes (from byte offset {len(HEADER + _row(1))})"
-    )
+    reason = _incomplete(_write(tmp_path, HEADER + _row(1) + "\0" * 8 + "\n"))
+    assert reason.startswith(f"it has NUL bytes from byte offset {len(HEADER + _row(1))} ")
 
 
 # From shared/data/README.md: rows, null Review Text, Recommended IND = 1, first review id.
@@ -224,15 +297,15 @@ def _cuts(data: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("cut", "problem"),
     [
-        ("mid unquoted row", "the file is incomplete (it does not end with a newline"),
-        ("in the last field", "the file is incomplete (it does not end with a newline"),
-        ("mid quoted review", "the file is incomplete (it does not end with a newline"),
-        ("after a line break inside a quoted review", "cannot be parsed as CSV: unexpected end"),
+        ("mid unquoted row", "it does not end with a newline"),
+        ("in the last field", "it does not end with a newline"),
+        ("mid quoted review", "it does not end with a newline"),
+        ("after a line break inside a quoted review", "it ends inside a quoted field"),
     ],
 )
-def test_a_truncated_real_drop_is_refused(real_drops, tmp_path, cut, problem):
+def test_a_truncated_real_drop_is_refused_as_incomplete(real_drops, tmp_path, cut, problem):
     path = _write(tmp_path, _cuts(real_drops[0].read_bytes())[cut])
-    assert _problem(path).startswith(problem)
+    assert _incomplete(path).startswith(problem)
 
 
 def test_a_real_drop_cut_between_records_is_a_shorter_complete_drop(real_drops, tmp_path):

@@ -2,6 +2,7 @@
 
 import pathlib
 import time
+from typing import NoReturn
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from sentiment_assets.lib import drops
 from sentiment_assets.model.reviews import (
     LABEL,
     TEXT,
+    IncompleteFileError,
     ReviewFileError,
     parse_reviews,
     validation_problems,
@@ -24,50 +26,44 @@ from sentiment_assets.model.stems import Corpus, stem_reviews
     partitions_def=review_drops,
     kinds={"csv", "pandas"},
     # A file read can fail for passing reasons (a network share hiccups); bad data never retries.
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=1),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL),
 )
 def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg.Output:
     """The reviews of one CSV drop, validated: required columns, labels 0 or 1, unique ids, at
-    most 20 % without text. A drop that fails moves to the quarantine folder with a note saying
-    why, and nothing of it is stored.
+    most 20 % without text. A drop whose content is bad moves to the quarantine folder with a note
+    saying why, and nothing of it is stored; one that cannot be read, or looks unfinished within
+    its grace period, stays where it is.
 
     It reads the file the drop sensor planned (the run's tags name it and its sha256); its data
     version is the sha256 of the bytes it parsed.
     """
-    key = context.partition_key
-    planned = context.run.tags.get(drops.FILE_TAG)
-    if planned:
-        if planned != pathlib.PurePath(planned).name:
-            raise dg.Failure(f"{planned!r} is not a file name in the landing folder")
-        path = landing.path / planned
-    else:  # materialized by hand: the file that owns the key
-        earlier = stored_drop(context.instance, key)
-        path = drops.file_for_key(landing.path, key, earlier.file if earlier else None)
-    data = drops.read_drop(path)
-    sha = drops.sha256_hex(data)
+    path = _drop_file(context, landing)
+    read = _read(path)
     expected = context.run.tags.get(drops.SHA256_TAG)
-    if expected and sha != expected:
+    if expected and read.sha256 != expected:
         raise dg.Failure(
             description=f"{path.name}: its content changed after the drop sensor planned this "
-            "run; the sensor plans a new run for the new content",
+            "run; nothing was stored, and the sensor plans a new run for the new content",
             allow_retries=False,
         )
     try:
-        reviews = parse_reviews(data, path)
+        reviews = parse_reviews(read.data, path)
         problems = validation_problems(reviews)
         if problems:
             raise ReviewFileError(path, "; ".join(problems))
+    except IncompleteFileError as err:
+        grace = landing.incomplete_grace_seconds
+        unfinished = drops.Unfinished(err.reason, time.time_ns() - read.mtime_ns)
+        if not unfinished.truncated(grace):
+            raise dg.Failure(
+                description=f"{path.name}: {unfinished.note(grace)}", allow_retries=False
+            ) from err
+        _quarantine(context, path, unfinished.note(grace), landing, read)
     except ReviewFileError as err:
-        moved = drops.quarantine(path, err.problem, landing.quarantine)
-        context.log.error(f"{err}; moved to {moved}")
-        raise dg.Failure(
-            description=str(err),
-            metadata={"file": path.name, "problem": err.problem, "quarantined_as": str(moved)},
-            allow_retries=False,
-        ) from err
+        _quarantine(context, path, err.problem, landing, read)
     return dg.Output(
         reviews,
-        data_version=dg.DataVersion(sha),
+        data_version=dg.DataVersion(read.sha256),
         metadata={
             "dagster/row_count": len(reviews),
             "dagster/column_schema": table_schema(reviews),
@@ -76,6 +72,61 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
             "source_file": path.name,
             "sample": sample_markdown(reviews),
         },
+    )
+
+
+def _drop_file(context: dg.AssetExecutionContext, landing: ReviewLanding) -> pathlib.Path:
+    """The file the run was told to read, else (materialized by hand) the file owning the key."""
+    planned = context.run.tags.get(drops.FILE_TAG)
+    if planned:
+        if planned != pathlib.PurePath(planned).name:
+            raise dg.Failure(
+                f"{planned!r} is not a file name in the landing folder", allow_retries=False
+            )
+        return landing.path / planned
+    earlier = stored_drop(context.instance, context.partition_key)
+    return drops.file_for_key(
+        landing.path, context.partition_key, earlier.file if earlier else None
+    )
+
+
+def _read(path: pathlib.Path) -> drops.DropBytes:
+    """The file's bytes; a link or other odd entry fails at once, a read error is retried."""
+    try:
+        return drops.read_drop(path)
+    except drops.RefusedFile as err:
+        raise dg.Failure(description=f"{err}; nothing was read", allow_retries=False) from None
+    except OSError as err:
+        raise dg.Failure(
+            description=f"{path.name}: cannot be read ({drops.why(err)}); it stays in the landing "
+            "folder",
+        ) from err
+
+
+def _quarantine(
+    context: dg.AssetExecutionContext,
+    path: pathlib.Path,
+    problem: str,
+    landing: ReviewLanding,
+    read: drops.DropBytes,
+) -> NoReturn:
+    """Move the drop to quarantine with its note, and fail the run saying why."""
+    try:
+        moved = drops.quarantine(path, problem, landing.quarantine, read)
+    except drops.FileChanged as err:
+        raise dg.Failure(
+            description=f"{path.name}: {problem}; not quarantined: {err}", allow_retries=False
+        ) from None
+    except OSError as err:  # the file stays; a retry may manage the move
+        raise dg.Failure(
+            description=f"{path.name}: {problem}; it could not be quarantined "
+            f"({drops.why(err)}) and stays in the landing folder"
+        ) from err
+    context.log.error(f"{path.name}: {problem}; moved to {moved}")
+    raise dg.Failure(
+        description=f"{path.name}: {problem}",
+        metadata={"file": path.name, "problem": problem, "quarantined_as": str(moved)},
+        allow_retries=False,
     )
 
 

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from sentiment_assets.lib.drops import FILE_TAG, Ingested
+from sentiment_assets.lib.drop_plan import Ingested
+from sentiment_assets.lib.drops import FILE_TAG
 
 review_drops = dg.DynamicPartitionsDefinition(name="review_drops")
 

@@ -5,7 +5,7 @@ import dagster as dg
 from sentiment_assets.defs.ingestion.jobs import ingest_drop
 from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
 from sentiment_assets.defs.platform.resources import ReviewLanding
-from sentiment_assets.lib import drops
+from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
 # Enough to work through a backlog quickly without flooding the run queue in one tick.
 MAX_RUNS_PER_TICK = 5
@@ -19,23 +19,24 @@ MAX_RUNS_PER_TICK = 5
 def review_drop_sensor(context: dg.SensorEvaluationContext, landing: ReviewLanding):
     """Each new, complete CSV in the landing folder becomes a partition and a run that reads it.
 
-    Files still being written (size or modification time changed since the last tick), hidden
-    files and `*.part`/`*.tmp` are left for later; a file whose content changed is read again; the
-    first file to claim a partition key keeps it. Every skipped file gets a log line saying why.
+    Files still being written (size or times changed since the last tick, or no final newline
+    within the grace period), hidden files and `*.part`/`*.tmp` are left for later; a file whose
+    content changed is read again; the first file to claim a partition key keeps it. Every
+    skipped file gets a log line saying why.
     """
     instance = context.instance
-    files, refused = drops.scan_landing(landing.path)
-    plan = drops.plan_ingestion(
-        files,
-        refused,
-        drops.DropMemory.load(context.cursor),
-        sha256=lambda name: drops.file_sha256(landing.path / name),
+    plan = plan_folder(
+        landing.path,
+        DropMemory.load(context.cursor),
         ingested=lambda key: stored_drop(instance, key),
         partitions=set(instance.get_dynamic_partitions(review_drops.name)),
         max_requests=MAX_RUNS_PER_TICK,
+        grace_seconds=landing.incomplete_grace_seconds,
     )
     for line in plan.log:
         context.log.warning(line)
+    for request in plan.requests:
+        context.log.info(request.note)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(run_key=r.run_key, partition_key=r.key, tags=r.tags)

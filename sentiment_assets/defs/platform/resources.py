@@ -6,15 +6,23 @@ import dagster as dg
 from pydantic import Field
 
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
-from sentiment_assets.lib import settings, tracking
+from sentiment_assets.lib import drops, settings, tracking
 from sentiment_assets.lib.tracking import MlflowStore
 
 
 class ReviewLanding(dg.ConfigurableResource):
-    """The folder that review CSV drops land in, and the quarantine for drops that fail validation."""
+    """The folder that review CSV drops land in, the quarantine for drops whose content is bad,
+    and how long an unfinished file may wait before it is judged truncated."""
 
     folder: str | None = Field(
         default=None, description="Landing folder; default $SENTIMENT_DATA_DIR/landing."
+    )
+    incomplete_grace_seconds: float = Field(
+        default=drops.DEFAULT_GRACE_SECONDS,
+        description="A drop that looks unfinished (no final newline, or cut inside a quoted "
+        "field) is left in the landing folder and read once complete; once it has not changed "
+        "for this long it is judged truncated and quarantined. The drop sensor and raw_reviews "
+        "both apply it.",
     )
 
     @property

@@ -1,5 +1,7 @@
 """From stems to production: padded_dataset -> trained_models -> production_model."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -13,9 +15,10 @@ from sentiment_assets.defs.platform.metadata import (
     metrics_markdown,
 )
 from sentiment_assets.defs.platform.resources import MlflowTracking
-from sentiment_assets.defs.training.config import TrainingConfig
+from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
 from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.model.dataset import (
@@ -68,7 +71,8 @@ def trained_models(
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
 ) -> dg.Output[TrainedModels]:
-    """Candidate models, each its own MLflow run and a new registered model version."""
+    """Candidate models, each its own MLflow run with its logged model; only the one that
+    `production_model` promotes becomes a registered version."""
     from sentiment_assets.lib.training import train_candidates
 
     store = mlflow.store()
@@ -76,20 +80,20 @@ def trained_models(
     def report(result: CandidateResult) -> None:
         context.log.info(
             f"{result.name}: validation ROC AUC {result.validation.roc_auc:.4f}, "
-            f"version {result.version}, {result.training_seconds:.1f} s"
+            f"{result.training_seconds:.1f} s, logged as {result.model_uri}"
         )
 
-    trained, curves = train_candidates(
-        padded_dataset,
-        config.build(),
-        store,
-        tags={
-            "dagster_run_id": context.run.run_id,
-            "dagster_asset_key": context.asset_key.to_user_string(),
-        },
-        register=True,
-        on_trained=report,
-    )
+    with _failures_of(store, "trained_models", "earlier values and production are as they were"):
+        trained, curves = train_candidates(
+            padded_dataset,
+            config.build(),
+            store,
+            tags={
+                "dagster_run_id": context.run.run_id,
+                "dagster_asset_key": context.asset_key.to_user_string(),
+            },
+            on_trained=report,
+        )
     results = trained.candidates
     return dg.Output(
         trained,
@@ -114,59 +118,96 @@ def trained_models(
 @dg.asset(kinds={"mlflow"}, pool=MLFLOW_POOL)
 def production_model(
     context: dg.AssetExecutionContext,
+    config: PromotionConfig,
     trained_models: TrainedModels,
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
 ) -> dg.Output[ProductionDecision]:
-    """The registry's `production` alias: moved to the best new candidate only when it is better."""
+    """The registry's `production` alias: moved to the best new candidate only when it is better
+    beyond chance; only a promoted candidate becomes a registered version."""
     store = mlflow.store()
     best = production.choose_challenger(trained_models.candidates)
-    test_reviews = padded_dataset.split_reviews("test")
-    challenger = production.score_model(
-        store.load_model(best.model_uri),
-        test_reviews,
-        name=best.name,
-        version=best.version,
-        run_id=best.run_id,
-    )
-    current = store.production_version()
-    champion = None
-    if current is not None:
-        champion = production.score_model(
-            store.load_model(model_uri(store.model_name)),
-            test_reviews,
-            name=store.candidate_name(current.run_id),
-            version=str(current.version),
-            run_id=current.run_id,
+    reviews = padded_dataset.split_reviews("test")
+    with _failures_of(store, "production_model", "the production alias was left where it is"):
+        current = store.production_version()
+        challenger, challenger_scores = production.score_model(
+            store.load_model(best.model_uri),
+            reviews,
+            name=best.name,
+            version=None,
+            run_id=best.run_id,
         )
-    verdict = production.decide(challenger, champion)
-    if verdict.promote:
-        store.set_production(best.version)
-    kept = champion.version if champion is not None else None
+        champion = comparison = None
+        if current is not None:
+            version = str(current.version)
+            champion, champion_scores = production.score_model(
+                store.load_model(store.version_uri(version)),
+                reviews,
+                name=store.candidate_name(current.run_id),
+                version=version,
+                run_id=current.run_id,
+            )
+            comparison = production.compare_roc_auc(
+                reviews[Corpus.LABEL].to_numpy(),
+                challenger_scores,
+                champion_scores,
+                level=config.significance_level,
+            )
+        verdict = production.decide(challenger, comparison)
+        if verdict.promote:
+            challenger = challenger.model_copy(
+                update={"version": store.register_version(best.model_uri, best.run_id)}
+            )
+            store.set_production(challenger.version)
+    held = challenger if verdict.promote else champion
     decision = ProductionDecision(
         promoted=verdict.promote,
         reason=verdict.reason,
         challenger=challenger,
         champion=champion,
-        production_version=best.version if verdict.promote else kept,
+        comparison=comparison,
+        production_version=held.version if held is not None else None,
     )
     context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
 
 
+@contextmanager
+def _failures_of(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
+    """A failure of the MLflow store in the block fails the step with a message saying what
+    happened and what it left as it was (not a stack trace to decipher)."""
+    try:
+        with store.failures_explained(step, outcome):
+            yield
+    except MlflowStoreError as err:
+        raise dg.Failure(description=str(err)) from err
+
+
 def _decision_metadata(
     decision: ProductionDecision, best: CandidateResult, store: MlflowStore
 ) -> dict[str, Any]:
-    scores = {f"challenger v{decision.challenger.version}": decision.challenger.test}
+    scores = {"challenger": decision.challenger.test}
     if decision.champion is not None:
         scores[f"production v{decision.champion.version}"] = decision.champion.test
+    registered = (
+        f", registered as version {decision.challenger.version}" if decision.promoted else ""
+    )
     metadata = {
         "decision": "promoted" if decision.promoted else "kept",
         "reason": decision.reason,
-        "challenger": f"{best.name} (version {best.version})",
+        "challenger": f"{best.name} (run {best.run_id}{registered})",
         "scores": metrics_markdown(scores),
         "challenger_run": dg.MetadataValue.url(store.run_url(best.experiment_id, best.run_id)),
     }
+    comparison = decision.comparison
+    if comparison is not None:
+        metadata |= {
+            "roc_auc_difference": comparison.difference,
+            "roc_auc_difference_interval": f"{comparison.low:+.4f} to {comparison.high:+.4f} "
+            f"({(1 - comparison.level) * 100:g}% confidence)",
+            "p_value": comparison.p_value,
+            "significance_level": comparison.level,
+        }
     held = decision.production
     if held is not None:
         metadata |= {

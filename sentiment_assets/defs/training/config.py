@@ -1,8 +1,10 @@
-"""What `trained_models` trains, editable in the launchpad."""
+"""What `trained_models` trains and how much evidence `production_model` asks for, editable in the
+launchpad."""
 
 import dagster as dg
 from pydantic import Field
 
+from sentiment_assets.lib.production import DEFAULT_SIGNIFICANCE_LEVEL
 from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, Candidate, KerasTraining
 
 
@@ -42,3 +44,17 @@ class TrainingConfig(dg.Config):
             )
             for spec in self.candidates
         ]
+
+
+class PromotionConfig(dg.Config):
+    """How much evidence moves the production alias; editable in the launchpad."""
+
+    significance_level: float = Field(
+        default=DEFAULT_SIGNIFICANCE_LEVEL,
+        gt=0,
+        lt=1,
+        description="The challenger replaces production only when its test ROC AUC is higher and "
+        "DeLong's paired test on the same test reviews gives a two-sided p-value below this level "
+        "(equivalently, the 1 - level interval of the difference lies above zero). Lower asks for "
+        "more evidence; the first model needs only the quality gate.",
+    )

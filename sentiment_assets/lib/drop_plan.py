@@ -1,0 +1,259 @@
+"""The drop sensor's decision: what to ingest this tick, as a pure function of the landing folder now
+and what the sensor remembers from earlier ticks.
+
+The sensor (and `sentiment-run`) only lists the folder, reads last bytes, hashes files and
+reports; `plan_ingestion` decides.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from sentiment_assets.lib import drops
+from sentiment_assets.lib.drops import (
+    FILE_TAG,
+    SHA256_TAG,
+    LandingFile,
+    Unfinished,
+    scan_landing,
+)
+from sentiment_assets.model.reviews import unfinished_tail
+
+
+@dataclass
+class Sent:
+    """The content last requested for a drop, the file's signature then, and when."""
+
+    sha256: str
+    signature: list[int]
+    planned_ns: int
+
+
+@dataclass
+class DropMemory:
+    """What the drop sensor remembers between ticks (stored by Dagster as its cursor).
+
+    `seen`: each file's signature (size and times) at the last tick; a file is stable once it did
+    not change between two ticks. `owners`: partition key -> the file that claimed it first.
+    `sent`: key -> the content last requested. `noted`: file -> the last reason logged for
+    skipping it, so each reason is logged once. `requests`: how many runs were requested, which
+    makes every run key new (content A, then B, then A again is read three times).
+    """
+
+    seen: dict[str, list[int]] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, Sent] = field(default_factory=dict)
+    noted: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    @classmethod
+    def load(cls, raw: str | None) -> DropMemory:
+        if not raw:
+            return cls()
+        fields = json.loads(raw)
+        # A cursor written before `Sent` held lists: forgetting them costs one hash per drop, and
+        # the stored data versions still keep the drops from being read again.
+        fields["sent"] = {k: Sent(**v) for k, v in fields["sent"].items() if isinstance(v, dict)}
+        return cls(**fields)
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The file and content behind a drop's latest stored value (None before the first)."""
+
+    file: str | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DropRequest:
+    """Read this file, with this content, as this drop (replacing what it holds, if anything)."""
+
+    key: str
+    file: str
+    sha256: str
+    run_key: str
+    replaces: Ingested | None = None
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {FILE_TAG: self.file, SHA256_TAG: self.sha256}
+
+    @property
+    def note(self) -> str:
+        line = f"{self.file}: read as drop '{self.key}' (sha256 {self.sha256[:12]})"
+        if self.replaces is None:
+            return line
+        return (
+            f"{line}; its content changed, so it replaces the stored drop (read from "
+            f"{self.replaces.file or 'an unknown file'}, sha256 {self.replaces.sha256[:12]})"
+        )
+
+
+@dataclass
+class IngestionPlan:
+    requests: list[DropRequest]
+    new_keys: list[str]
+    log: list[str]  # why files were skipped: each reason once, when it first applies
+    memory: DropMemory
+
+
+def plan_ingestion(
+    files: Iterable[LandingFile],
+    refused: dict[str, str],
+    memory: DropMemory,
+    *,
+    last_byte: Callable[[str], bytes],
+    sha256: Callable[[str], str],
+    ingested: Callable[[str], Ingested | None],
+    partitions: set[str],
+    max_requests: int,
+    now_ns: int,
+    grace_seconds: float,
+) -> IngestionPlan:
+    """Which drops to read this tick, from the landing files now and the sensor's memory.
+
+    - A file is read once it is stable (size and times as at the last tick) and looks finished
+      (it ends with a newline). One that does not is left in place until the grace period has
+      passed since it last changed; then it is read, and `raw_reviews` judges it truncated.
+    - A file whose content changed is read again; a touched but unchanged one is not. A file
+      planned within its grace period and not stored since (its run found it unfinished, or
+      could not read it) is planned once more when the grace period has passed.
+    - The first file to claim a partition key keeps it, whatever the names' order: a later file
+      whose name maps to the same key is refused with a log line until it is renamed.
+    - The same content as another drop under a second name is skipped with a log line.
+    - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
+      lands again (another inode, even between two ticks) it is read again, unless its content
+      is what the drop already holds.
+    - A file that cannot be read now (`last_byte` or `sha256` raise `OSError`) is skipped and
+      tried again next tick; it never stops the others.
+    - Every reason to skip a file (including `refused` entries from `scan_landing`) is logged
+      once, when it first applies.
+    `last_byte(name)` and `sha256(name)` read a landing file; `ingested(key)` says what a drop's
+    stored value was read from; `partitions` are the drop partitions that exist.
+    """
+    memory = DropMemory.load(memory.dump())
+    files = sorted(files, key=lambda f: (f.name not in memory.seen, f.mtime_ns, f.name))
+    present = {f.name for f in files}
+    grace_ns = grace_seconds * 1e9
+    log: list[str] = []
+
+    for key, owner in list(memory.owners.items()):
+        if owner not in present:
+            memory.sent.pop(key, None)
+            if key not in partitions:
+                del memory.owners[key]  # its partition was deleted: the key is free again
+    noted, memory.noted = memory.noted, {}
+
+    def skip(name: str, reason: str) -> None:
+        memory.noted[name] = reason
+        if noted.get(name) != reason:
+            log.append(f"{name}: {reason}")
+
+    for name, reason in refused.items():
+        skip(name, reason)
+
+    content_owner = {sent.sha256: key for key, sent in memory.sent.items()}
+    requests: list[DropRequest] = []
+    new_keys: list[str] = []
+    for file in files:
+        key = file.key
+        owner = memory.owners.get(key)
+        if owner is None:
+            owner = memory.owners[key] = _earlier_owner(key, file.name, ingested)
+        if owner != file.name:
+            skip(file.name, f"maps to partition key '{key}', which {owner} already owns; rename it")
+            continue
+        if memory.seen.get(file.name) != file.signature:
+            if file.name in memory.seen:
+                skip(file.name, "is still changing; read once it stops")
+            continue  # new or still changing: look again next tick
+        unchanged_ns = now_ns - file.mtime_ns
+        previous = memory.sent.get(key)
+        again = False
+        if previous is not None and previous.signature == file.signature:
+            if previous.planned_ns - file.mtime_ns >= grace_ns or unchanged_ns < grace_ns:
+                continue  # unchanged since it was requested
+            stored = ingested(key)
+            if stored is not None and stored.sha256 == previous.sha256:
+                previous.planned_ns = now_ns  # stored: nothing to look at again
+                continue
+            again = True
+        try:
+            reason = unfinished_tail(last_byte(file.name))
+            if reason and unchanged_ns < grace_ns:
+                skip(file.name, Unfinished(reason, unchanged_ns).note(grace_seconds))
+                continue
+            if len(requests) >= max_requests:
+                skip(file.name, f"waits for the next tick (at most {max_requests} runs a tick)")
+                continue
+            sha = sha256(file.name)
+        except drops.RefusedFile as err:  # replaced by a link or a folder since the scan
+            skip(file.name, err.reason)
+            continue
+        except OSError as err:
+            skip(file.name, f"cannot be read ({drops.why(err)}); tried again next tick")
+            continue
+        other = content_owner.get(sha)
+        if other is not None and other != key:
+            skip(file.name, f"same content as drop '{other}'; skipped")
+            continue
+        memory.sent[key] = Sent(sha, file.signature, now_ns)
+        content_owner[sha] = key
+        # The same file with the content last requested was touched, not changed. Another file
+        # with it left (quarantined, say) and landed again between two ticks: read as any landing.
+        same_file = previous is not None and previous.signature[-1:] == [file.inode]
+        if same_file and previous.sha256 == sha and not again:
+            continue
+        stored = ingested(key)
+        if stored is not None and stored.sha256 == sha:
+            continue  # already read, maybe before the sensor ran
+        memory.requests += 1
+        run_key = f"{key}:{sha[:16]}:{memory.requests}"
+        requests.append(DropRequest(key, file.name, sha, run_key, replaces=stored))
+        if key not in partitions:
+            new_keys.append(key)
+    memory.seen = {f.name: f.signature for f in files}
+    return IngestionPlan(requests, new_keys, log, memory)
+
+
+def plan_folder(
+    folder: Path,
+    memory: DropMemory,
+    *,
+    ingested: Callable[[str], Ingested | None],
+    partitions: set[str],
+    max_requests: int,
+    grace_seconds: float,
+    settled: bool = False,
+) -> IngestionPlan:
+    """`plan_ingestion` on the landing folder as it is now; with `settled`, every file counts as
+    stable (whoever asks has finished copying)."""
+    files, refused = scan_landing(folder)
+    if settled:
+        memory = replace(memory, seen={f.name: f.signature for f in files})
+    return plan_ingestion(
+        files,
+        refused,
+        memory,
+        last_byte=lambda name: drops.last_byte(folder / name),
+        sha256=lambda name: drops.file_sha256(folder / name),
+        ingested=ingested,
+        partitions=partitions,
+        max_requests=max_requests,
+        now_ns=time.time_ns(),
+        grace_seconds=grace_seconds,
+    )
+
+
+def _earlier_owner(key: str, name: str, ingested: Callable[[str], Ingested | None]) -> str:
+    """Who owns a key the sensor has not seen claimed: the file its stored value came from."""
+    stored = ingested(key)
+    return stored.file if stored is not None and stored.file else name
