@@ -22,7 +22,7 @@ from sentiment_assets.lib.storage.objects import ObjectFiles
 from sentiment_assets.lib.storage.store import NotStored, Slot, VersionedStore
 from sentiment_assets.lib.storage.values import read_value, write_value
 from sentiment_assets_tests.processes import free_port, stop_group
-from sentiment_assets_tests.scaleout.stack import s3_client, s3_environment, start_seaweedfs
+from sentiment_assets_tests.scaleout.services import s3_client, s3_environment, start_seaweedfs
 
 
 @pytest.fixture(scope="module")

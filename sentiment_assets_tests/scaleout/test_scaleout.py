@@ -16,6 +16,7 @@ import pytest
 
 from sentiment_assets.lib.tracking import MODEL_NAME, PRODUCTION_ALIAS, PRODUCTION_URI
 from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
+from sentiment_assets_tests.scaleout.runs import finished, runs, step_processes
 from sentiment_assets_tests.scaleout.stack import REPO, Stack, running_stack
 
 PIPELINE_SECONDS = 600
@@ -25,54 +26,6 @@ PIPELINE_SECONDS = 600
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     with running_stack(tmp_path_factory.mktemp("scaleout")) as stack:
         yield stack
-
-
-def runs(stack: Stack, job: str) -> list[dict]:
-    data = stack.graphql(
-        """query($job: String!) { runsOrError(filter: {pipelineName: $job}) {
-             ... on Runs { results { runId status startTime endTime
-                                     tags { key value } } } } }""",
-        job=job,
-    )
-    return data["runsOrError"]["results"]
-
-
-def finished(stack: Stack, job: str, count: int) -> list[dict] | None:
-    found = runs(stack, job)
-    done = [r for r in found if r["status"] in {"SUCCESS", "FAILURE", "CANCELED"}]
-    failed = [r for r in done if r["status"] != "SUCCESS"]
-    if failed:
-        why = {r["runId"]: failure_messages(stack, r["runId"]) for r in failed}
-        pytest.fail(f"{job} runs failed: {why}\n--- daemon ---\n{stack.log_tail('daemon')}")
-    return done if len(done) >= count else None
-
-
-def failure_messages(stack: Stack, run_id: str) -> list[str]:
-    """What went wrong in a run: its step and run failures, from its event log."""
-    from dagster import DagsterEventType, DagsterInstance
-
-    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
-    with _environment(stack.env), DagsterInstance.get() as instance:
-        entries = instance.all_logs(run_id, of_type=kinds)
-    return [
-        (
-            e.dagster_event.step_failure_data.error.to_string()
-            if e.dagster_event.step_failure_data
-            else e.message
-        )
-        for e in entries
-    ]
-
-
-def step_processes(stack: Stack, run_id: str) -> dict[str, int]:
-    """The process each step of a run started in, from the run's event log."""
-    from dagster import DagsterEventType, DagsterInstance
-
-    with _environment(stack.env), DagsterInstance.get() as instance:
-        records = instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.STEP_START, limit=100
-        ).records
-    return {r.event_log_entry.step_key: r.event_log_entry.dagster_event.pid for r in records}
 
 
 def worker_of(stack: Stack, pid: int) -> str:
@@ -135,7 +88,7 @@ def test_drops_ingest_in_parallel_on_two_workers_then_one_retraining_promotes(
 
 def _values_in_the_object_store(stack: Stack, drops: list[Path]) -> None:
     """Every worker reached the values through the S3 store: they are there, and not on disk."""
-    from sentiment_assets_tests.scaleout.stack import s3_client
+    from sentiment_assets_tests.scaleout.services import s3_client
 
     listing = s3_client(stack.env["AWS_ENDPOINT_URL"]).list_objects_v2(
         Bucket="sentiment", Prefix="storage/"
@@ -188,17 +141,3 @@ def _no_sqlite_anywhere(stack: Stack) -> None:
     ]
     assert found == []
     assert not (stack.root / "dagster_home" / "history").exists()
-
-
-class _environment:
-    """Set the stack's environment for the block (the instance reads it), then restore."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values, self.saved = values, dict(os.environ)
-
-    def __enter__(self) -> None:
-        os.environ.update(self.values)
-
-    def __exit__(self, *exc: object) -> None:
-        os.environ.clear()
-        os.environ.update(self.saved)
