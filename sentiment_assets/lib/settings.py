@@ -38,6 +38,12 @@ def storage_dir() -> Path:
     return data_dir() / "storage"
 
 
+def storage_location() -> str:
+    """SENTIMENT_STORAGE_URL (an s3://bucket/prefix every worker reaches, in the scale-out
+    profile), else the local storage folder."""
+    return os.environ.get("SENTIMENT_STORAGE_URL") or str(storage_dir())
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME when set, else a folder beside the other local data."""
     return Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster_home")
@@ -89,6 +95,12 @@ def _masked_userinfo(uri: str) -> str:
     # user:password keeps the user; a lone user part is a token and goes whole.
     parts = urlsplit(uri)
     return f"{parts.username}:***" if parts.password is not None else "***"
+
+
+def executor() -> str:
+    """SENTIMENT_EXECUTOR: `celery` runs steps on Celery workers (the scale-out profile); anything
+    else, or unset, runs them in the run's own processes."""
+    return os.environ.get("SENTIMENT_EXECUTOR", "multiprocess")
 
 
 def alerts_path() -> Path:

@@ -1,7 +1,6 @@
 """Asset storage: versioned values in open formats (parquet, npy, JSON), swapped in whole."""
 
 from functools import partial
-from pathlib import Path
 from typing import Any, get_origin
 
 import dagster as dg
@@ -9,7 +8,8 @@ import pandas as pd
 from pydantic import Field
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
+from sentiment_assets.lib.storage.files import DiskFull
+from sentiment_assets.lib.storage.objects import open_files
 from sentiment_assets.lib.storage.store import KEEP_VERSIONS, NotStored, Slot, VersionedStore
 from sentiment_assets.lib.storage.values import read_table, read_value, write_value
 
@@ -26,12 +26,13 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     """
 
     base_dir: str | None = Field(
-        default=None, description="Storage folder; default $SENTIMENT_DATA_DIR/storage."
+        default=None,
+        description="A storage folder, or an s3://bucket/prefix URL; default "
+        "$SENTIMENT_STORAGE_URL, else $SENTIMENT_DATA_DIR/storage.",
     )
 
     def store(self) -> VersionedStore:
-        root = Path(self.base_dir).resolve() if self.base_dir else settings.storage_dir()
-        return VersionedStore(LocalFiles(root))
+        return VersionedStore(open_files(self.base_dir or settings.storage_location()))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         partition = context.partition_key if context.has_asset_partitions else None

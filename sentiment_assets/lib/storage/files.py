@@ -37,6 +37,9 @@ class LocalFiles:
     def path(self, rel: str) -> Path:
         return self.root.joinpath(*rel.split("/"))
 
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
     def make_folder(self, rel: str) -> Path:
         """The folder, its missing parents created owner-only and recorded durably."""
         folder = private_dir(self.root)

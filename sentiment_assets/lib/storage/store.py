@@ -20,11 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
+
+if TYPE_CHECKING:
+    from sentiment_assets.lib.storage.objects import ObjectFiles
 
 # Versions kept per value: the current one and the two before it. A reader that read the pointer
 # just before a swap reads the version before, so at least two must stay.
@@ -87,8 +90,8 @@ class Stored:
     """What a write stored: the new version, where it is, and where the one it replaced is kept."""
 
     version: str
-    path: Path
-    replaced: Path | None
+    path: Path | str  # a folder, or an object-store URL
+    replaced: Path | str | None
 
 
 class NotStored(LookupError):
@@ -98,7 +101,7 @@ class NotStored(LookupError):
 class VersionedStore:
     """Values by slot, each write a new version; the last `keep` versions stay readable."""
 
-    def __init__(self, files: LocalFiles, keep: int = KEEP_VERSIONS) -> None:
+    def __init__(self, files: LocalFiles | ObjectFiles, keep: int = KEEP_VERSIONS) -> None:
         if keep < 2:
             raise ValueError("keep at least 2 versions: a reader may still read the one before")
         self.files, self.keep = files, keep
@@ -165,12 +168,13 @@ class VersionedStore:
         pointer = self._pointer(slot)
         return pointer.kept if pointer else []
 
-    def path(self, slot: Slot, version: str) -> Path:
+    def path(self, slot: Slot, version: str) -> Path | str:
+        """Where a version is: a folder, or an object-store URL."""
         return self.files.path(self._version(slot, version))
 
     def remove(self, slot: Slot) -> int:
         """Delete the value and every kept version; how many versions there were."""
-        if not self.files.path(slot.folder).exists():
+        if not self.files.exists(slot.folder):
             return 0
         with self.files.lock(f"{slot.folder}/{LOCK}"):
             kept = self.versions(slot)
