@@ -39,7 +39,7 @@ def population_stability_index(
     reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS
 ) -> float:
     """PSI of `current` against `reference`: bins cut at the reference's quantiles (repeated cuts
-    merged), then the sum over bins of (current share - reference share) x ln(current share /
+    merged; a value on a cut goes to the bin above), then the sum over bins of (current share - reference share) x ln(current share /
     reference share), an empty bin counting as PSI_FLOOR. 0 for the same distribution; 0.1 is
     commonly read as a moderate shift, 0.25 as a large one."""
     reference = np.asarray(reference, dtype=float)

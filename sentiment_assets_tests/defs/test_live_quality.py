@@ -253,3 +253,43 @@ def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, ins
         )
     )
     assert _checks(again)["label_balance_drift"].metadata["earlier_drops"].value == 0
+
+
+@pytest.mark.slow
+def test_the_real_drops_stay_quiet_and_a_drop_from_another_shop_does_not(
+    real_drops: list[Path], data_dir: Path, instance
+) -> None:
+    """Each real drop lands after production was trained on the ones before, as weekly drops do;
+    then a drop from another shop. Prints the figures the README quotes."""
+    for path in real_drops:
+        shutil.copy(path, data_dir / "landing" / path.name)
+    keys = [path.stem for path in real_drops]
+    shifted = write_sample_drops(data_dir / "landing", 1, 1500, mix=SHIFTED, name="other_shop")
+    records: dict[str, tuple[LiveQuality, dict[str, dg.AssetCheckEvaluation]]] = {}
+    for key in [*keys, shifted[0].stem]:
+        result = ingest(instance, [key])[key]
+        assert result.success
+        records[key] = result.output_for_node("score_drop", "live_quality"), _checks(result)
+        if key != shifted[0].stem:
+            assert train(instance, **QUICK).success
+
+    for key, (quality, checks) in records.items():
+        drift, label = quality.drift, checks["label_balance_drift"].metadata
+        print(
+            f"{key}: live ROC AUC {quality.metrics.roc_auc if quality.metrics else None}, "
+            f"gap to test {quality.roc_auc_gap}, Brier {quality.brier_score}, "
+            f"label share {label['not_recommended_share'].value} (earlier "
+            f"{label['earlier_drops_share'].value}), OOV {drift.oov_rate} (test split "
+            f"{drift.reference_oov_rate}), length PSI {drift.review_length_psi}, "
+            f"score PSI {drift.score_psi}"
+        )
+    first, *later = keys
+    assert records[first][0].production_version is None
+    for key in later:
+        quality, checks = records[key]
+        assert quality.live and quality.drift.score_psi is not None
+        assert all(c.passed for c in checks.values()), {n: c.description for n, c in checks.items()}
+    _, loud = records[shifted[0].stem]
+    assert {name for name, c in loud.items() if not c.passed} == DRIFT_CHECKS | {
+        "live_quality_gate"
+    }

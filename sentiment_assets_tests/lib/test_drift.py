@@ -38,7 +38,16 @@ def test_psi_of_deciles_with_empty_bins_by_hand():
     assert population_stability_index(reference, current) == pytest.approx(expected)
 
 
-def test_psi_is_zero_for_the_same_distribution_and_symmetric_in_shares():
+def test_a_value_on_a_cut_goes_to_the_bin_above():
+    # Review lengths are whole numbers: the reference's median, 1, is itself a value. The bins are
+    # [.., 1) and [1, ..), holding a quarter and three quarters; all current values are >= 1.
+    psi = population_stability_index(np.array([0, 1, 1, 2]), np.array([1, 1, 1, 2]), bins=2)
+    assert psi == pytest.approx(
+        (1e-4 - 0.25) * math.log(1e-4 / 0.25) + (1 - 0.75) * math.log(1 / 0.75)
+    )
+
+
+def test_psi_is_zero_for_the_same_distribution():
     values = np.random.default_rng(0).random(1000)
     assert population_stability_index(values, values) == 0
     # Ties in the reference merge its cuts instead of making empty bins.
@@ -116,7 +125,11 @@ def _figures(**changes: float) -> DropDrift:
 @pytest.mark.parametrize(
     ("problem", "quiet", "loud"),
     [
-        (drift.oov_problem, {"oov_rate": 0.069}, {"oov_rate": 0.0701}),
+        (
+            drift.oov_problem,
+            {"oov_rate": 0.05, "reference_oov_rate": 0.0},
+            {"oov_rate": 0.0501, "reference_oov_rate": 0.0},
+        ),
         (drift.length_problem, {"review_length_psi": 0.25}, {"review_length_psi": 0.2501}),
         (drift.score_problem, {"score_psi": 0.25}, {"score_psi": 0.2501}),
     ],
