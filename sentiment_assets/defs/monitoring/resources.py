@@ -18,7 +18,7 @@ class MonitoringThresholds(dg.ConfigurableResource):
     label_share_difference: float = Field(
         default=0.10,
         description="label_balance_drift warns when a drop's share of 'not recommended' is further "
-        "than this from the earlier drops' (real drops: within 0.001 of each other).",
+        "than this from the earlier drops' (real drops: within 0.003).",
     )
     oov_rate_increase: float = Field(
         default=0.05,
