@@ -3,7 +3,7 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
@@ -18,6 +18,9 @@ from sentiment_assets.lib.monitoring import LiveQuality, Scoring
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.stems import Corpus
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 PREDICTIONS, LIVE = "drop_predictions", "live_quality"
 STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
@@ -37,7 +40,7 @@ STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
             "it was when the drop landed. Not materialized while there is no production model.",
         ),
         LIVE: dg.AssetOut(
-            kinds={"mlflow", "pandas"},
+            kinds={"mlflow", "scikitlearn"},
             description="How the production model does on the drop before any retraining learns "
             "from it: ROC AUC, accuracy, precision/recall/F1 of 'not recommended', Brier score and "
             "reliability, the gap to its own test estimate, and the drop's drift against the "
@@ -95,7 +98,7 @@ def score_drop(
 def _score(
     context: dg.AssetExecutionContext,
     store: MlflowStore,
-    version: Any,
+    version: "ModelVersion",
     reviews: pd.DataFrame,
     dataset: PaddedDataset | None,
 ) -> Scoring:

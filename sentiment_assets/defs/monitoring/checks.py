@@ -53,8 +53,10 @@ def _drift_check(
     description: str,
     problem: Callable[[DropDrift, Thresholds], str | None],
     *figures: str,
+    unmeasured: str = "not measured: no training data yet",
 ) -> dg.AssetChecksDefinition:
-    """A warning on live_quality when one drift figure passes its threshold."""
+    """A warning on live_quality when one drift figure (the first of `figures`) passes its
+    threshold; `unmeasured` says why it may be missing."""
 
     @dg.asset_check(
         asset="live_quality", name=name, partitions_def=review_drops, description=description
@@ -65,8 +67,7 @@ def _drift_check(
         return dg.AssetCheckResult(
             passed=found is None,
             severity=dg.AssetCheckSeverity.WARN,
-            description=found
-            or (None if values[figures[0]] is not None else "no training data yet to compare"),
+            description=found or (None if values[figures[0]] is not None else unmeasured),
             metadata={figure: values[figure] for figure in figures},
         )
 
@@ -95,6 +96,7 @@ score_drift = _drift_check(
     "training data's test split (a warning).",
     drift.score_problem,
     "score_psi",
+    unmeasured="not measured: no production model, or no training data yet",
 )
 
 
