@@ -17,7 +17,9 @@ LINEAGE = {
     "stemmed_corpus": {"raw_reviews"},
     "padded_dataset": {"stemmed_corpus"},
     "trained_models": {"padded_dataset"},
-    "production_model": {"padded_dataset", "trained_models"},
+    "production_model": {"padded_dataset", "trained_models", "live_quality"},
+    "drop_predictions": {"stemmed_corpus"},
+    "live_quality": {"stemmed_corpus", "padded_dataset", "drop_predictions"},
 }
 
 
@@ -78,6 +80,22 @@ def raise_alert(instance: dg.DagsterInstance, failed: dg.ExecuteInProcessResult)
         dagster_run=failed.dagster_run,
     ).for_run_failure()
     run_failure_alert(context)
+
+
+def raise_check_alerts(instance: dg.DagsterInstance, run: dg.ExecuteInProcessResult) -> None:
+    """Run the real check-alert sensor on a run that succeeded, as the daemon would after it."""
+    import dagster as dg
+
+    from sentiment_assets.defs.platform.alerts import check_failure_alert
+
+    success = next(e for e in run.all_events if e.event_type_value == "PIPELINE_SUCCESS")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=check_failure_alert.name,
+        dagster_event=success,
+        dagster_instance=instance,
+        dagster_run=run.dagster_run,
+    )
+    check_failure_alert(context)
 
 
 class Ticks:

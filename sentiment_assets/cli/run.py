@@ -1,8 +1,8 @@
 """`sentiment-run`: the embedded default in one command, against a local Dagster instance.
 
 Prepares the data folder (sample drops when the landing folder is empty), plans ingestion the way
-the drop sensor does, ingests the drops whose content is not stored yet, then trains and decides on
-production.
+the drop sensor does, ingests the drops whose content is not stored yet (each scored by the
+production model before it trains on them), then trains and decides on production.
 """
 
 from __future__ import annotations
@@ -32,17 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
 
     with dg.DagsterInstance.get() as instance:
-        ingest(instance)
-        # A SQLite MLflow store must not see two writers; a tracking server takes them.
+        # Ingesting scores each drop with the production model and logs it to MLflow as well. A
+        # SQLite MLflow store must not see two writers; a tracking server takes them.
         sqlite = settings.sqlite_path(settings.tracking_uri()) is not None
         busy = runs_writing_mlflow(instance) if sqlite else []
         if busy:
             print(
-                f"Not training: run {', '.join(busy)} is writing the MLflow store; "
+                f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
                 "run this again when it has finished (make dev shows it)",
                 file=sys.stderr,
             )
             return 1
+        ingest(instance)
         run_config = {}
         if args.epochs is not None:
             run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}

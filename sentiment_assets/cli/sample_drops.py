@@ -7,12 +7,14 @@ wording and the rating strongly but not perfectly, so a model has something real
 
 import argparse
 import random
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sentiment_assets.cli.sample_phrases import CLOTHING, PHRASEBOOKS, Phrasebook
 from sentiment_assets.model.reviews import (
     KAGGLE_COLUMNS,
     LABEL,
@@ -67,74 +69,6 @@ _RECOMMENDED_GIVEN_RATING = (0.02, 0.06, 0.41, 0.97, 0.995)
 # How likely a non-neutral sentence is to be positive, by rating; the label then nudges it.
 _WARMTH = (0.1, 0.25, 0.5, 0.8, 0.9)
 
-_POSITIVE = (
-    "i love this {item}!",
-    "the fabric is soft and feels like good quality.",
-    "fits true to size.",
-    "the color is even prettier in person.",
-    "i get compliments every time i wear it.",
-    "so comfortable, i could live in it.",
-    "it drapes beautifully and is very flattering.",
-    "perfect for work or the weekend.",
-    "worth every penny.",
-    "i ordered my usual size and it fits perfectly.",
-    "the quality is great for the price.",
-    "i bought it in two colors.",
-    "such a cute {item}, exactly like the picture.",
-    "i was not expecting to love it this much!",
-    "can't stop wearing it.",
-    "the details are lovely and well made.",
-    "it washes well and keeps its shape.",
-    "a great staple for fall.",
-)
-_NEGATIVE = (
-    "it runs small, i could not zip it up.",
-    "the fabric is thin and see-through.",
-    "not flattering at all.",
-    "it didn't fit in the shoulders.",
-    "the quality is cheap for the price.",
-    "the color looks nothing like the picture.",
-    "it was huge and boxy on me.",
-    "the seams came apart after one wash.",
-    "it shrank in the wash.",
-    "very disappointed.",
-    "the material is itchy and stiff.",
-    "it looked like a sack on me.",
-    "this {item} is poorly made.",
-    "the sizing is way off.",
-    "it wrinkles the moment you put it on.",
-    "i wanted to love this {item} but it just didn't work.",
-    "unflattering on my body type.",
-)
-_NEUTRAL = (
-    "i usually wear a size {size} and ordered the {size}.",
-    "i'm 5'{inches}\" and {pounds} lbs, for reference.",
-    "i bought it on sale.",
-    "the model is wearing the blue.",
-    "i wore it with leggings and boots.",
-    "it runs a little large, so size down.",
-    "i ordered the petite.",
-    "it arrived quickly.",
-    "the length hits just below the knee.",
-    "the {item} is lined.",
-    "it runs small, size up.",
-    "i tried it on in the store first.",
-    "i bought this {item} {occasion}.",
-    "i have it in black too.",
-    "my daughter borrowed it already.",
-)
-_RECOMMEND = (
-    "will tell my friends about it.",
-    "highly recommend!",
-    "i'm keeping it.",
-    "ordering another color.",
-)
-_NOT_RECOMMEND = (
-    "returning it.",
-    "sadly this one is going back.",
-    "i would not recommend it.",
-    "back it goes.",
-)
 # Accented words as the source garbled them (UTF-8 read as Latin-1, then lower-cased).
 _MOJIBAKE = (
     "the ombrã© print is gorgeous.",
@@ -145,15 +79,42 @@ _MOJIBAKE = (
     "the dã©colletage is lovely.",
     "true to size.â\xa0",
 )
-_POSITIVE_TITLES = ("Love it!", "Great {item}", "So soft!", "Perfect fit", "Cute {item}", "Love")
-_NEGATIVE_TITLES = ("Disappointed", "Runs very large", "Not for me", "Odd fit", "Poor quality")
-_MIXED_TITLES = ("Still undecided", "Pretty but going back", "Nice {item}", "Cute but...")
 _SIZES = ("xs", "s", "m", "l", "2", "4", "6", "8", "10", "12")
 _OCCASIONS = ("for a wedding", "for work", "on a whim", "after reading the reviews", "for a trip")
 _OPENERS = ("", "", "", "", "honestly, ", "overall, ", "ok, so ", "first of all, ", "wow. ")
+# How often a review has 1, 2, ... 5 sentences (before a verdict or a garbled word is added).
+_SENTENCE_WEIGHTS = (5, 20, 30, 25, 20)
 
 
-def sample_reviews(rows: int, seed: int = 0, first_id: int = 0) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Mix:
+    """What a drop's reviews are like: the phrasebook, the share of each rating 1-5 (the label
+    follows the rating, so this sets the share of "not recommended"), and the weights of 1-5
+    sentences per review. The default is like the real drops."""
+
+    phrases: Phrasebook = CLOTHING
+    rating_shares: tuple[float, ...] = _RATING_SHARES
+    sentence_weights: tuple[float, ...] = _SENTENCE_WEIGHTS
+
+    def __post_init__(self) -> None:
+        for name in ("rating_shares", "sentence_weights"):
+            weights = getattr(self, name)
+            if len(weights) != 5 or min(weights) < 0 or not sum(weights) > 0:
+                raise ValueError(f"{name} must be five weights >= 0, not all 0: {weights}")
+
+
+LIKE_REAL = Mix()
+# A drop from another shop: home appliances, 43 % of them not recommended, shorter reviews.
+SHIFTED = Mix(
+    phrases=PHRASEBOOKS["home"],
+    rating_shares=(20.0, 15.0, 15.0, 15.0, 35.0),
+    sentence_weights=(45.0, 35.0, 15.0, 4.0, 1.0),
+)
+
+
+def sample_reviews(
+    rows: int, seed: int = 0, first_id: int = 0, mix: Mix = LIKE_REAL
+) -> pd.DataFrame:
     """Sample reviews shaped like `read_reviews` output: `review_id` (first_id, first_id + 1, ...)
     then the Kaggle columns; `write_sample_drops` writes `review_id` as the unnamed first column.
 
@@ -164,7 +125,7 @@ def sample_reviews(rows: int, seed: int = 0, first_id: int = 0) -> pd.DataFrame:
     # A few best sellers collect many of the reviews, as in the source.
     popularity = list(accumulate(rank**-0.7 for rank in range(1, len(catalogue) + 1)))
     rng = random.Random(f"reviews:{seed}:{first_id}")
-    records = [_review(rng, catalogue, popularity) for _ in range(rows)]
+    records = [_review(rng, catalogue, popularity, mix) for _ in range(rows)]
     _mess_up(rng, records)
     frame = pd.DataFrame.from_records(records, columns=list(KAGGLE_COLUMNS))
     frame.insert(0, REVIEW_ID, range(first_id, first_id + rows))
@@ -173,35 +134,76 @@ def sample_reviews(rows: int, seed: int = 0, first_id: int = 0) -> pd.DataFrame:
 
 
 def write_sample_drops(
-    folder: Path | str, drops: int = 3, rows_per_drop: int = 1500, seed: int = 0
+    folder: Path | str,
+    drops: int = 3,
+    rows_per_drop: int = 1500,
+    seed: int = 0,
+    *,
+    mix: Mix = LIKE_REAL,
+    name: str = "reviews_sample",
 ) -> list[Path]:
-    """Write reviews_sample-01.csv, -02.csv, ... into `folder` in the exact Kaggle CSV layout,
-    review ids continuing from one drop to the next, and return their paths."""
+    """Write <name>-01.csv, -02.csv, ... into `folder` in the exact Kaggle CSV layout, review ids
+    continuing from one drop to the next, and return their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for number in range(1, drops + 1):
-        reviews = sample_reviews(rows_per_drop, seed, first_id=(number - 1) * rows_per_drop)
-        path = folder / f"reviews_sample-{number:02d}.csv"
+        reviews = sample_reviews(rows_per_drop, seed, (number - 1) * rows_per_drop, mix)
+        path = folder / f"{name}-{number:02d}.csv"
         reviews.rename(columns={REVIEW_ID: ""}).to_csv(path, index=False, lineterminator="\n")
         paths.append(path)
     return paths
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`sentiment-sample-drops FOLDER [--drops N] [--rows N] [--seed N]`."""
+    """`sentiment-sample-drops FOLDER [--drops N] [--rows N] [--seed N] [--name NAME]
+    [--vocabulary clothing|home] [--ratings W,W,W,W,W] [--sentences W,W,W,W,W]`."""
     parser = argparse.ArgumentParser(
         prog="sentiment-sample-drops",
         description="Write deterministic sample review drops in the Kaggle CSV schema.",
     )
-    parser.add_argument("folder", type=Path, help="where to write reviews_sample-NN.csv")
+    parser.add_argument("folder", type=Path, help="where to write <name>-NN.csv")
     parser.add_argument("--drops", type=int, default=3, help="how many files (default 3)")
     parser.add_argument("--rows", type=int, default=1500, help="reviews per file (default 1500)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    parser.add_argument("--name", default="reviews_sample", help="file names' start")
+    parser.add_argument(
+        "--vocabulary",
+        choices=sorted(PHRASEBOOKS),
+        default="clothing",
+        help="what the reviews are about (default clothing, like the real drops)",
+    )
+    parser.add_argument(
+        "--ratings",
+        type=_weights,
+        default=_RATING_SHARES,
+        help="weights of ratings 1-5; the label follows the rating "
+        f"(default {','.join(map(str, _RATING_SHARES))}: about 18%% not recommended)",
+    )
+    parser.add_argument(
+        "--sentences",
+        type=_weights,
+        default=_SENTENCE_WEIGHTS,
+        help="weights of 1-5 sentences per review "
+        f"(default {','.join(map(str, _SENTENCE_WEIGHTS))})",
+    )
     args = parser.parse_args(argv)
-    for path in write_sample_drops(args.folder, args.drops, args.rows, args.seed):
+    try:
+        mix = Mix(PHRASEBOOKS[args.vocabulary], args.ratings, args.sentences)
+    except ValueError as err:
+        parser.error(str(err))
+    for path in write_sample_drops(
+        args.folder, args.drops, args.rows, args.seed, mix=mix, name=args.name
+    ):
         print(path)
     return 0
+
+
+def _weights(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
 
 def _catalogue(rng: random.Random) -> list[tuple[int, _Class]]:
@@ -212,19 +214,19 @@ def _catalogue(rng: random.Random) -> list[tuple[int, _Class]]:
 
 
 def _review(
-    rng: random.Random, catalogue: list[tuple[int, _Class]], popularity: list[float]
+    rng: random.Random, catalogue: list[tuple[int, _Class]], popularity: list[float], mix: Mix
 ) -> dict:
-    clothing_id, (division, department, class_name, item, _) = rng.choices(
-        catalogue, cum_weights=popularity
-    )[0]
-    rating = rng.choices(range(1, 6), weights=_RATING_SHARES)[0]
+    clothing_id, product = rng.choices(catalogue, cum_weights=popularity)[0]
+    division, department, class_name, clothing_item, _ = product
+    item = mix.phrases.item(clothing_item, _CLASSES.index(product))
+    rating = rng.choices(range(1, 6), weights=mix.rating_shares)[0]
     recommended = int(rng.random() < _RECOMMENDED_GIVEN_RATING[rating - 1])
     warmth = _WARMTH[rating - 1] + (0.08 if recommended else -0.12)
     return {
         "Clothing ID": clothing_id,
         "Age": min(99, max(18, round(rng.gauss(43, 12)))),
-        TITLE: None if rng.random() < 0.16 else _title(rng, warmth, item),
-        TEXT: None if rng.random() < 0.04 else _text(rng, warmth, recommended, item),
+        TITLE: None if rng.random() < 0.16 else _title(rng, warmth, item, mix.phrases),
+        TEXT: None if rng.random() < 0.04 else _text(rng, warmth, recommended, item, mix),
         "Rating": rating,
         LABEL: recommended,
         "Positive Feedback Count": int(rng.lognormvariate(0.3, 1.3)),
@@ -234,32 +236,32 @@ def _review(
     }
 
 
-def _title(rng: random.Random, warmth: float, item: str) -> str:
+def _title(rng: random.Random, warmth: float, item: str, phrases: Phrasebook) -> str:
     mood = rng.random()
     if abs(mood - warmth) < 0.15:
-        pool = _MIXED_TITLES
+        pool = phrases.mixed_titles
     elif mood < warmth:
-        pool = _POSITIVE_TITLES
+        pool = phrases.positive_titles
     else:
-        pool = _NEGATIVE_TITLES
+        pool = phrases.negative_titles
     return rng.choice(pool).format(item=item).capitalize()
 
 
-def _text(rng: random.Random, warmth: float, recommended: int, item: str) -> str:
+def _text(rng: random.Random, warmth: float, recommended: int, item: str, mix: Mix) -> str:
     """One to five sentences whose tone follows `warmth`, sometimes with a verdict that gives the
     label away (and is wrong now and then, as people are)."""
-    sentences = []
-    for _ in range(rng.choices((1, 2, 3, 4, 5), weights=(5, 20, 30, 25, 20))[0]):
+    phrases, sentences = mix.phrases, []
+    for _ in range(rng.choices((1, 2, 3, 4, 5), weights=mix.sentence_weights)[0]):
         if rng.random() < 0.3:
-            pool = _NEUTRAL
+            pool = phrases.neutral
         elif rng.random() < warmth:
-            pool = _POSITIVE
+            pool = phrases.positive
         else:
-            pool = _NEGATIVE
+            pool = phrases.negative
         sentences.append(rng.choice(pool))
     if rng.random() < 0.25:
         keeps = recommended if rng.random() < 0.9 else 1 - recommended
-        sentences.append(rng.choice(_RECOMMEND if keeps else _NOT_RECOMMEND))
+        sentences.append(rng.choice(phrases.recommend if keeps else phrases.not_recommend))
     if rng.random() < 0.015:
         sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(_MOJIBAKE))
     text = rng.choice(_OPENERS) + _join(rng, sentences).format(

@@ -1,4 +1,5 @@
-"""Run-failure alerts: a JSON line in alerts.jsonl, and a webhook POST if one is set.
+"""Alerts for failed runs and failed checks: a JSON line in alerts.jsonl, and a webhook POST if one
+is set.
 
 The line is written first and always; the POST has a deadline for everything (connecting, sending,
 every byte of the answer) and one retry within it, so a webhook that answers slowly, or one byte
@@ -38,13 +39,17 @@ class StepError(BaseModel):
 
 
 class Alert(BaseModel):
+    """A failed run (`check` None), or a check that failed in a run (its name and severity)."""
+
     time: str
     job: str
     run_id: str
     partition: str | None
     assets: list[str]
-    error: str  # the run's own failure message
-    causes: list[StepError]  # the failed steps' errors
+    error: str  # the run's own failure message, or what the check found
+    causes: list[StepError]  # the failed steps' errors (for a check: its own finding)
+    check: str | None = None
+    severity: str | None = None  # a check's: "ERROR" (a failure) or "WARN" (a warning)
 
 
 class AlertNotDelivered(Exception):

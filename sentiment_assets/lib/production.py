@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from sentiment_assets.lib.monitoring import LiveGap, predict_reviews
 from sentiment_assets.lib.training import CandidateResult
 from sentiment_assets.model.evaluation import Metrics
 from sentiment_assets.model.stems import Corpus
@@ -89,7 +90,8 @@ class AucComparison(BaseModel):
 
 class ProductionDecision(BaseModel):
     """Whether the challenger took the production alias, and why, with both models' scores and
-    the paired comparison (None before the first promotion)."""
+    the paired comparison (None before the first promotion), and how the challenger does on the
+    latest drop production was scored on live (None before any such drop)."""
 
     model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")
 
@@ -99,6 +101,7 @@ class ProductionDecision(BaseModel):
     champion: ScoredModel | None
     comparison: AucComparison | None = None
     production_version: str | None
+    live_gap: LiveGap | None = None
 
     @property
     def production(self) -> ScoredModel | None:
@@ -226,9 +229,7 @@ def score_model(
     from sentiment_assets.model import predictions as p
     from sentiment_assets.model.evaluation import classification_metrics
 
-    predicted = model.predict(
-        pd.DataFrame({p.TEXT_COLUMN: reviews[Corpus.TEXT], p.TITLE_COLUMN: reviews[Corpus.TITLE]})
-    )
+    predicted = predict_reviews(model, reviews)
     probabilities = predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
     test = classification_metrics(
         reviews[Corpus.LABEL].to_numpy(),

@@ -9,7 +9,7 @@ import fcntl
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.models.model import ModelInfo
 
+    from sentiment_assets.lib.monitoring import LiveQuality
     from sentiment_assets.model.predictions import Predictor
 
 EXPERIMENT_NAME = "customer-sentiment-analysis"
+# Live quality is logged apart from the candidates, so that comparing candidates' runs by their
+# validation and test metrics never meets a monitoring run (with other metrics) among them.
+MONITORING_EXPERIMENT = "customer-sentiment-analysis-monitoring"
 MODEL_NAME = "customer-sentiment-analysis"
 PRODUCTION_ALIAS = "production"
 
@@ -146,6 +150,10 @@ class MlflowStore:
         `MlflowStoreError`: a store that cannot be read is not an empty one."""
         from mlflow.exceptions import MlflowException
 
+        # A local store that was never created has no model; do not create an empty one to find out.
+        db = settings.sqlite_path(self.uri)
+        if db is not None and not db.exists():
+            return None
         try:
             client = self.client()
             try:
@@ -171,7 +179,35 @@ class MlflowStore:
 
     def candidate_name(self, run_id: str) -> str:
         """The candidate an MLflow run trained (its `candidate` tag)."""
-        return self.client().get_run(run_id).data.tags.get("candidate", run_id)
+        return self.run_tag(run_id, "candidate") or run_id
+
+    def run_tag(self, run_id: str, tag: str) -> str | None:
+        return self.client().get_run(run_id).data.tags.get(tag)
+
+    def log_live_quality(
+        self, quality: LiveQuality, version: ModelVersion, tags: dict[str, str]
+    ) -> tuple[str, str]:
+        """A FINISHED run in the monitoring experiment with the drop's live figures, tagged with the
+        drop and the production version and linked to that version's logged model (its page in
+        the MLflow UI lists them); the experiment and run ids."""
+        import mlflow
+
+        from sentiment_assets.lib.monitoring import live_figures
+
+        monitoring = replace(self, experiment_name=MONITORING_EXPERIMENT)
+        run_tags = {
+            "drop": quality.drop,
+            "production_version": str(version.version),
+            "registered_model": self.model_name,
+            "production_run_id": version.run_id,
+            "scored_at": quality.scored_at,
+            "live": str(quality.live).lower(),
+            **tags,
+        }
+        with monitoring.start_run(f"live-{quality.drop}", run_tags) as run:
+            mlflow.log_metrics(live_figures(quality), model_id=_logged_model_id(version))
+            mlflow.log_dict(quality.model_dump(mode="json"), "live_quality.json")
+        return run.info.experiment_id, run.info.run_id
 
     def register_version(self, logged_model_uri: str, run_id: str) -> str:
         """The registered version of a run's logged model: created on first call, found again on
@@ -238,6 +274,15 @@ class MlflowStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _logged_model_id(version: ModelVersion) -> str | None:
+    """The logged model behind a registered version: MLflow 3.17 leaves `model_id` empty on a
+    SQLite store, where the version's source is `models:/<model id>`."""
+    if version.model_id:
+        return version.model_id
+    source = version.source or ""
+    return source.removeprefix("models:/") if source.startswith("models:/m-") else None
 
 
 def signature() -> Any:

@@ -60,6 +60,12 @@ class Vocabulary:
         index = {word: i for i, word in enumerate(self.words, start=2)}
         return [[index.get(word, OOV) for word in text.split()] for text in texts]
 
+    def oov_rate(self, texts: Iterable[str]) -> float:
+        """Share of the words of `texts` (stems, as the vocabulary holds) outside the vocabulary."""
+        known = set(self.words)
+        words = [word for text in texts for word in text.split()]
+        return sum(word not in known for word in words) / len(words) if words else 0.0
+
 
 def pad(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
     """Pad with zeros or cut at the end ('post'), as the seed's pad_sequences call did."""

@@ -111,3 +111,58 @@ def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float(
         min((t for t, s in zip(grid, scores, strict=True) if s == best), key=lambda t: abs(t - 0.5))
     )
+
+
+def brier_score(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared difference between the probability of "recommended" and what happened (0 or
+    1): 0 for a certain, right model; 0.25 for one that always says 0.5."""
+    labels = np.asarray(labels).astype(float)
+    probabilities = np.asarray(probabilities, dtype=float)
+    return float(np.mean((probabilities - labels) ** 2)) if labels.size else math.nan
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Reviews whose probability of "recommended" fell in [low, high) (the last bin includes 1):
+    how many, their mean probability, and the share actually recommended. A calibrated model
+    has the last two close in every bin."""
+
+    low: float
+    high: float
+    reviews: int
+    mean_probability: float
+    recommended_share: float
+
+
+def reliability_table(
+    labels: np.ndarray, probabilities: np.ndarray, bins: int = 10
+) -> list[ReliabilityBin]:
+    """The reliability diagram as a table: equal-width probability bins, empty ones left out."""
+    labels = np.asarray(labels).astype(float)
+    probabilities = np.asarray(probabilities, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bin i holds [edges[i], edges[i + 1]); a probability of exactly 1 goes to the last bin.
+    index = np.clip(np.searchsorted(edges, probabilities, side="right") - 1, 0, bins - 1)
+    table = []
+    for i in range(bins):
+        inside = index == i
+        if inside.any():
+            table.append(
+                ReliabilityBin(
+                    low=round(float(edges[i]), 10),
+                    high=round(float(edges[i + 1]), 10),
+                    reviews=int(inside.sum()),
+                    mean_probability=float(probabilities[inside].mean()),
+                    recommended_share=float(labels[inside].mean()),
+                )
+            )
+    return table
+
+
+def calibration_error(table: list[ReliabilityBin]) -> float:
+    """Expected calibration error: the gap between mean probability and observed share in each
+    bin, weighted by the bin's share of reviews (0 for a calibrated model)."""
+    total = sum(b.reviews for b in table)
+    if not total:
+        return math.nan
+    return sum(b.reviews * abs(b.mean_probability - b.recommended_share) for b in table) / total

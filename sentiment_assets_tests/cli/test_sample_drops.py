@@ -6,7 +6,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from sentiment_assets.cli.sample_drops import main, sample_reviews, write_sample_drops
+from sentiment_assets.cli.sample_drops import SHIFTED, main, sample_reviews, write_sample_drops
 from sentiment_assets.model.reviews import (
     KAGGLE_COLUMNS,
     LABEL,
@@ -113,3 +113,26 @@ def test_command_line(tmp_path, capsys):
     assert capsys.readouterr().out.split() == [str(path) for path in written]
     expected = write_sample_drops(tmp_path / "api", drops=2, rows_per_drop=50, seed=7)
     assert _digests(written) == _digests(expected)
+
+
+def test_a_shifted_drop_has_another_label_share_vocabulary_and_length(reviews):
+    shifted = sample_reviews(4500, mix=SHIFTED)
+    assert 0.50 < shifted[LABEL].mean() < 0.62  # about 43 % not recommended, against 18 %
+    words = {w for text in shifted[TEXT].dropna() for w in text.lower().split()}
+    usual = {w for text in reviews[TEXT].dropna() for w in text.lower().split()}
+    assert len(words - usual) > len(words) / 2
+    length = shifted[TEXT].dropna().str.split().str.len().mean()
+    assert length < reviews[TEXT].dropna().str.split().str.len().mean() / 1.5
+    # Still the Kaggle schema.
+    assert list(shifted.columns) == list(reviews.columns)
+
+
+def test_command_line_mix(tmp_path):
+    argv = [str(tmp_path / "cli"), "--drops", "1", "--rows", "60", "--name", "shop"]
+    argv += ["--vocabulary", "home", "--ratings", "20,15,15,15,35", "--sentences", "45,35,15,4,1"]
+    assert main(argv) == 0
+    expected = write_sample_drops(tmp_path / "api", 1, 60, mix=SHIFTED, name="shop")
+    assert _digests(sorted((tmp_path / "cli").iterdir())) == _digests(expected)
+    assert expected[0].name == "shop-01.csv"
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "bad"), "--ratings", "1,2,3"])

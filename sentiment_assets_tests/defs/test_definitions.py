@@ -1,5 +1,5 @@
-"""The code location: the five assets in data-flow order, documented, loadable without TensorFlow,
-and a `dg` project that `dg check defs` accepts."""
+"""The code location: the assets in data-flow order, documented, loadable without TensorFlow, and a
+`dg` project that `dg check defs` accepts."""
 
 import json
 import subprocess
@@ -34,7 +34,7 @@ def test_drops_are_partitions_and_the_rest_spans_them() -> None:
     partitioned = {
         k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def
     }
-    assert partitioned == {"raw_reviews", "stemmed_corpus"}
+    assert partitioned == {"raw_reviews", "stemmed_corpus", "drop_predictions", "live_quality"}
 
 
 def test_loading_the_code_location_does_not_import_tensorflow_or_mlflow() -> None:
@@ -49,7 +49,12 @@ def test_loading_the_code_location_does_not_import_tensorflow_or_mlflow() -> Non
 
 def test_sensors_run_by_default_and_the_weekly_schedule_does_not() -> None:
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"review_drop_sensor", "retrain_on_new_data", "run_failure_alert"}
+    assert set(sensors) == {
+        "review_drop_sensor",
+        "retrain_on_new_data",
+        "run_failure_alert",
+        "check_failure_alert",
+    }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
     (schedule,) = defs.schedules
     assert schedule.name == "weekly_retraining"
@@ -65,6 +70,10 @@ def test_checks_and_freshness_guard_the_graph() -> None:
         ("raw_reviews", "label_balance_drift"),
         ("padded_dataset", "no_review_in_two_splits"),
         ("production_model", "production_quality_gate"),
+        ("live_quality", "live_quality_gate"),
+        ("live_quality", "vocabulary_drift"),
+        ("live_quality", "review_length_drift"),
+        ("live_quality", "score_drift"),
     }
     blocking = {k.name for k in graph.asset_check_keys if graph.get_check_spec(k).blocking}
     assert blocking == {"valid_reviews", "no_review_in_two_splits", "production_quality_gate"}
@@ -94,7 +103,13 @@ def test_every_asset_that_writes_mlflow_is_in_the_mlflow_pool() -> None:
     pooled = {k for k in keys if graph.get(k).pools == {MLFLOW_POOL}}
     writers = {k for k in keys if "mlflow" in defs.resolve_assets_def(k).required_resource_keys}
     assert pooled == writers
-    assert {k.to_user_string() for k in writers} == {"trained_models", "production_model"}
+    # drop_predictions only reads the registry, but it comes from live_quality's step, which logs.
+    assert {k.to_user_string() for k in writers} == {
+        "trained_models",
+        "production_model",
+        "drop_predictions",
+        "live_quality",
+    }
 
 
 @pytest.fixture
@@ -167,6 +182,25 @@ def test_a_model_run_waits_while_another_is_in_progress(queue) -> None:
     assert starts() == {"stemmed data by hand"}
 
 
+INGESTION = ["raw_reviews", "stemmed_corpus", "drop_predictions", "live_quality"]
+
+
+def test_a_drop_is_scored_only_while_no_training_run_is_in_progress(queue) -> None:
+    # A drop landing during a retraining is scored by the model that retraining leaves, and the
+    # retraining never read it (it was not stemmed yet).
+    _, add, starts = queue
+    add("training job", [], status=dg.DagsterRunStatus.STARTED)
+    add("drop ingestion", INGESTION)
+    assert starts() == set()
+
+
+def test_no_training_run_starts_while_a_drop_is_being_scored(queue) -> None:
+    _, add, starts = queue
+    add("drop ingestion", INGESTION, status=dg.DagsterRunStatus.STARTED)
+    add("training job", [])
+    assert starts() == set()
+
+
 def test_a_run_outside_the_queue_can_see_who_writes_mlflow(queue) -> None:
     from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
 
@@ -196,11 +230,21 @@ def test_dg_lists_every_definition_of_the_project() -> None:
         "label_balance_drift",
         "no_review_in_two_splits",
         "production_quality_gate",
+        "live_quality_gate",
+        "vocabulary_drift",
+        "review_length_drift",
+        "score_drift",
     }
     assert {j["name"] for j in listed["jobs"]} == {"ingest_drop", "train_and_promote"}
     assert {s["name"] for s in listed["sensors"]} == {
         "review_drop_sensor",
         "retrain_on_new_data",
         "run_failure_alert",
+        "check_failure_alert",
     }
-    assert {r["name"] for r in listed["resources"]} == {"landing", "mlflow", "io_manager"}
+    assert {r["name"] for r in listed["resources"]} == {
+        "landing",
+        "mlflow",
+        "io_manager",
+        "monitoring",
+    }

@@ -151,23 +151,3 @@ def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
     assert not check.passed
     assert check.description == "67% of reviews have no text (more than 20%)"
     assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == set()
-
-
-def test_the_label_drift_check_compares_a_drop_with_the_others(data_dir: Path, instance) -> None:
-    from sentiment_assets.cli.sample_drops import sample_reviews
-
-    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
-    first = ingest(instance, ["reviews_sample-01"])["reviews_sample-01"]
-    (alone,) = [c for c in first.get_asset_check_evaluations() if c.check_name != "valid_reviews"]
-    assert alone.passed and alone.metadata["other_drops"].value == 0
-
-    ingest(instance, ["reviews_sample-02"])
-    # A drop where nearly every review is "not recommended": far from the others.
-    unhappy = sample_reviews(300, seed=5)
-    unhappy["Recommended IND"] = 0
-    unhappy.to_csv(data_dir / "landing" / "unhappy.csv", index=False, lineterminator="\n")
-    result = ingest(instance, ["unhappy"])["unhappy"]
-    drift = next(c for c in result.get_asset_check_evaluations() if c.check_name != "valid_reviews")
-    assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
-    assert drift.metadata["other_drops"].value == 2
-    assert drift.metadata["not_recommended_share"].value == 1.0

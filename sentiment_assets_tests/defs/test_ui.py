@@ -42,7 +42,10 @@ CHROMIUM_ARGS = [
     "--window-size=1600,1000",
 ]
 
-SENSORS = {"review_drop_sensor", "retrain_on_new_data", "run_failure_alert"}
+SENSORS = {"review_drop_sensor", "retrain_on_new_data", "run_failure_alert", "check_failure_alert"}
+# The three drops land together, before any production model exists: there is nothing to predict
+# them with, so drop_predictions stays unmaterialized (their live_quality records say so).
+NOT_MATERIALIZED = {"drop_predictions"}
 MLFLOW_UI = "http://127.0.0.1:5000/#/"
 WEEK, THREE_DAYS = 7 * 24 * 3600, 3 * 24 * 3600
 
@@ -294,7 +297,8 @@ def check_ui(browser: Any, url: str, mlflow_urls: list[str], shots: Path) -> Non
     materialized = "//button[.//*[@role='img' and @aria-label='run_success']]"
     wait_visible(
         browser,
-        [showing(name, within=where) for name in LINEAGE for where in (graph_node, materialized)],
+        [showing(name, within=graph_node) for name in LINEAGE]
+        + [showing(name, within=materialized) for name in set(LINEAGE) - NOT_MATERIALIZED],
     )
     browser.save_screenshot(str(shots / "asset_graph.png"))
     assert_page_shows(browser, ["Global asset lineage", *LINEAGE])

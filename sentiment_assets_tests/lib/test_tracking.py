@@ -13,7 +13,12 @@ from mlflow import MlflowClient
 from sentiment_assets.defs.platform.resources import MlflowTracking
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.store_faults import MlflowStoreError
-from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore, model_uri
+from sentiment_assets.lib.tracking import (
+    MONITORING_EXPERIMENT,
+    PRODUCTION_URI,
+    MlflowStore,
+    model_uri,
+)
 
 
 def _store(folder: Path) -> MlflowStore:
@@ -126,7 +131,46 @@ def test_registering_a_run_twice_gives_its_one_version(tmp_path: Path) -> None:
 
 
 def test_no_registered_model_means_no_production_model_yet(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.experiment_id()  # the store exists, with no registered model
+    assert store.production_version() is None
+
+
+def test_a_store_never_created_has_no_production_model_and_stays_uncreated(tmp_path: Path) -> None:
+    # Every drop asks before any training created the store: nothing is created to find out.
     assert _store(tmp_path).production_version() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
+    shared: MlflowStore,
+) -> None:
+    from sentiment_assets.lib.monitoring import measure_live_quality
+    from sentiment_assets_tests.lib.test_monitoring import LABELS, _drop
+
+    logged, run_id = _log_constant(shared, "scored")
+    version = shared.client().get_model_version(
+        shared.model_name, shared.register_version(logged, run_id)
+    )
+    quality = measure_live_quality("reviews_x", _drop(LABELS), None, None, "2026-11-27T08:00:00")
+
+    experiment_id, monitoring_run = shared.log_live_quality(
+        quality, version, {"dagster_run_id": "r"}
+    )
+
+    client = shared.client()
+    assert client.get_experiment(experiment_id).name == MONITORING_EXPERIMENT
+    run = client.get_run(monitoring_run)
+    assert run.info.status == "FINISHED" and run.info.run_name == "live-reviews_x"
+    assert {k: run.data.tags[k] for k in ("drop", "production_version", "dagster_run_id")} == {
+        "drop": "reviews_x",
+        "production_version": str(version.version),
+        "dagster_run_id": "r",
+    }
+    assert run.data.metrics["not_recommended_share"] == pytest.approx(1 / 3)
+    # The figures are the logged model's too: its page in the MLflow UI lists them.
+    linked = client.get_logged_model(logged.removeprefix("models:/")).metrics
+    assert {(m.key, m.run_id) for m in linked} >= {("not_recommended_share", monitoring_run)}
 
 
 def test_a_registered_model_without_the_alias_means_no_production_model_yet(

@@ -5,9 +5,12 @@ import pytest
 
 from sentiment_assets.model.evaluation import (
     NOT_RECOMMENDED,
+    brier_score,
+    calibration_error,
     classification_metrics,
     is_constant,
     majority_baseline,
+    reliability_table,
 )
 
 # Three "not recommended" (0) reviews and seven recommended ones; the probability is P(label 1).
@@ -120,3 +123,36 @@ def test_is_constant_tolerance():
     scores = np.array([0.5, 0.505])
     assert not is_constant(scores)
     assert is_constant(scores, tolerance=0.01)
+
+
+def test_brier_score_by_hand():
+    # (0.2 - 0)^2, (0.9 - 1)^2, (0.4 - 1)^2
+    assert brier_score(np.array([0, 1, 1]), np.array([0.2, 0.9, 0.4])) == pytest.approx(
+        (0.04 + 0.01 + 0.36) / 3
+    )
+    assert brier_score(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.25)
+
+
+def test_reliability_table_and_calibration_error_by_hand():
+    labels = np.array([0, 0, 1, 1, 1, 0])
+    probabilities = np.array([0.05, 0.15, 0.12, 0.95, 1.0, 0.1])
+    table = reliability_table(labels, probabilities)
+    # [0, 0.1): 0.05; [0.1, 0.2): 0.15, 0.12 and 0.1 (a bin holds its lower edge); the last bin
+    # holds 1.0; empty bins are left out.
+    assert [(b.low, b.high, b.reviews) for b in table] == [
+        (0.0, 0.1, 1),
+        (0.1, 0.2, 3),
+        (0.9, 1.0, 2),
+    ]
+    assert [b.mean_probability for b in table] == pytest.approx([0.05, 0.37 / 3, 0.975])
+    assert [b.recommended_share for b in table] == pytest.approx([0.0, 1 / 3, 1.0])
+    assert calibration_error(table) == pytest.approx(
+        (1 * 0.05 + 3 * abs(0.37 / 3 - 1 / 3) + 2 * 0.025) / 6
+    )
+
+
+def test_a_calibrated_model_has_no_calibration_error():
+    # Every bin's mean probability equals its observed share.
+    labels = np.array([1, 0, 1, 1, 1, 0, 0, 0])
+    probabilities = np.array([0.75, 0.75, 0.75, 0.75, 0.25, 0.25, 0.25, 0.25])
+    assert calibration_error(reliability_table(labels, probabilities)) == pytest.approx(0.0)

@@ -79,12 +79,31 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     ) -> dict[str, pd.DataFrame]:
         """Every stored partition of a table asset (only `columns`, when given), by partition;
         for checks that compare one partition with the others."""
+        return self._stored_partitions(instance, asset_key, partial(read_table, columns=columns))
+
+    def load_partition_values(
+        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, kind: type
+    ) -> dict[str, Any]:
+        """Every stored partition of an asset whose values are `kind` (a pydantic model), by
+        partition."""
+        return self._stored_partitions(instance, asset_key, partial(read_value, expected=kind))
+
+    def load_if_materialized(
+        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, kind: type
+    ) -> Any | None:
+        """The value of an asset without partitions, None when it was never materialized (one that
+        was, and is missing from storage, is an error)."""
+        if instance.get_latest_materialization_event(asset_key) is None:
+            return None
+        return self._load(_slot(asset_key, None), kind)
+
+    def _stored_partitions(
+        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, reader: Any
+    ) -> dict[str, Any]:
         stored = {}
         for partition in sorted(instance.get_materialized_partitions(asset_key)):
             try:
-                stored[partition] = self.store().read(
-                    _slot(asset_key, partition), partial(read_table, columns=columns)
-                )
+                stored[partition] = self.store().read(_slot(asset_key, partition), reader)
             except NotStored:
                 continue  # removed with its drop
         return stored

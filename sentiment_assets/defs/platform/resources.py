@@ -1,5 +1,7 @@
 """Resources: where drops land and the MLflow tracking store; both default to the data folder."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -7,6 +9,7 @@ from pydantic import Field
 
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import drops, settings, tracking
+from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import MlflowStore
 
 
@@ -63,6 +66,17 @@ class MlflowTracking(dg.ConfigurableResource):
             ui_url=self.ui_url,
             developer=self.developer,
         )
+
+
+@contextmanager
+def store_failures(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
+    """A failure of the MLflow store in the block fails the step with a message saying what
+    happened and what it left as it was (not a stack trace to decipher)."""
+    try:
+        with store.failures_explained(step, outcome):
+            yield
+    except MlflowStoreError as err:
+        raise dg.Failure(description=str(err)) from err
 
 
 @dg.definitions

@@ -1,24 +1,24 @@
 """From stems to production: padded_dataset -> trained_models -> production_model."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import (
     confusion_markdown,
     image_markdown,
     label_balance,
     metrics_markdown,
 )
-from sentiment_assets.defs.platform.resources import MlflowTracking
+from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
+from sentiment_assets.lib.monitoring import LiveQuality, latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.model.dataset import (
@@ -28,6 +28,8 @@ from sentiment_assets.model.dataset import (
     trainability_problem,
 )
 from sentiment_assets.model.stems import Corpus
+
+LIVE = dg.AssetKey("live_quality")
 
 
 @dg.asset(kinds={"numpy", "parquet"})
@@ -83,7 +85,7 @@ def trained_models(
             f"{result.training_seconds:.1f} s, logged as {result.model_uri}"
         )
 
-    with _failures_of(store, "trained_models", "earlier values and production are as they were"):
+    with store_failures(store, "trained_models", "earlier values and production are as they were"):
         trained, curves = train_candidates(
             padded_dataset,
             config.build(),
@@ -115,20 +117,27 @@ def trained_models(
     )
 
 
-@dg.asset(kinds={"mlflow"}, pool=MLFLOW_POOL)
+@dg.asset(kinds={"mlflow"}, pool=MLFLOW_POOL, deps=["live_quality"])
 def production_model(
     context: dg.AssetExecutionContext,
     config: PromotionConfig,
     trained_models: TrainedModels,
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
+    monitoring: MonitoringThresholds,
+    io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> dg.Output[ProductionDecision]:
     """The registry's `production` alias: moved to the best new candidate only when it is better
-    beyond chance; only a promoted candidate becomes a registered version."""
+    beyond chance; only a promoted candidate becomes a registered version. It also reports how the
+    challenger does on the latest drop production was scored on live (`live_quality`)."""
     store = mlflow.store()
     best = production.choose_challenger(trained_models.candidates)
     reviews = padded_dataset.split_reviews("test")
-    with _failures_of(store, "production_model", "the production alias was left where it is"):
+    # Read before anything moves: a storage fault here leaves the alias where it is.
+    latest = latest_live(
+        list(io_manager.load_partition_values(context.instance, LIVE, LiveQuality).values())
+    )
+    with store_failures(store, "production_model", "the production alias was left where it is"):
         current = store.production_version()
         challenger, challenger_scores = production.score_model(
             store.load_model(best.model_uri),
@@ -137,7 +146,7 @@ def production_model(
             version=None,
             run_id=best.run_id,
         )
-        champion = comparison = None
+        champion = comparison = champion_scores = None
         if current is not None:
             version = str(current.version)
             champion, champion_scores = production.score_model(
@@ -153,6 +162,17 @@ def production_model(
                 champion_scores,
                 level=config.significance_level,
             )
+        gap = None
+        if latest is not None:
+            gap = live_gap(
+                latest,
+                reviews,
+                challenger_scores,
+                champion_scores,
+                challenger.test.roc_auc,
+                monitoring.thresholds(),
+            )
+            context.log.info(f"Live gap: {gap.summary()}")
         verdict = production.decide(challenger, comparison)
         if verdict.promote:
             challenger = challenger.model_copy(
@@ -167,20 +187,10 @@ def production_model(
         champion=champion,
         comparison=comparison,
         production_version=held.version if held is not None else None,
+        live_gap=gap,
     )
     context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
-
-
-@contextmanager
-def _failures_of(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
-    """A failure of the MLflow store in the block fails the step with a message saying what
-    happened and what it left as it was (not a stack trace to decipher)."""
-    try:
-        with store.failures_explained(step, outcome):
-            yield
-    except MlflowStoreError as err:
-        raise dg.Failure(description=str(err)) from err
 
 
 def _decision_metadata(
@@ -207,6 +217,14 @@ def _decision_metadata(
             f"({(1 - comparison.level) * 100:g}% confidence)",
             "p_value": comparison.p_value,
             "significance_level": comparison.level,
+        }
+    if decision.live_gap is not None:
+        gap = decision.live_gap
+        metadata |= {
+            "live_gap": gap.summary(),
+            "live_gap_drop": gap.drop,
+            "live_gap_shortfall": "; ".join(gap.shortfall) or "none",
+            "live_gap_challenger_roc_auc": gap.challenger_roc_auc,
         }
     held = decision.production
     if held is not None:

@@ -1,0 +1,167 @@
+"""One drop scored by the production model when it lands, before any retraining learns from it:
+`drop_predictions` and `live_quality`, one partition per drop, from one scoring by one version."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import pandas as pd
+
+from sentiment_assets.defs.ingestion.partitions import review_drops
+from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
+from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
+from sentiment_assets.lib import monitoring
+from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.lib.tracking import MlflowStore
+from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.stems import Corpus
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
+PREDICTIONS, LIVE = "drop_predictions", "live_quality"
+STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
+
+
+@dg.multi_asset(
+    name="score_drop",
+    partitions_def=review_drops,
+    ins={"stemmed_corpus": dg.AssetIn()},
+    deps=[DATASET],
+    outs={
+        PREDICTIONS: dg.AssetOut(
+            is_required=False,
+            kinds={"mlflow", "parquet"},
+            description="The production model's probability of 'recommended' and its label for "
+            "every review of the drop that has text, with the model version that scored them, as "
+            "it was when the drop landed. Not materialized while there is no production model.",
+        ),
+        LIVE: dg.AssetOut(
+            kinds={"mlflow", "scikitlearn"},
+            description="How the production model does on the drop before any retraining learns "
+            "from it: ROC AUC, accuracy, precision/recall/F1 of 'not recommended', Brier score and "
+            "reliability, the gap to its own test estimate, and the drop's drift against the "
+            "training data. Also a run in the MLflow experiment "
+            "customer-sentiment-analysis-monitoring, linked to the production version.",
+        ),
+    },
+    internal_asset_deps={
+        PREDICTIONS: {STEMMED},
+        LIVE: {STEMMED, DATASET, dg.AssetKey(PREDICTIONS)},
+    },
+    can_subset=True,
+    pool=MLFLOW_POOL,
+)
+def score_drop(
+    context: dg.AssetExecutionContext,
+    stemmed_corpus: pd.DataFrame,
+    mlflow: MlflowTracking,
+    io_manager: dg.ResourceParam[ArtifactIOManager],
+) -> Iterator[dg.Output]:
+    """Loads the version behind the production alias once and scores the drop's reviews with it
+    (and the training data's test split, for its test estimate and the score drift); records the
+    version and the time, and whether that version may already have learned from the drop."""
+    store = mlflow.store()
+    wanted = context.selected_output_names
+    drop = context.partition_key
+    dataset = None
+    if LIVE in wanted:
+        dataset = io_manager.load_if_materialized(context.instance, DATASET, PaddedDataset)
+    with store_failures(store, "score_drop", f"nothing was stored for drop {drop}"):
+        version = store.production_version()
+        scored_at = datetime.now(UTC).isoformat(timespec="seconds")
+        scoring = None
+        if version is not None:
+            scoring = _score(context, store, version, stemmed_corpus, dataset)
+        quality = logged = None
+        if LIVE in wanted:
+            quality = monitoring.measure_live_quality(
+                drop, stemmed_corpus, dataset, scoring, scored_at
+            )
+            if version is not None:
+                tags = {"dagster_run_id": context.run.run_id, "dagster_asset_key": LIVE}
+                logged = store.log_live_quality(quality, version, tags)
+    if PREDICTIONS in wanted:
+        if scoring is None:
+            context.log.warning(f"{drop}: no production model yet, so no predictions to store")
+        else:
+            table = monitoring.predictions_table(stemmed_corpus, scoring.drop, scoring.version)
+            yield dg.Output(table, output_name=PREDICTIONS, metadata=_predictions_metadata(table))
+    if quality is not None:
+        context.log.info(f"{drop}: {quality.status()}")
+        yield dg.Output(quality, output_name=LIVE, metadata=_live_metadata(quality, store, logged))
+
+
+def _score(
+    context: dg.AssetExecutionContext,
+    store: MlflowStore,
+    version: "ModelVersion",
+    reviews: pd.DataFrame,
+    dataset: PaddedDataset | None,
+) -> Scoring:
+    model = store.load_model(store.version_uri(str(version.version)))
+    test = dataset.split_reviews("test") if dataset is not None else None
+    return Scoring(
+        version=str(version.version),
+        run_id=version.run_id,
+        drop=monitoring.predict_reviews(model, reviews),
+        test=monitoring.predict_reviews(model, test) if test is not None else None,
+        may_have_learned_from_drop=_trained_after_stored(context, store, version.run_id),
+    )
+
+
+def _trained_after_stored(
+    context: dg.AssetExecutionContext, store: MlflowStore, run_id: str
+) -> bool | None:
+    """Whether the Dagster run that trained the version ended after this drop's stems were stored,
+    so that its dataset may hold the drop; None when either is unknown (a model trained
+    elsewhere)."""
+    training_run = store.run_tag(run_id, "dagster_run_id")
+    record = context.instance.get_run_record_by_id(training_run) if training_run else None
+    stored = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=STEMMED, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if record is None or not stored:
+        return None
+    return record.end_time is None or record.end_time > stored[0].timestamp
+
+
+def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:
+    unhappy = table[table["label"] == 0].sort_values("probability")
+    return {
+        "dagster/row_count": len(table),
+        "model_version": str(table["model_version"].iloc[0]) if len(table) else None,
+        "predicted_not_recommended": len(unhappy),
+        "predicted_not_recommended_share": round(len(unhappy) / len(table), 4) if len(table) else 0,
+        "least_happy": sample_markdown(
+            unhappy[[Corpus.REVIEW_ID, "probability", Corpus.TITLE, Corpus.TEXT]]
+        ),
+    }
+
+
+def _live_metadata(
+    quality: LiveQuality, store: MlflowStore, logged: tuple[str, str] | None
+) -> dict[str, Any]:
+    """Every figure as a number of its own (the UI plots them drop after drop), and tables."""
+    metadata: dict[str, Any] = {
+        **{name: round(value, 6) for name, value in monitoring.live_figures(quality).items()},
+        "status": quality.status(),
+        "production_version": quality.production_version,
+        "scored_at": quality.scored_at,
+    }
+    scores = {
+        name: metrics
+        for name, metrics in (("live", quality.metrics), ("test", quality.test_metrics))
+        if metrics is not None
+    }
+    if scores:
+        metadata["scores"] = metrics_markdown(scores)
+    if quality.reliability:
+        frame = pd.DataFrame([vars(b) for b in quality.reliability])
+        metadata["reliability"] = dg.MetadataValue.md(frame.round(4).to_markdown(index=False))
+    if logged is not None:
+        metadata["mlflow_run"] = dg.MetadataValue.url(store.run_url(*logged))
+    return metadata

@@ -1,0 +1,127 @@
+"""Checks on each new drop: its drift from the earlier drops and the training data (warnings), and
+the production model's live quality on it (a failure). Thresholds: the `monitoring` resource."""
+
+from collections.abc import Callable
+
+import dagster as dg
+import pandas as pd
+
+from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops
+from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib import drift
+from sentiment_assets.lib.drift import DropDrift, Thresholds
+from sentiment_assets.lib.monitoring import LiveQuality, live_shortfall
+from sentiment_assets.model.reviews import LABEL
+
+
+@dg.asset_check(
+    asset="raw_reviews",
+    partitions_def=review_drops,
+    description="Share of 'not recommended' close to the earlier drops' (a warning).",
+)
+def label_balance_drift(
+    context: dg.AssetCheckExecutionContext,
+    raw_reviews: pd.DataFrame,
+    io_manager: dg.ResourceParam[ArtifactIOManager],
+    monitoring: MonitoringThresholds,
+) -> dg.AssetCheckResult:
+    # Earlier: added as a partition before this drop (dynamic partitions keep their order).
+    keys = context.instance.get_dynamic_partitions(review_drops.name)
+    key = context.partition_key
+    earlier = set(keys[: keys.index(key)]) if key in keys else set()
+    stored = io_manager.load_partitions(context.instance, RAW_REVIEWS, columns=[LABEL])
+    labels = [frame[LABEL] for name, frame in stored.items() if name in earlier]
+    share = float((raw_reviews[LABEL] == 0).mean())
+    baseline = float((pd.concat(labels) == 0).mean()) if labels else None
+    problem = drift.label_share_problem(share, baseline, monitoring.thresholds())
+    return dg.AssetCheckResult(
+        passed=problem is None,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=problem,
+        metadata={
+            "not_recommended_share": round(share, 4),
+            "earlier_drops_share": round(baseline, 4) if baseline is not None else None,
+            "earlier_drops": len(labels),
+            "difference": round(abs(share - baseline), 4) if baseline is not None else None,
+        },
+    )
+
+
+def _drift_check(
+    name: str,
+    description: str,
+    problem: Callable[[DropDrift, Thresholds], str | None],
+    *figures: str,
+    unmeasured: str = "not measured: no training data yet",
+) -> dg.AssetChecksDefinition:
+    """A warning on live_quality when one drift figure (the first of `figures`) passes its
+    threshold; `unmeasured` says why it may be missing."""
+
+    @dg.asset_check(
+        asset="live_quality", name=name, partitions_def=review_drops, description=description
+    )
+    def check(live_quality: LiveQuality, monitoring: MonitoringThresholds) -> dg.AssetCheckResult:
+        found = problem(live_quality.drift, monitoring.thresholds())
+        values = live_quality.drift.model_dump()
+        return dg.AssetCheckResult(
+            passed=found is None,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=found or (None if values[figures[0]] is not None else unmeasured),
+            metadata={figure: values[figure] for figure in figures},
+        )
+
+    return check
+
+
+vocabulary_drift = _drift_check(
+    "vocabulary_drift",
+    "Share of the drop's stems outside the training vocabulary, against the training data's "
+    "test split (a warning).",
+    drift.oov_problem,
+    "oov_rate",
+    "reference_oov_rate",
+)
+review_length_drift = _drift_check(
+    "review_length_drift",
+    "Population stability of the drop's review lengths against the training split's (a warning).",
+    drift.length_problem,
+    "review_length_psi",
+    "mean_words",
+    "reference_mean_words",
+)
+score_drift = _drift_check(
+    "score_drift",
+    "Population stability of the production model's scores on the drop against its scores on the "
+    "training data's test split (a warning).",
+    drift.score_problem,
+    "score_psi",
+    unmeasured="not measured: no production model, or no training data yet",
+)
+
+
+@dg.asset_check(
+    asset="live_quality",
+    partitions_def=review_drops,
+    description="The production model's ROC AUC on the new drop, before it learns from it, is at "
+    "least the floor and no further below its own test estimate than the margin.",
+)
+def live_quality_gate(
+    live_quality: LiveQuality, monitoring: MonitoringThresholds
+) -> dg.AssetCheckResult:
+    thresholds = monitoring.thresholds()
+    problems = live_shortfall(live_quality, thresholds)
+    live = live_quality.metrics.roc_auc if live_quality.metrics else None
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems) if problems else live_quality.status(),
+        metadata={
+            "production_version": live_quality.production_version,
+            "live_roc_auc": live,
+            "test_roc_auc": live_quality.test_metrics.roc_auc
+            if live_quality.test_metrics
+            else None,
+            "roc_auc_floor": thresholds.live_roc_auc_floor,
+            "margin": thresholds.live_roc_auc_margin,
+        },
+    )

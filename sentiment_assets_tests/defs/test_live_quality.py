@@ -1,0 +1,295 @@
+"""Live quality through the real jobs, on sample drops: a new drop is scored by production before
+any retraining learns from it, its predictions are stored, a drop with flipped labels fails the
+live gate and alerts, and a drop from another shop sets off the drift checks."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from sentiment_assets.cli.sample_drops import SHIFTED, write_sample_drops
+from sentiment_assets.lib import settings
+from sentiment_assets.lib.monitoring import LiveQuality
+from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
+from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
+from sentiment_assets_tests.support import definitions, ingest, raise_check_alerts, train
+
+QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
+ROWS = 600
+DRIFT_CHECKS = {"label_balance_drift", "vocabulary_drift", "review_length_drift", "score_drift"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder and Dagster home in which two sample drops were ingested (before any
+    production model) and the quick family trained on them: version 1 is production."""
+    folder = tmp_path_factory.mktemp("live_template")
+    write_sample_drops(folder / "landing", drops=2, rows_per_drop=ROWS)
+    (folder / "dagster_home").mkdir()
+    with (
+        pytest.MonkeyPatch.context() as env,
+        dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance,
+    ):
+        env.setenv("SENTIMENT_DATA_DIR", str(folder))
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert all(
+            r.success for r in ingest(instance, ["reviews_sample-01", "reviews_sample-02"]).values()
+        )
+        assert train(instance, **QUICK).success
+    return folder
+
+
+@pytest.fixture
+def live(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A copy of the template for this test alone: (data folder, Dagster instance)."""
+    folder = tmp_path / "data"
+    shutil.copytree(template, folder)
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(folder))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with dg.instance_for_test(temp_dir=str(folder / "dagster_home")) as instance:
+        yield folder, instance
+
+
+def _land(folder: Path, mix=None, name: str = "reviews_sample") -> str:
+    """A third drop in the landing folder; its partition key."""
+    if mix is None:
+        path = write_sample_drops(folder / "landing", drops=3, rows_per_drop=ROWS)[-1]
+    else:
+        path = write_sample_drops(folder / "landing", 1, ROWS, seed=3, mix=mix, name=name)[0]
+    return path.stem
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {c.check_name: c for c in result.get_asset_check_evaluations()}
+
+
+def _alerts() -> list[dict]:
+    path = settings.alerts_path()
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
+    folder, instance = live
+    key = _land(folder)
+
+    result = ingest(instance, [key])[key]
+
+    assert result.success
+    quality: LiveQuality = result.output_for_node("score_drop", "live_quality")
+    assert quality.production_version == "1" and quality.may_have_learned_from_drop is False
+    assert quality.live and quality.drop == key
+    assert quality.metrics.roc_auc > 0.85 and quality.test_metrics.roc_auc > 0.85
+    assert quality.test_reviews > 0 and quality.brier_score < 0.15 and quality.reliability
+    # A drop like the others: every check passes, and none alerts.
+    checks = _checks(result)
+    assert {name for name, c in checks.items() if not c.passed} == set()
+    assert DRIFT_CHECKS | {"live_quality_gate"} <= set(checks)
+    raise_check_alerts(instance, result)
+    assert _alerts() == []
+    # The figures are numbers the UI plots drop after drop.
+    (materialized,) = [
+        m for m in result.get_asset_materialization_events() if m.asset_key.path == ["live_quality"]
+    ]
+    metadata = materialized.materialization.metadata
+    assert metadata["live_roc_auc"].value == pytest.approx(quality.metrics.roc_auc, abs=1e-6)
+    assert isinstance(metadata["score_psi"], dg.FloatMetadataValue)
+    # Logged to MLflow as a monitoring run of the version that scored it.
+    store = MlflowStore.default()
+    experiment = store.client().get_experiment_by_name(MONITORING_EXPERIMENT)
+    (run,) = store.client().search_runs([experiment.experiment_id])
+    assert run.data.tags["drop"] == key and run.data.tags["production_version"] == "1"
+    assert run.data.metrics["live_roc_auc"] == pytest.approx(quality.metrics.roc_auc)
+
+
+def test_drop_predictions_hold_every_review_with_text_and_the_version(live) -> None:
+    folder, instance = live
+    key = _land(folder)
+    assert ingest(instance, [key])[key].success
+
+    # As the README shows: the stored asset, read through Dagster.
+    predictions = definitions().load_asset_value(
+        "drop_predictions", partition_key=key, instance=instance
+    )
+
+    reviews = read_reviews(folder / "landing" / f"{key}.csv")
+    with_text = reviews[reviews[TEXT].notna() & (reviews[TEXT].str.strip() != "")]
+    assert predictions["review_id"].tolist() == with_text["review_id"].tolist()
+    assert predictions["recommended_ind"].tolist() == with_text[LABEL].tolist()
+    assert set(predictions["model_version"]) == {"1"}
+    assert predictions["probability"].between(0, 1).all()
+    assert set(predictions["label"]) == {0, 1}
+    unhappy = predictions[predictions["sentiment"] == "not recommended"]
+    assert (unhappy["label"] == 0).all() and 0 < len(unhappy) < len(predictions) / 2
+
+
+def _flip_labels(path: Path) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame[LABEL] = frame[LABEL].map({"0": "1", "1": "0"})
+    frame.rename(columns={"Unnamed: 0": ""}).to_csv(path, index=False, lineterminator="\n")
+
+
+def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_gap(live) -> None:
+    folder, instance = live
+    key = _land(folder)
+    _flip_labels(folder / "landing" / f"{key}.csv")
+
+    result = ingest(instance, [key])[key]
+
+    assert result.success  # the gate alerts; it does not stop the drop from being stored
+    gate = _checks(result)["live_quality_gate"]
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert "below the floor 0.75" in gate.description
+    raise_check_alerts(instance, result)
+    alerts = [a for a in _alerts() if a["check"] == "live_quality_gate"]
+    assert len(alerts) == 1
+    assert alerts[0]["severity"] == "ERROR" and alerts[0]["partition"] == key
+    assert alerts[0]["assets"] == ["live_quality"] and alerts[0]["run_id"] == result.run_id
+    assert alerts[0]["error"].startswith(
+        f"check live_quality_gate on live_quality [{key}] (a failure)"
+    )
+
+    # The retraining that follows learns from the drop and says how the challenger does on the
+    # drop's reviews it held out.
+    decision: ProductionDecision = train(instance, **QUICK).output_for_node("production_model")
+    gap = decision.live_gap
+    assert gap.drop == key and gap.scored_by_version == "1" and gap.shortfall
+    assert gap.held_out_reviews > 0 and gap.challenger_roc_auc is not None
+    assert gap.production_roc_auc is not None and isinstance(gap.closes, bool)
+
+
+def test_the_drift_checks_fire_on_a_drop_from_another_shop(live) -> None:
+    folder, instance = live
+    key = _land(folder, SHIFTED, name="reviews_other_shop")
+
+    result = ingest(instance, [key])[key]
+
+    assert result.success
+    checks = _checks(result)
+    failed = {name for name, c in checks.items() if not c.passed}
+    assert failed >= DRIFT_CHECKS
+    assert all(checks[name].severity == dg.AssetCheckSeverity.WARN for name in DRIFT_CHECKS)
+    raise_check_alerts(instance, result)
+    warned = {a["check"]: a for a in _alerts() if a["severity"] == "WARN"}
+    assert set(warned) == DRIFT_CHECKS
+    assert warned["vocabulary_drift"]["causes"][0]["error"].startswith("out-of-vocabulary rate")
+
+
+def test_rescored_after_a_retraining_that_learned_from_it_is_not_live(live) -> None:
+    _, instance = live
+    # reviews_sample-02 was stored before version 1's training run, which learned from it.
+    rescored = (
+        definitions()
+        .resolve_job_def("ingest_drop")
+        .execute_in_process(
+            instance=instance,
+            partition_key="reviews_sample-02",
+            asset_selection=[dg.AssetKey("live_quality")],
+        )
+    )
+
+    quality: LiveQuality = rescored.output_for_node("score_drop", "live_quality")
+    assert quality.production_version == "1" and quality.may_have_learned_from_drop is True
+    assert not quality.live
+    gate = _checks(rescored)["live_quality_gate"]
+    assert gate.passed and "not a live measure" in gate.description
+    # Only live_quality was asked for: the predictions stored earlier stay as they were.
+    assert not [
+        m
+        for m in rescored.get_asset_materialization_events()
+        if m.asset_key.path == ["drop_predictions"]
+    ]
+
+
+def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:
+    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=300)
+
+    result = ingest(instance, ["reviews_sample-01"])["reviews_sample-01"]
+
+    assert result.success
+    quality: LiveQuality = result.output_for_node("score_drop", "live_quality")
+    assert quality.production_version is None and quality.metrics is None
+    assert "no production model" in quality.status()
+    assert quality.drift.oov_rate is None  # no training data yet either
+    materialized = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert "drop_predictions" not in materialized and "live_quality" in materialized
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    assert not (data_dir / "mlflow").exists()  # nothing was created to find that out
+
+
+def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, instance) -> None:
+    from sentiment_assets.cli.sample_drops import sample_reviews
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    # A drop where every review is "not recommended": far from the others.
+    unhappy = sample_reviews(300, seed=5).assign(**{LABEL: 0})
+    unhappy.rename(columns={"review_id": ""}).to_csv(
+        data_dir / "landing" / "unhappy.csv", index=False, lineterminator="\n"
+    )
+    runs = ingest(instance, ["reviews_sample-01", "unhappy", "reviews_sample-02"])
+    drift = {key: _checks(run)["label_balance_drift"] for key, run in runs.items()}
+
+    assert drift["reviews_sample-01"].passed  # nothing earlier to compare with
+    assert drift["reviews_sample-01"].metadata["earlier_drops"].value == 0
+    assert not drift["unhappy"].passed
+    assert drift["unhappy"].severity == dg.AssetCheckSeverity.WARN
+    assert drift["unhappy"].metadata["not_recommended_share"].value == 1.0
+    assert "from the earlier drops' 0.1" in drift["unhappy"].description
+    # The drop after it is compared with both earlier ones, the unhappy one included.
+    assert drift["reviews_sample-02"].metadata["earlier_drops"].value == 2
+    assert not drift["reviews_sample-02"].passed
+
+    # Checked again later, the first drop still has no earlier drop (later ones do not count).
+    again = (
+        definitions()
+        .resolve_job_def("ingest_drop")
+        .execute_in_process(
+            instance=instance,
+            partition_key="reviews_sample-01",
+            asset_selection=[dg.AssetKey("raw_reviews")],
+        )
+    )
+    assert _checks(again)["label_balance_drift"].metadata["earlier_drops"].value == 0
+
+
+@pytest.mark.slow
+def test_the_real_drops_stay_quiet_and_a_drop_from_another_shop_does_not(
+    real_drops: list[Path], data_dir: Path, instance
+) -> None:
+    """Each real drop lands after production was trained on the ones before, as weekly drops do;
+    then a drop from another shop. Prints the figures the README quotes."""
+    for path in real_drops:
+        shutil.copy(path, data_dir / "landing" / path.name)
+    keys = [path.stem for path in real_drops]
+    shifted = write_sample_drops(data_dir / "landing", 1, 1500, mix=SHIFTED, name="other_shop")
+    records: dict[str, tuple[LiveQuality, dict[str, dg.AssetCheckEvaluation]]] = {}
+    for key in [*keys, shifted[0].stem]:
+        result = ingest(instance, [key])[key]
+        assert result.success
+        records[key] = result.output_for_node("score_drop", "live_quality"), _checks(result)
+        if key != shifted[0].stem:
+            assert train(instance, **QUICK).success
+
+    for key, (quality, checks) in records.items():
+        drift, label = quality.drift, checks["label_balance_drift"].metadata
+        print(
+            f"{key}: live ROC AUC {quality.metrics.roc_auc if quality.metrics else None}, "
+            f"gap to test {quality.roc_auc_gap}, Brier {quality.brier_score}, "
+            f"label share {label['not_recommended_share'].value} (earlier "
+            f"{label['earlier_drops_share'].value}), OOV {drift.oov_rate} (test split "
+            f"{drift.reference_oov_rate}), length PSI {drift.review_length_psi}, "
+            f"score PSI {drift.score_psi}"
+        )
+    first, *later = keys
+    assert records[first][0].production_version is None
+    for key in later:
+        quality, checks = records[key]
+        assert quality.live and quality.drift.score_psi is not None
+        assert all(c.passed for c in checks.values()), {n: c.description for n, c in checks.items()}
+    _, loud = records[shifted[0].stem]
+    assert {name for name, c in loud.items() if not c.passed} == DRIFT_CHECKS | {
+        "live_quality_gate"
+    }

@@ -1,0 +1,150 @@
+"""Drift of a drop against the training data: the population stability index by hand, the figures
+on a built dataset, and where each check's threshold falls."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sentiment_assets.lib import drift
+from sentiment_assets.lib.drift import DropDrift, Thresholds, population_stability_index
+from sentiment_assets.model.dataset import build_dataset
+from sentiment_assets.model.stems import Corpus, stem_reviews
+
+THRESHOLDS = Thresholds(
+    label_share_difference=0.1,
+    oov_rate_increase=0.05,
+    review_length_psi=0.25,
+    score_psi=0.25,
+    live_roc_auc_floor=0.75,
+    live_roc_auc_margin=0.05,
+)
+
+
+def test_psi_of_two_bins_by_hand():
+    # The reference's median (0.5) cuts two bins holding half each; the current values put a
+    # quarter in the first and three quarters in the second.
+    psi = population_stability_index(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), bins=2)
+    assert psi == pytest.approx((0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(1.5))
+
+
+def test_psi_of_deciles_with_empty_bins_by_hand():
+    # Ten reference values, one per decile; the current values sit in the first and last decile
+    # only, and each of the eight empty bins counts as a share of 1e-4.
+    reference = np.arange(1, 11, dtype=float)
+    current = np.array([1.0] * 5 + [10.0] * 5)
+    expected = 2 * (0.5 - 0.1) * math.log(0.5 / 0.1) + 8 * (1e-4 - 0.1) * math.log(1e-4 / 0.1)
+    assert population_stability_index(reference, current) == pytest.approx(expected)
+
+
+def test_a_value_on_a_cut_goes_to_the_bin_above():
+    # Review lengths are whole numbers: the reference's median, 1, is itself a value. The bins are
+    # [.., 1) and [1, ..), holding a quarter and three quarters; all current values are >= 1.
+    psi = population_stability_index(np.array([0, 1, 1, 2]), np.array([1, 1, 1, 2]), bins=2)
+    assert psi == pytest.approx(
+        (1e-4 - 0.25) * math.log(1e-4 / 0.25) + (1 - 0.75) * math.log(1 / 0.75)
+    )
+
+
+def test_psi_is_zero_for_the_same_distribution():
+    values = np.random.default_rng(0).random(1000)
+    assert population_stability_index(values, values) == 0
+    # Ties in the reference merge its cuts instead of making empty bins.
+    assert population_stability_index(np.full(50, 0.5), np.full(20, 0.5)) == 0
+
+
+def test_psi_needs_values_on_both_sides():
+    with pytest.raises(ValueError, match="values on both sides"):
+        population_stability_index(np.array([]), np.array([0.5]))
+
+
+def _corpus(texts: list[str], labels: list[int]) -> pd.DataFrame:
+    reviews = pd.DataFrame(
+        {
+            "review_id": range(len(texts)),
+            "Title": [None] * len(texts),
+            "Review Text": texts,
+            "Recommended IND": labels,
+        }
+    )
+    return stem_reviews(reviews)
+
+
+def test_drift_figures_against_a_dataset() -> None:
+    rng = np.random.default_rng(1)
+    words = ["lovely", "dress", "fabric", "soft", "size", "colour", "fits", "small"]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(3, 9)))) for _ in range(400)]
+    dataset = build_dataset(_corpus(texts, [int(i % 5 != 0) for i in range(400)]))
+    # A drop of other words, shorter, half unhappy.
+    drop = _corpus(["blender motor broke"] * 10 + ["kettle leaks"] * 10, [0, 1] * 10)
+
+    figures = drift.measure_drift(drop, dataset, None, None)
+
+    assert figures.not_recommended_share == 0.5
+    assert figures.mean_words == pytest.approx(2.5)
+    train = dataset.split_reviews("train")[Corpus.TEXT].str.split().str.len()
+    assert figures.reference_mean_words == pytest.approx(train.mean())
+    assert figures.oov_rate == 1.0 and figures.reference_oov_rate == 0.0
+    assert figures.review_length_psi > 1
+    assert figures.score_psi is None  # no production scores
+    assert drift.oov_problem(figures, THRESHOLDS).startswith("out-of-vocabulary rate 1.000")
+    assert drift.length_problem(figures, THRESHOLDS).startswith("review length PSI")
+
+    # The dataset's own test split, measured like a drop, does not drift.
+    test = dataset.split_reviews("test")
+    scores = rng.random(len(test))
+    same = drift.measure_drift(test, dataset, scores, scores)
+    assert same.oov_rate == same.reference_oov_rate and same.score_psi == 0
+    assert drift.oov_problem(same, THRESHOLDS) is None
+    assert drift.length_problem(same, THRESHOLDS) is None
+    assert drift.score_problem(same, THRESHOLDS) is None
+
+
+def test_before_any_training_data_only_the_drop_itself_is_measured() -> None:
+    figures = drift.measure_drift(_corpus(["nice top", "bad"], [1, 0]), None, None, None)
+    assert figures.not_recommended_share == 0.5 and figures.mean_words == 1.5
+    assert figures.oov_rate is figures.review_length_psi is figures.score_psi is None
+    for problem in (drift.oov_problem, drift.length_problem, drift.score_problem):
+        assert problem(figures, THRESHOLDS) is None
+
+
+def _figures(**changes: float) -> DropDrift:
+    base = {
+        "not_recommended_share": 0.18,
+        "mean_words": 60.0,
+        "reference_mean_words": 60.0,
+        "review_length_psi": 0.0,
+        "oov_rate": 0.02,
+        "reference_oov_rate": 0.02,
+        "score_psi": 0.0,
+    }
+    return DropDrift(**(base | changes))
+
+
+@pytest.mark.parametrize(
+    ("problem", "quiet", "loud"),
+    [
+        (
+            drift.oov_problem,
+            {"oov_rate": 0.05, "reference_oov_rate": 0.0},
+            {"oov_rate": 0.0501, "reference_oov_rate": 0.0},
+        ),
+        (drift.length_problem, {"review_length_psi": 0.25}, {"review_length_psi": 0.2501}),
+        (drift.score_problem, {"score_psi": 0.25}, {"score_psi": 0.2501}),
+    ],
+)
+def test_each_check_fires_just_past_its_threshold(problem, quiet, loud) -> None:
+    assert problem(_figures(**quiet), THRESHOLDS) is None
+    assert problem(_figures(**loud), THRESHOLDS) is not None
+
+
+def test_label_share_is_compared_with_the_earlier_drops() -> None:
+    assert drift.label_share_problem(0.279, 0.18, THRESHOLDS) is None
+    assert drift.label_share_problem(0.081, 0.18, THRESHOLDS) is None
+    found = drift.label_share_problem(0.2801, 0.18, THRESHOLDS)
+    assert (
+        found
+        == "'not recommended' share 0.280 is 0.100 from the earlier drops' 0.180 (threshold 0.1)"
+    )
+    assert drift.label_share_problem(0.9, None, THRESHOLDS) is None  # the first drop

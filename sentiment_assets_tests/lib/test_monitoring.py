@@ -1,0 +1,143 @@
+"""The live record of a drop, without Dagster or MLflow: metrics from production's predictions,
+the gate on them, the predictions table, and the challenger against the latest shortfall."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sentiment_assets.lib import monitoring
+from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.model.evaluation import brier_score, classification_metrics
+from sentiment_assets.model.stems import Corpus
+from sentiment_assets_tests.lib.test_drift import THRESHOLDS
+
+SCORED_AT = "2026-11-27T08:00:00+00:00"
+
+
+def _drop(labels: list[int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            Corpus.REVIEW_ID: range(10, 10 + len(labels)),
+            Corpus.LABEL: labels,
+            Corpus.TITLE: ["Nice", None] * (len(labels) // 2),
+            Corpus.TEXT: [f"review {i}" for i in range(len(labels))],
+            Corpus.STEMS: [f"review {i}" for i in range(len(labels))],
+        }
+    )
+
+
+def _predicted(probabilities: list[float], threshold: float = 0.5) -> pd.DataFrame:
+    p = np.array(probabilities)
+    return pd.DataFrame({"probability": p, "label": (p >= threshold).astype(int)})
+
+
+LABELS = [0, 0, 1, 1, 1, 1]
+PROBABILITIES = [0.1, 0.6, 0.4, 0.7, 0.8, 0.9]
+
+
+def _quality(learned: bool | None = False, probabilities=PROBABILITIES) -> LiveQuality:
+    scoring = Scoring("3", "run-3", _predicted(probabilities), None, learned)
+    return monitoring.measure_live_quality("d", _drop(LABELS), None, scoring, SCORED_AT)
+
+
+def test_the_live_record_is_the_metrics_of_production_on_the_drop() -> None:
+    quality = _quality()
+    labels, probabilities = np.array(LABELS), np.array(PROBABILITIES)
+    assert quality.metrics == classification_metrics(labels, probabilities)
+    assert quality.metrics.roc_auc == pytest.approx(7 / 8)  # 7 of 8 pairs ranked right
+    assert quality.brier_score == pytest.approx(brier_score(labels, probabilities))
+    assert sum(b.reviews for b in quality.reliability) == 6
+    assert quality.production_version == "3" and quality.reviews == 6
+    assert quality.live and quality.scored_at == SCORED_AT
+    assert quality.test_metrics is None and quality.roc_auc_gap is None  # no training data
+    assert quality.drift.not_recommended_share == pytest.approx(1 / 3)
+    # Stored as JSON and read back whole.
+    assert LiveQuality.model_validate_json(quality.model_dump_json()) == quality
+
+
+def test_a_drop_before_any_production_model_says_so() -> None:
+    quality = monitoring.measure_live_quality("first", _drop(LABELS), None, None, SCORED_AT)
+    assert quality.production_version is None and quality.metrics is None
+    assert not quality.live and quality.reliability == []
+    assert quality.status() == "no production model when the drop was scored: nothing scored it"
+    assert monitoring.live_shortfall(quality, THRESHOLDS) == []
+    assert monitoring.live_figures(quality) == {
+        "reviews": 6.0,
+        "not_recommended_share": pytest.approx(1 / 3),
+        "mean_words": 2.0,
+    }
+
+
+def test_the_gate_fails_below_the_floor_or_far_below_the_test_estimate() -> None:
+    # Labels flipped: production ranks every pair but one the wrong way round.
+    flipped = _quality(probabilities=[1 - x for x in PROBABILITIES])
+    assert monitoring.live_shortfall(flipped, THRESHOLDS) == [
+        "live ROC AUC 0.1250 is below the floor 0.75"
+    ]
+    good = _quality()
+    assert monitoring.live_shortfall(good, THRESHOLDS) == []
+    # Against its own test estimate: 0.875 live is fine beside 0.92, not beside 0.93.
+    for test_auc, problems in ((0.92, 0), (0.93, 1)):
+        test = classification_metrics(np.array([0, 1]), np.array([0.2, 0.8]))
+        estimate = good.model_copy(update={"test_metrics": _with_auc(test, test_auc)})
+        found = monitoring.live_shortfall(estimate, THRESHOLDS)
+        assert len(found) == problems, found
+    assert found == ["live ROC AUC 0.8750 is 0.0550 below its test estimate 0.9300 (margin 0.05)"]
+
+
+def _with_auc(metrics, roc_auc: float):
+    from dataclasses import replace
+
+    return replace(metrics, roc_auc=roc_auc)
+
+
+def test_a_model_that_may_have_learned_from_the_drop_is_not_live() -> None:
+    learned = _quality(learned=True, probabilities=[1 - x for x in PROBABILITIES])
+    assert not learned.live
+    assert "not a live measure" in learned.status()
+    assert monitoring.live_shortfall(learned, THRESHOLDS) == []
+    # Trained outside this Dagster instance: unknown, and judged.
+    unknown = _quality(learned=None, probabilities=[1 - x for x in PROBABILITIES])
+    assert unknown.live and "unknown" in unknown.status()
+    assert monitoring.live_shortfall(unknown, THRESHOLDS)
+
+
+def test_latest_live_is_the_newest_live_record() -> None:
+    old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
+    learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})
+    assert monitoring.latest_live([old, learned, new]) == new
+    assert monitoring.latest_live([learned]) is None
+
+
+def test_drop_predictions_one_row_per_review_with_the_version() -> None:
+    table = monitoring.predictions_table(_drop(LABELS), _predicted(PROBABILITIES), "3")
+    assert list(table.columns) == list(monitoring.PREDICTION_COLUMNS)
+    assert table[Corpus.REVIEW_ID].tolist() == [10, 11, 12, 13, 14, 15]
+    assert table["recommended_ind"].tolist() == LABELS
+    assert table["label"].tolist() == [0, 1, 0, 1, 1, 1]
+    assert table["sentiment"].tolist()[:2] == ["not recommended", "recommended"]
+    assert set(table["model_version"]) == {"3"}
+
+
+def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
+    # The current test split: four reviews of the shortfall's drop "d", two of another drop.
+    test = pd.DataFrame(
+        {Corpus.DROP: ["d", "d", "other", "d", "d", "other"], Corpus.LABEL: [0, 1, 0, 0, 1, 1]}
+    )
+    challenger = np.array([0.1, 0.9, 0.9, 0.2, 0.8, 0.1])  # ranks d's reviews perfectly
+    production = np.array([0.9, 0.1, 0.5, 0.8, 0.2, 0.5])  # inverts them
+    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+
+    gap = monitoring.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
+
+    assert gap.drop == "d" and gap.scored_by_version == "3" and gap.held_out_reviews == 4
+    assert gap.live_roc_auc == pytest.approx(0.125) and gap.shortfall
+    assert gap.challenger_roc_auc == 1.0 and gap.production_roc_auc == 0.0
+    assert gap.closes is True
+    # A challenger 0.06 below its own test estimate there does not close it.
+    assert not monitoring.live_gap(short, test, challenger, None, 1.06, THRESHOLDS).closes
+    # Without a shortfall there is nothing to close.
+    assert monitoring.live_gap(_quality(), test, challenger, None, 0.97, THRESHOLDS).closes is None
+    learned = _quality(learned=True)
+    with pytest.raises(ValueError, match="not scored live"):
+        monitoring.live_gap(learned, test, challenger, None, 0.97, THRESHOLDS)
