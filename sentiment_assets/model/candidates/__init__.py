@@ -1,6 +1,7 @@
 """The candidates: the catalogue of families, the default line-up, and what each family needs.
 
-Families: `seed-keras` (the seed's network), `tfidf-logreg` and `ngram-mlp` (the challengers).
+Families: `seed-keras` (the seed's network), `tfidf-logreg`, `tfidf-nb` and `ngram-mlp` (the
+challengers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .base import Candidate, EpochHook, FitReport, KerasTraining
 from .ngram_mlp import NgramMlp
 from .seed_keras import SEED_CANDIDATES, SeedKeras
 from .tfidf_logreg import TfidfLogReg
+from .tfidf_nb import TfidfNb
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -28,7 +30,7 @@ __all__ = [
     "uses_tensorflow",
 ]
 
-FAMILIES: dict[str, Any] = {cls.family: cls for cls in (SeedKeras, TfidfLogReg, NgramMlp)}
+FAMILIES: dict[str, Any] = {cls.family: cls for cls in (SeedKeras, TfidfLogReg, TfidfNb, NgramMlp)}
 
 # The seed's three, unchanged for comparison, then the two challengers.
 DEFAULT_CANDIDATES: list[dict[str, Any]] = [
@@ -36,6 +38,7 @@ DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     for name, dim, batch in SEED_CANDIDATES
 ] + [
     {"name": "tfidf-logreg", "family": TfidfLogReg.family},
+    {"name": "tfidf-nb", "family": TfidfNb.family},
     {"name": "ngram-mlp", "family": NgramMlp.family},
 ]
 

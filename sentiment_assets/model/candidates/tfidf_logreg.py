@@ -16,21 +16,24 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import PaddedDataset
-from ..stems import normalized_inputs
-from .base import EpochHook, FitReport, split_inputs
+from ..stems import mark_negations, normalized_inputs
+from .base import EpochHook, FitReport, split_inputs, with_validation_in_train
 
 
 @dataclass
 class TfidfLogReg:
-    """Logistic regression on TF-IDF word n-grams of title and text and character n-grams of both."""
+    """Logistic regression on TF-IDF word n-grams of title and text and character n-grams of both;
+    with a `negation_scope`, also on word n-grams of both with negated words marked."""
 
     family: ClassVar[str] = "tfidf-logreg"
     requirements: ClassVar[tuple[str, ...]] = ("scikit-learn", "scipy")
+    refits: ClassVar[bool] = True
     name: str
     c: float = 2.0
     word_ngrams: int = 3
     char_ngrams: tuple[int, int] = (2, 5)
-    pipeline: Any = None
+    negation_scope: int = 0  # 0: no negation features (the family as first released)
+    model: LinearTextModel | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -39,67 +42,58 @@ class TfidfLogReg:
             "ngrams": self.word_ngrams,
             "word_ngrams": self.word_ngrams,
             "char_ngrams": f"{self.char_ngrams[0]}-{self.char_ngrams[1]}",
+            "negation_scope": self.negation_scope,
             "text_input": "normalized words",
             "keep_negations": True,
             "uses_title": True,
         }
 
-    def _frame(self, titles: list[str], texts: list[str]) -> pd.DataFrame:
-        both = [f"{title} . {text}" for title, text in zip(titles, texts, strict=True)]
-        return pd.DataFrame({"title": titles, "text": texts, "both": both})
-
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
-        from sklearn.compose import ColumnTransformer
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
 
         from .char_ngrams import WordwiseCharTfidf
 
         def words(ngrams: int, min_df: int) -> TfidfVectorizer:
             return TfidfVectorizer(ngram_range=(1, ngrams), min_df=min_df, sublinear_tf=True)
 
-        features = ColumnTransformer(
-            [
-                ("title_words", words(2, 1), "title"),
-                ("text_words", words(self.word_ngrams, 2), "text"),
-                (
-                    "chars",
-                    WordwiseCharTfidf(ngram_range=self.char_ngrams, min_df=3, sublinear_tf=True),
-                    "both",
-                ),
-            ]
-        )
-        classifier = LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
+        parts = [
+            ("title_words", TITLE, words(2, 1)),
+            ("text_words", TEXT, words(self.word_ngrams, 2)),
+            (
+                "chars",
+                BOTH,
+                WordwiseCharTfidf(ngram_range=self.char_ngrams, min_df=3, sublinear_tf=True),
+            ),
+        ]
+        if self.negation_scope:
+            parts.append(("negated_words", NEGATED, words(2, 2)))
         titles, texts, labels = split_inputs(dataset, "train")
-        self.pipeline = make_pipeline(features, classifier).fit(self._frame(titles, texts), labels)
+        self.model = LinearTextModel.fit(
+            parts,
+            text_frame(titles, texts, self.negation_scope),
+            labels,
+            LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced"),
+        )
         return FitReport()
 
+    def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
+        self.fit(with_validation_in_train(dataset))
+
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
-        frame = self._frame(*normalized_inputs(texts, titles))
-        return self.pipeline.predict_proba(frame)[:, 1].astype(float)
+        frame = text_frame(*normalized_inputs(texts, titles), self.negation_scope)
+        return self.model.predict_proba(frame)
 
     def save(self, folder: Path) -> None:
         """Vocabularies and IDF weights as JSON and npy, coefficients as npy: no pickle, and a
         fraction of the size and time of serialising the scikit-learn objects."""
-        features, classifier = self.pipeline[0], self.pipeline[-1]
-        parts = []
-        for name, vectorizer, column in features.transformers_:
-            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-            (folder / f"{name}.vocabulary.json").write_text(json.dumps(vocabulary))
-            np.save(folder / f"{name}.idf.npy", vectorizer.idf_, allow_pickle=False)
-            settings = {k: vectorizer.get_params()[k] for k in _VECTORIZER_SETTINGS}
-            parts.append(
-                {"name": name, "column": column, "analyzer": vectorizer.analyzer, **settings}
-            )
-        np.save(folder / "coef.npy", classifier.coef_.ravel(), allow_pickle=False)
         config = {
             "name": self.name,
             "c": self.c,
             "word_ngrams": self.word_ngrams,
             "char_ngrams": list(self.char_ngrams),
-            "intercept": float(classifier.intercept_[0]),
-            "features": parts,
+            "negation_scope": self.negation_scope,
+            **self.model.save(folder),
         }
         (folder / "config.json").write_text(json.dumps(config))
 
@@ -111,23 +105,83 @@ class TfidfLogReg:
             c=config["c"],
             word_ngrams=config["word_ngrams"],
             char_ngrams=tuple(config["char_ngrams"]),
-            pipeline=_LoadedLinearModel.load(folder, config),
+            negation_scope=config["negation_scope"],
+            model=LinearTextModel.load(folder, config),
         )
 
 
-_VECTORIZER_SETTINGS = ("ngram_range", "sublinear_tf")
+# The columns a linear text model reads (`text_frame`).
+TITLE, TEXT, BOTH, NEGATED = "title", "text", "both", "negated"
+
+
+def text_frame(titles: list[str], texts: list[str], negation_scope: int = 0) -> pd.DataFrame:
+    """Normalized titles and texts as the columns the vectorizers read: title, text, both joined,
+    and with a `negation_scope`, both with negated words marked."""
+    both = [f"{title} . {text}" for title, text in zip(titles, texts, strict=True)]
+    frame = pd.DataFrame({TITLE: titles, TEXT: texts, BOTH: both})
+    if negation_scope:
+        frame[NEGATED] = [mark_negations(doc, negation_scope) for doc in both]
+    return frame
+
+
+def features(parts: list[tuple[str, str, Any]], frame: pd.DataFrame) -> Any:
+    """The fitted parts' features of a frame, side by side in the parts' order."""
+    from scipy.sparse import hstack
+
+    return hstack([vectorizer.transform(frame[column]) for _, column, vectorizer in parts]).tocsr()
+
+
+# TfidfVectorizer settings a saved part keeps besides its vocabulary and weights; `binary` and
+# `norm` let the same vectorizer carry naive-Bayes weights (see tfidf_nb.py).
+_VECTORIZER_SETTINGS = ("ngram_range", "sublinear_tf", "binary", "norm")
 
 
 @dataclass
-class _LoadedLinearModel:
-    """The fitted TF-IDF features and logistic regression, rebuilt from their saved arrays."""
+class LinearTextModel:
+    """A logistic regression over weighted n-gram features of text columns, saved as vocabularies
+    and weights (JSON, npy) and rebuilt from them, so a fitted and a loaded model score alike."""
 
-    parts: list[tuple[str, Any]]
+    parts: list[tuple[str, str, Any]]  # (name, column, fitted vectorizer)
     coef: np.ndarray
     intercept: float
 
     @classmethod
-    def load(cls, folder: Path, config: dict[str, Any]) -> _LoadedLinearModel:
+    def fit(
+        cls,
+        parts: list[tuple[str, str, Any]],
+        frame: pd.DataFrame,
+        labels: np.ndarray,
+        classifier: Any,
+    ) -> LinearTextModel:
+        """Fit each part's vectorizer on its column, then the classifier on all features."""
+        from scipy.sparse import hstack
+
+        x = hstack([vectorizer.fit_transform(frame[column]) for _, column, vectorizer in parts])
+        classifier.fit(x.tocsr(), labels)
+        return cls(parts, classifier.coef_.ravel(), float(classifier.intercept_[0]))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The probability of label 1 for every row."""
+        logits = features(self.parts, frame) @ self.coef + self.intercept
+        return (1 / (1 + np.exp(-logits))).astype(float)
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the vocabularies and arrays into `folder`; the settings for the caller's config."""
+        described = []
+        for name, column, vectorizer in self.parts:
+            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            (folder / f"{name}.vocabulary.json").write_text(json.dumps(vocabulary))
+            np.save(folder / f"{name}.idf.npy", vectorizer.idf_, allow_pickle=False)
+            params = vectorizer.get_params()
+            settings = {k: params[k] for k in _VECTORIZER_SETTINGS if k in params}
+            described.append(
+                {"name": name, "column": column, "analyzer": vectorizer.analyzer, **settings}
+            )
+        np.save(folder / "coef.npy", self.coef, allow_pickle=False)
+        return {"intercept": self.intercept, "features": described}
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any]) -> LinearTextModel:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         from .char_ngrams import WordwiseCharTfidf
@@ -135,7 +189,7 @@ class _LoadedLinearModel:
         parts = []
         for part in config["features"]:
             name = part["name"]
-            settings = {k: part[k] for k in _VECTORIZER_SETTINGS}
+            settings = {k: part[k] for k in _VECTORIZER_SETTINGS if k in part}
             settings["ngram_range"] = tuple(settings["ngram_range"])
             vocabulary = json.loads((folder / f"{name}.vocabulary.json").read_text())
             idf = np.load(folder / f"{name}.idf.npy", allow_pickle=False)
@@ -144,12 +198,6 @@ class _LoadedLinearModel:
             else:
                 vectorizer = TfidfVectorizer(vocabulary=vocabulary, **settings)
                 vectorizer.idf_ = idf
-            parts.append((part["column"], vectorizer))
-        return cls(parts, np.load(folder / "coef.npy", allow_pickle=False), config["intercept"])
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        from scipy.sparse import hstack
-
-        x = hstack([vectorizer.transform(frame[column]) for column, vectorizer in self.parts])
-        positive = 1 / (1 + np.exp(-(x @ self.coef + self.intercept)))
-        return np.column_stack([1 - positive, positive])
+            parts.append((name, part["column"], vectorizer))
+        coef = np.load(folder / "coef.npy", allow_pickle=False)
+        return cls(parts, coef, config["intercept"])
