@@ -4,6 +4,7 @@ wiring, where the real drops are absent (one quick family)."""
 from pathlib import Path
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfig
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import TrainedModels
@@ -28,6 +29,9 @@ def test_sample_drops_train_log_and_promote(data_dir: Path, instance) -> None:
     assert run.info.status == "FINISHED"
     assert run.data.tags["candidate"] == "tfidf" and run.data.tags["data_version"]
     assert run.data.metrics["test_roc_auc"] == candidate.test.roc_auc
+    # tfidf-logreg is refitted on train+validation by default, and the run says so.
+    assert run.data.params["refit"] == "True"
+    assert run.data.metrics["refit_seconds"] == candidate.refit_seconds > 0
 
     decision: ProductionDecision = result.output_for_node("production_model")
     assert decision.promoted and decision.champion is None
@@ -66,3 +70,25 @@ def test_a_production_quality_gate_that_fails_is_shown(data_dir: Path, instance)
     ]
     assert not gate.passed and gate.description == "no production model yet"
     assert "challenger refused" in decision.reason
+
+
+def test_training_config_refits_as_the_family_does_unless_told() -> None:
+    config = TrainingConfig(
+        candidates=[
+            CandidateConfig(name="a", family="tfidf-logreg"),
+            CandidateConfig(name="b", family="tfidf-logreg", refit=False),
+            CandidateConfig(name="s", family="seed-keras", embedding_dim=8, batch_size=8),
+            CandidateConfig(
+                name="t", family="seed-keras", embedding_dim=8, batch_size=8, refit=True
+            ),
+        ]
+    )
+
+    planned = config.build()
+
+    assert [(p.candidate.name, p.refit) for p in planned] == [
+        ("a", True),
+        ("b", False),
+        ("s", False),
+        ("t", True),
+    ]

@@ -34,7 +34,7 @@ class TfidfNb:
     refits: ClassVar[bool] = True
     name: str
     c: float = 2.0  # the TF-IDF model's
-    nb_c: float = 1.0
+    nb_c: float = 0.5
     negation_scope: int = 3
     tfidf: TfidfLogReg | None = None
     nb: LinearTextModel | None = None
