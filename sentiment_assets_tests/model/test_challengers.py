@@ -313,13 +313,19 @@ def _with_flipped_labels(dataset: PaddedDataset, split: str) -> PaddedDataset:
 def test_refit_learns_from_validation_and_never_sees_test(name, sample_dataset, test_reviews):
     def refitted(dataset: PaddedDataset) -> np.ndarray:
         candidate = FACTORIES[name]()
-        candidate.refit(dataset, FitReport(epochs_trained=3, best_epoch=2))
+        candidate.refit(dataset, candidate.fit(dataset))
         return _scores(candidate, test_reviews)
 
     scores = refitted(sample_dataset)
 
     np.testing.assert_array_equal(refitted(_with_flipped_labels(sample_dataset, "test")), scores)
     assert not np.allclose(refitted(_with_flipped_labels(sample_dataset, "validation")), scores)
+
+
+@pytest.mark.parametrize("name", ["tfidf", "nb"])
+def test_a_linear_refit_starts_from_a_fit_of_the_same_candidate(name, sample_dataset):
+    with pytest.raises(RuntimeError, match="starts from a fit"):
+        FACTORIES[name]().refit(sample_dataset, FitReport())
 
 
 def test_with_validation_in_train_moves_validation_and_keeps_test(sample_dataset):

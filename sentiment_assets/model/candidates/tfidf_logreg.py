@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..dataset import PaddedDataset
 from ..stems import mark_negations, normalized_inputs
-from .base import EpochHook, FitReport, split_inputs, with_validation_in_train
+from .base import EpochHook, FitReport, split_inputs
 
 
 @dataclass
@@ -34,6 +34,7 @@ class TfidfLogReg:
     char_ngrams: tuple[int, int] = (2, 5)
     negation_scope: int = 0  # 0: no negation features (the family as first released)
     model: LinearTextModel | None = None
+    _first_fit: FirstFit | None = field(default=None, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -49,8 +50,24 @@ class TfidfLogReg:
         }
 
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
+        titles, texts, labels = split_inputs(dataset, "train")
+        frame = text_frame(titles, texts, self.negation_scope)
+        parts = self.parts()
+        self._first_fit = FirstFit(fit_parts(parts, frame), labels, self.classifier())
+        self.model = self._first_fit.fit(parts)
+        return FitReport()
+
+    def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
+        """The weights learnt again on train+validation, starting from the first fit's; the
+        vocabularies and IDF weights stay the training split's (see `FirstFit`)."""
+        validation = validation_frame(dataset, self.negation_scope)
+        first = FirstFit.of(self._first_fit, self.name)
+        self.model = first.with_validation(self.model.parts, *validation).fit(self.model.parts)
+        self._first_fit = None
+
+    def parts(self) -> list[tuple[str, str, Any]]:
+        """The unfitted vectorizers, as (name, column, vectorizer)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
 
         from .char_ngrams import WordwiseCharTfidf
 
@@ -68,17 +85,12 @@ class TfidfLogReg:
         ]
         if self.negation_scope:
             parts.append(("negated_words", NEGATED, words(2, 2)))
-        titles, texts, labels = split_inputs(dataset, "train")
-        self.model = LinearTextModel.fit(
-            parts,
-            text_frame(titles, texts, self.negation_scope),
-            labels,
-            LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced"),
-        )
-        return FitReport()
+        return parts
 
-    def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
-        self.fit(with_validation_in_train(dataset))
+    def classifier(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
         frame = text_frame(*normalized_inputs(texts, titles), self.negation_scope)
@@ -124,6 +136,58 @@ def text_frame(titles: list[str], texts: list[str], negation_scope: int = 0) -> 
     return frame
 
 
+@dataclass
+class FirstFit:
+    """What a linear family's refit starts from: the training split's feature matrices (one per
+    part), its labels and the fitted classifier.
+
+    The refit adds the validation rows, transformed by the parts as fitted, and fits the
+    classifier again from its first solution (`warm_start`): the same optimum, in a third of the
+    time of fitting everything again, because counting n-grams is most of the work. The
+    vocabularies and IDF weights therefore stay the training split's.
+    """
+
+    matrices: list[Any]
+    labels: np.ndarray
+    classifier: Any
+
+    @staticmethod
+    def of(first: FirstFit | None, name: str) -> FirstFit:
+        """A candidate's first fit; a refit without one is a mistake in the caller."""
+        if first is None:
+            raise RuntimeError(f"{name}: a refit starts from a fit of the same candidate")
+        return first
+
+    def fit(self, parts: list[tuple[str, str, Any]]) -> LinearTextModel:
+        return LinearTextModel.fit(parts, self.matrices, self.labels, self.classifier)
+
+    def with_validation(
+        self, parts: list[tuple[str, str, Any]], frame: pd.DataFrame, labels: np.ndarray
+    ) -> FirstFit:
+        """The training rows and the validation rows, ready to fit from the first solution."""
+        from scipy.sparse import vstack
+
+        matrices = [
+            vstack([matrix, vectorizer.transform(frame[column])]).tocsr()
+            for matrix, (_, column, vectorizer) in zip(self.matrices, parts, strict=True)
+        ]
+        self.classifier.set_params(warm_start=True)
+        return FirstFit(matrices, np.concatenate([self.labels, labels]), self.classifier)
+
+
+def validation_frame(
+    dataset: PaddedDataset, negation_scope: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The validation split as the vectorizers read it, and its labels."""
+    titles, texts, labels = split_inputs(dataset, "validation")
+    return text_frame(titles, texts, negation_scope), labels
+
+
+def fit_parts(parts: list[tuple[str, str, Any]], frame: pd.DataFrame) -> list[Any]:
+    """Fit each part's vectorizer on its column; the training matrices, in the parts' order."""
+    return [vectorizer.fit_transform(frame[column]) for _, column, vectorizer in parts]
+
+
 def features(parts: list[tuple[str, str, Any]], frame: pd.DataFrame) -> Any:
     """The fitted parts' features of a frame, side by side in the parts' order."""
     from scipy.sparse import hstack
@@ -149,16 +213,15 @@ class LinearTextModel:
     def fit(
         cls,
         parts: list[tuple[str, str, Any]],
-        frame: pd.DataFrame,
+        matrices: list[Any],
         labels: np.ndarray,
         classifier: Any,
     ) -> LinearTextModel:
-        """Fit each part's vectorizer on its column, then the classifier on all features."""
+        """The classifier fitted on the fitted parts' training matrices (`fit_parts`)."""
         from scipy.sparse import hstack
 
-        x = hstack([vectorizer.fit_transform(frame[column]) for _, column, vectorizer in parts])
-        classifier.fit(x.tocsr(), labels)
-        return cls(parts, classifier.coef_.ravel(), float(classifier.intercept_[0]))
+        classifier.fit(hstack(matrices).tocsr(), labels)
+        return cls(parts, classifier.coef_.ravel().copy(), float(classifier.intercept_[0]))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """The probability of label 1 for every row."""
