@@ -183,12 +183,14 @@ def scores_table(scores: Sequence[FutureScore]) -> pd.DataFrame:
 def default_plan(
     names: Sequence[str] | None = None, *, refit: bool | None = None
 ) -> list[PlannedCandidate]:
-    """The default line-up (or the named part of it), each refitted as its family does unless
-    `refit` says otherwise."""
+    """The default line-up, or the named candidates (of the line-up, or a family that needs no
+    settings, by its name), each refitted as its family does unless `refit` says otherwise."""
     from sentiment_assets.lib.training import plan
-    from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, make_candidate
+    from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, FAMILIES, make_candidate
 
-    known = {spec["name"]: spec for spec in DEFAULT_CANDIDATES}
+    known = {family: {"name": family, "family": family} for family in FAMILIES}
+    known = {name: spec for name, spec in known.items() if name != "seed-keras"}
+    known |= {spec["name"]: spec for spec in DEFAULT_CANDIDATES}
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
         raise ValueError(f"unknown candidate(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -198,7 +200,11 @@ def default_plan(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", nargs="+", help="names from the default line-up")
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        help="names from the default line-up, or tfidf-logreg, tfidf-nb, ngram-mlp",
+    )
     parser.add_argument(
         "--no-refit", action="store_true", help="log the models fitted on the training split"
     )

@@ -53,7 +53,7 @@ def test_default_candidates_keep_the_seed_three_and_add_one_of_each_challenger()
         {"name": "embedding-64", "family": "seed-keras", "embedding_dim": 64, "batch_size": 64},
         {"name": "embedding-128", "family": "seed-keras", "embedding_dim": 128, "batch_size": 128},
     ]
-    assert sorted(c["family"] for c in others) == ["ngram-mlp", "tfidf-logreg", "tfidf-nb"]
+    assert sorted(c["family"] for c in others) == ["ngram-mlp", "tfidf-nb"]
 
 
 def test_default_candidates_have_unique_names_and_all_build():

@@ -15,7 +15,7 @@ class CandidateConfig(dg.Config):
     refit: bool | None = Field(
         default=None,
         description="After the threshold is tuned on validation, fit again on train+validation "
-        "for the logged model; empty: the family's default (all but seed-keras).",
+        "for the logged model; empty: the family's default (tfidf-logreg and tfidf-nb refit).",
     )
     embedding_dim: int | None = Field(default=None, description="seed-keras")
     batch_size: int | None = Field(default=None, description="seed-keras, ngram-mlp")

@@ -142,9 +142,10 @@ class FirstFit:
     part), its labels and the fitted classifier.
 
     The refit adds the validation rows, transformed by the parts as fitted, and fits the
-    classifier again from its first solution (`warm_start`): the same optimum, in a third of the
-    time of fitting everything again, because counting n-grams is most of the work. The
-    vocabularies and IDF weights therefore stay the training split's.
+    classifier again starting from its first solution (`warm_start`). Counting n-grams is about
+    half of a fit, so this costs about half of fitting everything again (tfidf-nb on the three
+    real drops: 7.0 s of CPU against 13.1 s); the vocabularies and IDF weights stay the training
+    split's.
     """
 
     matrices: list[Any]
