@@ -44,7 +44,7 @@ class CandidateResult(BaseModel):
     training_seconds: float  # fit and refit together
     history: dict[str, list[float]]
     # Seconds of the refit on train+validation; None when the logged model is the one fitted on
-    # the training split, whose validation figures these are either way.
+    # the training split. `validation` is that model's either way (see `fit_candidate`).
     refit_seconds: float | None = None
 
 
