@@ -1,7 +1,9 @@
 """`python -m benchmarks.bench`: how fast the platform is on the real review drops.
 
 In one run it measures the stemming against a reference of the seed's loop, each asset's time in a
-full graph run, and the code location's load time, and prints each beside its target.
+full graph run, a new drop's way to production, the code location's load time, and every
+candidate's quality on the latest drop when trained on the earlier ones, and prints each beside its
+target.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import io
 import sys
 
+from benchmarks.future import benchmark_future
 from benchmarks.graph import benchmark_graph
 from benchmarks.load import benchmark_load
 from benchmarks.new_drop import benchmark_new_drop
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         graph = benchmark_graph(drops, epochs=args.epochs, summary=summary)
         drop_ok = benchmark_new_drop(drops, rebuild=graph.wall, summary=summary)
         load_ok = benchmark_load(summary=summary)
+        benchmark_future(drops, summary=summary)
         print_table("Summary", summary_table(summary))
     if args.record:
         record(output.getvalue(), summary, graph.candidates)

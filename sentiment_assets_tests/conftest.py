@@ -58,7 +58,7 @@ def sample_dataset(tmp_path_factory: pytest.TempPathFactory):
 def production_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
     """A data folder whose MLflow store has a small model, trained on sample drops, in production."""
     from sentiment_assets.lib.tracking import MlflowStore
-    from sentiment_assets.lib.training import train_candidate
+    from sentiment_assets.lib.training import plan, train_candidate
     from sentiment_assets.model.candidates import KerasTraining, make_candidate
 
     folder = tmp_path_factory.mktemp("production_store")
@@ -73,7 +73,7 @@ def production_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
             embedding_dim=8,
             batch_size=64,
         )
-        result, _ = train_candidate(sample_dataset, candidate, store, tags={})
+        result, _ = train_candidate(sample_dataset, plan(candidate), store, tags={})
         version = store.register_version(result.model_uri, result.run_id)
         store.set_production(version)
         yield {

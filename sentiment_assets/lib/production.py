@@ -13,14 +13,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.monitoring import LiveGap, predict_reviews
-from sentiment_assets.lib.training import CandidateResult
 from sentiment_assets.model.evaluation import Metrics
 from sentiment_assets.model.stems import Corpus
 
@@ -109,7 +108,17 @@ class ProductionDecision(BaseModel):
         return self.challenger if self.promoted else self.champion
 
 
-def choose_challenger(candidates: Sequence[CandidateResult]) -> CandidateResult:
+class Validated(Protocol):
+    """Anything scored on validation: a `CandidateResult`, or a candidate the benchmark trained."""
+
+    @property
+    def validation(self) -> Metrics: ...
+
+
+ValidatedT = TypeVar("ValidatedT", bound=Validated)
+
+
+def choose_challenger(candidates: Sequence[ValidatedT]) -> ValidatedT:
     """The candidate with the best validation ROC AUC: the test split never chooses."""
     return max(candidates, key=lambda c: getattr(c.validation, SELECTION_METRIC))
 

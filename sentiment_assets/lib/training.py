@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -21,7 +22,7 @@ from sentiment_assets.model.stems import Corpus
 
 if TYPE_CHECKING:
     from sentiment_assets.lib.tracking import MlflowStore
-    from sentiment_assets.model.candidates import Candidate
+    from sentiment_assets.model.candidates import Candidate, EpochHook, FitReport
     from sentiment_assets.model.dataset import PaddedDataset
 
 
@@ -40,8 +41,11 @@ class CandidateResult(BaseModel):
     test: Metrics
     epochs_trained: int
     best_epoch: int
-    training_seconds: float
+    training_seconds: float  # fit and refit together
     history: dict[str, list[float]]
+    # Seconds of the refit on train+validation; None when the logged model is the one fitted on
+    # the training split. `validation` is that model's either way (see `fit_candidate`).
+    refit_seconds: float | None = None
 
 
 class TrainedModels(BaseModel):
@@ -51,6 +55,51 @@ class TrainedModels(BaseModel):
 
     data_version: str
     candidates: list[CandidateResult]
+
+
+class PlannedCandidate(NamedTuple):
+    """A fresh candidate and whether its logged model is fitted again on train+validation."""
+
+    candidate: Candidate
+    refit: bool
+
+
+def plan(candidate: Candidate, refit: bool | None = None) -> PlannedCandidate:
+    """The candidate with `refit`, or its family's default when that is None."""
+    return PlannedCandidate(candidate, candidate.refits if refit is None else refit)
+
+
+@dataclass(frozen=True)
+class FittedCandidate:
+    """What fitting did, before anything is logged: the threshold and validation figures come
+    from the model fitted on the training split, before any refit."""
+
+    report: FitReport
+    threshold: float
+    validation: Metrics
+    fit_seconds: float
+    refit_seconds: float | None
+
+
+def fit_candidate(
+    dataset: PaddedDataset, planned: PlannedCandidate, on_epoch: EpochHook | None = None
+) -> FittedCandidate:
+    """Fit on the training split (Keras families stop early on validation), tune the threshold on
+    validation and score it there; then, when planned, fit the same configuration again on
+    train+validation, so the candidate is the model to log. The test split is never seen."""
+    candidate = planned.candidate
+    started = time.perf_counter()
+    report = candidate.fit(dataset, on_epoch=on_epoch)
+    fit_seconds = time.perf_counter() - started
+    labels, probabilities = score_split(candidate, dataset, "validation")
+    threshold = tune_threshold(labels, probabilities)
+    validation = classification_metrics(labels, probabilities, threshold)
+    refit_seconds = None
+    if planned.refit:
+        started = time.perf_counter()
+        candidate.refit(dataset, report)
+        refit_seconds = time.perf_counter() - started
+    return FittedCandidate(report, threshold, validation, fit_seconds, refit_seconds)
 
 
 def score_split(
@@ -66,13 +115,13 @@ def score_split(
 
 def train_candidate(
     dataset: PaddedDataset,
-    candidate: Candidate,
+    planned: PlannedCandidate,
     store: MlflowStore,
     *,
     tags: dict[str, str],
 ) -> tuple[CandidateResult, bytes | None]:
-    """Fit one candidate in its own MLflow run, tune its threshold on validation, score validation
-    and test, log it all; the result, and the training curves as PNG for Keras candidates."""
+    """Fit one candidate in its own MLflow run (`fit_candidate`), score test, log it all; the
+    result, and the training curves as PNG for Keras candidates."""
     import mlflow
 
     from sentiment_assets.model.predictions import Predictor
@@ -80,18 +129,24 @@ def train_candidate(
     def log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
         mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
 
+    candidate = planned.candidate
     tags = {"candidate": candidate.name, "algorithm": candidate.family, **tags}
     with store.start_run(candidate.name, tags) as run:
         mlflow.log_params(
-            {"candidate": candidate.name, "family": candidate.family, **candidate.params()}
+            {
+                "candidate": candidate.name,
+                "family": candidate.family,
+                "refit": planned.refit,
+                **candidate.params(),
+            }
         )
-        started = time.perf_counter()
-        report = candidate.fit(dataset, on_epoch=log_epoch)
-        seconds = time.perf_counter() - started
-
-        scored = {split: score_split(candidate, dataset, split) for split in ("validation", "test")}
-        threshold = tune_threshold(*scored["validation"])
-        scores = {split: classification_metrics(*scored[split], threshold) for split in scored}
+        fitted = fit_candidate(dataset, planned, on_epoch=log_epoch)
+        report, threshold = fitted.report, fitted.threshold
+        seconds = fitted.fit_seconds + (fitted.refit_seconds or 0.0)
+        scores = {
+            "validation": fitted.validation,
+            "test": classification_metrics(*score_split(candidate, dataset, "test"), threshold),
+        }
         for split, metrics in scores.items():
             mlflow.log_metrics({f"{split}_{k}": v for k, v in metrics.as_dict().items()})
         mlflow.log_metrics(
@@ -100,6 +155,7 @@ def train_candidate(
                 "epochs_trained": report.epochs_trained,
                 "best_epoch": report.best_epoch,
                 "training_seconds": seconds,
+                **({} if fitted.refit_seconds is None else {"refit_seconds": fitted.refit_seconds}),
             }
         )
         curves = None
@@ -120,13 +176,14 @@ def train_candidate(
         best_epoch=report.best_epoch,
         training_seconds=seconds,
         history=report.history,
+        refit_seconds=fitted.refit_seconds,
     )
     return result, curves
 
 
 def train_candidates(
     dataset: PaddedDataset,
-    candidates: list[Candidate],
+    candidates: list[PlannedCandidate],
     store: MlflowStore,
     *,
     tags: dict[str, str],
@@ -144,10 +201,10 @@ def train_candidates(
     curves: dict[str, bytes] = {}
     tags = {**tags, "data_version": dataset.fingerprint}
 
-    def train(group: list[Candidate]) -> list[CandidateResult]:
+    def train(group: list[PlannedCandidate]) -> list[CandidateResult]:
         results = []
-        for candidate in group:
-            result, png = train_candidate(dataset, candidate, store, tags=tags)
+        for planned in group:
+            result, png = train_candidate(dataset, planned, store, tags=tags)
             if png is not None:
                 curves[result.name] = png
             on_trained(result)
@@ -155,12 +212,12 @@ def train_candidates(
         return results
 
     groups = [
-        [c for c in candidates if uses_tensorflow(c)],
-        [c for c in candidates if not uses_tensorflow(c)],
+        [p for p in candidates if uses_tensorflow(p.candidate)],
+        [p for p in candidates if not uses_tensorflow(p.candidate)],
     ]
     with ThreadPoolExecutor(max_workers=2) as pool:
         by_name = {r.name: r for group in pool.map(train, groups) for r in group}
-    results = [by_name[c.name] for c in candidates]
+    results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
 
 

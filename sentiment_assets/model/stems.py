@@ -144,6 +144,22 @@ def normalize_text(text: str | None) -> str:
     return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
+# What starts a negation's scope in normalized text: NLTK's negations (the bare "didn" and "don"
+# are what a typographic apostrophe leaves: "didn\u2019t" normalises to "didn t") and a few more.
+NEGATION_CUES = NEGATIONS | {"never", "can't", "cannot", "hardly"}
+
+
+def mark_negations(text: str, scope: int = 3) -> str:
+    """Normalized text with the `scope` words after each negation cue prefixed `not_`, so "not
+    flattering" and "flattering" become different features ("did not fit" -> "did not not_fit")."""
+    marked = []
+    left = 0
+    for word in text.split():
+        marked.append(f"not_{word}" if left else word)
+        left = scope if word in NEGATION_CUES else max(left - 1, 0)
+    return " ".join(marked)
+
+
 def normalized_inputs(
     texts: Iterable[str | None], titles: Iterable[str | None]
 ) -> tuple[list[str], list[str]]:

@@ -51,13 +51,13 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     # One FINISHED MLflow run per candidate, tagged with the Dagster run that made it.
     runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id])
     assert sorted(r.data.tags["candidate"] for r in runs) == sorted(
-        ["embedding-32", "embedding-64", "embedding-128", "tfidf-logreg", "ngram-mlp"]
+        ["embedding-32", "embedding-64", "embedding-128", "tfidf-nb", "ngram-mlp"]
     )
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id}
     assert {r.data.tags["dagster_asset_key"] for r in runs} == {"trained_models"}
     assert all("validation_roc_auc" in r.data.metrics for r in runs)
-    keras_runs = [r for r in runs if r.data.params["family"] != "tfidf-logreg"]
+    keras_runs = [r for r in runs if r.data.params["family"] in ("seed-keras", "ngram-mlp")]
     assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in keras_runs)
     # Preprocessing choices are candidate settings, recorded as params.
     preprocessing = {
@@ -65,7 +65,10 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
         for r in runs
     }
     assert preprocessing["embedding-32"] == ("False", "False")
-    assert preprocessing["tfidf-logreg"] == preprocessing["ngram-mlp"] == ("True", "True")
+    assert preprocessing["tfidf-nb"] == preprocessing["ngram-mlp"] == ("True", "True")
+    # Only what takes production is refitted on train+validation by default.
+    refitted = {r.data.tags["candidate"] for r in runs if r.data.params["refit"] == "True"}
+    assert refitted == {"tfidf-nb"}
 
     # Only the promoted candidate is a registered version, and it carries the production alias;
     # the others stay logged models of their runs.
@@ -93,7 +96,7 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     shown = trained.asset_materialization.metadata
     assert {f"confusion_{c.name}" for c in candidates} <= set(shown)
     assert "training_curves_embedding-32" in shown and "training_curves_ngram-mlp" in shown
-    assert "training_curves_tfidf-logreg" not in shown  # fitted in one step: no curve
+    assert "training_curves_tfidf-nb" not in shown  # fitted in one step: no curve
     assert shown["training_curves_embedding-32"].value.startswith("![embedding-32](data:image/png")
     curves = client.list_artifacts(
         next(r for r in runs if r.data.tags["candidate"] == "embedding-32").info.run_id

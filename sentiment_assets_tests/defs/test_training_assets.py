@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfig
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import TrainedModels
@@ -38,6 +39,9 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     assert run.info.status == "FINISHED"
     assert run.data.tags["candidate"] == "tfidf" and run.data.tags["data_version"]
     assert run.data.metrics["test_roc_auc"] == candidate.test.roc_auc
+    # tfidf-logreg is refitted on train+validation by default, and the run says so.
+    assert run.data.params["refit"] == "True"
+    assert run.data.metrics["refit_seconds"] == candidate.refit_seconds > 0
 
     # The first model needs only the quality gate; it becomes the first registered version.
     first: ProductionDecision = result.output_for_node("production_model")
@@ -100,8 +104,9 @@ def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, in
     assert better.production_version == better.challenger.version == "2"
     assert str(store.production_version().version) == "2"
 
-    # Its slightly more regularised twin scores a little higher, by chance only: it is kept out
-    # (at the configured level).
+    # Its slightly more regularised twin scores about the same: whatever the sign of the small
+    # difference, it is within chance at the configured level, and production stays. (A higher
+    # score that is not significant is tested on the pure function, test_auc_comparison.py.)
     run_config = {
         "ops": {
             "trained_models": {"config": QUICK},
@@ -114,7 +119,7 @@ def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, in
         .execute_in_process(instance=instance, run_config=run_config)
     )
     marginal: ProductionDecision = result.output_for_node("production_model")
-    assert marginal.comparison.difference > 0 and marginal.comparison.level == 0.01
+    assert marginal.comparison.level == 0.01
     assert marginal.comparison.low < 0 < marginal.comparison.high
     assert not marginal.promoted, marginal.reason
     assert "99% interval" in marginal.reason
@@ -141,3 +146,25 @@ def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     assert not gate.passed and gate.description == "no production model yet"
     assert "challenger refused" in decision.reason
     assert _versions(MlflowStore.default()) == []  # a refused model is never registered
+
+
+def test_training_config_refits_as_the_family_does_unless_told() -> None:
+    config = TrainingConfig(
+        candidates=[
+            CandidateConfig(name="a", family="tfidf-logreg"),
+            CandidateConfig(name="b", family="tfidf-logreg", refit=False),
+            CandidateConfig(name="s", family="seed-keras", embedding_dim=8, batch_size=8),
+            CandidateConfig(
+                name="t", family="seed-keras", embedding_dim=8, batch_size=8, refit=True
+            ),
+        ]
+    )
+
+    planned = config.build()
+
+    assert [(p.candidate.name, p.refit) for p in planned] == [
+        ("a", True),
+        ("b", False),
+        ("s", False),
+        ("t", True),
+    ]

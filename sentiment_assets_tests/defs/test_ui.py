@@ -133,7 +133,7 @@ def test_dagster_dev_runs_the_drops_by_itself_and_shows_production(
         training = trainings[0]
         assert tag(training, "dagster/sensor_name") == "retrain_on_new_data"
         config = training["runConfig"]["ops"]["trained_models"]["config"]
-        assert config["candidates"] == NEW_DATA_CANDIDATES  # the two challengers
+        assert config["candidates"] == NEW_DATA_CANDIDATES  # what a new drop retrains
 
         production = check_production_model(dagster, training["runId"])
         check_asset_checks(dagster, {r["runId"] for r in ingestions})

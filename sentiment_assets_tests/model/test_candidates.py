@@ -25,9 +25,11 @@ from sentiment_assets.model.stems import stem_reviews
 SETTINGS = {
     "seed-keras": {"embedding_dim": 16, "batch_size": 32},
     "tfidf-logreg": {},
+    "tfidf-nb": {},
     "ngram-mlp": {},
 }
 KERAS_FAMILIES = ("seed-keras", "ngram-mlp")
+SKLEARN_FAMILIES = ("tfidf-logreg", "tfidf-nb")
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -38,8 +40,8 @@ def test_a_family_pins_what_it_needs_to_score_and_nothing_heavier(family):
     assert all(version == metadata.version(name) for name, version in pinned.items())
     assert {"mlflow", "numpy", "pandas"} <= set(pinned)
     # A TF-IDF model serves without TensorFlow; the Keras families cannot.
-    assert ("tensorflow" in pinned) is (family != "tfidf-logreg")
-    assert ("scikit-learn" in pinned) is (family == "tfidf-logreg")
+    assert ("tensorflow" in pinned) is (family not in SKLEARN_FAMILIES)
+    assert ("scikit-learn" in pinned) is (family in SKLEARN_FAMILIES)
 
 
 def test_default_candidates_keep_the_seed_three_and_add_one_of_each_challenger():
@@ -51,7 +53,7 @@ def test_default_candidates_keep_the_seed_three_and_add_one_of_each_challenger()
         {"name": "embedding-64", "family": "seed-keras", "embedding_dim": 64, "batch_size": 64},
         {"name": "embedding-128", "family": "seed-keras", "embedding_dim": 128, "batch_size": 128},
     ]
-    assert sorted(c["family"] for c in others) == ["ngram-mlp", "tfidf-logreg"]
+    assert sorted(c["family"] for c in others) == ["ngram-mlp", "tfidf-nb"]
 
 
 def test_default_candidates_have_unique_names_and_all_build():
@@ -103,7 +105,7 @@ def test_make_candidate_rejects_an_unknown_family_naming_the_known_ones():
 def test_only_tfidf_runs_without_tensorflow(family):
     candidate = make_candidate(family, "c", **SETTINGS[family])
 
-    assert uses_tensorflow(candidate) is (family != "tfidf-logreg")
+    assert uses_tensorflow(candidate) is (family not in SKLEARN_FAMILIES)
 
 
 def test_load_candidate_dispatches_on_family(tmp_path: Path):

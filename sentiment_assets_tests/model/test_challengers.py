@@ -6,18 +6,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 
+from sentiment_assets.model.candidates.base import FitReport, with_validation_in_train
 from sentiment_assets.model.candidates.ngram_mlp import NgramMlp, ngram_vocabulary
 from sentiment_assets.model.candidates.seed_keras import KerasTraining
-from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg
+from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg, text_frame
+from sentiment_assets.model.candidates.tfidf_nb import TfidfNb, log_count_ratio
 from sentiment_assets.model.dataset import PaddedDataset
-from sentiment_assets.model.stems import normalize_text
+from sentiment_assets.model.predictions import Predictor
+from sentiment_assets.model.stems import normalize_text, normalized_inputs
 
-CHALLENGERS = ("tfidf", "mlp")
+CHALLENGERS = ("tfidf", "nb", "mlp")
+Challenger = TfidfLogReg | TfidfNb | NgramMlp
 
 
 def _tfidf() -> TfidfLogReg:
     return TfidfLogReg("tfidf")
+
+
+def _nb() -> TfidfNb:
+    # Not the defaults, to show what load keeps.
+    return TfidfNb("nb", c=1.5, nb_c=0.7, negation_scope=2)
 
 
 def _mlp() -> NgramMlp:
@@ -31,12 +41,19 @@ def _mlp() -> NgramMlp:
     )
 
 
-FACTORIES = {"tfidf": _tfidf, "mlp": _mlp}
+FACTORIES = {"tfidf": _tfidf, "nb": _nb, "mlp": _mlp}
 
 
 @pytest.fixture(scope="module")
 def tfidf(sample_dataset: PaddedDataset) -> TfidfLogReg:
     candidate = _tfidf()
+    candidate.fit(sample_dataset)
+    return candidate
+
+
+@pytest.fixture(scope="module")
+def nb(sample_dataset: PaddedDataset) -> TfidfNb:
+    candidate = _nb()
     candidate.fit(sample_dataset)
     return candidate
 
@@ -49,7 +66,7 @@ def mlp(sample_dataset: PaddedDataset) -> NgramMlp:
 
 
 @pytest.fixture(params=CHALLENGERS)
-def challenger(request: pytest.FixtureRequest) -> TfidfLogReg | NgramMlp:
+def challenger(request: pytest.FixtureRequest) -> Challenger:
     return request.getfixturevalue(request.param)
 
 
@@ -58,7 +75,7 @@ def test_reviews(sample_dataset: PaddedDataset) -> pd.DataFrame:
     return sample_dataset.split_reviews("test")
 
 
-def _scores(candidate: TfidfLogReg | NgramMlp, reviews: pd.DataFrame) -> np.ndarray:
+def _scores(candidate: Challenger, reviews: pd.DataFrame) -> np.ndarray:
     return candidate.predict_proba(reviews["text"].tolist(), reviews["title"].tolist())
 
 
@@ -233,11 +250,16 @@ def tfidf_folder(tfidf: TfidfLogReg, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="module")
+def nb_folder(nb: TfidfNb, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _saved(nb, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def mlp_folder(mlp: NgramMlp, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _saved(mlp, tmp_path_factory)
 
 
-@pytest.mark.parametrize("name, cls", [("tfidf", TfidfLogReg), ("mlp", NgramMlp)])
+@pytest.mark.parametrize("name, cls", [("tfidf", TfidfLogReg), ("nb", TfidfNb), ("mlp", NgramMlp)])
 def test_round_trip_predicts_identically_with_the_same_settings(name, cls, test_reviews, request):
     trained, folder = request.getfixturevalue(name), request.getfixturevalue(f"{name}_folder")
     loaded = cls.load(folder)
@@ -248,8 +270,9 @@ def test_round_trip_predicts_identically_with_the_same_settings(name, cls, test_
     )
 
 
-def test_tfidf_saves_only_json_and_plain_arrays(tfidf_folder):
-    files = list(tfidf_folder.iterdir())
+@pytest.mark.parametrize("name", ["tfidf", "nb"])
+def test_linear_families_save_only_json_and_plain_arrays(name, request):
+    files = [f for f in request.getfixturevalue(f"{name}_folder").rglob("*") if f.is_file()]
 
     assert files
     assert {f.suffix for f in files} <= {".json", ".npy"}
@@ -274,3 +297,92 @@ def test_mlp_keras_file_takes_strings(mlp, mlp_folder, test_reviews):
     scores = model.predict([titles, texts], verbose=0).ravel()
 
     np.testing.assert_allclose(scores, _scores(mlp, test_reviews), rtol=0, atol=1e-6)
+
+
+# Refit
+
+
+def _with_flipped_labels(dataset: PaddedDataset, split: str) -> PaddedDataset:
+    reviews = dataset.reviews.copy()
+    rows = reviews["split"] == split
+    reviews.loc[rows, "label"] = 1 - reviews.loc[rows, "label"]
+    return replace(dataset, reviews=reviews)
+
+
+@pytest.mark.parametrize("name", CHALLENGERS)
+def test_refit_learns_from_validation_and_never_sees_test(name, sample_dataset, test_reviews):
+    def refitted(dataset: PaddedDataset) -> np.ndarray:
+        candidate = FACTORIES[name]()
+        candidate.refit(dataset, candidate.fit(dataset))
+        return _scores(candidate, test_reviews)
+
+    scores = refitted(sample_dataset)
+
+    np.testing.assert_array_equal(refitted(_with_flipped_labels(sample_dataset, "test")), scores)
+    assert not np.allclose(refitted(_with_flipped_labels(sample_dataset, "validation")), scores)
+
+
+@pytest.mark.parametrize("name", ["tfidf", "nb"])
+def test_a_linear_refit_starts_from_a_fit_of_the_same_candidate(name, sample_dataset):
+    with pytest.raises(RuntimeError, match="starts from a fit"):
+        FACTORIES[name]().refit(sample_dataset, FitReport())
+
+
+def test_with_validation_in_train_moves_validation_and_keeps_test(sample_dataset):
+    merged = with_validation_in_train(sample_dataset)
+
+    assert merged.split_reviews("validation").empty
+    assert len(merged.split_reviews("train")) == len(sample_dataset.split_reviews("train")) + len(
+        sample_dataset.split_reviews("validation")
+    )
+    pd.testing.assert_frame_equal(
+        merged.split_reviews("test"), sample_dataset.split_reviews("test")
+    )
+    np.testing.assert_array_equal(
+        merged.split("train")[0].shape[1:], (sample_dataset.sequence_length,)
+    )
+
+
+# TfidfNb
+
+
+def test_tfidf_nb_scores_raw_text_with_titles_through_the_predictor(nb, nb_folder):
+    reviews = pd.DataFrame(
+        {
+            "review_text": ["I wore it once and it was fine", "I wore it once and it was fine"],
+            "title": ["Love it!", "Disappointed, returned"],
+        }
+    )
+    predictor = Predictor(TfidfNb.load(nb_folder), threshold=0.5)
+
+    predicted = predictor.predict(reviews)
+
+    expected = nb.predict_proba(reviews["review_text"].tolist(), reviews["title"].tolist())
+    np.testing.assert_allclose(predicted["probability"], expected, rtol=0, atol=1e-9)
+    assert predicted["probability"][0] > predicted["probability"][1]
+    assert predicted["label"].tolist() == [int(p >= 0.5) for p in predicted["probability"]]
+
+
+def test_tfidf_nb_averages_its_two_members(nb, test_reviews):
+    texts, titles = test_reviews["text"].tolist(), test_reviews["title"].tolist()
+    frame = text_frame(*normalized_inputs(texts, titles), nb.negation_scope)
+
+    members = (nb.tfidf.model.predict_proba(frame), nb.nb.predict_proba(frame))
+
+    np.testing.assert_allclose(nb.predict_proba(texts, titles), np.mean(members, axis=0))
+    # Two different models, not one counted twice.
+    assert not np.allclose(*members)
+
+
+def test_log_count_ratio_weighs_each_feature_by_its_lean():
+    # Feature 0 is only in label-1 documents, feature 1 only in label-0 ones, feature 2 in both.
+    counts = scipy.sparse.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1]]))
+    labels = np.array([1, 1, 0])
+
+    ratio = log_count_ratio(counts, labels, alpha=1.0)
+
+    # Smoothed label-1 counts 3, 1, 3 (of 7); label-0 counts 1, 2, 2 (of 5).
+    np.testing.assert_allclose(
+        ratio, np.log(np.array([3, 1, 3]) / 7) - np.log(np.array([1, 2, 2]) / 5)
+    )
+    assert ratio[0] > 0 > ratio[1]

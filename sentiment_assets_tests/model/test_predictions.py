@@ -112,12 +112,12 @@ def test_the_scoring_code_is_the_artifacts_copy(production, tmp_path) -> None:
 def test_a_tfidf_model_scores_in_a_fresh_interpreter_without_tensorflow(
     sample_dataset, tmp_path
 ) -> None:
-    from sentiment_assets.lib.training import train_candidate
+    from sentiment_assets.lib.training import plan, train_candidate
     from sentiment_assets.model.candidates import make_candidate
 
     store = MlflowStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
     result, _ = train_candidate(
-        sample_dataset, make_candidate("tfidf-logreg", "tfidf"), store, tags={}
+        sample_dataset, plan(make_candidate("tfidf-logreg", "tfidf")), store, tags={}
     )
     store.set_production(store.register_version(result.model_uri, result.run_id))
     code = (

@@ -14,6 +14,7 @@ from sentiment_assets.model.stems import (
     NEGATIONS,
     NON_LETTERS,
     english_stopwords,
+    mark_negations,
     stem_corpus,
     stem_reviews,
     stem_text,
@@ -194,3 +195,27 @@ def test_stem_reviews_drops_blank_texts_and_works_without_titles():
         {"review_id": 10, "label": 1, "title": None, "text": "Loved it", "stemmed": "love"},
         {"review_id": 13, "label": 0, "title": None, "text": "Too small", "stemmed": "small"},
     ]
+
+
+# mark_negations
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("did not fit well at all", "did not not_fit not_well not_at all"),
+        ("i didn't love it", "i didn't not_love not_it"),
+        # A typographic apostrophe normalises to "didn t": the bare "didn" is a cue too.
+        ("i didn t love it", "i didn not_t not_love not_it"),
+        ("never again", "never not_again"),
+        ("love it", "love it"),
+        ("", ""),
+    ],
+)
+def test_mark_negations_marks_the_words_after_a_cue(text, expected):
+    assert mark_negations(text) == expected
+
+
+def test_mark_negations_scope_and_a_new_cue_restarts_it():
+    assert mark_negations("not a b c", scope=1) == "not not_a b c"
+    assert mark_negations("no way not nice here", scope=2) == "no not_way not_not not_nice not_here"

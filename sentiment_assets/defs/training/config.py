@@ -5,17 +5,25 @@ import dagster as dg
 from pydantic import Field
 
 from sentiment_assets.lib.production import DEFAULT_SIGNIFICANCE_LEVEL
-from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, Candidate, KerasTraining
+from sentiment_assets.lib.training import PlannedCandidate
+from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, KerasTraining
 
 
 class CandidateConfig(dg.Config):
     """One candidate; settings left empty take the family's defaults."""
 
     name: str
-    family: str = Field(description="seed-keras, tfidf-logreg or ngram-mlp")
+    family: str = Field(description="seed-keras, tfidf-logreg, tfidf-nb or ngram-mlp")
+    refit: bool | None = Field(
+        default=None,
+        description="After the threshold is tuned on validation, fit again on train+validation "
+        "for the logged model; empty: the family's default (tfidf-logreg and tfidf-nb refit).",
+    )
     embedding_dim: int | None = Field(default=None, description="seed-keras")
     batch_size: int | None = Field(default=None, description="seed-keras, ngram-mlp")
-    c: float | None = Field(default=None, description="tfidf-logreg: inverse regularisation")
+    c: float | None = Field(
+        default=None, description="tfidf-logreg, tfidf-nb: inverse regularisation"
+    )
     units: int | None = Field(default=None, description="ngram-mlp: hidden units")
     dropout: float | None = Field(default=None, description="ngram-mlp")
 
@@ -30,17 +38,21 @@ class TrainingConfig(dg.Config):
     patience: int = Field(default=2, description="Epochs without a better validation loss.")
     seed: int = 42
 
-    def build(self) -> list[Candidate]:
-        """Fresh, untrained candidates as configured."""
+    def build(self) -> list[PlannedCandidate]:
+        """Fresh, untrained candidates as configured, each with whether it is refitted."""
+        from sentiment_assets.lib.training import plan
         from sentiment_assets.model.candidates import make_candidate
 
         training = KerasTraining(self.epochs, self.patience, self.seed)
         return [
-            make_candidate(
-                spec.family,
-                spec.name,
-                training,
-                **spec.model_dump(exclude={"name", "family"}, exclude_none=True),
+            plan(
+                make_candidate(
+                    spec.family,
+                    spec.name,
+                    training,
+                    **spec.model_dump(exclude={"name", "family", "refit"}, exclude_none=True),
+                ),
+                spec.refit,
             )
             for spec in self.candidates
         ]

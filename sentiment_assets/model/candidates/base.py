@@ -9,7 +9,7 @@ model must score without TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -35,10 +35,19 @@ class Candidate(Protocol):
     # Distributions the family needs to score, besides mlflow, numpy and pandas; a logged model
     # pins exactly these, so a TF-IDF model never installs TensorFlow.
     requirements: ClassVar[tuple[str, ...]]
+    # Whether the logged model is fitted again on train+validation unless the config says
+    # otherwise (`refit`).
+    refits: ClassVar[bool]
     name: str
 
     def params(self) -> dict[str, Any]: ...
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport: ...
+    def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
+        """After `fit` on the same dataset, fit the same configuration again on the train and
+        validation splits together (never test): a Keras family trains a new network for the best
+        epoch count of `report`, a linear family its weights from its first fit (`FirstFit`)."""
+        ...
+
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray: ...
     def save(self, folder: Path) -> None: ...
 
@@ -50,6 +59,14 @@ class KerasTraining:
     max_epochs: int = 50
     patience: int = 2
     seed: int = 42
+
+
+def with_validation_in_train(dataset: PaddedDataset) -> PaddedDataset:
+    """The dataset with its validation reviews moved into the train split, for a refit; the test
+    split stays as it is, and validation is left empty."""
+    reviews = dataset.reviews.copy()
+    reviews[Corpus.SPLIT] = reviews[Corpus.SPLIT].replace({"validation": "train"})
+    return replace(dataset, reviews=reviews)
 
 
 def fit_keras(
@@ -87,6 +104,13 @@ def fit_keras(
         epochs_trained=len(losses),
         best_epoch=int(np.argmin(losses)) + 1,
     )
+
+
+def refit_keras(
+    model: Any, x_train: Any, y_train: np.ndarray, *, batch_size: int, epochs: int
+) -> None:
+    """A fixed number of epochs, without validation: the refit of an early-stopped network."""
+    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
 
 
 def compile_binary(model: Any) -> None:

@@ -12,7 +12,15 @@ import numpy as np
 
 from ..dataset import PaddedDataset, Vocabulary, pad
 from ..stems import stem_corpus
-from .base import EpochHook, FitReport, KerasTraining, compile_binary, fit_keras
+from .base import (
+    EpochHook,
+    FitReport,
+    KerasTraining,
+    compile_binary,
+    fit_keras,
+    refit_keras,
+    with_validation_in_train,
+)
 
 
 @dataclass
@@ -22,6 +30,8 @@ class SeedKeras:
 
     family: ClassVar[str] = "seed-keras"
     requirements: ClassVar[tuple[str, ...]] = ("tensorflow", "keras", "nltk")
+    # Kept as the seed trained it, on the training split, for comparison; it never takes production.
+    refits: ClassVar[bool] = False
     name: str
     embedding_dim: int
     batch_size: int
@@ -72,6 +82,16 @@ class SeedKeras:
             training=self.training,
             on_epoch=on_epoch,
         )
+
+    def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
+        """The network trained again on train+validation for the best epoch count; the vocabulary
+        stays the dataset's, which is the training split's."""
+        import keras
+
+        keras.utils.set_random_seed(self.training.seed)
+        self.model = self.build(dataset.vocabulary.size, dataset.sequence_length)
+        x, y = with_validation_in_train(dataset).split("train")
+        refit_keras(self.model, x, y, batch_size=self.batch_size, epochs=report.best_epoch)
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
         x = pad(self.vocabulary.encode(stem_corpus(texts)), self.sequence_length)

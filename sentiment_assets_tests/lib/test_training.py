@@ -1,0 +1,88 @@
+"""The fitting part of lib/training: fit on train, threshold and validation from that model, then
+the refit on train+validation that the logged model is."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sentiment_assets.lib.training import fit_candidate, plan, score_split
+from sentiment_assets.model.candidates import make_candidate
+from sentiment_assets.model.dataset import PaddedDataset
+
+
+def _fitted(dataset: PaddedDataset, refit: bool):
+    candidate = make_candidate("tfidf-logreg", "tfidf")
+    return candidate, fit_candidate(dataset, plan(candidate, refit))
+
+
+def _flipped(dataset: PaddedDataset, split: str) -> PaddedDataset:
+    reviews = dataset.reviews.copy()
+    rows = reviews["split"] == split
+    reviews.loc[rows, "label"] = 1 - reviews.loc[rows, "label"]
+    return replace(dataset, reviews=reviews)
+
+
+@pytest.fixture(scope="module")
+def train_only(sample_dataset):
+    return _fitted(sample_dataset, refit=False)
+
+
+@pytest.fixture(scope="module")
+def refitted(sample_dataset):
+    return _fitted(sample_dataset, refit=True)
+
+
+def test_without_refit_the_candidate_is_the_model_fitted_on_train(train_only, sample_dataset):
+    candidate, fitted = train_only
+    alone = make_candidate("tfidf-logreg", "tfidf")
+    alone.fit(sample_dataset)
+
+    assert fitted.refit_seconds is None
+    np.testing.assert_array_equal(
+        score_split(candidate, sample_dataset, "test")[1],
+        score_split(alone, sample_dataset, "test")[1],
+    )
+
+
+def test_refit_keeps_the_threshold_and_validation_of_the_model_fitted_on_train(
+    train_only, refitted, sample_dataset
+):
+    (before, unrefitted), (after, fitted) = train_only, refitted
+
+    assert fitted.refit_seconds is not None and fitted.refit_seconds > 0
+    assert fitted.threshold == unrefitted.threshold
+    assert fitted.validation == unrefitted.validation
+    # The candidate itself is the refitted model: it learnt from validation too.
+    assert not np.allclose(
+        score_split(after, sample_dataset, "test")[1],
+        score_split(before, sample_dataset, "test")[1],
+    )
+
+
+def test_refit_learns_from_validation_and_never_from_test(refitted, sample_dataset):
+    candidate, _ = refitted
+    scores = score_split(candidate, sample_dataset, "test")[1]
+
+    no_test, _ = _fitted(_flipped(sample_dataset, "test"), refit=True)
+    other_validation, _ = _fitted(_flipped(sample_dataset, "validation"), refit=True)
+
+    np.testing.assert_array_equal(score_split(no_test, sample_dataset, "test")[1], scores)
+    assert not np.allclose(score_split(other_validation, sample_dataset, "test")[1], scores)
+
+
+@pytest.mark.parametrize(
+    ("family", "settings", "refits"),
+    [
+        ("seed-keras", {"embedding_dim": 8, "batch_size": 32}, False),
+        ("tfidf-logreg", {}, True),
+        ("tfidf-nb", {}, True),
+        ("ngram-mlp", {}, False),
+    ],
+)
+def test_plan_takes_the_family_default_unless_told(family, settings, refits):
+    candidate = make_candidate(family, "c", **settings)
+
+    assert plan(candidate).refit is refits
+    assert plan(candidate, refit=not refits).refit is (not refits)
+    assert plan(candidate).candidate is candidate
