@@ -228,6 +228,13 @@ class MlflowStore:
     def set_production(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, PRODUCTION_ALIAS, version)
 
+    def expect_production(self, expected: str | None) -> None:
+        """Raise `ProductionMoved` unless the alias still names `expected` (None: no alias)."""
+        current = self.production_version()
+        found = str(current.version) if current is not None else None
+        if found != expected:
+            raise ProductionMoved(expected, found)
+
     @contextmanager
     def failures_explained(self, step: str, outcome: str) -> Iterator[None]:
         """Re-raise a failure of the store met in the block (locked, disk full, an error reply) as
@@ -283,6 +290,17 @@ def _logged_model_id(version: ModelVersion) -> str | None:
         return version.model_id
     source = version.source or ""
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
+
+
+class ProductionMoved(RuntimeError):
+    """Another decision moved the production alias while this one compared against the old one."""
+
+    def __init__(self, expected: str | None, found: str | None) -> None:
+        super().__init__(
+            f"the production alias moved from version {expected} to {found} while this decision "
+            "compared against the former; the alias was left where it is, the next retraining "
+            "decides again"
+        )
 
 
 def signature() -> Any:

@@ -187,7 +187,7 @@ def test_a_failed_run_becomes_an_alert_line_and_a_webhook_post(
     assert alert["job"] == "ingest_drop"
     assert alert["run_id"] == failed.run_id
     assert alert["partition"] == "bad"
-    assert alert["assets"] == ["raw_reviews", "stemmed_corpus"]
+    assert alert["assets"] == ["drop_predictions", "live_quality", "raw_reviews", "stemmed_corpus"]
     assert "raw_reviews" in alert["error"]
     assert alert["causes"] == [
         {

@@ -10,7 +10,7 @@ from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfi
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import TrainedModels
-from sentiment_assets_tests.support import definitions, ingest, train
+from sentiment_assets_tests.support import definitions, failure_message, ingest, train
 
 QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
 
@@ -168,3 +168,38 @@ def test_training_config_refits_as_the_family_does_unless_told() -> None:
         ("s", False),
         ("t", True),
     ]
+
+
+def test_production_moved_during_the_decision_is_never_overwritten(
+    drops, instance, monkeypatch
+) -> None:
+    import mlflow.pyfunc
+
+    from sentiment_assets.lib import production
+
+    store = MlflowStore.default()
+    versions = []
+    for _ in range(2):  # two runs: registering one run's model twice gives its one version
+        with store.start_run("coin-flip", {"candidate": "coin-flip"}) as run:
+            info = mlflow.pyfunc.log_model(
+                name="coin-flip", python_model=_CoinFlip(), pip_requirements=["mlflow"]
+            )
+        versions.append(store.register_version(info.model_uri, run.info.run_id))
+    first, other = versions
+    store.set_production(first)
+    score = production.score_model
+
+    def score_while_another_decision_moves_the_alias(model, reviews, **kwargs):
+        if kwargs["version"] == first:  # scoring the champion: another run promotes meanwhile
+            store.set_production(other)
+        return score(model, reviews, **kwargs)
+
+    monkeypatch.setattr(production, "score_model", score_while_another_decision_moves_the_alias)
+    result = train(instance, **QUICK)
+
+    # The TF-IDF challenger beat the coin flip it was compared with, but production moved: the
+    # decision fails, registers nothing, and leaves the other decision's alias alone.
+    assert not result.success
+    assert "moved from version 1 to 2" in failure_message(result)
+    assert str(store.production_version().version) == other
+    assert _versions(store) == [first, other]

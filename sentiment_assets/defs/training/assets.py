@@ -19,7 +19,7 @@ from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfi
 from sentiment_assets.lib import production
 from sentiment_assets.lib.monitoring import LiveQuality, latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.lib.tracking import MlflowStore, model_uri
+from sentiment_assets.lib.tracking import MlflowStore, ProductionMoved, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.model.dataset import (
     SPLITS,
@@ -175,10 +175,18 @@ def production_model(
             context.log.info(f"Live gap: {gap.summary()}")
         verdict = production.decide(challenger, comparison)
         if verdict.promote:
-            challenger = challenger.model_copy(
-                update={"version": store.register_version(best.model_uri, best.run_id)}
-            )
-            store.set_production(challenger.version)
+            # Compared against `current`: promote only if nobody moved the alias meanwhile (two
+            # training runs may overlap where the pool allows it). MLflow has no conditional alias
+            # update, so this narrows the window to the moment between this read and the write.
+            expected = champion.version if champion is not None else None
+            try:
+                store.expect_production(expected)
+                version = store.register_version(best.model_uri, best.run_id)
+                store.expect_production(expected)
+            except ProductionMoved as moved:
+                raise dg.Failure(description=str(moved), allow_retries=False) from moved
+            store.set_production(version)
+            challenger = challenger.model_copy(update={"version": version})
     held = challenger if verdict.promote else champion
     decision = ProductionDecision(
         promoted=verdict.promote,
