@@ -68,6 +68,8 @@ def machine_facts() -> pd.DataFrame:
         "cores usable by this process": str(len(os.sched_getaffinity(0))),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        # Other work on the same cores inflates wall times: the figures say under what load.
+        "load average at start (1, 5, 15 min)": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     for package in PACKAGES:
         try:
