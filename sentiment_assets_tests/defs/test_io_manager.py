@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import sample_reviews
+from sentiment_assets.defs.platform import io_manager
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib.storage.objects import open_files
 from sentiment_assets.lib.storage.store import POINTER, Slot
 from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets_tests.defs.test_training_assets import QUICK
@@ -147,3 +149,25 @@ def test_a_partition_whose_stored_value_is_lost_fails_naming_it_and_a_removed_on
         manager.load_partitions(instance, table.key, partitions=typed)
     assert "table [lost] was materialized but its stored value is missing" in str(failure.value)
     assert str(lost) in str(failure.value)
+
+
+def test_one_store_and_its_client_serve_every_read_of_a_location(
+    tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+
+    def counted(location: str):
+        opened.append(location)
+        return open_files(location)
+
+    monkeypatch.setattr(io_manager, "open_files", counted)
+    manager = ArtifactIOManager(base_dir=str(tmp_path / "storage"))
+    instance.add_dynamic_partitions(typed.name, ["a", "b"])
+    for key in ["a", "b"]:
+        dg.materialize(
+            [table], partition_key=key, instance=instance, resources={"io_manager": manager}
+        )
+    opened.clear()  # each run sets up a copy of the resource, with a store of its own
+    for _ in range(3):
+        assert list(manager.load_partitions(instance, table.key, partitions=typed)) == ["a", "b"]
+    assert opened == [str(tmp_path / "storage")]

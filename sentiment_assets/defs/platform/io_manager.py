@@ -5,7 +5,7 @@ from typing import Any, get_origin
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.lib import settings
@@ -32,8 +32,14 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         "$SENTIMENT_STORAGE_URL, else $SENTIMENT_DATA_DIR/storage.",
     )
 
+    # One store per location, so one S3 client for every read and write of this I/O manager.
+    _stores: dict[str, VersionedStore] = PrivateAttr(default_factory=dict)
+
     def store(self) -> VersionedStore:
-        return VersionedStore(open_files(self.base_dir or settings.storage_location()))
+        location = self.base_dir or settings.storage_location()
+        if location not in self._stores:
+            self._stores[location] = VersionedStore(open_files(location))
+        return self._stores[location]
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         partition = context.partition_key if context.has_asset_partitions else None
