@@ -134,16 +134,19 @@ def _serve_from_the_registry(stack: Stack) -> None:
 
 
 def _no_sqlite_anywhere(stack: Stack) -> None:
-    """Neither Dagster nor MLflow created a SQLite file, in the stack's folders or the repository
-    (where the servers ran). The repository's `data/` is the embedded default's, a developer's own
-    (`make run` puts its SQLite stores there); the stack's data is under `stack.root`."""
-    outside = {REPO / ".venv", REPO / ".git", REPO / "data"}
+    """Neither Dagster nor MLflow created or wrote a SQLite file, in the stack's folders or the
+    repository (where the servers ran). The repository's `data/` is the embedded default's, a
+    developer's own (`make run` puts its SQLite stores there): only what changed there since the
+    stack started counts."""
+    started = stack.root.stat().st_ctime
+    embedded = REPO / "data"
     found = [
         path
         for folder in (stack.root, REPO)
         for path in folder.rglob("*")
         if path.suffix in {".db", ".sqlite", ".sqlite3"}
-        and not any(path.is_relative_to(o) for o in outside)
+        and not any(path.is_relative_to(o) for o in (REPO / ".venv", REPO / ".git"))
+        and not (path.is_relative_to(embedded) and path.stat().st_mtime < started)
     ]
     assert found == []
     assert not (stack.root / "dagster_home" / "history").exists()
