@@ -138,7 +138,6 @@ def _no_sqlite_anywhere(stack: Stack) -> None:
     repository (where the servers ran). The repository's `data/` is the embedded default's, a
     developer's own (`make run` puts its SQLite stores there): only what changed there since the
     stack started counts."""
-    started = stack.root.stat().st_ctime
     embedded = REPO / "data"
     found = [
         path
@@ -146,7 +145,7 @@ def _no_sqlite_anywhere(stack: Stack) -> None:
         for path in folder.rglob("*")
         if path.suffix in {".db", ".sqlite", ".sqlite3"}
         and not any(path.is_relative_to(o) for o in (REPO / ".venv", REPO / ".git"))
-        and not (path.is_relative_to(embedded) and path.stat().st_mtime < started)
+        and not (path.is_relative_to(embedded) and path.stat().st_mtime < stack.started)
     ]
     assert found == []
     assert not (stack.root / "dagster_home" / "history").exists()
