@@ -34,7 +34,6 @@ setup(
             "dagster-celery==0.29.27",
             "psycopg2-binary>=2.9",
             "redis>=5",
-            "s3fs>=2024.6",
             "boto3>=1.34",
         ],
         "dev": [

@@ -3,10 +3,11 @@ sensors the way the Dagster daemon would."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sentiment_assets.lib import settings
 
 if TYPE_CHECKING:  # imported where used: the benchmark's cold timings must not pay for Dagster
     import dagster as dg
@@ -24,9 +25,8 @@ LINEAGE = {
 
 
 def real_drops_dir() -> Path:
-    """The real review drops: $SENTIMENT_REVIEWS_DIR, else the shared data beside the project."""
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews"
-    return Path(os.environ.get("SENTIMENT_REVIEWS_DIR", default))
+    """The real review drops (`settings.reviews_dir`)."""
+    return settings.reviews_dir()
 
 
 @cache

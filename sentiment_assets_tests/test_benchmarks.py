@@ -3,7 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.bench import build_parser
+from benchmarks import report
 from benchmarks.future import benchmark_future, default_plan, time_ordered_evaluation
 from benchmarks.seed_reference import seed_reference_stem
 from benchmarks.stemming import review_texts
@@ -47,21 +47,43 @@ def test_reference_turns_missing_text_into_empty_strings():
     assert seed_reference_stem([None, float("nan"), "", "Lovely"]) == ["", "", "", "love"]
 
 
-def test_parser_defaults():
-    args = build_parser().parse_args([])
-    assert args.full is False
-    assert args.epochs is None
+def test_a_benchmark_records_its_own_section_and_leaves_the_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "BENCHMARKS.md").write_text(
+        "# Benchmarks\n\n<!-- bench:main:start -->\nold main\n<!-- bench:main:end -->\n\n"
+        "<!-- bench:scaleout:start -->\nold scale-out\n<!-- bench:scaleout:end -->\n"
+    )
+
+    report.record_section("scaleout", "python -m benchmarks.scaleout --record", "new figures\n")
+    report.record_section("extra", "python -m benchmarks.extra", "extra figures\n")
+
+    text = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "old main" in text and "old scale-out" not in text
+    scaleout = text[text.index("<!-- bench:scaleout:start -->") : text.index("<!-- bench:extra")]
+    assert "`python -m benchmarks.scaleout --record`" in scaleout
+    assert "```\nnew figures\n```\n<!-- bench:scaleout:end -->" in scaleout
+    assert text.endswith("```\nextra figures\n```\n<!-- bench:extra:end -->\n")
 
 
-def test_parser_accepts_full_and_epochs():
-    args = build_parser().parse_args(["--full", "--epochs", "3"])
-    assert args.full is True
-    assert args.epochs == 3
+def test_the_main_benchmark_records_its_summary_in_the_readme_block_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
+    readme = (
+        f"# Project\n\nBefore.\n{report.README_START}\nstale figures\n{report.README_END}\nAfter.\n"
+    )
+    (tmp_path / "README.md").write_text(readme)
+    summary = [("stemming, all reviews", "1.5 s", "target <= 2 s: met")]
 
+    report.record("the whole output\n", summary, candidates=None)
 
-def test_parser_rejects_non_integer_epochs():
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["--epochs", "many"])
+    text = (tmp_path / "README.md").read_text()
+    assert text.startswith("# Project\n\nBefore.\n") and text.endswith(
+        f"{report.README_END}\nAfter.\n"
+    )
+    block = text[text.index(report.README_START) : text.index(report.README_END)]
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in block.splitlines()]
+    assert "stale figures" not in block
+    assert ["stemming, all reviews", "1.5 s", "target <= 2 s: met"] in rows
+    assert "```\nthe whole output\n```" in (tmp_path / "BENCHMARKS.md").read_text()
 
 
 # Section 5: quality on future data

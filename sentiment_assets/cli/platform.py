@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare", help="set up DAGSTER_HOME and the landing folder, run nothing")
     for name, what, port in (
         ("dev", "the Dagster UI and daemon (`dagster dev`; --dg for `dg dev`)", 3000),
-        ("mlflow-ui", "the MLflow UI on the tracking store", 5000),
+        ("mlflow-ui", "the MLflow UI on the tracking store", settings.MLFLOW_UI_PORT),
         ("serve", "the production model as a REST service (`mlflow models serve`)", 5001),
     ):
         command = commands.add_parser(name, help=what)

@@ -1,1 +1,2 @@
-"""Dagster definitions by domain: ingestion, training, platform. Loaded by `definitions.py`."""
+"""Dagster definitions by domain: ingestion, training, monitoring, platform. Loaded by
+`definitions.py`."""

@@ -1,9 +1,9 @@
 """Alerts for failed runs and failed checks: a JSON line in alerts.jsonl, and a webhook POST if one
 is set.
 
-The line is written first and always; the POST has a deadline for everything (connecting, sending,
-every byte of the answer) and one retry within it, so a webhook that answers slowly, or one byte
-at a time, cannot hold the sensor that sends it.
+The line is written first and always; the POSTs of one sensor call share one deadline for
+everything (connecting, sending, every byte of the answer, one retry each), so a webhook that
+answers slowly, or one byte at a time, cannot hold the sensor that sends them.
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ class Alert(BaseModel):
     severity: str | None = None  # a check's: "ERROR" (a failure) or "WARN" (a warning)
 
 
+class Deadline:
+    """A time budget shared by every POST it is passed to, from now on."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+
 class AlertNotDelivered(Exception):
     """The webhook did not take the alert within the deadline; the message says what happened."""
 
@@ -71,28 +82,29 @@ def append_alert(alert: Alert, path: Path) -> None:
         f.write(alert.model_dump_json() + "\n")
 
 
-def post_alert(alert: Alert, url: str, deadline: float, attempts: int = 2) -> int:
-    """POST the alert as JSON and return the HTTP status, all within `deadline` seconds; a failed
-    attempt is tried again while time is left, except when the webhook refuses the alert (4xx).
-    Raises `AlertNotDelivered`."""
+def post_alert(alert: Alert, url: str, deadline: Deadline, attempts: int = 2) -> int:
+    """POST the alert as JSON and return the HTTP status, within what is left of `deadline`; a
+    failed attempt is tried again while time is left, except when the webhook refuses the alert
+    (4xx). Raises `AlertNotDelivered`."""
     body = alert.model_dump_json().encode()
-    end = time.monotonic() + deadline
     problems: list[str] = []
     for attempt in range(attempts):
-        remaining = end - time.monotonic()
+        remaining = deadline.remaining()
         if remaining <= 0:
             break
         try:
             return _post_once(url, body, remaining / (attempts - attempt))
         except urllib.error.HTTPError as err:
+            err.close()  # its answer holds the connection open
             problems.append(f"HTTP {err.code} {err.reason}")
             if 400 <= err.code < 500 and err.code not in (408, 429):
                 break  # the same alert would be refused again
         except (OSError, http.client.HTTPException) as err:
             problems.append(_describe(err))
-        time.sleep(max(0.0, min(_RETRY_PAUSE_SECONDS, end - time.monotonic())))
+        time.sleep(max(0.0, min(_RETRY_PAUSE_SECONDS, deadline.remaining())))
+    happened = "; then ".join(problems) or "the deadline was spent on the alerts before it"
     raise AlertNotDelivered(
-        f"not delivered to {where(url)} within {deadline:g} s: {'; then '.join(problems)}"
+        f"not delivered to {where(url)} within {deadline.seconds:g} s: {happened}"
     )
 
 
@@ -125,15 +137,19 @@ def _post_once(url: str, body: bytes, timeout: float) -> int:
     )
     timer = threading.Timer(timeout, abort)
     timer.start()
+    late = TimeoutError(f"no complete answer within {timeout:.1f} s")
     try:
         with opener.open(request, timeout=timeout) as response:
-            return response.status
+            status = response.status
     except (OSError, http.client.HTTPException) as err:
         if aborted.is_set():
-            raise TimeoutError(f"no complete answer within {timeout:.1f} s") from err
+            raise late from err
         raise
     finally:
         timer.cancel()
+    if aborted.is_set():
+        raise late  # cut mid-answer: a status line cut short can still parse ("HTTP/1.1 204 No")
+    return status
 
 
 def _tracked(cls: type[http.client.HTTPConnection], connections: list) -> Callable:

@@ -200,12 +200,17 @@ def predictions_table(reviews: pd.DataFrame, predicted: pd.DataFrame, version: s
 
 
 def live_shortfall(quality: LiveQuality, thresholds: Thresholds) -> list[str]:
-    """Why production's live ROC AUC on the drop falls short, if it does: below the floor, or
-    below its own test estimate by more than the margin. Empty when it does not, or when the
-    record is not a live measure."""
+    """Why production's live ROC AUC on the drop falls short, if it does (`live_gate`). Empty when
+    it does not, or when the record is not a live measure."""
     if not quality.live or quality.metrics is None:
         return []
-    live = quality.metrics.roc_auc
+    test = quality.test_metrics.roc_auc if quality.test_metrics is not None else None
+    return live_gate(quality.metrics.roc_auc, test, thresholds)
+
+
+def live_gate(live: float, test: float | None, thresholds: Thresholds) -> list[str]:
+    """The live gate: why a model's ROC AUC on a drop's reviews (`live`) falls short, if it does:
+    below the floor, or below its own test estimate (`test`) by more than the margin."""
     if math.isnan(live):
         return []  # one label in the drop: nothing to rank
     problems = []
@@ -213,19 +218,19 @@ def live_shortfall(quality: LiveQuality, thresholds: Thresholds) -> list[str]:
         problems.append(
             f"live ROC AUC {live:.4f} is below the floor {thresholds.live_roc_auc_floor}"
         )
-    gap = quality.roc_auc_gap
-    if gap is not None and gap > thresholds.live_roc_auc_margin:
+    if test is not None and test - live > thresholds.live_roc_auc_margin:
         problems.append(
-            f"live ROC AUC {live:.4f} is {gap:.4f} below its test estimate "
-            f"{live + gap:.4f} (margin {thresholds.live_roc_auc_margin})"
+            f"live ROC AUC {live:.4f} is {test - live:.4f} below its test estimate "
+            f"{test:.4f} (margin {thresholds.live_roc_auc_margin})"
         )
     return problems
 
 
 def latest_live(records: list[LiveQuality]) -> LiveQuality | None:
-    """The most recently scored live record, if any."""
+    """The most recently scored live record, if any; of two scored in the same second, the one of
+    the later drop name, whatever the order they are given in."""
     live = [r for r in records if r.live]
-    return max(live, key=lambda r: r.scored_at) if live else None
+    return max(live, key=lambda r: (r.scored_at, r.drop)) if live else None
 
 
 class LiveGap(BaseModel):
@@ -291,10 +296,7 @@ def live_gap(
     challenger_auc = roc_auc(challenger)
     closes = None
     if shortfall and challenger_auc is not None:
-        closes = (
-            challenger_auc >= thresholds.live_roc_auc_floor
-            and challenger_test_roc_auc - challenger_auc <= thresholds.live_roc_auc_margin
-        )
+        closes = not live_gate(challenger_auc, challenger_test_roc_auc, thresholds)
     return LiveGap(
         drop=latest.drop,
         scored_by_version=latest.production_version,

@@ -1,7 +1,7 @@
 """Where the platform keeps its files and its MLflow store; every path derives from SENTIMENT_DATA_DIR.
 
 Read when a run, a sensor or a command executes, never at import, so one code location serves any
-data folder.
+data folder; only the executor (SENTIMENT_EXECUTOR) is chosen when the code location loads.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 # Review texts and ages are personal data: what the platform writes is for its owner only.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+# Where `sentiment-platform mlflow-ui` serves the MLflow UI unless told otherwise.
+MLFLOW_UI_PORT = 5000
 
 
 def data_dir() -> Path:
@@ -30,8 +32,16 @@ def landing_dir() -> Path:
     return data_dir() / "landing"
 
 
-def quarantine_dir() -> Path:
-    return data_dir() / "quarantine"
+def quarantine_dir(landing: Path | None = None) -> Path:
+    """Where drops whose content is bad go: beside the landing folder (default `landing_dir`)."""
+    return (landing or landing_dir()).parent / "quarantine"
+
+
+def reviews_dir() -> Path:
+    """SENTIMENT_REVIEWS_DIR: the real review drops, for tests and benchmarks; default the shared
+    data beside the repository."""
+    default = Path(__file__).resolve().parents[3] / "shared" / "data" / "reviews"
+    return Path(os.environ.get("SENTIMENT_REVIEWS_DIR") or default)
 
 
 def storage_dir() -> Path:
@@ -54,6 +64,19 @@ def tracking_uri() -> str:
     return (
         os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir() / 'mlflow' / 'mlflow.db'}"
     )
+
+
+def mlflow_ui_url() -> str:
+    """SENTIMENT_MLFLOW_UI_URL: the MLflow UI that links to runs and versions point at; default
+    the tracking server itself when MLFLOW_TRACKING_URI is one (without its credentials), else the
+    UI `sentiment-platform mlflow-ui` serves."""
+    if url := os.environ.get("SENTIMENT_MLFLOW_UI_URL"):
+        return url.rstrip("/")
+    parts = urlsplit(tracking_uri())
+    if parts.scheme in ("http", "https"):
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    return f"http://127.0.0.1:{MLFLOW_UI_PORT}"
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -99,7 +122,8 @@ def _masked_userinfo(uri: str) -> str:
 
 def executor() -> str:
     """SENTIMENT_EXECUTOR: `celery` runs steps on Celery workers (the scale-out profile); anything
-    else, or unset, runs them in the run's own processes."""
+    else, or unset, runs them in the run's own processes. Read when the code location loads: the
+    executor is part of its definitions."""
     return os.environ.get("SENTIMENT_EXECUTOR", "multiprocess")
 
 
@@ -114,5 +138,6 @@ def alert_webhook() -> str | None:
 
 
 def alert_webhook_timeout() -> float:
-    """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds a webhook POST may take in all, retry included."""
+    """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds the webhook POSTs for one finished run may take in
+    all, retries included."""
     return float(os.environ.get("SENTIMENT_ALERT_WEBHOOK_TIMEOUT") or 10)

@@ -9,7 +9,7 @@ import fcntl
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,7 @@ class MlflowStore:
     uri: str
     experiment_name: str = EXPERIMENT_NAME
     model_name: str = MODEL_NAME
-    ui_url: str = "http://127.0.0.1:5000"
+    ui_url: str = field(default_factory=settings.mlflow_ui_url)
     developer: str = "data-team"
 
     @classmethod

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import sample_reviews
+from sentiment_assets.defs.platform import io_manager
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
-from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.objects import open_files
+from sentiment_assets.lib.storage.store import POINTER, Slot
 from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets_tests.defs.test_training_assets import QUICK
 from sentiment_assets_tests.support import failure_message, ingest, train
@@ -126,3 +128,46 @@ def test_a_full_disk_fails_the_run_saying_so_and_keeps_the_stored_values(
     assert instance.get_materialized_partitions(dg.AssetKey("raw_reviews")) == {"reviews_z"}
     partial = ArtifactIOManager().store().files.path(Slot("raw_reviews", "reviews_new").folder)
     assert list(partial.glob("versions/*")) == []  # what the failed write began is gone
+
+
+def test_a_partition_whose_stored_value_is_lost_fails_naming_it_and_a_removed_one_is_skipped(
+    tmp_path: Path, instance
+) -> None:
+    manager = ArtifactIOManager(base_dir=str(tmp_path / "storage"))
+    instance.add_dynamic_partitions(typed.name, ["kept", "lost", "removed"])
+    for key in ["kept", "lost", "removed"]:
+        dg.materialize(
+            [table], partition_key=key, instance=instance, resources={"io_manager": manager}
+        )
+    manager.remove_partition(table.key, "removed")
+    instance.delete_dynamic_partition(typed.name, "removed")
+    assert list(manager.load_partitions(instance, table.key, partitions=typed)) == ["kept", "lost"]
+
+    lost = manager.store().files.path(Slot("table", "lost").folder)
+    (lost / POINTER).unlink()
+    with pytest.raises(dg.Failure) as failure:
+        manager.load_partitions(instance, table.key, partitions=typed)
+    assert "table [lost] was materialized but its stored value is missing" in str(failure.value)
+    assert str(lost) in str(failure.value)
+
+
+def test_one_store_and_its_client_serve_every_read_of_a_location(
+    tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+
+    def counted(location: str):
+        opened.append(location)
+        return open_files(location)
+
+    monkeypatch.setattr(io_manager, "open_files", counted)
+    manager = ArtifactIOManager(base_dir=str(tmp_path / "storage"))
+    instance.add_dynamic_partitions(typed.name, ["a", "b"])
+    for key in ["a", "b"]:
+        dg.materialize(
+            [table], partition_key=key, instance=instance, resources={"io_manager": manager}
+        )
+    opened.clear()  # each run sets up a copy of the resource, with a store of its own
+    for _ in range(3):
+        assert list(manager.load_partitions(instance, table.key, partitions=typed)) == ["a", "b"]
+    assert opened == [str(tmp_path / "storage")]

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import SHIFTED, write_sample_drops
+from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.monitoring import LiveQuality
+from sentiment_assets.lib.monitoring import LiveQuality, live_gate
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
@@ -96,7 +97,8 @@ def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
     ]
     metadata = materialized.materialization.metadata
     assert metadata["live_roc_auc"].value == pytest.approx(quality.metrics.roc_auc, abs=1e-6)
-    assert isinstance(metadata["score_psi"], dg.FloatMetadataValue)
+    assert quality.drift.score_psi is not None
+    assert metadata["score_psi"].value == pytest.approx(quality.drift.score_psi, abs=1e-6)
     # Logged to MLflow as a monitoring run of the version that scored it.
     store = MlflowStore.default()
     experiment = store.client().get_experiment_by_name(MONITORING_EXPERIMENT)
@@ -158,7 +160,11 @@ def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_
     gap = decision.live_gap
     assert gap.drop == key and gap.scored_by_version == "1" and gap.shortfall
     assert gap.held_out_reviews > 0 and gap.challenger_roc_auc is not None
-    assert gap.production_roc_auc is not None and isinstance(gap.closes, bool)
+    # Production learned the labels the other way round: it inverts the drop's reviews.
+    assert gap.production_roc_auc < 0.5
+    thresholds = MonitoringThresholds().thresholds()
+    shortfall = live_gate(gap.challenger_roc_auc, decision.challenger.test.roc_auc, thresholds)
+    assert gap.closes is (not shortfall)
 
 
 def test_the_drift_checks_fire_on_a_drop_from_another_shop(live) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sentiment_assets.lib.alerts import (
     Alert,
     AlertNotDelivered,
+    Deadline,
     StepError,
     append_alert,
     post_alert,
@@ -85,30 +86,42 @@ def trickle(handler: BaseHTTPRequestHandler, _: int) -> None:
 
 def test_the_alert_is_posted_as_json():
     with webhook(status(204)) as (url, seen):
-        assert post_alert(ALERT, url, deadline=10) == 204
+        assert post_alert(ALERT, url, Deadline(10)) == 204
     assert seen.bodies == [ALERT.model_dump()]
 
 
 def test_a_webhook_that_trickles_its_answer_is_left_at_the_deadline_after_one_retry():
     with webhook(trickle) as (url, seen):
         with pytest.raises(AlertNotDelivered) as caught:
-            post_alert(ALERT, url, deadline=2)
+            post_alert(ALERT, url, Deadline(6))
         assert seen.left.wait(10)  # the server saw the client go, mid-answer
     assert len(seen.bodies) == 2  # tried twice, each within its share of the deadline
     message = str(caught.value)
-    assert message.startswith(f"not delivered to {where(url)} within 2 s: no complete answer ")
+    assert message.startswith(f"not delivered to {where(url)} within 6 s: no complete answer ")
     assert message.count("no complete answer within") == 2
+
+
+def test_alerts_sharing_a_deadline_are_not_posted_once_it_is_spent():
+    deadline = Deadline(6)
+    with webhook(trickle) as (url, seen):
+        for _ in range(3):
+            with pytest.raises(AlertNotDelivered) as caught:
+                post_alert(ALERT, url, deadline)
+    assert len(seen.bodies) == 2  # the first alert's two attempts; the others found no time left
+    assert str(caught.value) == (
+        f"not delivered to {where(url)} within 6 s: the deadline was spent on the alerts before it"
+    )
 
 
 def test_a_server_error_is_tried_again():
     with webhook(lambda h, n: status(503 if n == 0 else 204)(h, n)) as (url, seen):
-        assert post_alert(ALERT, url, deadline=10) == 204
+        assert post_alert(ALERT, url, Deadline(10)) == 204
     assert len(seen.bodies) == 2
 
 
 def test_a_refused_alert_is_not_sent_again():
     with webhook(status(400)) as (url, seen), pytest.raises(AlertNotDelivered, match="HTTP 400"):
-        post_alert(ALERT, url, deadline=10)
+        post_alert(ALERT, url, Deadline(10))
     assert len(seen.bodies) == 1
 
 
@@ -116,7 +129,7 @@ def test_no_server_at_all_is_reported_without_the_url_path():
     with webhook(status(204)) as (url, _):
         pass  # the server is gone: nothing listens on its port any more
     with pytest.raises(AlertNotDelivered) as caught:
-        post_alert(ALERT, url, deadline=5)
+        post_alert(ALERT, url, Deadline(5))
     assert "Connection refused" in str(caught.value)
     assert "secret-token" not in str(caught.value)
 

@@ -109,6 +109,12 @@ def test_latest_live_is_the_newest_live_record() -> None:
     assert monitoring.latest_live([learned]) is None
 
 
+def test_of_two_live_records_scored_in_the_same_second_the_later_drop_is_the_latest() -> None:
+    first, second = _quality(), _quality().model_copy(update={"drop": "e"})
+    assert monitoring.latest_live([first, second]).drop == "e"
+    assert monitoring.latest_live([second, first]).drop == "e"
+
+
 def test_drop_predictions_one_row_per_review_with_the_version() -> None:
     table = monitoring.predictions_table(_drop(LABELS), _predicted(PROBABILITIES), "3")
     assert list(table.columns) == list(monitoring.PREDICTION_COLUMNS)

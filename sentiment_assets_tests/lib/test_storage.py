@@ -135,21 +135,33 @@ def test_a_reader_during_swaps_gets_one_whole_dataset(tmp_path: Path, sample_dat
     values = VersionedStore(LocalFiles(tmp_path))
     slot = Slot("padded_dataset")
     values.write(slot, partial(write_value, sample_dataset), run_id="first")
-    done = threading.Event()
+    stop = threading.Event()
+    errors: list[BaseException] = []
 
     def swap() -> None:
-        for number in range(30):
-            dataset = (small, sample_dataset)[number % 2]
-            values.write(slot, partial(write_value, dataset), run_id="swapper")
-        done.set()
+        number = 0
+        try:
+            while not stop.is_set():
+                dataset = (small, sample_dataset)[number % 2]
+                values.write(slot, partial(write_value, dataset), run_id="swapper")
+                number += 1
+        except BaseException as err:
+            errors.append(err)
 
-    swapper = threading.Thread(target=swap)
+    swapper = threading.Thread(target=swap, daemon=True)
     swapper.start()
+    whole = {small.fingerprint, sample_dataset.fingerprint}
     seen = []
-    while not done.is_set():
-        seen.append(values.read(slot, read_value).fingerprint)
-    swapper.join()
-    assert set(seen) == {small.fingerprint, sample_dataset.fingerprint}
+    try:
+        # Until the reader has seen both values, over at least 30 reads (or the swapper failed).
+        while swapper.is_alive() and (set(seen) != whole or len(seen) < 30):
+            seen.append(values.read(slot, read_value).fingerprint)
+            assert set(seen) <= whole
+    finally:
+        stop.set()
+        swapper.join(timeout=60)
+    assert not swapper.is_alive() and errors == []
+    assert set(seen) == whole
 
 
 @pytest.fixture

@@ -32,6 +32,22 @@ def finished(stack: Stack, job: str, count: int) -> list[dict] | None:
     return done if len(done) >= count else None
 
 
+def ticks_since(stack: Stack, sensor: str, since: float) -> int:
+    """How many times a sensor of the code location was evaluated after `since` (a timestamp)."""
+    data = stack.graphql(
+        """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
+             __typename ... on Sensor { sensorState { ticks(limit: 20) { timestamp } } } } }""",
+        selector={
+            "repositoryLocationName": "sentiment_assets",
+            "repositoryName": "__repository__",
+            "sensorName": sensor,
+        },
+    )["sensorOrError"]
+    if data["__typename"] != "Sensor":
+        raise RuntimeError(f"no sensor {sensor!r} in the code location: {data['__typename']}")
+    return sum(tick["timestamp"] > since for tick in data["sensorState"]["ticks"])
+
+
 def failure_messages(stack: Stack, run_id: str) -> list[str]:
     """What went wrong in a run: its step and run failures, from its event log."""
     from dagster import DagsterEventType, DagsterInstance

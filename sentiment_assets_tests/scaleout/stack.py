@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -41,6 +42,7 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     scratch: list[Path] = field(default_factory=list)  # folders outside `root`, removed at the end
+    started: float = field(default_factory=time.time)
 
     @property
     def logs(self) -> Path:

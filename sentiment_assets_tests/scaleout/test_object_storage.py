@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sentiment_assets.lib.storage.objects import ObjectFiles
+from sentiment_assets.lib.storage.objects import LeaseLost, ObjectFiles
 from sentiment_assets.lib.storage.store import NotStored, Slot, VersionedStore
 from sentiment_assets.lib.storage.values import read_value, write_value
 from sentiment_assets_tests.processes import free_port, stop_group
@@ -109,24 +109,46 @@ def test_two_writers_at_once_never_mix_or_lose_the_value(url: str) -> None:
 def test_a_live_lease_is_respected_an_expired_one_taken_over(url: str) -> None:
     files = ObjectFiles(url, lease_seconds=60)
     key = files.key("a/lock")
-    assert files._acquire(key, "first")
-    assert not files._acquire(key, "second")  # the first holder is alive
-    files._release(key, "second")  # only the holder releases its lease
-    assert not files._acquire(key, "second")
-    # The first holder dies: its lease runs out and the next writer takes it over, once.
+    first = files._acquire(key, "first")
+    assert first is not None
+    assert files._acquire(key, "second") is None  # the first holder is alive
+    # The first holder stalls: its lease runs out and the next writer takes it over, once.
     expired = json.dumps({"holder": "first", "expires": time.time() - 1})
     files.client.put_object(Bucket=files.bucket, Key=key, Body=expired.encode())
-    assert files._acquire(key, "second")
-    assert not files._acquire(key, "third")
-    files._release(key, "second")
-    assert files._acquire(key, "third")
+    second = files._acquire(key, "second")
+    assert second is not None
+    assert files._acquire(key, "third") is None
+    assert not files._release(key, first)  # the stale holder leaves the new holder's lease
+    assert files._acquire(key, "third") is None
+    assert files._release(key, second)
+    assert files._acquire(key, "third") is not None
+
+
+def test_a_lock_held_longer_than_its_lease_is_renewed_and_kept(url: str) -> None:
+    holder, other = ObjectFiles(url, lease_seconds=2.0), ObjectFiles(url, lease_seconds=2.0)
+    key = other.key("b/lock")
+    with holder.lock("b/lock"):
+        held = time.monotonic()
+        while time.monotonic() - held < 5:  # two and a half leases
+            assert other._acquire(key, "other") is None
+            time.sleep(0.2)
+    assert other._acquire(key, "other") is not None  # released at the end
+
+
+def test_a_holder_whose_lock_was_taken_over_fails_and_leaves_the_new_lease(url: str) -> None:
+    files = ObjectFiles(url, lease_seconds=60)
+    key = files.key("c/lock")
+    taken = json.dumps({"holder": "other", "expires": time.time() + 60}).encode()
+    with pytest.raises(LeaseLost, match="another writer took the lock over"), files.lock("c/lock"):
+        files.client.put_object(Bucket=files.bucket, Key=key, Body=taken)  # e.g. after a stall
+    assert files.read_text("c/lock") == taken.decode()
 
 
 _KILLED_WRITER = """
 import os, signal, sys
 from functools import partial
 import pandas as pd
-from sentiment_assets.lib.storage.objects import ObjectFiles
+from sentiment_assets.lib.storage.objects import LeaseLost, ObjectFiles
 from sentiment_assets.lib.storage.store import Slot, VersionedStore
 from sentiment_assets.lib.storage.values import write_value
 

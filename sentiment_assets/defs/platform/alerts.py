@@ -16,7 +16,8 @@ from sentiment_assets.lib import alerts, settings
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     """Every failed run becomes a line in alerts.jsonl, and a POST to SENTIMENT_ALERT_WEBHOOK;
     the alert carries each failed step's error (for a drop: the file and the problem). A check
-    that failed in the run gets an alert of its own."""
+    that failed in the run gets an alert of its own; their POSTs share one deadline."""
+    deadline = alerts.Deadline(settings.alert_webhook_timeout())
     run = context.dagster_run
     alert = alerts.Alert(
         time=_now(),
@@ -30,8 +31,8 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
             for event in context.get_step_failure_events()[: alerts.MAX_CAUSES]
         ],
     )
-    _deliver(context, alert, f"run {run.run_id}")
-    _alert_failed_checks(context)
+    _deliver(context, alert, f"run {run.run_id}", deadline)
+    _alert_failed_checks(context, deadline)
 
 
 @dg.run_status_sensor(
@@ -43,10 +44,10 @@ def check_failure_alert(context: dg.RunStatusSensorContext) -> None:
     """A check that failed (a failure or a warning) in a run that succeeded becomes an alert like
     a failed run's: a line in alerts.jsonl, then the webhook. Failed runs' checks are alerted by
     `run_failure_alert`, so each finished run is looked at once."""
-    _alert_failed_checks(context)
+    _alert_failed_checks(context, alerts.Deadline(settings.alert_webhook_timeout()))
 
 
-def _alert_failed_checks(context: dg.RunStatusSensorContext) -> None:
+def _alert_failed_checks(context: dg.RunStatusSensorContext, deadline: alerts.Deadline) -> None:
     run = context.dagster_run
     records = context.instance.get_records_for_run(
         run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
@@ -72,15 +73,17 @@ def _alert_failed_checks(context: dg.RunStatusSensorContext) -> None:
             check=evaluation.check_name,
             severity=severity,
         )
-        _deliver(context, alert, f"check {evaluation.check_name} in run {run.run_id}")
+        _deliver(context, alert, f"check {evaluation.check_name} in run {run.run_id}", deadline)
 
 
-def _deliver(context: dg.RunStatusSensorContext, alert: alerts.Alert, what: str) -> None:
+def _deliver(
+    context: dg.RunStatusSensorContext, alert: alerts.Alert, what: str, deadline: alerts.Deadline
+) -> None:
     alerts.append_alert(alert, settings.alerts_path())  # first: the line never waits on the POST
     webhook = settings.alert_webhook()
     if webhook:
         try:
-            alerts.post_alert(alert, webhook, deadline=settings.alert_webhook_timeout())
+            alerts.post_alert(alert, webhook, deadline)
         except alerts.AlertNotDelivered as err:
             context.log.warning(f"alert for {what} (also in alerts.jsonl) {err}")
 

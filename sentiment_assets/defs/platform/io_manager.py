@@ -5,8 +5,9 @@ from typing import Any, get_origin
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.storage.files import DiskFull
 from sentiment_assets.lib.storage.objects import open_files
@@ -31,8 +32,14 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         "$SENTIMENT_STORAGE_URL, else $SENTIMENT_DATA_DIR/storage.",
     )
 
+    # One store per location, so one S3 client for every read and write of this I/O manager.
+    _stores: dict[str, VersionedStore] = PrivateAttr(default_factory=dict)
+
     def store(self) -> VersionedStore:
-        return VersionedStore(open_files(self.base_dir or settings.storage_location()))
+        location = self.base_dir or settings.storage_location()
+        if location not in self._stores:
+            self._stores[location] = VersionedStore(open_files(location))
+        return self._stores[location]
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         partition = context.partition_key if context.has_asset_partitions else None
@@ -65,28 +72,35 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
                 values[partition] = self.store().read(slot, read_value)
             except NotStored as err:
                 if partition in materialized:
-                    raise dg.Failure(
-                        f"{slot} was materialized but its stored value is missing ({err}); "
-                        "re-materialize that partition"
-                    ) from err
+                    raise _lost(slot, err) from err
                 context.log.warning(f"{slot} was never stored; skipped")
         if not values:
             raise dg.Failure(f"no partition of {key.to_user_string()} has been materialized yet")
         return values
 
     def load_partitions(
-        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, columns: list[str] | None = None
+        self,
+        instance: dg.DagsterInstance,
+        asset_key: dg.AssetKey,
+        columns: list[str] | None = None,
+        partitions: dg.DynamicPartitionsDefinition = review_drops,
     ) -> dict[str, pd.DataFrame]:
-        """Every stored partition of a table asset (only `columns`, when given), by partition;
-        for checks that compare one partition with the others."""
-        return self._stored_partitions(instance, asset_key, partial(read_table, columns=columns))
+        """Every materialized partition of a table asset (only `columns`, when given), by
+        partition; for checks that compare one partition with the others."""
+        reader = partial(read_table, columns=columns)
+        return self._stored_partitions(instance, asset_key, reader, partitions)
 
     def load_partition_values(
-        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, kind: type
+        self,
+        instance: dg.DagsterInstance,
+        asset_key: dg.AssetKey,
+        kind: type,
+        partitions: dg.DynamicPartitionsDefinition = review_drops,
     ) -> dict[str, Any]:
-        """Every stored partition of an asset whose values are `kind` (a pydantic model), by
-        partition."""
-        return self._stored_partitions(instance, asset_key, partial(read_value, expected=kind))
+        """Every materialized partition of an asset whose values are `kind` (a pydantic model),
+        by partition."""
+        reader = partial(read_value, expected=kind)
+        return self._stored_partitions(instance, asset_key, reader, partitions)
 
     def load_if_materialized(
         self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, kind: type
@@ -98,14 +112,21 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         return self._load(_slot(asset_key, None), kind)
 
     def _stored_partitions(
-        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, reader: Any
+        self,
+        instance: dg.DagsterInstance,
+        asset_key: dg.AssetKey,
+        reader: Any,
+        partitions: dg.DynamicPartitionsDefinition,
     ) -> dict[str, Any]:
+        # The event log keeps a removed partition's materializations: only current keys count.
+        current = set(instance.get_dynamic_partitions(partitions.name))
         stored = {}
-        for partition in sorted(instance.get_materialized_partitions(asset_key)):
+        for partition in sorted(instance.get_materialized_partitions(asset_key) & current):
+            slot = _slot(asset_key, partition)
             try:
-                stored[partition] = self.store().read(_slot(asset_key, partition), reader)
-            except NotStored:
-                continue  # removed with its drop
+                stored[partition] = self.store().read(slot, reader)
+            except NotStored as err:
+                raise _lost(slot, err) from err
         return stored
 
     def remove_partition(self, asset_key: dg.AssetKey, partition: str) -> int:
@@ -117,6 +138,13 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
             return self.store().read(slot, partial(read_value, expected=kind))
         except NotStored as err:
             raise dg.Failure(f"{err}; materialize it first") from err
+
+
+def _lost(slot: Slot, err: NotStored) -> dg.Failure:
+    return dg.Failure(
+        f"{slot} was materialized but its stored value is missing ({err}); re-materialize that "
+        "partition, or remove its drop with `sentiment-platform remove-drop`"
+    )
 
 
 def _slot(key: dg.AssetKey, partition: str | None) -> Slot:

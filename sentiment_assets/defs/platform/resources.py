@@ -34,7 +34,7 @@ class ReviewLanding(dg.ConfigurableResource):
 
     @property
     def quarantine(self) -> Path:
-        return self.path.parent / "quarantine" if self.folder else settings.quarantine_dir()
+        return settings.quarantine_dir(self.path)
 
 
 class MlflowTracking(dg.ConfigurableResource):
@@ -53,8 +53,10 @@ class MlflowTracking(dg.ConfigurableResource):
     )
     experiment_name: str = tracking.EXPERIMENT_NAME
     registered_model_name: str = tracking.MODEL_NAME
-    ui_url: str = Field(
-        default="http://127.0.0.1:5000", description="Where `make mlflow-ui` serves the MLflow UI."
+    ui_url: str | None = Field(
+        default=None,
+        description="The MLflow UI that links point at; default $SENTIMENT_MLFLOW_UI_URL, else the "
+        "tracking server, else `make mlflow-ui`'s http://127.0.0.1:5000.",
     )
     developer: str = Field(default="data-team", description="Tagged on every run, as the seed did.")
 
@@ -63,7 +65,7 @@ class MlflowTracking(dg.ConfigurableResource):
             uri=self.tracking_uri or settings.tracking_uri(),
             experiment_name=self.experiment_name,
             model_name=self.registered_model_name,
-            ui_url=self.ui_url,
+            ui_url=self.ui_url or settings.mlflow_ui_url(),
             developer=self.developer,
         )
 

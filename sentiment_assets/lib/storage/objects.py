@@ -3,8 +3,9 @@
 The same operations as `LocalFiles`, with what an object store guarantees instead of rename and
 fsync: a version folder is a prefix of objects, all uploaded before the pointer names it; the
 pointer is one PUT, which readers see whole or not at all; the lock is a lease object created
-with a conditional write (If-None-Match) and taken over (If-Match) once its holder's lease has
-expired, so a crashed writer blocks the next one for a lease at most. Endpoint and credentials come
+with a conditional write (If-None-Match), renewed by its holder while it writes, taken over
+(If-Match) once its holder's lease has expired, so a crashed writer blocks the next one for a
+lease at most, and deleted only if it is still the holder's (If-Match). Endpoint and credentials come
 from the standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,9 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# How long a lock holder may go silent before another writer takes the lock over. The lock is held
-# while one value is uploaded and the pointer swapped: seconds, even for the whole dataset.
+# How long a lock holder may go silent before another writer takes the lock over; a holder renews
+# its lease every third of that for as long as it writes.
 LEASE_SECONDS = 120.0
+# What a conditional write or delete answers when its condition does not hold.
+_CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 
 
 class ObjectFiles:
@@ -118,49 +122,84 @@ class ObjectFiles:
 
     @contextmanager
     def lock(self, rel: str) -> Iterator[None]:
-        """Hold the lease object at `rel`: created only if absent, taken over only if expired."""
+        """Hold the lease object at `rel`: created only if absent, taken over only if expired,
+        renewed while held, and deleted at the end only if it is still this holder's."""
         holder = f"{uuid.uuid4().hex}@{os.uname().nodename}:{os.getpid()}"
         key = self.key(rel)
-        while not self._acquire(key, holder):
+        while (etag := self._acquire(key, holder)) is None:
             time.sleep(0.2)
+        heartbeat = _Heartbeat(self, key, holder, etag)
         try:
             yield
         finally:
-            self._release(key, holder)
-
-    def _acquire(self, key: str, holder: str) -> bool:
-        lease = json.dumps({"holder": holder, "expires": time.time() + self.lease_seconds})
-        try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=lease.encode(), IfNoneMatch="*"
+            kept = self._release(key, heartbeat.stop())
+        if heartbeat.lost or not kept:
+            raise LeaseLost(
+                f"{self.path(rel)}: another writer took the lock over while it was held "
+                f"({heartbeat.lost or 'found at its release'})"
             )
-            return True
+
+    def _lease(self, holder: str) -> bytes:
+        return json.dumps({"holder": holder, "expires": time.time() + self.lease_seconds}).encode()
+
+    def _acquire(self, key: str, holder: str) -> str | None:
+        """The ETag of the lease now held, or None when another holder's is live."""
+        try:
+            written = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=self._lease(holder), IfNoneMatch="*"
+            )
+            return written["ETag"]
         except self.client.exceptions.ClientError as err:
-            if _code(err) not in {"PreconditionFailed", "ConditionalRequestConflict"}:
+            if _code(err) not in _CONFLICT:
                 raise
         try:
             current = self.client.get_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.NoSuchKey:
-            return False  # released meanwhile: try again
+            return None  # released meanwhile: try again
         if json.loads(current["Body"].read()).get("expires", 0) > time.time():
-            return False
+            return None
         try:  # the holder died: take its lease over, unless someone else just did
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=lease.encode(), IfMatch=current["ETag"]
-            )
-            return True
-        except self.client.exceptions.ClientError as err:
-            if _code(err) in {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}:
-                return False
-            raise
+            return self._renew(key, holder, current["ETag"])
+        except LeaseLost:
+            return None
 
-    def _release(self, key: str, holder: str) -> None:
+    def _renew(self, key: str, holder: str, etag: str) -> str | None:
+        """Write a fresh lease over the one with `etag`: its new ETag, None when the lease is gone
+        (removed with its folder). Raises `LeaseLost` when another holder's replaced it."""
         try:
-            current = json.loads(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-        except self.client.exceptions.NoSuchKey:
-            return
-        if current.get("holder") == holder:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            written = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=self._lease(holder), IfMatch=etag
+            )
+        except self.client.exceptions.ClientError as err:
+            if _code(err) in {"NoSuchKey", "404"} or (_code(err) in _CONFLICT and self._gone(key)):
+                return None
+            if _code(err) in _CONFLICT:
+                raise LeaseLost(f"another holder's lease replaced it ({_code(err)})") from err
+            raise
+        return written["ETag"]
+
+    def _release(self, key: str, etag: str) -> bool:
+        """Delete the lease with `etag`; False when another holder had taken it over (theirs
+        stays). Gone already (removed with its folder) is fine."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except self.client.exceptions.ClientError as err:
+            if _code(err) in _CONFLICT:
+                return self._gone(key)
+            if _code(err) not in {"NoSuchKey", "404"}:
+                raise
+        return True
+
+    def _gone(self, key: str) -> bool:
+        """Whether there is no object at `key`: some stores (SeaweedFS) answer a conditional
+        request on a missing object as on a changed one."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as err:
+            if _code(err) in {"NoSuchKey", "404", "NotFound"}:
+                return True
+            raise
+        return False
 
     def _keys(self, prefix: str) -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -169,6 +208,42 @@ class ObjectFiles:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
             for o in page.get("Contents", [])
         ]
+
+
+class LeaseLost(Exception):
+    """Another writer took the lock over: the lease was not renewed for a whole lease."""
+
+
+class _Heartbeat:
+    """Renews a held lease every third of a lease, so that a long write keeps its lock."""
+
+    def __init__(self, files: ObjectFiles, key: str, holder: str, etag: str) -> None:
+        self.files, self.key, self.holder, self.etag = files, key, holder, etag
+        self.lost: str | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease {key}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> str:
+        """Stop renewing; the ETag of the last lease written."""
+        self._stopped.set()
+        self._thread.join()
+        return self.etag
+
+    def _beat(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        while not self._stopped.wait(self.files.lease_seconds / 3):
+            try:
+                renewed = self.files._renew(self.key, self.holder, self.etag)
+            except LeaseLost as err:
+                self.lost = str(err)
+                return
+            except (BotoCoreError, ClientError):
+                continue  # the store did not answer: the next beat, within the lease, tries again
+            if renewed is None:
+                return  # the holder removed the folder it locked, lock and all
+            self.etag = renewed
 
 
 def _code(err: Any) -> str:

@@ -1,0 +1,45 @@
+"""Settings that are built from others: the MLflow UI the links point at, the quarantine folder."""
+
+from pathlib import Path
+
+import pytest
+
+from sentiment_assets.defs.platform.resources import MlflowTracking, ReviewLanding
+from sentiment_assets.lib import settings
+
+
+@pytest.mark.parametrize(
+    ("ui", "tracking", "expected"),
+    [
+        ("https://mlflow.example.com/", "", "https://mlflow.example.com"),
+        ("", "https://user:token@mlflow.example.com:8443/", "https://mlflow.example.com:8443"),
+        ("", "sqlite:///data/mlflow/mlflow.db", "http://127.0.0.1:5000"),
+        ("", "", "http://127.0.0.1:5000"),
+    ],
+)
+def test_links_point_at_the_ui_set_else_the_tracking_server_else_the_local_ui(
+    monkeypatch: pytest.MonkeyPatch, ui: str, tracking: str, expected: str
+) -> None:
+    monkeypatch.setenv("SENTIMENT_MLFLOW_UI_URL", ui)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
+    assert settings.mlflow_ui_url() == expected
+    store = MlflowTracking(tracking_uri="sqlite:///x.db").store()
+    assert store.run_url("1", "abc") == f"{expected}/#/experiments/1/runs/abc"
+
+
+def test_the_quarantine_is_beside_the_landing_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(tmp_path / "data"))
+    assert ReviewLanding().quarantine == tmp_path / "data" / "quarantine"
+    landing = ReviewLanding(folder=str(tmp_path / "share" / "incoming"))
+    assert landing.quarantine == tmp_path / "share" / "quarantine"
+
+
+def test_the_real_drops_are_where_the_setting_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENTIMENT_REVIEWS_DIR", str(tmp_path))
+    assert settings.reviews_dir() == tmp_path
+    monkeypatch.delenv("SENTIMENT_REVIEWS_DIR")
+    assert settings.reviews_dir() == Path(settings.__file__).parents[3] / "shared/data/reviews"
