@@ -1,7 +1,6 @@
 import hashlib
 import re
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,10 +19,10 @@ from sentiment_assets.model.stems import (
     stem_text,
     stem_word,
 )
+from sentiment_assets_tests.support import real_drops_dir
 
-SHARED_STOPWORDS = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "nltk_stopwords_english.txt"
-)
+# NLTK's list as shipped beside the real drops (their folder's parent, SENTIMENT_REVIEWS_DIR).
+SHARED_STOPWORDS = real_drops_dir().parent / "nltk_stopwords_english.txt"
 STOPWORDS_SHA256 = "019f104ba2ed07436d05f9cdd3383034ad66014edc27fc651f837e1a038b6451"
 CORPUS_COLUMNS = ["review_id", "label", "title", "text", "stemmed"]
 
