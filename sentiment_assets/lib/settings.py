@@ -116,3 +116,17 @@ def alert_webhook() -> str | None:
 def alert_webhook_timeout() -> float:
     """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds a webhook POST may take in all, retry included."""
     return float(os.environ.get("SENTIMENT_ALERT_WEBHOOK_TIMEOUT") or 10)
+
+
+def run_log_path() -> Path:
+    """Where `sentiment-run` writes what libraries print (Dagster's event lines, TensorFlow's and
+    MLflow's messages) unless run with -v; in a folder of its own, owner-only like the rest."""
+    return data_dir() / "logs" / "sentiment-run.log"
+
+
+# Where `sentiment-platform dev` (make dev) serves the Dagster UI unless told another port.
+DAGSTER_UI_PORT = 3000
+
+
+def dagster_ui_url(port: int = DAGSTER_UI_PORT) -> str:
+    return f"http://127.0.0.1:{port}"
