@@ -18,7 +18,9 @@ from typing import IO, TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.spinner import Spinner
 from rich.table import Table
 
 from sentiment_assets.lib import settings
@@ -26,7 +28,6 @@ from sentiment_assets.lib import settings
 if TYPE_CHECKING:
     import dagster as dg
     from dagster import EventLogEntry
-    from rich.status import Status
 
     from sentiment_assets.lib.production import ProductionDecision
     from sentiment_assets.lib.training import CandidateResult, TrainedModels
@@ -53,7 +54,7 @@ class RunConsole:
         # descriptors for its compute logs, and (unless verbose) they lead to the log file.
         self.out = _console(os.dup(1))
         self.err = _console(os.dup(2))
-        self._status: Status | None = None
+        self._status: Live | None = None
         if not verbose:
             for name, value in QUIET_ENVIRONMENT.items():
                 os.environ.setdefault(name, value)
@@ -89,7 +90,7 @@ class RunConsole:
                 if not self.verbose:
                     stack.enter_context(_output_to(self.log_path))
                     if self.out.is_terminal:
-                        self._status = stack.enter_context(self.out.status(escape(title)))
+                        self._status = stack.enter_context(self._spinner(title))
                 yield run_id
         finally:
             self._status = None
@@ -136,9 +137,20 @@ class RunConsole:
         details = f": {', '.join(parts)}" if parts else ""
         self.out.print(f"  [green]✓[/green] {escape(name + details)}")
 
+    def _spinner(self, text: str) -> Live:
+        # Not rich's `status`: that would take over sys.stdout and sys.stderr, and so bring the
+        # libraries' lines back to the terminal.
+        return Live(
+            Spinner("dots", escape(text)),
+            console=self.out,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+
     def _show_status(self, text: str) -> None:
         if self._status is not None:
-            self._status.update(escape(text))
+            self._status.update(Spinner("dots", escape(text)))
 
     def summary(self, decision: ProductionDecision | None, trained: TrainedModels | None) -> None:
         """The candidates' validation and test figures, the decision and why, production's
@@ -182,32 +194,31 @@ def candidates_table(
     candidates: list[CandidateResult], challenger_run: str | None, promoted: bool
 ) -> Table:
     """One row per candidate: validation and test figures, epochs and seconds, and which one was
-    the challenger and whether it took production."""
+    the challenger (promoted or not); the families are in the progress lines and MLflow."""
     table = Table(
         box=box.SIMPLE_HEAD,
         title="Candidates (F1 of 'not recommended'; the challenger is the best on validation)",
         pad_edge=False,
         title_justify="left",
     )
-    table.add_column("candidate")
-    table.add_column("family")
+    # Names whole; the headings wrap first in a narrow terminal.
+    table.add_column("candidate", min_width=max((len(c.name) for c in candidates), default=9))
     for heading in ("val ROC AUC", "val F1", "test ROC AUC", "test F1"):
         table.add_column(heading, justify="right")
     table.add_column("epochs", justify="right")
     table.add_column("seconds", justify="right")
-    table.add_column("challenger")
+    table.add_column("")
     for c in candidates:
         role = ""
         if c.run_id == challenger_run:
-            role = "promoted" if promoted else "not promoted"
+            role = "promoted" if promoted else "challenger"
         table.add_row(
             c.name,
-            c.family,
             f"{c.validation.roc_auc:.4f}",
             f"{c.validation.not_recommended_f1:.4f}",
             f"{c.test.roc_auc:.4f}",
             f"{c.test.not_recommended_f1:.4f}",
-            f"{c.epochs_trained} (best {c.best_epoch})" if c.history else "-",
+            str(c.epochs_trained) if c.history else "-",
             f"{c.training_seconds:.1f}",
             role,
         )
