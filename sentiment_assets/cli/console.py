@@ -66,9 +66,6 @@ class RunConsole:
         """A heading: what the run does next."""
         self.out.print(f"[bold]{escape(text)}[/bold]")
 
-    def note(self, text: str) -> None:
-        self.out.print(f"  {escape(text)}", style="dim")
-
     def problem(self, text: str) -> None:
         self.err.print(escape(text), style="red")
 
@@ -98,19 +95,31 @@ class RunConsole:
             training.setLevel(level)
 
     def training_line(self, record: logging.LogRecord) -> None:
-        epoch = getattr(record, "epoch", None)
-        self.out.print(f"  {escape(record.getMessage())}", style="dim" if epoch else None)
-        if epoch:
-            self._show_status(record.getMessage())
+        """A line of the training's progress; in a terminal, an epoch only updates the spinner
+        (a Keras candidate may run 30 of them), elsewhere (a CI log) each is a line."""
+        if getattr(record, "epoch", None) is None or self._status is None:
+            self.out.print(f"  {escape(record.getMessage())}")
+        self._show_status(record.getMessage())
 
     def _on_event(self, entry: EventLogEntry) -> None:
+        # Called inside Dagster's event handling: showing progress must never fail the run.
+        try:
+            self._show_event(entry)
+        except Exception as err:
+            self.problem(
+                f"  (progress display failed on a {entry.dagster_event_type} event: {err})"
+            )
+
+    def _show_event(self, entry: EventLogEntry) -> None:
+        import dagster as dg
+
         event = entry.dagster_event
         if event is None:  # a line an asset logged (context.log)
             if entry.level >= logging.WARNING:
                 self.out.print(f"  ! {escape(entry.user_message)}", style="yellow")
             return
         if event.is_step_start:
-            self._show_status(f"{event.step_key}")
+            self._show_status(event.step_key or "")
         elif event.is_step_materialization:
             self._materialized(event.materialization)
         elif event.is_step_up_for_retry:
@@ -118,9 +127,9 @@ class RunConsole:
         elif event.is_step_failure:
             data = event.step_failure_data
             why = data.user_failure_data.description if data.user_failure_data else None
-            why = why or (data.error.message.strip() if data.error else "failed")
+            why = why or (data.error.message.strip().splitlines()[-1] if data.error else "failed")
             self.problem(f"  ✗ {event.step_key} failed: {why}")
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
             if not check.passed:
                 name = f"{check.asset_key.to_user_string()} {check.check_name}"

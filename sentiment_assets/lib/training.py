@@ -201,11 +201,15 @@ def train_candidate(
         history=report.history,
         refit_seconds=fitted.refit_seconds,
     )
+    epochs = (
+        f"{report.epochs_trained} epochs (best {report.best_epoch}), " if report.history else ""
+    )
     log.info(
-        "%s: validation ROC AUC %.4f, test ROC AUC %.4f, %.1f s",
+        "%s: validation ROC AUC %.4f, test ROC AUC %.4f, %s%.1f s",
         result.name,
         result.validation.roc_auc,
         result.test.roc_auc,
+        epochs,
         result.training_seconds,
         extra={"candidate": result.name},
     )
