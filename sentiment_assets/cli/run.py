@@ -96,8 +96,9 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole) -> None:
                 run_id=run_id,
             )
         if not result.success:
+            url = f"{settings.dagster_ui_url()}/runs/{run_id}"
             console.problem(
-                f"  drop {request.key} failed; see its run in the Dagster UI (make dev)"
+                f"  drop {request.key} failed; its run in the Dagster UI (make dev): {url}"
             )
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sentiment_assets.model.dataset import PaddedDataset
 
 # Progress for people (`sentiment-run` shows it): a line when a candidate starts, after each epoch
-# and when it is logged; each record carries `candidate`, and the epoch lines `epoch`.
+# (those records carry `epoch`) and when it is logged.
 log = logging.getLogger(__name__)
 
 
@@ -143,7 +143,7 @@ def train_candidate(
             candidate.name,
             epoch + 1,
             shown or "no validation figures",
-            extra={"candidate": candidate.name, "epoch": epoch + 1},
+            extra={"epoch": epoch + 1},
         )
 
     log.info(
@@ -151,7 +151,6 @@ def train_candidate(
         candidate.name,
         candidate.family,
         ", refit on train+validation" if planned.refit else "",
-        extra={"candidate": candidate.name},
     )
     tags = {"candidate": candidate.name, "algorithm": candidate.family, **tags}
     with store.start_run(candidate.name, tags) as run:
@@ -211,7 +210,6 @@ def train_candidate(
         result.test.roc_auc,
         epochs,
         result.training_seconds,
-        extra={"candidate": result.name},
     )
     return result, curves
 
