@@ -23,6 +23,8 @@ setup(
         "scikit-learn>=1.5",
         "matplotlib>=3.8",
         "tabulate>=0.9",
+        # sentiment-run's progress and summary (cli/console.py).
+        "rich>=13",
         # Run monitoring asks whether a run's process still lives (defs/platform/run_launcher.py).
         "psutil>=5.9",
     ],

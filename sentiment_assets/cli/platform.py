@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("prepare", help="set up DAGSTER_HOME and the landing folder, run nothing")
     for name, what, port in (
-        ("dev", "the Dagster UI and daemon (`dagster dev`; --dg for `dg dev`)", 3000),
+        (
+            "dev",
+            "the Dagster UI and daemon (`dagster dev`; --dg for `dg dev`)",
+            settings.DAGSTER_UI_PORT,
+        ),
         ("mlflow-ui", "the MLflow UI on the tracking store", settings.MLFLOW_UI_PORT),
         ("serve", "the production model as a REST service (`mlflow models serve`)", 5001),
     ):

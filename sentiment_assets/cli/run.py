@@ -12,19 +12,25 @@ import sys
 from functools import cache
 from typing import TYPE_CHECKING
 
+from sentiment_assets.cli.console import RunConsole
 from sentiment_assets.cli.platform import prepare
 from sentiment_assets.lib import drops, settings
 
 if TYPE_CHECKING:
     import dagster as dg
 
-    from sentiment_assets.lib.production import ProductionDecision
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show what the libraries print: Dagster's event lines, TensorFlow, MLflow",
+    )
     args = parser.parse_args(argv)
+    console = RunConsole(args.verbose)
     prepare()
 
     import dagster as dg
@@ -37,29 +43,30 @@ def main(argv: list[str] | None = None) -> int:
         sqlite = settings.sqlite_path(settings.tracking_uri()) is not None
         busy = runs_writing_mlflow(instance) if sqlite else []
         if busy:
-            print(
+            console.problem(
                 f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
-                "run this again when it has finished (make dev shows it)",
-                file=sys.stderr,
+                "run this again when it has finished (make dev shows it)"
             )
             return 1
-        ingest(instance)
+        ingest(instance, console)
         run_config = {}
         if args.epochs is not None:
             run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
-        print("Training candidates and deciding on production")
-        result = _job("train_and_promote").execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
+        console.step("Training candidates and deciding on production")
+        with console.job(instance, "Training") as run_id:
+            result = _job("train_and_promote").execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=False, run_id=run_id
+            )
     if not result.success:
-        print("Training failed; see the run in the Dagster UI (make dev)", file=sys.stderr)
+        console.problem("Training failed")
+        console.summary(None, None)
         return 1
-    decision: ProductionDecision = result.output_for_node("production_model")
-    print(report(decision))
+    decision = result.output_for_node("production_model")
+    console.summary(decision, result.output_for_node("trained_models"))
     return 0 if decision.production_version is not None else 1
 
 
-def ingest(instance: dg.DagsterInstance) -> None:
+def ingest(instance: dg.DagsterInstance, console: RunConsole) -> None:
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
     (every file counts as stable: whoever runs this has finished copying)."""
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
@@ -75,19 +82,24 @@ def ingest(instance: dg.DagsterInstance) -> None:
         settled=True,
     )
     for line in plan.log:
-        print(f"Skipped {line}", file=sys.stderr)
+        console.problem(f"Skipped {line}")
     if plan.new_keys:
         instance.add_dynamic_partitions(review_drops.name, plan.new_keys)
     for request in plan.requests:
-        print(f"Ingesting {request.note}")
-        result = _job("ingest_drop").execute_in_process(
-            instance=instance,
-            partition_key=request.key,
-            tags=request.tags,
-            raise_on_error=False,
-        )
+        console.step(f"Ingesting {request.note}")
+        with console.job(instance, f"Ingesting {request.key}") as run_id:
+            result = _job("ingest_drop").execute_in_process(
+                instance=instance,
+                partition_key=request.key,
+                tags=request.tags,
+                raise_on_error=False,
+                run_id=run_id,
+            )
         if not result.success:
-            print(f"  drop {request.key} failed; see the run in the Dagster UI", file=sys.stderr)
+            url = f"{settings.dagster_ui_url()}/runs/{run_id}"
+            console.problem(
+                f"  drop {request.key} failed; its run in the Dagster UI (make dev): {url}"
+            )
 
 
 @cache
@@ -95,24 +107,6 @@ def _job(name: str) -> dg.JobDefinition:
     from sentiment_assets.definitions import defs
 
     return defs().resolve_job_def(name)
-
-
-def report(decision: ProductionDecision) -> str:
-    """The decision in a few lines for a person."""
-    from sentiment_assets.lib.tracking import PRODUCTION_URI
-
-    held = decision.production
-    lines = [
-        f"Decision: {'promoted' if decision.promoted else 'kept'} ({decision.reason})",
-        f"Production model: {PRODUCTION_URI} = version {decision.production_version}",
-    ]
-    if held is not None:
-        test = held.test
-        lines.append(
-            f"Its test metrics: ROC AUC {test.roc_auc:.4f}, accuracy {test.accuracy:.4f}, "
-            f"F1 of 'not recommended' {test.not_recommended_f1:.4f}"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

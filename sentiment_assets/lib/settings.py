@@ -15,6 +15,8 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 # Where `sentiment-platform mlflow-ui` serves the MLflow UI unless told otherwise.
 MLFLOW_UI_PORT = 5000
+# Where `sentiment-platform dev` (make dev) serves the Dagster UI unless told another port.
+DAGSTER_UI_PORT = 3000
 
 
 def data_dir() -> Path:
@@ -141,3 +143,13 @@ def alert_webhook_timeout() -> float:
     """SENTIMENT_ALERT_WEBHOOK_TIMEOUT: seconds the webhook POSTs for one finished run may take in
     all, retries included."""
     return float(os.environ.get("SENTIMENT_ALERT_WEBHOOK_TIMEOUT") or 10)
+
+
+def run_log_path() -> Path:
+    """Where `sentiment-run` writes what libraries print (Dagster's event lines, TensorFlow's and
+    MLflow's messages) unless run with -v; in a folder of its own, owner-only like the rest."""
+    return data_dir() / "logs" / "sentiment-run.log"
+
+
+def dagster_ui_url(port: int = DAGSTER_UI_PORT) -> str:
+    return f"http://127.0.0.1:{port}"

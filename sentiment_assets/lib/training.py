@@ -7,6 +7,7 @@ production decision's: only the model it promotes becomes a registered version).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from sentiment_assets.lib.tracking import MlflowStore
     from sentiment_assets.model.candidates import Candidate, EpochHook, FitReport
     from sentiment_assets.model.dataset import PaddedDataset
+
+# Progress for people (`sentiment-run` shows it): a line when a candidate starts, after each epoch
+# (those records carry `epoch`) and when it is logged.
+log = logging.getLogger(__name__)
 
 
 class CandidateResult(BaseModel):
@@ -126,10 +131,27 @@ def train_candidate(
 
     from sentiment_assets.model.predictions import Predictor
 
-    def log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
-        mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch)
-
     candidate = planned.candidate
+
+    def log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
+        metrics = {k: float(v) for k, v in (logs or {}).items()}
+        mlflow.log_metrics(metrics, step=epoch)
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
+        # Keras counts epochs from 0; people and the fit report count from 1.
+        log.info(
+            "%s: epoch %d, %s",
+            candidate.name,
+            epoch + 1,
+            shown or "no validation figures",
+            extra={"epoch": epoch + 1},
+        )
+
+    log.info(
+        "%s: training (%s%s)",
+        candidate.name,
+        candidate.family,
+        ", refit on train+validation" if planned.refit else "",
+    )
     tags = {"candidate": candidate.name, "algorithm": candidate.family, **tags}
     with store.start_run(candidate.name, tags) as run:
         mlflow.log_params(
@@ -177,6 +199,17 @@ def train_candidate(
         training_seconds=seconds,
         history=report.history,
         refit_seconds=fitted.refit_seconds,
+    )
+    epochs = (
+        f"{report.epochs_trained} epochs (best {report.best_epoch}), " if report.history else ""
+    )
+    log.info(
+        "%s: validation ROC AUC %.4f, test ROC AUC %.4f, %s%.1f s",
+        result.name,
+        result.validation.roc_auc,
+        result.test.roc_auc,
+        epochs,
+        result.training_seconds,
     )
     return result, curves
 

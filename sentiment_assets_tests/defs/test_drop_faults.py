@@ -371,17 +371,18 @@ def test_a_link_out_of_the_landing_folder_is_refused_and_nothing_is_read_through
 
 
 @pytest.mark.usefixtures("stored")
-def test_sentiment_run_plans_the_landing_folder_like_the_sensor(landing, instance, capsys):
+def test_sentiment_run_plans_the_landing_folder_like_the_sensor(landing, instance, capfd):
+    from sentiment_assets.cli.console import RunConsole
     from sentiment_assets.cli.run import ingest
 
     (landing / "new.csv").write_bytes(_sample(80, seed=4))
     (landing / "writing.csv").write_bytes(HEADER + b"0,Lovely,")  # its writer is still busy
 
-    ingest(instance)
+    ingest(instance, RunConsole())
 
     assert stored_drop(instance, "new").sha256 == sha256_hex((landing / "new.csv").read_bytes())
     assert stored_drop(instance, "writing") is None
-    printed = capsys.readouterr()
+    printed = capfd.readouterr()
     assert "Ingesting new.csv: read as drop 'new'" in printed.out
     assert "Skipped writing.csv: the file is incomplete: it does not end with a newline" in (
         printed.err

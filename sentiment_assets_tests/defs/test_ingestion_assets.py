@@ -29,6 +29,11 @@ def test_each_drop_is_read_and_stemmed_alone(data_dir: Path, instance) -> None:
     metadata = event.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == 300
     assert metadata["source_file"].value == "reviews_sample-02.csv"
+    # Numbers of their own, which the UI plots drop after drop.
+    assert isinstance(metadata["dagster/row_count"], dg.IntMetadataValue)
+    assert isinstance(metadata["not_recommended_share"], dg.FloatMetadataValue)
+    assert metadata["recommended"].value + metadata["not_recommended"].value == 300
+    assert isinstance(metadata["not_recommended"], dg.IntMetadataValue)
     # The data version is the sha256 of the bytes read: the drop sensor compares files with it.
     assert event.asset_materialization.tags["dagster/data_version"] == file_sha256(
         data_dir / "landing" / "reviews_sample-02.csv"

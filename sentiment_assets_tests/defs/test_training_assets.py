@@ -3,13 +3,14 @@ wiring, where the real drops are absent (one quick family), and the promotion ru
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfig
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
-from sentiment_assets.lib.training import TrainedModels
+from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets_tests.support import definitions, failure_message, ingest, train
 
 QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
@@ -55,6 +56,7 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
         if c.asset_key.path[-1] == "production_model"
     ]
     assert gate.check_name == "production_quality_gate" and gate.passed
+    _assert_plottable(result, candidate, first)
 
     # A rerun on unchanged data trains the same model again: nothing is registered or moved.
     again = train(instance, **QUICK)
@@ -72,6 +74,39 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     assert metadata["roc_auc_difference"].value == 0
     assert metadata["roc_auc_difference_interval"].value == "+0.0000 to +0.0000 (95% confidence)"
     assert metadata["p_value"].value == 1.0 and metadata["significance_level"].value == 0.05
+
+
+def _assert_plottable(
+    result: dg.ExecuteInProcessResult, candidate: CandidateResult, decision: ProductionDecision
+) -> None:
+    """Beside the tables, the figures the UI plots across materializations are numbers."""
+
+    def numbers(node: str) -> dict[str, float | int]:
+        (materialization,) = result.asset_materializations_for_node(node)
+        return {
+            key: value.value
+            for key, value in materialization.metadata.items()
+            if isinstance(value, dg.FloatMetadataValue | dg.IntMetadataValue)
+        }
+
+    dataset = numbers("padded_dataset")
+    splits = [dataset[f"{split}_rows"] for split in ("train", "validation", "test")]
+    assert all(isinstance(rows, int) for rows in splits)
+    assert sum(splits) == dataset["dagster/row_count"]
+    assert 0 < dataset["test_not_recommended_share"] < 1
+    trained = numbers("trained_models")
+    assert trained["tfidf_validation_roc_auc"] == candidate.validation.roc_auc
+    assert trained["tfidf_test_roc_auc"] == candidate.test.roc_auc
+    assert trained["tfidf_test_not_recommended_f1"] == candidate.test.not_recommended_f1
+    assert trained["tfidf_training_seconds"] == round(candidate.training_seconds, 3) > 0
+    assert trained["tfidf_epochs_trained"] == 1 and isinstance(trained["tfidf_epochs_trained"], int)
+    production = numbers("production_model")
+    assert production["production_test_roc_auc"] == decision.production.test.roc_auc
+    assert production["production_test_not_recommended_f1"] == (
+        decision.production.test.not_recommended_f1
+    )
+    assert production["production_test_accuracy"] == decision.production.test.accuracy
+    assert production["challenger_test_roc_auc"] == decision.challenger.test.roc_auc
 
 
 class _CoinFlip(__import__("mlflow").pyfunc.PythonModel):

@@ -68,7 +68,7 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
             "dagster/row_count": len(reviews),
             "dagster/column_schema": table_schema(reviews),
             "null_review_text": int(reviews[TEXT].isna().sum()),
-            "label_balance": label_balance(reviews[LABEL]),
+            **label_balance(reviews[LABEL]),
             "source_file": path.name,
             "sample": sample_markdown(reviews),
         },

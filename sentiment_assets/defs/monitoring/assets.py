@@ -135,7 +135,9 @@ def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:
         "dagster/row_count": len(table),
         "model_version": str(table["model_version"].iloc[0]) if len(table) else None,
         "predicted_not_recommended": len(unhappy),
-        "predicted_not_recommended_share": round(len(unhappy) / len(table), 4) if len(table) else 0,
+        "predicted_not_recommended_share": round(len(unhappy) / len(table), 4)
+        if len(table)
+        else 0.0,
         "least_happy": sample_markdown(
             unhappy[[Corpus.REVIEW_ID, "probability", Corpus.TITLE, Corpus.TEXT]]
         ),

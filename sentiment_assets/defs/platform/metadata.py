@@ -53,6 +53,17 @@ def metrics_markdown(rows: dict[str, Metrics]) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.round(4).to_markdown())
 
 
+def metric_numbers(prefix: str, metrics: Metrics, names: tuple[str, ...] = ()) -> dict[str, float]:
+    """Figures of `metrics` (all headline figures unless `names`) as numbers of their own, keyed
+    `<prefix>_<figure>`: the UI plots each across materializations, which a table cannot give."""
+    figures = metrics.headline()
+    return {
+        f"{prefix}_{name}": float(figures[name])
+        for name in names or figures
+        if not isinstance(figures[name], bool)
+    }
+
+
 def image_markdown(png: bytes, alt: str) -> dg.MetadataValue:
     """A PNG shown inline in the asset's metadata."""
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")

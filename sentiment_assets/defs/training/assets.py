@@ -12,6 +12,7 @@ from sentiment_assets.defs.platform.metadata import (
     confusion_markdown,
     image_markdown,
     label_balance,
+    metric_numbers,
     metrics_markdown,
 )
 from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
@@ -58,6 +59,11 @@ def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedD
             "drops": sorted(stemmed_corpus),
             "duplicates_dropped": len(corpus) - len(dataset.reviews),
             "splits": dg.MetadataValue.md(pd.DataFrame(splits).T.to_markdown()),
+            **{f"{name}_rows": split["rows"] for name, split in splits.items()},
+            **{
+                f"{name}_not_recommended_share": split["not_recommended_share"]
+                for name, split in splits.items()
+            },
             "vocabulary_size": dataset.vocabulary.size,
             "sequence_length": dataset.sequence_length,
             "test_oov_rate": round(dataset.oov_rate("test"), 4),
@@ -102,6 +108,7 @@ def trained_models(
         metadata={
             "validation_metrics": metrics_markdown({r.name: r.validation for r in results}),
             "test_metrics": metrics_markdown({r.name: r.test for r in results}),
+            **_candidate_numbers(results),
             **{
                 f"mlflow_run_{r.name}": dg.MetadataValue.url(
                     store.run_url(r.experiment_id, r.run_id)
@@ -201,6 +208,21 @@ def production_model(
     return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
 
 
+def _candidate_numbers(results: list[CandidateResult]) -> dict[str, float | int]:
+    """Each candidate's headline figures, training time and epochs as numbers, for the UI's plots."""
+    numbers: dict[str, float | int] = {}
+    for r in results:
+        numbers |= metric_numbers(f"{r.name}_validation", r.validation, _PLOTTED)
+        numbers |= metric_numbers(f"{r.name}_test", r.test, _PLOTTED)
+        numbers[f"{r.name}_training_seconds"] = round(r.training_seconds, 3)
+        numbers[f"{r.name}_epochs_trained"] = r.epochs_trained
+    return numbers
+
+
+# The figures plotted per candidate; the tables beside them hold the rest.
+_PLOTTED = ("roc_auc", "not_recommended_f1")
+
+
 def _decision_metadata(
     decision: ProductionDecision, best: CandidateResult, store: MlflowStore
 ) -> dict[str, Any]:
@@ -216,6 +238,7 @@ def _decision_metadata(
         "challenger": f"{best.name} (run {best.run_id}{registered})",
         "scores": metrics_markdown(scores),
         "challenger_run": dg.MetadataValue.url(store.run_url(best.experiment_id, best.run_id)),
+        **metric_numbers("challenger_test", decision.challenger.test),
     }
     comparison = decision.comparison
     if comparison is not None:
@@ -238,6 +261,7 @@ def _decision_metadata(
     if held is not None:
         metadata |= {
             "production_version": decision.production_version,
+            **metric_numbers("production_test", held.test),
             "model_uri": model_uri(store.model_name),
             "production_version_url": dg.MetadataValue.url(
                 store.model_version_url(decision.production_version)
