@@ -1,0 +1,141 @@
+"""`sentiment-run` materializes only what is stale or missing: on unchanged drops, code and settings
+it trains nothing and writes nothing to MLflow; a changed drop, code or setting makes exactly what
+depends on it stale, as the UI's "Materialize changed and missing" sees it."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+import sentiment_assets.defs.training.config as training_config
+from sentiment_assets.cli import run
+from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.platform.staleness import Staleness
+from sentiment_assets.defs.training.config import TrainingConfig
+from sentiment_assets.lib.tracking import MlflowStore
+from sentiment_assets_tests.support import definitions
+
+QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
+TRAINING = [dg.AssetKey(name) for name in run.TRAINING_ASSETS]
+INGESTION = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
+
+
+def _mlflow_writes() -> tuple[int, int, str | None]:
+    """Runs in every experiment, registered versions, and the version behind the alias."""
+    store = MlflowStore.default()
+    client = store.client()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = len(client.search_runs(experiments)) if experiments else 0
+    versions = len(client.search_model_versions(f"name = '{store.model_name}'"))
+    production = store.production_version()
+    return runs, versions, str(production.version) if production is not None else None
+
+
+def _materializations(instance: dg.DagsterInstance) -> int:
+    keys = instance.get_asset_keys()
+    return sum(len(instance.fetch_materializations(k, limit=1000).records) for k in keys)
+
+
+def _stale(instance: dg.DagsterInstance, defs: dg.Definitions) -> set[str]:
+    """Every asset sentiment-run keeps fresh (each drop's partition of the partitioned ones) that
+    is stale or missing. A drop's scoring is left out: it records the production model of the day
+    the drop landed, so it is stale (and left so) once a retraining rebuilds the dataset."""
+    staleness = Staleness(instance, defs)
+    found = {k.to_user_string() for k in staleness.stale_or_missing(TRAINING)}
+    for drop in instance.get_dynamic_partitions("review_drops"):
+        found |= {
+            f"{k.to_user_string()}[{drop}]" for k in staleness.stale_or_missing(INGESTION, drop)
+        }
+    return found
+
+
+@pytest.fixture
+def quick_candidates(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> Path:
+    """sentiment-run in a data folder of its own, training one quick candidate by default."""
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    monkeypatch.setattr(training_config, "DEFAULT_CANDIDATES", QUICK)
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
+    return data_dir
+
+
+def test_a_rerun_does_only_what_changed(
+    quick_candidates: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run.main([]) == 0
+    capsys.readouterr()
+    with dg.DagsterInstance.get() as instance:
+        assert _stale(instance, definitions()) == set()
+        runs, materialized, mlflow = (
+            instance.get_runs_count(),
+            _materializations(instance),
+            _mlflow_writes(),
+        )
+        assert mlflow[1:] == (1, "1")
+
+    # Unchanged drops, code and settings: no Dagster run, no materialization, no MLflow write.
+    assert run.main([]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("Nothing changed") and said.count("\n") == 1, said
+    assert "production stays version 1" in said
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs_count() == runs
+        assert _materializations(instance) == materialized
+    assert _mlflow_writes() == mlflow
+
+    with dg.DagsterInstance.get() as instance:
+        # New training settings: only the candidates are to be trained again (their decision
+        # follows once they have a new data version); the same settings spelled out are no change.
+        assert run.training_wave(instance, TrainingConfig(candidates=QUICK)) == {}
+        wave = run.training_wave(instance, TrainingConfig(epochs=3))
+        assert wave == {dg.AssetKey("trained_models"): "has new training settings"}
+
+        # New code for the stemming: every drop is stemmed again, to the same stems, so the
+        # dataset stays fresh.
+        changed = _edited("stemmed_corpus")
+        assert _stale(instance, changed) == {
+            "stemmed_corpus[reviews_sample-01]",
+            "stemmed_corpus[reviews_sample-02]",
+        }
+        monkeypatch.setattr(run, "_defs", lambda: changed)
+        runs = instance.get_runs_count()
+        run.refresh_drops(instance)
+        assert instance.get_runs_count() == runs + 2
+        assert _stale(instance, changed) == set()
+
+        # New code for the dataset: it is built again, to the same data version, so the
+        # candidates and the decision stay fresh: nothing trained, nothing written to MLflow.
+        changed = _edited("stemmed_corpus", "padded_dataset")
+        assert _stale(instance, changed) == {"padded_dataset"}
+        monkeypatch.setattr(run, "_defs", lambda: changed)
+        runs = instance.get_runs_count()
+        assert run.train_changed(instance, TrainingConfig(), {})
+        assert instance.get_runs_count() == runs + 1
+        latest = instance.get_run_records(limit=1)[0].dagster_run
+        assert latest.asset_selection == {dg.AssetKey("padded_dataset")}
+        assert run.training_wave(instance, TrainingConfig()) == {}
+        assert _mlflow_writes() == mlflow
+
+        # A drop with new content: read again, and then exactly what reads it is stale.
+        landing = quick_candidates / "landing"
+        (newer,) = [
+            p
+            for p in write_sample_drops(
+                quick_candidates / "newer", drops=2, rows_per_drop=600, seed=7
+            )
+            if p.name == "reviews_sample-02.csv"
+        ]
+        shutil.copyfile(newer, landing / newer.name)
+        run.ingest(instance)
+        assert _stale(instance, changed) == {"padded_dataset", "production_model"}
+        assert set(run.training_wave(instance, TrainingConfig())) == {dg.AssetKey("padded_dataset")}
+
+
+def _edited(*assets: str) -> dg.Definitions:
+    """The code location as if the code computing `assets` had been edited."""
+    keys = {dg.AssetKey(name) for name in assets}
+    return definitions().map_asset_specs(
+        func=lambda spec: (
+            spec.replace_attributes(code_version="edited") if spec.key in keys else spec
+        )
+    )
