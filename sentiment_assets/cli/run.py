@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         if not training_wave(instance, training):
             decision = _stored_decision(instance)
             print(
-                "Nothing changed (drops, code, training settings): nothing trained, production "
-                f"stays version {decision.production_version}"
+                "Nothing to train: the dataset, candidates and decision are up to date with the "
+                f"drops, code and training settings; production stays version "
+                f"{decision.production_version}"
             )
             return 0 if decision.production_version is not None else 1
         print("Training candidates and deciding on production")
@@ -170,11 +171,11 @@ def train_changed(
 ) -> bool:
     """Materialize the next wave of the training job until nothing in it is stale or missing, so
     that an asset rebuilt to the same data version leaves what is downstream alone; False when a
-    run failed."""
-    for _ in TRAINING_ASSETS:  # each asset at most once
+    run failed, or something is still stale once each asset was materialized."""
+    for _ in TRAINING_ASSETS:
         wave = training_wave(instance, training)
         if not wave:
-            break
+            return True
         for key, why in wave.items():
             print(f"Materializing {key.to_user_string()}: {why}")
         trains = any(key.path[0] == "trained_models" for key in wave)
@@ -187,7 +188,11 @@ def train_changed(
         )
         if not result.success:
             return False
-    return True
+    left = training_wave(instance, training)
+    if left:
+        names = ", ".join(f"{key.to_user_string()} ({why})" for key, why in left.items())
+        print(f"Still stale after materializing each asset once: {names}", file=sys.stderr)
+    return not left
 
 
 def _stored_decision(instance: dg.DagsterInstance) -> ProductionDecision:

@@ -13,23 +13,11 @@ from sentiment_assets.cli import run
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.platform.staleness import Staleness
 from sentiment_assets.defs.training.config import TrainingConfig
-from sentiment_assets.lib.tracking import MlflowStore
-from sentiment_assets_tests.support import definitions
+from sentiment_assets_tests.support import definitions, mlflow_writes
 
 QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
 TRAINING = [dg.AssetKey(name) for name in run.TRAINING_ASSETS]
 INGESTION = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
-
-
-def _mlflow_writes() -> tuple[int, int, str | None]:
-    """Runs in every experiment, registered versions, and the version behind the alias."""
-    store = MlflowStore.default()
-    client = store.client()
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    runs = len(client.search_runs(experiments)) if experiments else 0
-    versions = len(client.search_model_versions(f"name = '{store.model_name}'"))
-    production = store.production_version()
-    return runs, versions, str(production.version) if production is not None else None
 
 
 def _materializations(instance: dg.DagsterInstance) -> int:
@@ -69,19 +57,19 @@ def test_a_rerun_does_only_what_changed(
         runs, materialized, mlflow = (
             instance.get_runs_count(),
             _materializations(instance),
-            _mlflow_writes(),
+            mlflow_writes(),
         )
         assert mlflow[1:] == (1, "1")
 
     # Unchanged drops, code and settings: no Dagster run, no materialization, no MLflow write.
     assert run.main([]) == 0
     said = capsys.readouterr().out
-    assert said.startswith("Nothing changed") and said.count("\n") == 1, said
+    assert said.startswith("Nothing to train") and said.count("\n") == 1, said
     assert "production stays version 1" in said
     with dg.DagsterInstance.get() as instance:
         assert instance.get_runs_count() == runs
         assert _materializations(instance) == materialized
-    assert _mlflow_writes() == mlflow
+    assert mlflow_writes() == mlflow
 
     with dg.DagsterInstance.get() as instance:
         # New training settings: only the candidates are to be trained again (their decision
@@ -114,7 +102,7 @@ def test_a_rerun_does_only_what_changed(
         latest = instance.get_run_records(limit=1)[0].dagster_run
         assert latest.asset_selection == {dg.AssetKey("padded_dataset")}
         assert run.training_wave(instance, TrainingConfig()) == {}
-        assert _mlflow_writes() == mlflow
+        assert mlflow_writes() == mlflow
 
         # A drop with new content: read again, and then exactly what reads it is stale.
         landing = quick_candidates / "landing"
