@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,8 @@ PACKAGE = "sentiment_assets"
 COMPUTING = (f"{PACKAGE}.model", f"{PACKAGE}.lib")
 WIRING = f"{PACKAGE}.defs.platform"
 _ROOT = Path(__file__).resolve().parents[1]
+_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]+)", re.M)
 
 
 def frame_version(frame: pd.DataFrame) -> str:
@@ -75,7 +78,6 @@ class _Module:
     from (a name -> a module, or a module and a name in it)."""
 
     source: str
-    tree: ast.Module
     lines: list[str]
     definitions: dict[str, ast.stmt]
     imported: dict[str, tuple[str, str]]
@@ -120,18 +122,24 @@ def _counts(module: str) -> bool:
 
 
 def _piece_source(module: str, name: str) -> str:
-    parsed = _parse(module)
     if not name:
-        return parsed.source
+        return _text(module)
+    parsed = _parse(module)
     node = parsed.definitions[name]
     return "\n".join(parsed.lines[node.lineno - 1 : node.end_lineno])
 
 
 @cache
+def _text(module: str) -> str:
+    return _path(module).read_text()
+
+
+@cache
 def _parse(module: str) -> _Module:
-    path = _path(module)
-    source = path.read_text()
-    tree = ast.parse(source, filename=str(path))
+    """A module parsed to follow its definitions; only `defs/` modules are (parsing is most of
+    the cost, and `model/` and `lib/` modules count whole)."""
+    source = _text(module)
+    tree = ast.parse(source, filename=str(_path(module)))
     definitions: dict[str, ast.stmt] = {}
     imported: dict[str, tuple[str, str]] = {}
     for node in tree.body:
@@ -151,26 +159,29 @@ def _parse(module: str) -> _Module:
                 for a in node.names
             }
         elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node, module)
+            base = _absolute(node.module, node.level, module)
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
                 imported[alias.asname or alias.name] = (
                     (submodule, "") if _path(submodule).is_file() else (base, alias.name)
                 )
-    return _Module(source, tree, source.splitlines(), definitions, imported)
+    return _Module(source, source.splitlines(), definitions, imported)
 
 
 @cache
 def _module_imports(module: str) -> frozenset[str]:
-    """Every project module a whole module imports, anywhere in its source."""
-    tree = _parse(module).tree
-    return frozenset(
-        m
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for m in _statement_modules(node, module)
-        if _counts(m)
-    )
+    """Every project module a whole module imports, anywhere in its source (function-local
+    imports too), found by pattern rather than by parsing: an import in a string counts too."""
+    text = re.sub(r"#[^\n]*", "", _text(module))
+    names = []
+    for dots, base, what in _FROM.findall(text):
+        base = _absolute(base or None, len(dots), module)
+        names += [base] + [
+            f"{base}.{_imported_name(n)}" for n in what.strip("()").split(",") if n.strip()
+        ]
+    for what in _IMPORT.findall(text):
+        names += [_imported_name(n) for n in what.split(",")]
+    return frozenset(m for m in _with_packages(names) if _counts(m))
 
 
 def _statement_modules(node: ast.Import | ast.ImportFrom, module: str) -> set[str]:
@@ -179,8 +190,17 @@ def _statement_modules(node: ast.Import | ast.ImportFrom, module: str) -> set[st
     if isinstance(node, ast.Import):
         names = [alias.name for alias in node.names]
     else:
-        base = _absolute(node, module)
+        base = _absolute(node.module, node.level, module)
         names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return _with_packages(names)
+
+
+def _imported_name(text: str) -> str:
+    return text.split(" as ")[0].strip()
+
+
+def _with_packages(names: list[str]) -> set[str]:
+    """The project modules among `names`, with the packages importing each runs."""
     found = set()
     for name in names:
         parts = name.split(".")
@@ -188,13 +208,13 @@ def _statement_modules(node: ast.Import | ast.ImportFrom, module: str) -> set[st
     return {name for name in found if name.startswith(PACKAGE) and _path(name).is_file()}
 
 
-def _absolute(node: ast.ImportFrom, module: str) -> str:
-    if node.level == 0:
-        return node.module or ""
+def _absolute(name: str | None, level: int, module: str) -> str:
+    if level == 0:
+        return name or ""
     is_package = _path(module).name == "__init__.py"
     package = module if is_package else module.rpartition(".")[0]
-    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-    return f"{base}.{node.module}" if node.module else base
+    base = package.rsplit(".", level - 1)[0] if level > 1 else package
+    return f"{base}.{name}" if name else base
 
 
 def _path(module: str) -> Path:

@@ -28,7 +28,7 @@ def _code_versions() -> dict[str, str]:
 
 
 def _clear() -> None:
-    for cached in (versions._parse, versions._reaches, versions._module_imports):
+    for cached in (versions._text, versions._parse, versions._reaches, versions._module_imports):
         cached.cache_clear()
 
 
