@@ -1,12 +1,16 @@
 """Section 2: the whole graph (`sentiment-run`) on the real drops, asset by asset, in a fresh data
-folder (`fresh_data_folder`, which section 4 uses too)."""
+folder (`fresh_data_folder`, which section 4 uses too), then `sentiment-run` again on the same
+drops, code and settings, which should train and write nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from sentiment_assets.lib.training import TrainedModels
 
 GRAPH_TARGET_SECONDS = 60.0
+RERUN_TARGET_SECONDS = 5.0
 TRAINING_TARGET_SECONDS = 120.0
 QUALITY_TARGETS = (
     ("ROC AUC", "roc_auc", 0.955),
@@ -38,6 +43,17 @@ ASSET_STEPS = (
 V = TypeVar("V")
 # Per step, (partition or None, seconds) of every run of it.
 StepDurations = dict[str, list[tuple[str | None, float]]]
+
+
+class Rerun(NamedTuple):
+    code: int
+    seconds: float
+    before: tuple[int, int, str | None]  # MLflow runs, versions, production version
+    after: tuple[int, int, str | None]
+
+    @property
+    def wrote_nothing(self) -> bool:
+        return self.before == self.after
 
 
 class GraphOutcome(NamedTuple):
@@ -68,6 +84,7 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
             steps, runs = _step_durations(instance)
             trained = _stored_value(instance, "trained_models", TrainedModels)
             decision = _stored_value(instance, "production_model", ProductionDecision)
+        rerun = _unchanged_rerun(argv)
     print()
 
     rows = []
@@ -87,6 +104,13 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
         ("all asset steps", f"{sum(map(len, steps.values()))} steps", seconds_text(step_total), ""),
         ("Dagster runs, start to end", f"{len(runs)} runs", seconds_text(run_total), ""),
         ("whole graph, wall (run.main)", "", seconds_text(wall), wall_verdict),
+        (
+            "sentiment-run again, unchanged (own process)",
+            f"exit {rerun.code}",
+            seconds_text(rerun.seconds),
+            f"MLflow runs {rerun.before[0]} -> {rerun.after[0]}, "
+            f"versions {rerun.before[1]} -> {rerun.after[1]}",
+        ),
     ]
     print_table(
         "2. Each asset's time (full graph on the real drops, fresh instance)",
@@ -102,6 +126,12 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
     training_seconds = sum(s for _, s in steps.get("trained_models", []))
     summary += [
         ("whole graph on the real drops, wall", f"{wall:.1f} s", wall_verdict),
+        (
+            "sentiment-run again on unchanged data, wall",
+            f"{rerun.seconds:.1f} s",
+            verdict(rerun.seconds, RERUN_TARGET_SECONDS, at_least=False, unit=" s")
+            + ("; no MLflow write" if rerun.wrote_nothing else "; MLflow WRITTEN (target: none)"),
+        ),
         (
             f"trained_models, all {len(trained.candidates) if trained is not None else 0} candidates",
             f"{training_seconds:.1f} s",
@@ -130,7 +160,22 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
             ]
     if code != 0:
         print(f"sentiment-run exited with {code}; the graph did not finish cleanly\n")
-    return GraphOutcome(code == 0, candidates, wall)
+    if rerun.code != 0 or not rerun.wrote_nothing:
+        print(f"sentiment-run on unchanged data exited with {rerun.code} or wrote to MLflow\n")
+    return GraphOutcome(code == 0 and rerun.code == 0 and rerun.wrote_nothing, candidates, wall)
+
+
+def _unchanged_rerun(argv: list[str]) -> Rerun:
+    """`sentiment-run` again with the same arguments, as a process of its own (so its imports
+    count, as they do for a person typing it), and what MLflow held before and after."""
+    from sentiment_assets_tests.support import mlflow_writes
+
+    before = mlflow_writes()
+    print("2. Running sentiment-run again on the same drops ...", flush=True)
+    command = [str(Path(sys.executable).parent / "sentiment-run"), *argv]
+    started = time.perf_counter()
+    code = subprocess.run(command, capture_output=True, check=False).returncode
+    return Rerun(code, time.perf_counter() - started, before, mlflow_writes())
 
 
 @contextlib.contextmanager

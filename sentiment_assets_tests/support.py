@@ -59,6 +59,20 @@ def train(instance: dg.DagsterInstance, **training_config: object) -> dg.Execute
     )
 
 
+def mlflow_writes() -> tuple[int, int, str | None]:
+    """What the MLflow store holds: runs in every experiment, registered versions of the model, and
+    the version behind the production alias (None before the first)."""
+    from sentiment_assets.lib.tracking import MlflowStore
+
+    store = MlflowStore.default()
+    client = store.client()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = len(client.search_runs(experiments, max_results=50_000)) if experiments else 0
+    versions = len(client.search_model_versions(f"name = '{store.model_name}'"))
+    production = store.production_version()
+    return runs, versions, str(production.version) if production is not None else None
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The description of the first step failure of a Dagster run result."""
     failures = [e for e in result.all_events if e.is_step_failure]

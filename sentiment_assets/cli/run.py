@@ -2,7 +2,8 @@
 
 Prepares the data folder (sample drops when the landing folder is empty), plans ingestion the way
 the drop sensor does, ingests the drops whose content is not stored yet (each scored by the
-production model before it trains on them), then trains and decides on production.
+production model before it trains on them), then materializes what is stale or missing of the
+training job: on unchanged data, code and settings it trains nothing and writes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.cli.console import RunConsole
 from sentiment_assets.cli.platform import prepare
@@ -18,6 +19,16 @@ from sentiment_assets.lib import drops, settings
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from sentiment_assets.defs.training.config import TrainingConfig
+    from sentiment_assets.lib.production import ProductionDecision
+
+# The training job's assets, upstream first.
+TRAINING_ASSETS = ("padded_dataset", "trained_models", "production_model")
+
+
+class StoreBusy(RuntimeError):
+    """Another run writes the SQLite MLflow store, which must not see two writers."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,43 +46,51 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+    from sentiment_assets.defs.training.config import TrainingConfig
 
     with dg.DagsterInstance.get() as instance:
-        # Ingesting scores each drop with the production model and logs it to MLflow as well. A
-        # SQLite MLflow store must not see two writers; a tracking server takes them.
-        sqlite = settings.sqlite_path(settings.tracking_uri()) is not None
-        busy = runs_writing_mlflow(instance) if sqlite else []
-        if busy:
-            console.problem(
-                f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
-                "run this again when it has finished (make dev shows it)"
-            )
+        try:
+            return _run(instance, console, args.epochs, TrainingConfig)
+        except StoreBusy as busy:
+            console.problem(str(busy))
             return 1
-        ingest(instance, console)
-        run_config = {}
-        if args.epochs is not None:
-            run_config = {"ops": {"trained_models": {"config": {"epochs": args.epochs}}}}
-        console.step("Training candidates and deciding on production")
-        with console.job(instance, "Training") as run_id:
-            result = _job("train_and_promote").execute_in_process(
-                instance=instance, run_config=run_config, raise_on_error=False, run_id=run_id
-            )
-    if not result.success:
+
+
+def _run(
+    instance: dg.DagsterInstance,
+    console: RunConsole,
+    epochs: int | None,
+    config: type[TrainingConfig],
+) -> int:
+    ingest(instance, console)
+    refresh_drops(instance, console)
+    overrides = {} if epochs is None else {"epochs": epochs}
+    training = config(**overrides)
+    if not training_wave(instance, training):
+        decision = _stored(instance, "production_model")
+        console.step(
+            "Nothing to train: the dataset, candidates and decision are up to date with the "
+            f"drops, code and training settings; production stays version "
+            f"{decision.production_version}"
+        )
+        return 0 if decision.production_version is not None else 1
+    console.step("Training candidates and deciding on production")
+    if not train_changed(instance, training, overrides, console):
         console.problem("Training failed")
         console.summary(None, None)
         return 1
-    decision = result.output_for_node("production_model")
-    console.summary(decision, result.output_for_node("trained_models"))
+    decision: ProductionDecision = _stored(instance, "production_model")
+    console.summary(decision, _stored(instance, "trained_models"))
     return 0 if decision.production_version is not None else 1
 
 
-def ingest(instance: dg.DagsterInstance, console: RunConsole) -> None:
+def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> None:
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
     (every file counts as stable: whoever runs this has finished copying)."""
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
     from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
+    console = console or RunConsole(verbose=True)
     plan = plan_folder(
         settings.landing_dir(),
         DropMemory(),
@@ -87,26 +106,162 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole) -> None:
         instance.add_dynamic_partitions(review_drops.name, plan.new_keys)
     for request in plan.requests:
         console.step(f"Ingesting {request.note}")
-        with console.job(instance, f"Ingesting {request.key}") as run_id:
-            result = _job("ingest_drop").execute_in_process(
-                instance=instance,
-                partition_key=request.key,
-                tags=request.tags,
-                raise_on_error=False,
-                run_id=run_id,
+        _execute(
+            instance,
+            console,
+            "ingest_drop",
+            f"drop {request.key}",
+            partition_key=request.key,
+            tags=request.tags,
+        )
+
+
+def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = None) -> None:
+    """Read or stem again each stored drop whose `raw_reviews` or `stemmed_corpus` is stale (their
+    code changed since), or whose stems are missing; new content is `ingest`'s. The drop's scoring
+    stays as it was: it records the production model of the day the drop landed."""
+    import dagster as dg
+
+    from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops, stored_drop
+    from sentiment_assets.defs.platform.staleness import MISSING, Staleness
+
+    console = console or RunConsole(verbose=True)
+    stemmed = dg.AssetKey("stemmed_corpus")
+    for key in instance.get_dynamic_partitions(review_drops.name):
+        why = Staleness(instance, _defs()).stale_or_missing([RAW_REVIEWS], key).get(RAW_REVIEWS)
+        if why == MISSING:
+            continue  # never stored (or quarantined): the landing folder's to bring
+        if why is not None:
+            stored = stored_drop(instance, key)
+            if stored is None or stored.file is None:
+                console.problem(f"Skipped drop {key}: raw_reviews {why}; its file is unknown")
+                continue
+            tags = {drops.FILE_TAG: stored.file, drops.SHA256_TAG: stored.sha256}
+            if not _materialize_drop(instance, console, key, RAW_REVIEWS, why, tags):
+                continue
+        why = Staleness(instance, _defs()).stale_or_missing([stemmed], key).get(stemmed)
+        if why is not None:
+            _materialize_drop(instance, console, key, stemmed, why, {})
+
+
+def _materialize_drop(
+    instance: dg.DagsterInstance,
+    console: RunConsole,
+    key: str,
+    asset: dg.AssetKey,
+    why: str,
+    tags: dict[str, str],
+) -> bool:
+    console.step(f"Materializing {asset.to_user_string()} of drop {key}: {why}")
+    return _execute(
+        instance,
+        console,
+        "ingest_drop",
+        f"drop {key}",
+        partition_key=key,
+        tags=tags,
+        asset_selection=[asset],
+    )
+
+
+def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dict[dg.AssetKey, str]:
+    """The training job's assets to materialize next, each with why: those stale or missing (as
+    the UI's "Materialize changed and missing" sees them) with nothing stale upstream of them in
+    the job, and `trained_models` also when it was trained with other settings than `training`."""
+    import dagster as dg
+
+    from sentiment_assets.defs.platform.staleness import Staleness
+    from sentiment_assets.lib.versions import training_version
+
+    staleness = Staleness(instance, _defs())
+    dataset, trained = dg.AssetKey("padded_dataset"), dg.AssetKey("trained_models")
+    stale = staleness.stale_or_missing(dg.AssetKey(name) for name in TRAINING_ASSETS)
+    # Settings are not part of Dagster's graph: compare them where the dataset is settled.
+    fingerprint = None if {dataset, trained} & set(stale) else staleness.data_version(dataset)
+    if fingerprint and staleness.data_version(trained) != training_version(fingerprint, training):
+        stale[trained] = "has new training settings"
+    graph = _defs().resolve_asset_graph()
+    return {key: why for key, why in stale.items() if not graph.get(key).parent_keys & set(stale)}
+
+
+def train_changed(
+    instance: dg.DagsterInstance,
+    training: TrainingConfig,
+    overrides: dict[str, object],
+    console: RunConsole | None = None,
+) -> bool:
+    """Materialize the next wave of the training job until nothing in it is stale or missing, so
+    that an asset rebuilt to the same data version leaves what is downstream alone; False when a
+    run failed, or something is still stale once each asset was materialized."""
+    console = console or RunConsole(verbose=True)
+    for _ in TRAINING_ASSETS:
+        wave = training_wave(instance, training)
+        if not wave:
+            return True
+        for key, why in wave.items():
+            console.step(f"Materializing {key.to_user_string()}: {why}")
+        trains = any(key.path[0] == "trained_models" for key in wave)
+        run_config = {"ops": {"trained_models": {"config": overrides}}} if trains else {}
+        if not _execute(
+            instance,
+            console,
+            "train_and_promote",
+            "Training",
+            run_config=run_config,
+            asset_selection=list(wave),
+        ):
+            return False
+    left = training_wave(instance, training)
+    if left:
+        names = ", ".join(f"{key.to_user_string()} ({why})" for key, why in left.items())
+        console.problem(f"Still stale after materializing each asset once: {names}")
+    return not left
+
+
+def _execute(
+    instance: dg.DagsterInstance, console: RunConsole, job: str, title: str, **kwargs: Any
+) -> bool:
+    """One in-process run of `job`, shown on the console; refused while another run writes a
+    SQLite MLflow store (checked before every run: the UI or the daemon may start one meanwhile)."""
+    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+
+    if settings.sqlite_path(settings.tracking_uri()) is not None:
+        busy = runs_writing_mlflow(instance)
+        if busy:
+            raise StoreBusy(
+                f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
+                "run this again when it has finished (make dev shows it)"
             )
-        if not result.success:
-            url = f"{settings.dagster_ui_url()}/runs/{run_id}"
-            console.problem(
-                f"  drop {request.key} failed; its run in the Dagster UI (make dev): {url}"
-            )
+    with console.job(instance, title) as run_id:
+        result = _job(job).execute_in_process(
+            instance=instance, raise_on_error=False, run_id=run_id, **kwargs
+        )
+    if not result.success:
+        url = f"{settings.dagster_ui_url()}/runs/{run_id}"
+        console.problem(f"  {title} failed; its run in the Dagster UI (make dev): {url}")
+    return result.success
+
+
+def _stored(instance: dg.DagsterInstance, asset: str) -> Any:
+    """The stored value of an asset of the training job."""
+    import dagster as dg
+
+    from sentiment_assets.lib.production import ProductionDecision
+    from sentiment_assets.lib.training import TrainedModels
+
+    kind = {"production_model": ProductionDecision, "trained_models": TrainedModels}[asset]
+    return _defs().load_asset_value(dg.AssetKey(asset), instance=instance, python_type=kind)
 
 
 @cache
-def _job(name: str) -> dg.JobDefinition:
+def _defs() -> dg.Definitions:
     from sentiment_assets.definitions import defs
 
-    return defs().resolve_job_def(name)
+    return defs()
+
+
+def _job(name: str) -> dg.JobDefinition:
+    return _defs().resolve_job_def(name)
 
 
 if __name__ == "__main__":

@@ -1,97 +1,131 @@
-"""`sentiment-run` as a person sees it, run as the command on sample drops: progress lines and a
-closing summary; the libraries' output in the run's log file unless -v."""
+"""`sentiment-run` materializes only what is stale or missing: on unchanged drops, code and settings
+it trains nothing and writes nothing to MLflow; a changed drop, code or setting makes exactly what
+depends on it stale, as the UI's "Materialize changed and missing" sees it."""
 
-import os
-import re
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
+import dagster as dg
+import pytest
+
+import sentiment_assets.defs.training.config as training_config
+from sentiment_assets.cli import run
 from sentiment_assets.cli.sample_drops import write_sample_drops
-from sentiment_assets.model.candidates import DEFAULT_CANDIDATES
+from sentiment_assets.defs.platform.staleness import Staleness
+from sentiment_assets.defs.training.config import TrainingConfig
+from sentiment_assets_tests.support import definitions, mlflow_writes
 
-# What the libraries print that a person should not have to read: Dagster's event lines,
-# TensorFlow's start-up lines (absl), MLflow's warning and download bars, Dagster's beta warnings.
-NOISE = (
-    " - DEBUG - ",
-    "oneDNN",
-    "absl::InitializeLog",
-    "An input example was not provided",
-    "Downloading artifacts",
-    "BetaWarning",
-)
-KERAS = [c["name"] for c in DEFAULT_CANDIDATES if c["family"] in ("seed-keras", "ngram-mlp")]
+QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
+TRAINING = [dg.AssetKey(name) for name in run.TRAINING_ASSETS]
+INGESTION = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
 
 
-def _sentiment_run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    """The command, piped (no terminal), with the environment `make run` would not add."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "DAGSTER_HOME",
-            "MLFLOW_TRACKING_URI",
-            "TF_CPP_MIN_LOG_LEVEL",
-            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR",
+def _materializations(instance: dg.DagsterInstance) -> int:
+    keys = instance.get_asset_keys()
+    return sum(len(instance.fetch_materializations(k, limit=1000).records) for k in keys)
+
+
+def _stale(instance: dg.DagsterInstance, defs: dg.Definitions) -> set[str]:
+    """Every asset sentiment-run keeps fresh (each drop's partition of the partitioned ones) that
+    is stale or missing. A drop's scoring is left out: it records the production model of the day
+    the drop landed, so it is stale (and left so) once a retraining rebuilds the dataset."""
+    staleness = Staleness(instance, defs)
+    found = {k.to_user_string() for k in staleness.stale_or_missing(TRAINING)}
+    for drop in instance.get_dynamic_partitions("review_drops"):
+        found |= {
+            f"{k.to_user_string()}[{drop}]" for k in staleness.stale_or_missing(INGESTION, drop)
         }
-    }
-    env["SENTIMENT_DATA_DIR"] = str(data_dir)
-    command = [str(Path(sys.executable).parent / "sentiment-run"), "--epochs", "1", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return found
 
 
-def _assert_progress_and_summary(out: str) -> None:
-    assert "Ingesting reviews_sample-01.csv: read as drop 'reviews_sample-01'" in out
-    assert "✓ raw_reviews (reviews_sample-01): 300 rows" in out
-    assert re.search(r"✓ stemmed_corpus \(reviews_sample-01\): \d+ rows", out)
-    assert re.search(r"✓ padded_dataset: \d+ rows", out)
-    for name in KERAS:
-        assert re.search(rf"{name}: epoch 1, val_accuracy 0\.\d{{4}}, val_loss \d\.\d{{4}}", out)
-    # The closing table: a row per candidate with its validation and test figures.
-    assert "val ROC AUC" in out and "test ROC AUC" in out
-    for candidate in DEFAULT_CANDIDATES:
-        number = r"\s+(0\.\d{4}|1\.0000)"
-        row = rf"\n\s*{candidate['name']}{number * 4}\s"
-        assert re.search(row, out), f"no table row for {candidate['name']}"
-    assert re.search(r"Decision: promoted: no production model yet", out)
-    assert "Production: models:/customer-sentiment-analysis@production = version 1" in out
-    assert re.search(r"Dagster UI \(make dev\): http://127\.0\.0\.1:3000/runs/[0-9a-f-]{36}", out)
-    assert re.search(r"MLflow run of \S+ \(make mlflow-ui\): http://\S+/runs/[0-9a-f]{32}", out)
+@pytest.fixture
+def quick_candidates(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> Path:
+    """sentiment-run in a data folder of its own, training one quick candidate by default."""
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    monkeypatch.setattr(training_config, "DEFAULT_CANDIDATES", QUICK)
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
+    return data_dir
 
 
-def test_a_run_shows_progress_and_outcome_and_keeps_library_output_in_its_log(
-    data_dir: Path,
+def test_a_rerun_does_only_what_changed(
+    quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    # -v: in this process the console must leave the file descriptors to pytest's capture (its
+    # output goes to copies of them, hence capfd); test_run_console.py runs the command as people do.
+    assert run.main(["-v"]) == 0
+    capfd.readouterr()
+    with dg.DagsterInstance.get() as instance:
+        assert _stale(instance, definitions()) == set()
+        runs, materialized, mlflow = (
+            instance.get_runs_count(),
+            _materializations(instance),
+            mlflow_writes(),
+        )
+        assert mlflow[1:] == (1, "1")
 
-    run = _sentiment_run(data_dir)
+    # Unchanged drops, code and settings: no Dagster run, no materialization, no MLflow write.
+    assert run.main(["-v"]) == 0
+    said = capfd.readouterr().out
+    assert said.startswith("Nothing to train") and said.count("\n") == 1, said
+    assert "production stays version 1" in said
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs_count() == runs
+        assert _materializations(instance) == materialized
+    assert mlflow_writes() == mlflow
 
-    assert run.returncode == 0, run.stdout + run.stderr
-    _assert_progress_and_summary(run.stdout)
-    assert "\x1b[" not in run.stdout  # plain lines without a terminal
-    for noise in NOISE:
-        assert noise not in run.stdout + run.stderr, noise
-    assert run.stderr == ""
-    # Hidden, not lost: the log file the summary names holds it.
-    log = data_dir / "logs" / "sentiment-run.log"
-    assert f"What the libraries printed: {log} (-v shows it here)" in run.stdout
-    kept = log.read_text()
-    assert " - DEBUG - " in kept and "An input example was not provided" in kept
+    with dg.DagsterInstance.get() as instance:
+        # New training settings: only the candidates are to be trained again (their decision
+        # follows once they have a new data version); the same settings spelled out are no change.
+        assert run.training_wave(instance, TrainingConfig(candidates=QUICK)) == {}
+        wave = run.training_wave(instance, TrainingConfig(epochs=3))
+        assert wave == {dg.AssetKey("trained_models"): "has new training settings"}
+
+        # New code for the stemming: every drop is stemmed again, to the same stems, so the
+        # dataset stays fresh.
+        changed = _edited("stemmed_corpus")
+        assert _stale(instance, changed) == {
+            "stemmed_corpus[reviews_sample-01]",
+            "stemmed_corpus[reviews_sample-02]",
+        }
+        monkeypatch.setattr(run, "_defs", lambda: changed)
+        runs = instance.get_runs_count()
+        run.refresh_drops(instance)
+        assert instance.get_runs_count() == runs + 2
+        assert _stale(instance, changed) == set()
+
+        # New code for the dataset: it is built again, to the same data version, so the
+        # candidates and the decision stay fresh: nothing trained, nothing written to MLflow.
+        changed = _edited("stemmed_corpus", "padded_dataset")
+        assert _stale(instance, changed) == {"padded_dataset"}
+        monkeypatch.setattr(run, "_defs", lambda: changed)
+        runs = instance.get_runs_count()
+        assert run.train_changed(instance, TrainingConfig(), {})
+        assert instance.get_runs_count() == runs + 1
+        latest = instance.get_run_records(limit=1)[0].dagster_run
+        assert latest.asset_selection == {dg.AssetKey("padded_dataset")}
+        assert run.training_wave(instance, TrainingConfig()) == {}
+        assert mlflow_writes() == mlflow
+
+        # A drop with new content: read again, and then exactly what reads it is stale.
+        landing = quick_candidates / "landing"
+        (newer,) = [
+            p
+            for p in write_sample_drops(
+                quick_candidates / "newer", drops=2, rows_per_drop=600, seed=7
+            )
+            if p.name == "reviews_sample-02.csv"
+        ]
+        shutil.copyfile(newer, landing / newer.name)
+        run.ingest(instance)
+        assert _stale(instance, changed) == {"padded_dataset", "production_model"}
+        assert set(run.training_wave(instance, TrainingConfig())) == {dg.AssetKey("padded_dataset")}
 
 
-def test_verbose_lets_the_library_output_through(data_dir: Path) -> None:
-    # Too few reviews to train on: the run stops at padded_dataset, which keeps this test short.
-    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=12)
-
-    run = _sentiment_run(data_dir, "-v")
-
-    assert run.returncode == 1
-    assert "✓ raw_reviews (reviews_sample-01): 12 rows" in run.stdout
-    assert " - DEBUG - " in run.stderr and "STEP_START" in run.stderr
-    assert "✗ padded_dataset failed: too few reviews to train on" in run.stderr
-    assert "Training failed" in run.stderr
-    assert re.search(
-        r"Dagster UI \(make dev\): http://127\.0\.0\.1:3000/runs/[0-9a-f-]{36}", run.stdout
+def _edited(*assets: str) -> dg.Definitions:
+    """The code location as if the code computing `assets` had been edited."""
+    keys = {dg.AssetKey(name) for name in assets}
+    return definitions().map_asset_specs(
+        func=lambda spec: (
+            spec.replace_attributes(code_version="edited") if spec.key in keys else spec
+        )
     )
-    assert "What the libraries printed" not in run.stdout

@@ -11,6 +11,7 @@ from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
 from sentiment_assets.defs.platform.metadata import label_balance, sample_markdown, table_schema
 from sentiment_assets.defs.platform.resources import ReviewLanding
 from sentiment_assets.lib import drops
+from sentiment_assets.lib.versions import code_version, frame_version
 from sentiment_assets.model.reviews import (
     LABEL,
     TEXT,
@@ -25,6 +26,7 @@ from sentiment_assets.model.stems import Corpus, stem_reviews
 @dg.asset(
     partitions_def=review_drops,
     kinds={"csv", "pandas"},
+    code_version=code_version(__name__, "raw_reviews"),
     # A file read can fail for passing reasons (a network share hiccups); bad data never retries.
     retry_policy=dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL),
 )
@@ -130,13 +132,20 @@ def _quarantine(
     )
 
 
-@dg.asset(partitions_def=review_drops, kinds={"nltk", "pandas"})
+@dg.asset(
+    partitions_def=review_drops,
+    kinds={"nltk", "pandas"},
+    code_version=code_version(__name__, "stemmed_corpus"),
+)
 def stemmed_corpus(raw_reviews: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    """Each review reduced to Porter stems of its letters, without NLTK's English stopwords."""
+    """Each review reduced to Porter stems of its letters, without NLTK's English stopwords. Its
+    data version is a hash of the stems, so a restemming that changes nothing leaves the dataset
+    fresh."""
     started = time.perf_counter()
     corpus = stem_reviews(raw_reviews)
     return dg.Output(
         corpus,
+        data_version=dg.DataVersion(frame_version(corpus)),
         metadata={
             "dagster/row_count": len(corpus),
             "dropped_without_text": len(raw_reviews) - len(corpus),

@@ -10,12 +10,12 @@ import pandas as pd
 
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
-from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
 from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.monitoring import LiveQuality, Scoring
 from sentiment_assets.lib.tracking import MlflowStore
+from sentiment_assets.lib.versions import code_version, frame_version, value_version
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.stems import Corpus
 
@@ -24,22 +24,24 @@ if TYPE_CHECKING:
 
 PREDICTIONS, LIVE = "drop_predictions", "live_quality"
 STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
+CODE_VERSION = code_version(__name__, "score_drop")
 
 
 @dg.multi_asset(
     name="score_drop",
     partitions_def=review_drops,
-    ins={"stemmed_corpus": dg.AssetIn()},
-    deps=[DATASET],
+    ins={"stemmed_corpus": dg.AssetIn(), "padded_dataset": dg.AssetIn()},
     outs={
         PREDICTIONS: dg.AssetOut(
             is_required=False,
+            code_version=CODE_VERSION,
             kinds={"mlflow", "parquet"},
             description="The production model's probability of 'recommended' and its label for "
             "every review of the drop that has text, with the model version that scored them, as "
             "it was when the drop landed. Not materialized while there is no production model.",
         ),
         LIVE: dg.AssetOut(
+            code_version=CODE_VERSION,
             kinds={"mlflow", "scikitlearn"},
             description="How the production model does on the drop before any retraining learns "
             "from it: ROC AUC, accuracy, precision/recall/F1 of 'not recommended', Brier score and "
@@ -58,18 +60,17 @@ STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
 def score_drop(
     context: dg.AssetExecutionContext,
     stemmed_corpus: pd.DataFrame,
+    padded_dataset: PaddedDataset | None,
     mlflow: MlflowTracking,
-    io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> Iterator[dg.Output]:
     """Loads the version behind the production alias once and scores the drop's reviews with it
     (and the training data's test split, for its test estimate and the score drift); records the
-    version and the time, and whether that version may already have learned from the drop."""
+    version and the time, and whether that version may already have learned from the drop. The
+    dataset is None before the first one is built."""
     store = mlflow.store()
     wanted = context.selected_output_names
     drop = context.partition_key
-    dataset = None
-    if LIVE in wanted:
-        dataset = io_manager.load_if_materialized(context.instance, DATASET, PaddedDataset)
+    dataset = padded_dataset if LIVE in wanted else None
     with store_failures(store, "score_drop", f"nothing was stored for drop {drop}"):
         version = store.production_version()
         scored_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -89,10 +90,20 @@ def score_drop(
             context.log.warning(f"{drop}: no production model yet, so no predictions to store")
         else:
             table = monitoring.predictions_table(stemmed_corpus, scoring.drop, scoring.version)
-            yield dg.Output(table, output_name=PREDICTIONS, metadata=_predictions_metadata(table))
+            yield dg.Output(
+                table,
+                output_name=PREDICTIONS,
+                data_version=dg.DataVersion(frame_version(table)),
+                metadata=_predictions_metadata(table),
+            )
     if quality is not None:
         context.log.info(f"{drop}: {quality.status()}")
-        yield dg.Output(quality, output_name=LIVE, metadata=_live_metadata(quality, store, logged))
+        yield dg.Output(
+            quality,
+            output_name=LIVE,
+            data_version=dg.DataVersion(value_version(quality)),
+            metadata=_live_metadata(quality, store, logged),
+        )
 
 
 def _score(

@@ -1,7 +1,7 @@
 """Asset storage: versioned values in open formats (parquet, npy, JSON), swapped in whole."""
 
 from functools import partial
-from typing import Any, get_origin
+from typing import Any, Union, get_args, get_origin
 
 import dagster as dg
 import pandas as pd
@@ -21,8 +21,9 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     A write goes to a version folder of its own and a pointer file is swapped to it only once it is
     whole and on disk, one writer per partition at a time; the last versions stay readable (layout
     in `lib/storage/store.py`). An input declared as a `dict` gets the partitions it reads keyed by
-    partition, even when there is only one. Drops that never materialized (quarantined on arrival)
-    are skipped; a materialized partition without a stored value is an error, never silently left
+    partition, even when there is only one. An input declared optional (`X | None`) gets None when
+    the asset (none of the partitions it reads) was never materialized. Drops that never
+    materialized (quarantined on arrival) are skipped; a materialized partition without a stored value is an error, never silently left
     out. Pydantic models are stored as JSON and read back as the type the reader declares.
     """
 
@@ -60,16 +61,21 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> Any:
         key = context.asset_key
         kind = context.dagster_type.typing_type
+        if get_origin(kind) is Union and type(None) in get_args(kind):
+            if not _ever_materialized(context):
+                return None
+            (kind,) = (arg for arg in get_args(kind) if arg is not type(None))
         if not context.has_asset_partitions:
             return self._load(_slot(key, None), kind)
         if get_origin(kind) is not dict and len(context.asset_partition_keys) == 1:
             return self._load(_slot(key, context.asset_partition_keys[0]), kind)
         values = {}
         materialized = context.instance.get_materialized_partitions(key)
+        each = get_args(kind)[1] if get_origin(kind) is dict else None
         for partition in context.asset_partition_keys:
             slot = _slot(key, partition)
             try:
-                values[partition] = self.store().read(slot, read_value)
+                values[partition] = self.store().read(slot, partial(read_value, expected=each))
             except NotStored as err:
                 if partition in materialized:
                     raise _lost(slot, err) from err
@@ -89,27 +95,6 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         partition; for checks that compare one partition with the others."""
         reader = partial(read_table, columns=columns)
         return self._stored_partitions(instance, asset_key, reader, partitions)
-
-    def load_partition_values(
-        self,
-        instance: dg.DagsterInstance,
-        asset_key: dg.AssetKey,
-        kind: type,
-        partitions: dg.DynamicPartitionsDefinition = review_drops,
-    ) -> dict[str, Any]:
-        """Every materialized partition of an asset whose values are `kind` (a pydantic model),
-        by partition."""
-        reader = partial(read_value, expected=kind)
-        return self._stored_partitions(instance, asset_key, reader, partitions)
-
-    def load_if_materialized(
-        self, instance: dg.DagsterInstance, asset_key: dg.AssetKey, kind: type
-    ) -> Any | None:
-        """The value of an asset without partitions, None when it was never materialized (one that
-        was, and is missing from storage, is an error)."""
-        if instance.get_latest_materialization_event(asset_key) is None:
-            return None
-        return self._load(_slot(asset_key, None), kind)
 
     def _stored_partitions(
         self,
@@ -145,6 +130,13 @@ def _lost(slot: Slot, err: NotStored) -> dg.Failure:
         f"{slot} was materialized but its stored value is missing ({err}); re-materialize that "
         "partition, or remove its drop with `sentiment-platform remove-drop`"
     )
+
+
+def _ever_materialized(context: dg.InputContext) -> bool:
+    instance, key = context.instance, context.asset_key
+    if not context.has_asset_partitions:
+        return instance.get_latest_materialization_event(key) is not None
+    return not instance.get_materialized_partitions(key).isdisjoint(context.asset_partition_keys)
 
 
 def _slot(key: dg.AssetKey, partition: str | None) -> Slot:

@@ -7,7 +7,6 @@ import pandas as pd
 
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
-from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import (
     confusion_markdown,
     image_markdown,
@@ -22,6 +21,7 @@ from sentiment_assets.lib.monitoring import LiveQuality, latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore, ProductionMoved, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
+from sentiment_assets.lib.versions import code_version, training_version, value_version
 from sentiment_assets.model.dataset import (
     SPLITS,
     PaddedDataset,
@@ -30,10 +30,8 @@ from sentiment_assets.model.dataset import (
 )
 from sentiment_assets.model.stems import Corpus
 
-LIVE = dg.AssetKey("live_quality")
 
-
-@dg.asset(kinds={"numpy", "parquet"})
+@dg.asset(kinds={"numpy", "parquet"}, code_version=code_version(__name__, "padded_dataset"))
 def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedDataset]:
     """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
     corpus = pd.concat(
@@ -72,7 +70,11 @@ def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedD
     )
 
 
-@dg.asset(kinds={"keras", "scikitlearn", "mlflow"}, pool=MLFLOW_POOL)
+@dg.asset(
+    kinds={"keras", "scikitlearn", "mlflow"},
+    pool=MLFLOW_POOL,
+    code_version=code_version(__name__, "trained_models"),
+)
 def trained_models(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
@@ -80,7 +82,8 @@ def trained_models(
     mlflow: MlflowTracking,
 ) -> dg.Output[TrainedModels]:
     """Candidate models, each its own MLflow run with its logged model; only the one that
-    `production_model` promotes becomes a registered version."""
+    `production_model` promotes becomes a registered version. Its data version stands for the
+    dataset and the training settings, so new settings count as a change."""
     from sentiment_assets.lib.training import train_candidates
 
     store = mlflow.store()
@@ -105,6 +108,7 @@ def trained_models(
     results = trained.candidates
     return dg.Output(
         trained,
+        data_version=dg.DataVersion(training_version(padded_dataset.fingerprint, config)),
         metadata={
             "validation_metrics": metrics_markdown({r.name: r.validation for r in results}),
             "test_metrics": metrics_markdown({r.name: r.test for r in results}),
@@ -124,26 +128,28 @@ def trained_models(
     )
 
 
-@dg.asset(kinds={"mlflow"}, pool=MLFLOW_POOL, deps=["live_quality"])
+@dg.asset(
+    kinds={"mlflow"},
+    pool=MLFLOW_POOL,
+    code_version=code_version(__name__, "production_model"),
+)
 def production_model(
     context: dg.AssetExecutionContext,
     config: PromotionConfig,
     trained_models: TrainedModels,
     padded_dataset: PaddedDataset,
+    live_quality: dict[str, LiveQuality] | None,
     mlflow: MlflowTracking,
     monitoring: MonitoringThresholds,
-    io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> dg.Output[ProductionDecision]:
     """The registry's `production` alias: moved to the best new candidate only when it is better
     beyond chance; only a promoted candidate becomes a registered version. It also reports how the
-    challenger does on the latest drop production was scored on live (`live_quality`)."""
+    challenger does on the latest drop production was scored on live (`live_quality`, none before
+    the first drop is scored)."""
     store = mlflow.store()
     best = production.choose_challenger(trained_models.candidates)
     reviews = padded_dataset.split_reviews("test")
-    # Read before anything moves: a storage fault here leaves the alias where it is.
-    latest = latest_live(
-        list(io_manager.load_partition_values(context.instance, LIVE, LiveQuality).values())
-    )
+    latest = latest_live(list((live_quality or {}).values()))
     with store_failures(store, "production_model", "the production alias was left where it is"):
         current = store.production_version()
         challenger, challenger_scores = production.score_model(
@@ -205,7 +211,11 @@ def production_model(
         live_gap=gap,
     )
     context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
-    return dg.Output(decision, metadata=_decision_metadata(decision, best, store))
+    return dg.Output(
+        decision,
+        data_version=dg.DataVersion(value_version(decision)),
+        metadata=_decision_metadata(decision, best, store),
+    )
 
 
 def _candidate_numbers(results: list[CandidateResult]) -> dict[str, float | int]:
