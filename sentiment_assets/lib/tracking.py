@@ -6,6 +6,7 @@ Aliases, never the deprecated stages: production is `models:/customer-sentiment-
 from __future__ import annotations
 
 import fcntl
+import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,11 +139,27 @@ class MlflowStore:
             )
 
     def load_model(self, uri: str) -> Any:
-        """The pyfunc behind a model URI: raw review text in, probability and label out."""
+        """The pyfunc behind a model URI: raw review text in, probability and label out. An alias
+        is read when this is called, so the model is the one behind it at that moment; a
+        requirement the environment does not meet is logged as a warning."""
+        import mlflow.artifacts
         import mlflow.pyfunc
 
+        from sentiment_assets.lib.model_loading import alias_from_sqlite, requirement_mismatches
+
         self.activate()
-        return mlflow.pyfunc.load_model(uri)
+        target = alias_from_sqlite(self.uri, uri)
+        # Downloaded (or, from a local store, found) once, so the folder checked is the one loaded.
+        folder = target.path if target else Path(mlflow.artifacts.download_artifacts(uri))
+        # MLflow's own check maps every installed distribution to its modules (about 1.3 s).
+        model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
+        if mismatches := requirement_mismatches(folder, model):
+            logging.getLogger(__name__).warning(
+                "%s was logged in another environment; its predictions may differ: %s",
+                uri,
+                "; ".join(mismatches),
+            )
+        return model
 
     def production_version(self) -> ModelVersion | None:
         """The version behind the production alias; None only when the registry says there is
