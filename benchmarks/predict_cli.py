@@ -1,4 +1,4 @@
-"""Sections 1, 2 and 3a of `benchmarks.serving`: `sentiment-predict`'s start-up against the imports
+"""Sections 1, 2 and 4 of `benchmarks.serving`: `sentiment-predict`'s start-up against the imports
 it cannot avoid, `--file` on growing files, and where one review's scoring time goes."""
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def file_throughput(
 
 
 def one_review_cost(drop: Path, reviews: int = 300) -> str:
-    """Section 3a: where the time of scoring one review goes, in this process: MLflow's pyfunc
+    """Section 4: where the time of scoring one review goes, in this process: MLflow's pyfunc
     (its input checks and schema enforcement), the model's `Predictor`, the family's scoring."""
     import mlflow.pyfunc
     import pandas as pd
@@ -216,5 +216,5 @@ def one_review_cost(drop: Path, reviews: int = 300) -> str:
     table = pd.DataFrame(
         rows, columns=["stage (one real review, with its title)", "median ms", "min ms"]
     )
-    print_table(f"3a. One review's cost in-process ({len(singles)} reviews, one at a time)", table)
+    print_table(f"4. One review's cost in-process ({len(singles)} reviews, one at a time)", table)
     return table.to_markdown(index=False)

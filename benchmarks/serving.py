@@ -9,6 +9,7 @@ On a TF-IDF production model trained on the three real drops, in a data folder o
 3. `mlflow models serve`: requests per second and latency percentiles under a bounded load from a
    second process (`benchmarks.http_load`), one review per request and batches of 100 and 1,000,
    for the model and for a trivial pyfunc (a constant) served the same way: the server's ceiling.
+4. One review's cost in this process: MLflow's pyfunc, the model's `Predictor`, the family.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if not drops:
         print(f"no review drops in {real_drops_dir()}", file=sys.stderr)
         return 2
-    output, summary, tables = io.StringIO(), [], []
+    output, summary, tables = io.StringIO(), [], {}
     with (
         contextlib.redirect_stdout(Tee(sys.stdout, output)),
         tempfile.TemporaryDirectory(prefix="sentiment-serving-") as tmp,
@@ -88,16 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         print_table("Machine", machine_facts())
         folder = Path(tmp)
         env = _production_model(folder, drops)
-        tables.append(startup(env, folder, args.rounds, summary))
-        tables.append(file_throughput(env, folder, drops, args.file_factors, summary))
-        tables.append(one_review_cost(drops[0]))
-        tables.append(serving(env, folder, drops[0], args, summary))
+        tables["serving-startup"] = startup(env, folder, args.rounds, summary)
+        tables["serving-file"] = file_throughput(env, folder, drops, args.file_factors, summary)
+        tables["serving"] = "\n\n".join(
+            [serving(env, folder, drops[0], args, summary), one_review_cost(drops[0])]
+        )
         print_table("Summary", summary_table(summary))
     if args.record:
         record_section("serving", COMMAND, output.getvalue())
         when = time.strftime("%Y-%m-%d")
-        block = [f"Measured by `{COMMAND}` on {when} (2 shared cores); BENCHMARKS.md has it all."]
-        record_readme_block("serving", "\n\n".join([*block, *tables]))
+        for name, table in tables.items():
+            record_readme_block(name, f"Measured by `{COMMAND}` on {when}.\n\n{table}")
     return 0
 
 
