@@ -88,7 +88,7 @@ def startup(env: dict[str, str], folder: Path, rounds: int, summary: Summary) ->
         f"({' '.join(f'{r:.2f}' for r in ratios)}); of tensorflow, keras, sqlalchemy and "
         f"alembic it imports: {', '.join(heavy)}"
     )
-    print_table("1. Start-up (fresh processes, alternated; the model: tfidf-logreg)", table)
+    print_table("1. Start-up (fresh processes, alternated; the model: tfidf-nb)", table)
     print(text + "\n", flush=True)
     summary.append(
         (

@@ -91,7 +91,7 @@ def tfidf_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
     C = 0.01), the alias on version 1: a store that scores without TensorFlow. Tests that move the
     alias set it first."""
     from sentiment_assets.lib.tracking import MlflowStore
-    from sentiment_assets.lib.training import train_candidate
+    from sentiment_assets.lib.training import plan, train_candidate
     from sentiment_assets.model.candidates import make_candidate
 
     folder = tmp_path_factory.mktemp("tfidf_store")
@@ -102,7 +102,7 @@ def tfidf_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
         versions = []
         for name, c in (("tfidf", 2.0), ("tfidf-weak", 0.01)):
             candidate = make_candidate("tfidf-logreg", name, c=c)
-            result, _ = train_candidate(sample_dataset, candidate, store, tags={})
+            result, _ = train_candidate(sample_dataset, plan(candidate), store, tags={})
             versions.append(store.register_version(result.model_uri, result.run_id))
         store.set_production(versions[0])
         yield {"folder": folder, "store": store, "versions": versions}
