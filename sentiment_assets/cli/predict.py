@@ -11,27 +11,42 @@ import csv
 import json
 import logging
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from enum import IntEnum
 from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.store_faults import describe
-from sentiment_assets.lib.tracking import NOT_FOUND_CODES, PRODUCTION_URI, MlflowStore
+from sentiment_assets.lib.store_faults import describe, is_mlflow_failure
+from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore, ModelNotFound
 
 CHUNK_ROWS = 2_000
 _SHOWN = 5  # review ids named in the line about reviews without text
 
 
+class Exit(IntEnum):
+    """What the exit code tells a script; 1 is left to Python's own (an unforeseen error)."""
+
+    OK = 0
+    BAD_INPUT = 2  # argparse's own code for a usage error
+    NO_MODEL = 3
+    STORE_FAILED = 4  # worth a retry: the store was locked, full or unreachable
+
+
+EXIT_CODES = """exit codes: 0 scored; 2 bad input (arguments, a review, the file, the model URI);
+3 no model at the URI; 4 the MLflow store failed (locked, full, unreachable, an error reply)"""
+
+
 class NoModel(Exception):
     """No model could be loaded; the reason has been printed, and `exit_code` says which kind."""
 
-    def __init__(self, exit_code: int) -> None:
+    def __init__(self, exit_code: Exit) -> None:
         self.exit_code = exit_code
         super().__init__(exit_code)
 
@@ -83,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     write(batch, _predict(model, batch))
     except ReviewFileError as err:
         print(f"sentiment-predict: {err}", file=sys.stderr)
-        return 2
+        return Exit.BAD_INPUT
     except NoModel as refusal:
         return refusal.exit_code
     except BrokenPipeError:
@@ -91,13 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     skipped.report()
-    return 0
+    return Exit.OK
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="sentiment-predict",
         description="Predict whether reviews recommend the product, with the production model.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("texts", nargs="*", help="review texts")
     parser.add_argument("--file", help="a CSV with a 'Review Text' column (the Kaggle schema)")
@@ -128,7 +145,24 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
     if blank:
         parser.error(f"review {', '.join(map(str, blank))} is blank: there is nothing to score")
+    if problem := _model_uri_problem(args.model_uri):
+        parser.error(f"--model-uri {args.model_uri}: {problem}")
     return args
+
+
+def _model_uri_problem(uri: str) -> str | None:
+    """Why a `models:/` URI is malformed, in MLflow's words (MLflow reports it as an internal
+    error, which would read as a failing store); None for a well-formed or another kind of URI."""
+    if not uri.startswith("models:"):
+        return None  # runs:/, a folder ...: only MLflow can tell, and says "not found"
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.utils.models import _parse_model_uri
+
+    try:
+        _parse_model_uri(uri)
+    except MlflowException as err:
+        return err.message.split(". ", 1)[-1]
+    return None
 
 
 def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> Iterator[Batch]:
@@ -242,47 +276,33 @@ def _destination(output: str | None) -> Iterator[TextIO]:
 
 
 def _load_reporting(model_uri: str) -> Any:
-    """The model; else `NoModel` after saying on stderr why there is none: exit code 2 when the
-    store has no such model, 1 when the store failed."""
+    """The model; else `NoModel` after saying on stderr why there is none: the store holds no
+    such model, or the store failed. Anything else (the model's own code failing) is raised."""
     store = MlflowStore.default()
     where = settings.redacted(store.uri)
-    try:
-        model = _load(store, model_uri)
-    except Exception as err:
-        # One line, not a traceback: MLflow's messages name the tracking URI, credentials included.
-        problem = settings.without_credentials(describe(err), store.uri)
-        print(
-            f"sentiment-predict: could not load {model_uri} from the MLflow store at "
-            f"{where}: {problem}",
-            file=sys.stderr,
-        )
-        raise NoModel(1) from err
-    if model is None:
-        print(
-            f"sentiment-predict: no model at {model_uri} in {where}; "
-            "materialize production_model first (make run)",
-            file=sys.stderr,
-        )
-        raise NoModel(2)
-    return model
-
-
-def _load(store: MlflowStore, model_uri: str) -> Any:
-    """The pyfunc at the URI, or None when the store or the model does not exist; any other
-    failure raises."""
-    from mlflow.exceptions import MlflowException
-
-    # A local store that was never created has no model; do not create an empty one to find out.
-    db = settings.sqlite_path(store.uri)
-    if db is not None and not db.exists():
-        return None
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     try:
         return store.load_model(model_uri)
-    except MlflowException as err:
-        if err.error_code in NOT_FOUND_CODES:
-            return None
-        raise
+    except ModelNotFound as err:
+        problem = settings.without_credentials(str(err), store.uri)
+        print(
+            f"sentiment-predict: no model at {model_uri} in the MLflow store at {where} "
+            f"({problem}); materialize production_model first (make run)",
+            file=sys.stderr,
+        )
+        raise NoModel(Exit.NO_MODEL) from err
+    except Exception as err:
+        # A locked SQLite store surfaces as sqlite3's own error when the alias is read directly.
+        if not (is_mlflow_failure(err) or isinstance(err, sqlite3.Error)):
+            raise
+        # One line, not a traceback: MLflow's messages name the tracking URI, credentials included.
+        problem = settings.without_credentials(describe(err), store.uri)
+        print(
+            f"sentiment-predict: could not load {model_uri}: the MLflow store at {where} "
+            f"failed: {problem}",
+            file=sys.stderr,
+        )
+        raise NoModel(Exit.STORE_FAILED) from err
 
 
 if __name__ == "__main__":

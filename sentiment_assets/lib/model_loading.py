@@ -10,6 +10,7 @@ are compared with the installed versions by name.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -60,8 +61,8 @@ def alias_from_sqlite(tracking_uri: str, model_uri: str) -> AliasTarget | None:
     wanted = _ALIAS_URI.fullmatch(model_uri)
     if db is None or wanted is None or MLFLOW_ENABLE_WORKSPACES.get():
         return None
-    if wanted["alias"].lower() == "latest" or not db.is_file():
-        return None  # MLflow resolves `@latest` itself; a missing store is MLflow's to report
+    if wanted["alias"].lower() == "latest":
+        return None  # MLflow resolves `@latest` itself
     uri = f"{db.resolve().as_uri()}?mode=ro"
     try:
         connection = sqlite3.connect(
@@ -92,6 +93,35 @@ def alias_from_sqlite(tracking_uri: str, model_uri: str) -> AliasTarget | None:
     if not path.is_absolute() or not (path / "MLmodel").is_file():
         return None
     return AliasTarget(version=str(row[0]), path=path)
+
+
+def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
+    """The pyfunc at `model_uri` in the active store, its requirements checked (a mismatch is
+    logged as a warning). Raises `ModelNotFound` when MLflow finds no model at the URI."""
+    import mlflow.artifacts
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+
+    from sentiment_assets.lib.tracking import NOT_FOUND_CODES, ModelNotFound
+
+    target = alias_from_sqlite(tracking_uri, model_uri)
+    try:
+        # Downloaded (or, from a local store, found) once, so the folder checked is the one loaded.
+        folder = target.path if target else Path(mlflow.artifacts.download_artifacts(model_uri))
+    except MlflowException as err:
+        # Only resolving the URI can mean "not found"; a failure loading the files is not that.
+        if err.error_code in NOT_FOUND_CODES:
+            raise ModelNotFound(err.message) from err
+        raise
+    # MLflow's own check maps every installed distribution to its modules (about 1.3 s).
+    model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
+    if mismatches := requirement_mismatches(folder, model):
+        logging.getLogger(__name__).warning(
+            "%s was logged in another environment; its predictions may differ: %s",
+            model_uri,
+            "; ".join(mismatches),
+        )
+    return model
 
 
 def requirement_mismatches(model_dir: Path, model: Any) -> list[str]:

@@ -6,7 +6,6 @@ Aliases, never the deprecated stages: production is `models:/customer-sentiment-
 from __future__ import annotations
 
 import fcntl
-import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,26 +139,14 @@ class MlflowStore:
 
     def load_model(self, uri: str) -> Any:
         """The pyfunc behind a model URI: raw review text in, probability and label out. An alias
-        is read when this is called, so the model is the one behind it at that moment; a
-        requirement the environment does not meet is logged as a warning."""
-        import mlflow.artifacts
-        import mlflow.pyfunc
+        is read when this is called, so the model is the one behind it at that moment. Raises
+        `ModelNotFound` when the store holds no such model, an MLflow error when it fails."""
+        from sentiment_assets.lib.model_loading import load_pyfunc
 
-        from sentiment_assets.lib.model_loading import alias_from_sqlite, requirement_mismatches
-
+        if self._never_created():
+            raise ModelNotFound(f"there is no MLflow store at {settings.redacted(self.uri)} yet")
         self.activate()
-        target = alias_from_sqlite(self.uri, uri)
-        # Downloaded (or, from a local store, found) once, so the folder checked is the one loaded.
-        folder = target.path if target else Path(mlflow.artifacts.download_artifacts(uri))
-        # MLflow's own check maps every installed distribution to its modules (about 1.3 s).
-        model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
-        if mismatches := requirement_mismatches(folder, model):
-            logging.getLogger(__name__).warning(
-                "%s was logged in another environment; its predictions may differ: %s",
-                uri,
-                "; ".join(mismatches),
-            )
-        return model
+        return load_pyfunc(self.uri, uri)
 
     def production_version(self) -> ModelVersion | None:
         """The version behind the production alias; None only when the registry says there is
@@ -167,9 +154,7 @@ class MlflowStore:
         `MlflowStoreError`: a store that cannot be read is not an empty one."""
         from mlflow.exceptions import MlflowException
 
-        # A local store that was never created has no model; do not create an empty one to find out.
-        db = settings.sqlite_path(self.uri)
-        if db is not None and not db.exists():
+        if self._never_created():
             return None
         try:
             client = self.client()
@@ -267,6 +252,12 @@ class MlflowStore:
                 raise
             raise MlflowStoreError(f"{step} failed: {problem}; {outcome}") from err
 
+    def _never_created(self) -> bool:
+        """A local SQLite store whose file does not exist: it holds no model, and asking MLflow
+        would create an empty store to find that out."""
+        db = settings.sqlite_path(self.uri)
+        return db is not None and not db.exists()
+
     def _error(self, what: str, err: BaseException) -> MlflowStoreError:
         problem = settings.without_credentials(describe(err), self.uri)
         return MlflowStoreError(f"{what} at {settings.redacted(self.uri)}: {problem}")
@@ -307,6 +298,11 @@ def _logged_model_id(version: ModelVersion) -> str | None:
         return version.model_id
     source = version.source or ""
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
+
+
+class ModelNotFound(LookupError):
+    """The store holds no model at the URI: no store yet, or no such registered model, version,
+    alias, run or logged model (MLflow's own words say which)."""
 
 
 class ProductionMoved(RuntimeError):

@@ -1,28 +1,34 @@
-"""`sentiment-predict`: JSON lines from the production model, a clear exit 2 without one, a clear
-exit 1 when the store fails, and never a credential of the tracking URI."""
+"""`sentiment-predict`: JSON lines or CSV from the production model; bad input (exit 2), no model
+(exit 3) and a failing store (exit 4) each told apart in one line, never with a credential of the
+tracking URI."""
 
 import csv
 import io
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from sentiment_assets.cli.predict import main
+from sentiment_assets.cli.predict import Exit, main
 from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.lib.tracking import PRODUCTION_URI
 from sentiment_assets.model.reviews import REVIEW_ID, TEXT, TITLE, read_reviews
 from sentiment_assets_tests.processes import free_port
 
 
-def test_without_a_production_model_it_says_so_and_exits_2(data_dir: Path, capsys) -> None:
-    assert main(["Lovely dress"]) == 2
+def test_without_a_production_model_it_says_so_and_exits_3(data_dir: Path, capsys) -> None:
+    assert main(["Lovely dress"]) == Exit.NO_MODEL == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "no model at models:/customer-sentiment-analysis@production" in err
-    assert "make run" in err
+    assert "there is no MLflow store at sqlite:///" in err and "make run" in err
+    # Finding out created no empty store.
+    assert not (data_dir / "mlflow").exists()
 
 
 def test_a_missing_alias_in_an_existing_store_is_no_model(
@@ -31,8 +37,59 @@ def test_a_missing_alias_in_an_existing_store_is_no_model(
     monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = "models:/customer-sentiment-analysis@staging"
-    assert main(["--model-uri", uri, "Lovely dress"]) == 2
-    assert f"no model at {uri}" in capsys.readouterr().err
+    assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
+    err = capsys.readouterr().err
+    assert f"no model at {uri}" in err and "alias staging not found" in err
+
+
+def test_a_missing_version_is_no_model_in_mlflows_words(production_store, monkeypatch, capsys):
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = "models:/customer-sentiment-analysis/99"
+    assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
+    assert "version=99) not found" in capsys.readouterr().err
+
+
+def test_a_malformed_model_uri_is_bad_input_not_a_failing_store(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", "models:/a/b/c", "Lovely dress"])
+    assert exit_.value.code == Exit.BAD_INPUT
+    assert "--model-uri models:/a/b/c: Models URIs must be of the form" in capsys.readouterr().err
+
+
+def test_a_locked_store_is_a_store_failure(tfidf_store, tmp_path, monkeypatch, capsys) -> None:
+    from sentiment_assets.lib import model_loading
+
+    db = tmp_path / "mlflow.db"
+    shutil.copy(tfidf_store["store"].uri.removeprefix("sqlite:///"), db)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setattr(model_loading, "_BUSY_TIMEOUT_SECONDS", 0.1)
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["Lovely dress"]) == Exit.STORE_FAILED == 4
+    finally:
+        writer.close()
+    assert capsys.readouterr().err.strip() == (
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production: the "
+        f"MLflow store at sqlite:///{db} failed: it is locked by another process (SQLite: "
+        "database is locked)"
+    )
+
+
+def test_a_model_whose_own_files_fail_is_not_called_a_store_failure(
+    tfidf_store, tmp_path, monkeypatch
+) -> None:
+    from sentiment_assets.lib.model_loading import alias_from_sqlite
+
+    store = tfidf_store["store"]
+    store.set_production(tfidf_store["versions"][0])
+    folder = shutil.copytree(alias_from_sqlite(store.uri, PRODUCTION_URI).path, tmp_path / "m")
+    (serving,) = Path(folder).rglob("serving.json")
+    serving.unlink()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    with pytest.raises(FileNotFoundError, match=r"serving\.json"):
+        main(["--model-uri", str(folder), "Lovely dress"])
 
 
 def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, capsys) -> None:
@@ -42,12 +99,12 @@ def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, caps
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
 
-    assert main(["Lovely dress"]) == 1
+    assert main(["Lovely dress"]) == Exit.STORE_FAILED
     out, err = capsys.readouterr()
     assert "s3cret" not in out + err
     assert err.strip() == (
-        "sentiment-predict: could not load models:/customer-sentiment-analysis@production from "
-        f"the MLflow store at http://alice:***@127.0.0.1:{port}: "
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production: the "
+        f"MLflow store at http://alice:***@127.0.0.1:{port} failed: "
         "the tracking server could not be reached"
     )
 
@@ -96,7 +153,7 @@ def test_a_blank_review_is_refused_not_scored(production_store, monkeypatch, cap
 def test_a_broken_csv_is_named_and_exits_2(data_dir: Path, capsys) -> None:
     bad = data_dir / "bad.csv"
     bad.write_bytes(b",Title\n0,Nice\n")
-    assert main(["--file", str(bad)]) == 2
+    assert main(["--file", str(bad)]) == Exit.BAD_INPUT
     assert "bad.csv: missing required column" in capsys.readouterr().err
 
 
@@ -228,14 +285,14 @@ def test_output_leaves_no_file_when_the_model_fails_to_load(
 ) -> None:
     output = data_dir / "out" / "predictions.jsonl"
     output.parent.mkdir()
-    assert _run(["Lovely dress", "--output", str(output)], capsys)[0] == 2  # no store
+    assert _run(["Lovely dress", "--output", str(output)], capsys)[0] == Exit.NO_MODEL
     assert list(output.parent.iterdir()) == []
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
     output.write_text("earlier predictions\n")
     code, _, err = _run(["Lovely dress", "--output", str(output)], capsys)
-    assert code == 1 and "the tracking server could not be reached" in err
+    assert code == Exit.STORE_FAILED and "the tracking server could not be reached" in err
     assert list(output.parent.iterdir()) == [output]
     assert output.read_text() == "earlier predictions\n"
 
