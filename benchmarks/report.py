@@ -133,6 +133,16 @@ def record_readme_block(name: str, block: str) -> None:
     _replace_readme_block(f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->", block)
 
 
+def missing_readme_blocks(names: tuple[str, ...]) -> list[str]:
+    """The names among `names` whose start or end marker README.md lacks."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    return [
+        name
+        for name in names
+        if f"<!-- bench:{name}:start -->" not in text or f"<!-- bench:{name}:end -->" not in text
+    ]
+
+
 def _replace_readme_block(start_marker: str, end_marker: str, block: str) -> None:
     readme = PROJECT_ROOT / "README.md"
     text = readme.read_text()

@@ -34,6 +34,7 @@ from benchmarks.report import (
     Summary,
     Tee,
     machine_facts,
+    missing_readme_blocks,
     print_table,
     record_readme_block,
     record_section,
@@ -45,6 +46,8 @@ COMMAND = "python -m benchmarks.serving --record"
 SERVING_SHARE_TARGET = 2 / 3  # one review per request, against the trivial pyfunc's requests/s
 P99_TARGET_MS = 100
 BATCHES = (1, 100, 1000)
+# The README blocks it fills: start-up, --file, serving with one review's cost.
+README_BLOCKS = ("serving-startup", "serving-file", "serving")
 MODEL = "tfidf-nb"  # the family of the candidate a new drop retrains, hence production's
 TRIVIAL_MODEL = '''"""Scores every review 0.5, recommended: only the scoring server's own work is left."""
 from typing import Any
@@ -83,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     if not drops:
         print(f"no review drops in {real_drops_dir()}", file=sys.stderr)
         return 2
+    if args.record and (missing := missing_readme_blocks(README_BLOCKS)):
+        print(f"README.md has no <!-- bench:NAME:start/end --> for {missing}", file=sys.stderr)
+        return 2  # found now, not after ten minutes of measuring
     output, summary, tables = io.StringIO(), [], {}
     with (
         contextlib.redirect_stdout(Tee(sys.stdout, output)),
@@ -91,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print_table("Machine", machine_facts())
         folder = Path(tmp)
         env = _production_model(folder, drops)
-        tables["serving-startup"] = startup(env, folder, args.rounds, summary)
-        tables["serving-file"] = file_throughput(env, folder, drops, args.file_factors, summary)
-        tables["serving"] = "\n\n".join(
+        startup_block, file_block, serving_block = README_BLOCKS
+        tables[startup_block] = startup(env, folder, args.rounds, summary)
+        tables[file_block] = file_throughput(env, folder, drops, args.file_factors, summary)
+        tables[serving_block] = "\n\n".join(
             [serving(env, folder, drops[0], args, summary), one_review_cost(drops[0])]
         )
         print_table("Summary", summary_table(summary))

@@ -65,6 +65,14 @@ def test_a_benchmark_records_its_own_section_and_leaves_the_others(tmp_path, mon
     assert text.endswith("```\nextra figures\n```\n<!-- bench:extra:end -->\n")
 
 
+def test_the_readme_has_every_block_the_serving_benchmark_fills():
+    from benchmarks.report import missing_readme_blocks
+    from benchmarks.serving import README_BLOCKS
+
+    assert missing_readme_blocks(README_BLOCKS) == []
+    assert missing_readme_blocks(("not-a-block",)) == ["not-a-block"]
+
+
 def test_the_main_benchmark_records_its_summary_in_the_readme_block_only(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
     readme = (
