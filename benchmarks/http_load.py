@@ -3,8 +3,10 @@
 A fixed number of keep-alive connections each send the next request as soon as the answer to the
 last one is in (a closed loop: the load never exceeds what the server takes). Requests cycle
 through the given bodies. Only answers completed inside the measured window count; the window
-follows a warm-up. Prints one JSON object: requests, errors, seconds, latency percentiles and this
-process's own CPU seconds (what the load took from the shared cores).
+follows a warm-up, and when it closes with fewer than `--min-answers` answers (large batches on a
+slow server) it stays open until that many are in, so no percentile is taken of nothing. Prints
+one JSON object: requests, errors, the window's seconds, latency percentiles and this process's
+own CPU seconds (what the load took from the shared cores).
 """
 
 from __future__ import annotations
@@ -15,24 +17,46 @@ import json
 import resource
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 
-async def _connection(
-    port: int,
-    requests: list[bytes],
-    offset: int,
-    start: float,
-    end: float,
-    latencies: list[float],
-    failures: list[int],
-) -> None:
+@dataclass
+class Window:
+    """The measured window: `seconds` after `start`, longer until `min_answers` are in."""
+
+    start: float
+    seconds: float
+    min_answers: int
+    latencies: list[float] = field(default_factory=list)
+    failures: list[int] = field(default_factory=list)
+    closed_at: float | None = None
+
+    def is_open(self, now: float) -> bool:
+        if self.closed_at is None and now >= self.start + self.seconds and self._enough():
+            self.closed_at = self.start + self.seconds
+        return self.closed_at is None
+
+    def count(self, began: float, done: float, status: int) -> None:
+        if done < self.start or not self.is_open(done):
+            return
+        self.latencies.append(done - began)
+        if status != 200:
+            self.failures.append(status)
+        if done >= self.start + self.seconds and self._enough():
+            self.closed_at = done  # a window kept open ends with the answer that filled it
+
+    def _enough(self) -> bool:
+        return len(self.latencies) >= self.min_answers
+
+
+async def _connection(port: int, requests: list[bytes], offset: int, window: Window) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = offset
     try:
-        while time.perf_counter() < end:
+        while window.is_open(time.perf_counter()):
             began = time.perf_counter()
             writer.write(requests[sent % len(requests)])
             sent += 1
@@ -43,32 +67,26 @@ async def _connection(
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             await reader.readexactly(length)
-            done = time.perf_counter()
-            if start <= done <= end:
-                latencies.append(done - began)
-                if status != 200:
-                    failures.append(status)
+            window.count(began, time.perf_counter(), status)
     finally:
         writer.close()
 
 
 async def _load(
-    port: int, requests: list[bytes], connections: int, warmup: float, seconds: float
-) -> tuple[list[float], list[int]]:
-    latencies: list[float] = []
-    failures: list[int] = []
-    start = time.perf_counter() + warmup
-    end = start + seconds
-    await asyncio.gather(
-        *(
-            _connection(port, requests, i, start, end, latencies, failures)
-            for i in range(connections)
-        )
-    )
-    return latencies, failures
+    port: int, requests: list[bytes], connections: int, warmup: float, window: Window
+) -> None:
+    window.start = time.perf_counter() + warmup
+    await asyncio.gather(*(_connection(port, requests, i, window) for i in range(connections)))
 
 
-def run(port: int, bodies: list[bytes], connections: int, warmup: float, seconds: float) -> dict:
+def run(
+    port: int,
+    bodies: list[bytes],
+    connections: int,
+    warmup: float,
+    seconds: float,
+    min_answers: int,
+) -> dict:
     """Load the server at `port` with POSTs of `bodies` to /invocations; what it answered."""
     requests = [
         b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -76,14 +94,16 @@ def run(port: int, bodies: list[bytes], connections: int, warmup: float, seconds
         + body
         for body in bodies
     ]
-    latencies, failures = asyncio.run(_load(port, requests, connections, warmup, seconds))
+    window = Window(0.0, seconds, min_answers)
+    asyncio.run(_load(port, requests, connections, warmup, window))
+    latencies, failures = window.latencies, window.failures
     usage = resource.getrusage(resource.RUSAGE_SELF)
     milliseconds = np.array(latencies) * 1000
     return {
         "requests": len(latencies),
         "errors": len(failures),
         "error_statuses": sorted(set(failures)),
-        "seconds": seconds,
+        "seconds": window.closed_at - window.start,
         "p50_ms": float(np.percentile(milliseconds, 50)) if len(latencies) else None,
         "p99_ms": float(np.percentile(milliseconds, 99)) if len(latencies) else None,
         "max_ms": float(milliseconds.max()) if len(latencies) else None,
@@ -98,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--min-answers", type=int, default=20)
     args = parser.parse_args(argv)
     bodies = [json.dumps(body).encode() for body in json.loads(args.bodies.read_text())]
-    result = run(args.port, bodies, args.connections, args.warmup, args.seconds)
+    result = run(args.port, bodies, args.connections, args.warmup, args.seconds, args.min_answers)
     print(json.dumps(result))
     return 0
 
