@@ -144,7 +144,7 @@ class MlflowStore:
         from sentiment_assets.lib.model_loading import load_pyfunc
 
         if self._never_created():
-            raise ModelNotFound(f"there is no MLflow store at {settings.redacted(self.uri)} yet")
+            raise ModelNotFound("no store has been created there yet")
         self.activate()
         return load_pyfunc(self.uri, uri)
 

@@ -26,7 +26,11 @@ def test_without_a_production_model_it_says_so_and_exits_3(data_dir: Path, capsy
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "no model at models:/customer-sentiment-analysis@production" in err
-    assert "there is no MLflow store at sqlite:///" in err and "make run" in err
+    assert (
+        "in the MLflow store at sqlite:///" in err
+        and "(no store has been created there yet)" in err
+    )
+    assert "make run" in err
     # Finding out created no empty store.
     assert not (data_dir / "mlflow").exists()
 
