@@ -10,7 +10,7 @@ MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
 SERVE_PORT ?= 5001
 
-.PHONY: install install-scaleout run dev test test-fast test-scaleout lint tools servers bench bench-scaleout mlflow-ui serve clean
+.PHONY: install install-scaleout run dev test test-fast test-scaleout lint tools servers bench bench-serving bench-scaleout mlflow-ui serve clean
 
 install: $(VENV)/.installed
 
@@ -75,6 +75,11 @@ test-scaleout: install-scaleout servers
 
 bench: install
 	$(BIN)/python -m benchmarks.bench --record
+
+# Predicting and serving on tfidf-nb (about ten minutes of both cores): its section of
+# BENCHMARKS.md and the tables in the README's Predicting and Serving.
+bench-serving: install
+	$(BIN)/python -m benchmarks.serving --record
 
 # Data size, ingestion on one Celery worker or two, tracking overhead (starts the scale-out stack).
 bench-scaleout: install-scaleout servers

@@ -27,6 +27,8 @@ setup(
         "rich>=13",
         # Run monitoring asks whether a run's process still lives (defs/platform/run_launcher.py).
         "psutil>=5.9",
+        # sentiment-predict's progress bar over a large --file.
+        "rich>=13",
     ],
     extras_require={
         # The scale-out profile (deploy/): Dagster on PostgreSQL with Celery workers, asset values

@@ -108,10 +108,7 @@ def record(output: str, summary: Summary, candidates: pd.DataFrame | None) -> No
             "",
             candidates.to_markdown(index=False),
         ]
-    readme = PROJECT_ROOT / "README.md"
-    text = readme.read_text()
-    start, end = text.index(README_START) + len(README_START), text.index(README_END)
-    readme.write_text(text[:start] + "\n" + "\n".join(block) + "\n" + text[end:])
+    _replace_readme_block(README_START, README_END, "\n".join(block))
 
 
 def record_section(name: str, command: str, output: str) -> None:
@@ -129,6 +126,28 @@ def record_section(name: str, command: str, output: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
+
+
+def record_readme_block(name: str, block: str) -> None:
+    """Replace README.md's block between `<!-- bench:<name>:start -->` and its end marker."""
+    _replace_readme_block(f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->", block)
+
+
+def missing_readme_blocks(names: tuple[str, ...]) -> list[str]:
+    """The names among `names` whose start or end marker README.md lacks."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    return [
+        name
+        for name in names
+        if f"<!-- bench:{name}:start -->" not in text or f"<!-- bench:{name}:end -->" not in text
+    ]
+
+
+def _replace_readme_block(start_marker: str, end_marker: str, block: str) -> None:
+    readme = PROJECT_ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
+    readme.write_text(text[:start] + "\n" + block + "\n" + text[end:])
 
 
 def _machine_line() -> str:

@@ -83,3 +83,26 @@ def production_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
             "version": version,
             "uri": store.uri,
         }
+
+
+@pytest.fixture(scope="session")
+def tfidf_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
+    """A data folder whose MLflow store has two TF-IDF versions that score differently (C = 2 and
+    C = 0.01), the alias on version 1: a store that scores without TensorFlow. Tests that move the
+    alias set it first."""
+    from sentiment_assets.lib.tracking import MlflowStore
+    from sentiment_assets.lib.training import plan, train_candidate
+    from sentiment_assets.model.candidates import make_candidate
+
+    folder = tmp_path_factory.mktemp("tfidf_store")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SENTIMENT_DATA_DIR", str(folder))
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        store = MlflowStore.default()
+        versions = []
+        for name, c in (("tfidf", 2.0), ("tfidf-weak", 0.01)):
+            candidate = make_candidate("tfidf-logreg", name, c=c)
+            result, _ = train_candidate(sample_dataset, plan(candidate), store, tags={})
+            versions.append(store.register_version(result.model_uri, result.run_id))
+        store.set_production(versions[0])
+        yield {"folder": folder, "store": store, "versions": versions}

@@ -65,6 +65,31 @@ def test_a_benchmark_records_its_own_section_and_leaves_the_others(tmp_path, mon
     assert text.endswith("```\nextra figures\n```\n<!-- bench:extra:end -->\n")
 
 
+def test_the_readme_has_every_block_the_serving_benchmark_fills():
+    from benchmarks.report import missing_readme_blocks
+    from benchmarks.serving import README_BLOCKS
+
+    assert missing_readme_blocks(README_BLOCKS) == []
+    assert missing_readme_blocks(("not-a-block",)) == ["not-a-block"]
+
+
+def test_the_load_window_stays_open_until_it_has_enough_answers():
+    from benchmarks.http_load import Window
+
+    window = Window(start=10.0, seconds=5.0, min_answers=2)
+    window.count(9.0, 9.5, 200)  # during the warm-up
+    window.count(9.5, 12.0, 200)
+    assert window.is_open(15.5)  # past its seconds with one answer
+    window.count(12.0, 18.0, 503)
+    assert not window.is_open(18.5)
+    assert (window.latencies, window.failures, window.closed_at) == ([2.5, 6.0], [503], 18.0)
+
+    enough = Window(start=10.0, seconds=5.0, min_answers=1)
+    enough.count(10.0, 11.0, 200)
+    enough.count(11.0, 16.0, 200)  # after the window closed
+    assert (enough.latencies, enough.closed_at) == ([1.0], 15.0)
+
+
 def test_the_main_benchmark_records_its_summary_in_the_readme_block_only(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
     readme = (

@@ -138,11 +138,15 @@ class MlflowStore:
             )
 
     def load_model(self, uri: str) -> Any:
-        """The pyfunc behind a model URI: raw review text in, probability and label out."""
-        import mlflow.pyfunc
+        """The pyfunc behind a model URI: raw review text in, probability and label out. An alias
+        is read when this is called, so the model is the one behind it at that moment. Raises
+        `ModelNotFound` when the store holds no such model, an MLflow error when it fails."""
+        from sentiment_assets.lib.model_loading import load_pyfunc
 
+        if self._never_created():
+            raise ModelNotFound("no store has been created there yet")
         self.activate()
-        return mlflow.pyfunc.load_model(uri)
+        return load_pyfunc(self.uri, uri)
 
     def production_version(self) -> ModelVersion | None:
         """The version behind the production alias; None only when the registry says there is
@@ -150,9 +154,7 @@ class MlflowStore:
         `MlflowStoreError`: a store that cannot be read is not an empty one."""
         from mlflow.exceptions import MlflowException
 
-        # A local store that was never created has no model; do not create an empty one to find out.
-        db = settings.sqlite_path(self.uri)
-        if db is not None and not db.exists():
+        if self._never_created():
             return None
         try:
             client = self.client()
@@ -250,6 +252,12 @@ class MlflowStore:
                 raise
             raise MlflowStoreError(f"{step} failed: {problem}; {outcome}") from err
 
+    def _never_created(self) -> bool:
+        """A local SQLite store whose file does not exist: it holds no model, and asking MLflow
+        would create an empty store to find that out."""
+        db = settings.sqlite_path(self.uri)
+        return db is not None and not db.exists()
+
     def _error(self, what: str, err: BaseException) -> MlflowStoreError:
         problem = settings.without_credentials(describe(err), self.uri)
         return MlflowStoreError(f"{what} at {settings.redacted(self.uri)}: {problem}")
@@ -290,6 +298,11 @@ def _logged_model_id(version: ModelVersion) -> str | None:
         return version.model_id
     source = version.source or ""
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
+
+
+class ModelNotFound(LookupError):
+    """The store holds no model at the URI: no store yet, or no such registered model, version,
+    alias, run or logged model (MLflow's own words say which)."""
 
 
 class ProductionMoved(RuntimeError):

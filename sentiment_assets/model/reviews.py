@@ -1,91 +1,77 @@
-"""The review-file schema and the one strict reader every stage uses.
+"""The one strict reader of review files every stage uses, for a whole file or chunk by chunk.
 
-Review drops are CSV exports in the Kaggle "Women's Clothing E-Commerce Reviews" schema: an
-unnamed first column holding the original row index, quoted reviews with line breaks inside them,
-and the 0/1 label `Recommended IND`.
+Review drops are CSV exports in the Kaggle "Women's Clothing E-Commerce Reviews" schema
+(`review_schema`): an unnamed first column holding the original row index, quoted reviews with
+line breaks inside them, and the 0/1 label `Recommended IND`.
 """
+
+from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import os
+import re
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
-import numpy as np
 import pandas as pd
 
-TEXT = "Review Text"
-TITLE = "Title"
-LABEL = "Recommended IND"
-REVIEW_ID = "review_id"
-REQUIRED_COLUMNS: tuple[str, ...] = (TEXT, LABEL)
-KAGGLE_COLUMNS: tuple[str, ...] = (
-    "Clothing ID",
-    "Age",
-    TITLE,
-    TEXT,
-    "Rating",
+from .review_columns import MAX_NULL_TEXT_SHARE, UniqueIds, checked_columns, validation_problems
+from .review_schema import (
+    EXAMPLES,
+    KAGGLE_COLUMNS,
     LABEL,
-    "Positive Feedback Count",
-    "Division Name",
-    "Department Name",
-    "Class Name",
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    REVIEW_ID,
+    TEXT,
+    TITLE,
+    IncompleteFileError,
+    ReviewFileError,
+    quoted,
+    unfinished_tail,
 )
 
-# Kaggle's numeric columns: whole numbers or empty, stored as nullable integers. Every other
-# column is read as text, so no value can give a column two types (which storage refuses).
-NUMERIC_COLUMNS: tuple[str, ...] = ("Clothing ID", "Age", "Rating", "Positive Feedback Count")
+__all__ = [
+    "KAGGLE_COLUMNS",
+    "LABEL",
+    "MAX_NULL_TEXT_SHARE",
+    "NUMERIC_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "REVIEW_ID",
+    "TEXT",
+    "TITLE",
+    "IncompleteFileError",
+    "ReviewFileError",
+    "open_reviews",
+    "parse_reviews",
+    "read_reviews",
+    "review_chunks",
+    "unfinished_tail",
+    "validation_problems",
+]
 
-# pandas names a column with an empty header "Unnamed: <position>"; in the Kaggle export the
-# first one is the original row index, which is what identifies a review.
-_ID_COLUMNS = ("Unnamed: 0", REVIEW_ID)
-# Error messages stay short whatever the file holds: a few examples, each cut to a few words.
-_EXAMPLES = 5
-_EXAMPLE_CHARS = 40
-_MAX_PROBLEM_CHARS = 1500
-
-
-class ReviewFileError(ValueError):
-    """A review file that cannot be used; the message names the file and the problem."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = Path(path)
-        if len(problem) > _MAX_PROBLEM_CHARS:
-            problem = problem[: _MAX_PROBLEM_CHARS - 20] + " ... (message cut)"
-        self.problem = problem
-        super().__init__(f"{self.path.name}: {problem}")
-
-
-class IncompleteFileError(ReviewFileError):
-    """A file that looks unfinished (still being written, or cut short): `reason` says why."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.reason = reason
-        super().__init__(path, f"the file is incomplete: {reason} (still being written?)")
-
-
-def unfinished_tail(tail: bytes) -> str | None:
-    """Why a file whose last byte is `tail` (empty for an empty file) is unfinished, or None.
-
-    Every complete export ends its last record with a newline; this is the check a caller can make
-    cheaply on the last byte alone, before reading the file (`parse_reviews` makes it too).
-    """
-    if not tail:
-        return "it is empty"
-    if not tail.endswith(b"\n"):
-        return "it does not end with a newline"
-    return None
+# A lone carriage return ends a line too, as in Python's and pandas' universal newlines.
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 
 
 def read_reviews(path: Path | str, *, require_label: bool = True) -> pd.DataFrame:
     """Read one review file strictly (see `parse_reviews`)."""
-    path = Path(path)
+    with open_reviews(path) as stream:
+        data = stream.read()
+    return parse_reviews(data, path, require_label=require_label)
+
+
+def open_reviews(path: Path | str) -> BinaryIO:
+    """The file opened for reading; a missing file or a folder raises `ReviewFileError`."""
     try:
-        data = path.read_bytes()
+        return open(path, "rb")
     except FileNotFoundError:
         raise ReviewFileError(path, "file not found") from None
     except IsADirectoryError:
         raise ReviewFileError(path, "is a folder, not a file") from None
-    return parse_reviews(data, path, require_label=require_label)
 
 
 def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) -> pd.DataFrame:
@@ -99,80 +85,118 @@ def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) 
     reviews pass `require_label=False`: then only `Review Text` is required (a label column that
     is there is still checked). A file that looks unfinished raises `IncompleteFileError`.
     """
+    (reviews,) = review_chunks(io.BytesIO(data), path, require_label=require_label)
+    return reviews
+
+
+def review_chunks(
+    stream: BinaryIO, path: Path | str, *, rows: int | None = None, require_label: bool = True
+) -> Iterator[pd.DataFrame]:
+    """The reviews read from `stream` (a seekable binary file), `rows` at a time, or all at once
+    when None, each chunk as `parse_reviews` returns a file; review ids are unique across chunks.
+    Only one chunk is held at a time, so a problem raises when the chunk holding it is read,
+    naming the file and the line."""
     path = Path(path)
-    text = _decode(path, data)
-    lines = _record_lines(path, text)
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-    required = REQUIRED_COLUMNS if require_label else (TEXT,)
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise ReviewFileError(
-            path,
-            f"missing required column(s): {_quoted(missing)} "
-            f"(the header has: {_quoted(frame.columns, limit=len(required) + _EXAMPLES)})",
-        )
-    if frame.empty:
-        raise ReviewFileError(path, "the file has a header but no review rows")
-    frame.insert(0, REVIEW_ID, _review_ids(path, frame, lines))
-    if LABEL in frame.columns:
-        frame[LABEL] = _labels(path, frame, lines)
-    for column in NUMERIC_COLUMNS:
-        if column in frame.columns:
-            frame[column] = _whole_numbers(path, frame, column, lines)
-    return frame
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """The file as text, refusing files that are empty, not UTF-8 or not finished."""
-    unfinished = unfinished_tail(data[-1:])
-    if unfinished:
+    stream.seek(max(stream.seek(0, os.SEEK_END) - 1, 0))
+    if unfinished := unfinished_tail(stream.read(1)):
         # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
         # and pandas would return its last row cut short.
         raise IncompleteFileError(path, unfinished)
-    if not data.strip():
+    stream.seek(0)
+    records = _records(path, stream)
+    # The header is the first record with more than white space (blank lines before it are skipped).
+    _, header_fields, header = next((r for r in records if r[2].strip()), (0, [], ""))
+    if not header:
         raise ReviewFileError(path, "the file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
+    columns = _frame(header, []).columns
+    required = REQUIRED_COLUMNS if require_label else (TEXT,)
+    missing = [column for column in required if column not in columns]
+    if missing:
         raise ReviewFileError(
             path,
-            f"the file is not UTF-8 text: byte 0x{data[err.start]:02x} at byte offset "
-            f"{err.start} (line {line}) is invalid; export it as UTF-8",
-        ) from None
-    if "\0" in text:
-        # pandas silently ends a field at a NUL byte; a file preallocated and filled out of order
-        # holds NUL bytes where nothing was written yet.
-        raise IncompleteFileError(
-            path,
-            f"it has NUL bytes from byte offset {data.index(0)} (space not written yet, "
-            "or not a CSV file)",
+            f"missing required column(s): {quoted(missing)} "
+            f"(the header has: {quoted(columns, limit=len(required) + EXAMPLES)})",
         )
-    return text
+    body = _same_width(path, records, width=len(header_fields))
+    seen, first_row = UniqueIds(), 0
+    while batch := list(islice(body, rows)):
+        lines = [line for line, _ in batch]
+        frame = _frame(header, [text for _, text in batch])
+        if len(frame) != len(batch):
+            raise ReviewFileError(
+                path,
+                f"cannot be parsed as CSV: the {len(batch)} records starting on lines "
+                f"{lines[0]}-{lines[-1]} give pandas {len(frame)} rows",
+            )
+        yield checked_columns(
+            path, frame, lines, first_row=first_row, seen=seen, whole_file=rows is None
+        )
+        first_row += len(frame)
+    if not first_row:
+        raise ReviewFileError(path, "the file has a header but no review rows")
 
 
-def _record_lines(path: Path, text: str) -> list[int]:
-    """The line each data record starts on, after checking every record has as many fields as the
-    header: pandas pads a short record with missing values, so a lost comma would shift fields."""
-    records = csv.reader(io.StringIO(text, newline=""), strict=True)
-    width = None
-    starts = []
-    line = 0  # the last line the reader has consumed
-    try:
-        for record in records:
-            start, line = line + 1, records.line_num
-            if not record:
-                continue  # a blank line, which pandas skips too
-            if width is None:
-                width = len(record)
-            elif len(record) != width:
+def _frame(header: str, records: list[str]) -> pd.DataFrame:
+    return pd.read_csv(
+        io.StringIO(header + "".join(records)), dtype=str, keep_default_na=False, na_values=[""]
+    )
+
+
+def _same_width(
+    path: Path, records: Iterator[tuple[int, list[str], str]], width: int
+) -> Iterator[tuple[int, str]]:
+    """(line, text) of each data record, after checking it has as many fields as the header:
+    pandas pads a short record with missing values, so a lost comma would shift fields."""
+    for line, fields, text in records:
+        if not fields:
+            continue  # a blank line, which pandas skips too
+        if len(fields) != width:
+            raise ReviewFileError(
+                path,
+                f"cannot be parsed as CSV: the record on line {line} has {len(fields)} "
+                f"fields but the header has {width}",
+            )
+        yield line, text
+
+
+def _records(path: Path, stream: BinaryIO) -> Iterator[tuple[int, list[str], str]]:
+    """Each CSV record of the stream: the line it starts on, its fields and its text as written.
+    Refuses bytes that are not UTF-8 or are NUL, and a quoted field the file never closes."""
+    pieces: list[str] = []
+
+    def lines() -> Iterator[str]:
+        offset = 0
+        for number, data in enumerate(stream, 1):
+            if b"\0" in data:
+                # pandas silently ends a field at a NUL byte; a file preallocated and filled out of
+                # order holds NUL bytes where nothing was written yet.
+                raise IncompleteFileError(
+                    path,
+                    f"it has NUL bytes from byte offset {offset + data.index(0)} (space not "
+                    "written yet, or not a CSV file)",
+                )
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as err:
                 raise ReviewFileError(
                     path,
-                    f"cannot be parsed as CSV: the record on line {start} has {len(record)} "
-                    f"fields but the header has {width}",
-                )
-            else:
-                starts.append(start)
+                    f"the file is not UTF-8 text: byte 0x{data[err.start]:02x} at byte offset "
+                    f"{offset + err.start} (line {number}) is invalid; export it as UTF-8",
+                ) from None
+            offset += len(data)
+            for piece in _LONE_CR.split(text) if "\r" in text else (text,):
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+
+    reader = csv.reader(lines(), strict=True)
+    line = 0  # the last line the reader has consumed
+    try:
+        for fields in reader:
+            start, line = line + 1, reader.line_num
+            text = "".join(pieces)
+            pieces.clear()
+            yield start, fields, text
     except csv.Error as err:
         if str(err) == "unexpected end of data":  # the text ends inside a quoted field
             raise IncompleteFileError(
@@ -181,122 +205,3 @@ def _record_lines(path: Path, text: str) -> list[int]:
         raise ReviewFileError(
             path, f"cannot be parsed as CSV: {err} in the record starting on line {line + 1}"
         ) from None
-    return starts
-
-
-def _review_ids(path: Path, frame: pd.DataFrame, lines: list[int]) -> pd.Series:
-    """Take the id column out of `frame` (or number the rows) and check the ids are unique."""
-    if frame.columns[0] in _ID_COLUMNS:
-        ids = pd.to_numeric(frame.pop(frame.columns[0]), errors="coerce")
-        not_whole = ids.isna() | (ids % 1 != 0)
-        if not_whole.any():
-            raise ReviewFileError(
-                path,
-                "the first column holds the review ids, which must be whole numbers; "
-                f"it does not on {_rows(not_whole, lines)}",
-            )
-        ids = ids.astype("int64")
-    else:
-        ids = pd.Series(range(len(frame)), dtype="int64")
-    if REVIEW_ID in frame.columns:
-        raise ReviewFileError(
-            path, f"a column named {REVIEW_ID!r} must be the first column, where the ids are"
-        )
-    repeated = ids[ids.duplicated()].unique()
-    if len(repeated):
-        more = f" and {len(repeated) - _EXAMPLES} more" if len(repeated) > _EXAMPLES else ""
-        raise ReviewFileError(
-            path, f"duplicated {REVIEW_ID}(s): {', '.join(map(str, repeated[:_EXAMPLES]))}{more}"
-        )
-    return ids
-
-
-def _labels(path: Path, frame: pd.DataFrame, lines: list[int]) -> pd.Series:
-    """The label as 0/1 integers; anything else would silently become a third class or a NaN."""
-    labels = frame[LABEL]
-    bad = ~labels.isin(["0", "1"])
-    if bad.any():
-        raise ReviewFileError(
-            path, _unexpected(f"{LABEL} must be 0 or 1", frame, bad, LABEL, lines)
-        )
-    return labels.astype("int64")
-
-
-def _whole_numbers(path: Path, frame: pd.DataFrame, column: str, lines: list[int]) -> pd.Series:
-    """A numeric Kaggle column as nullable integers; any other text is an error naming the rows."""
-    text = frame[column]
-    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
-    bad = text.notna() & (numbers.isna() | (numbers % 1 != 0) | (numbers.abs() >= 2**53))
-    if bad.any():
-        raise ReviewFileError(
-            path, _unexpected(f"{column!r} must hold whole numbers", frame, bad, column, lines)
-        )
-    return numbers.astype("Int64")
-
-
-def _unexpected(
-    rule: str, frame: pd.DataFrame, bad: pd.Series, column: str, lines: list[int]
-) -> str:
-    """`rule`, how many rows break it, the commonest few values (each cut short) and the first rows."""
-    found = frame.loc[bad, column].map(_example, na_action="ignore").fillna("empty").value_counts()
-    values = ", ".join(f"{value} ({count}x)" for value, count in found.head(_EXAMPLES).items())
-    if len(found) > _EXAMPLES:
-        values = f"{len(found)} distinct values, the commonest {values}"
-    return (
-        f"{rule}: {int(bad.sum())} of {len(frame)} rows hold something else ({values}): "
-        f"{_rows(bad, lines, frame[REVIEW_ID])}"
-    )
-
-
-def _example(value: str) -> str:
-    """A value as it appears in an error message: quoted, and cut short when long."""
-    return repr(value if len(value) <= _EXAMPLE_CHARS else value[:_EXAMPLE_CHARS] + "...")
-
-
-def _rows(bad: pd.Series | np.ndarray, lines: list[int], ids: pd.Series | None = None) -> str:
-    """The first few offending rows, by review id when it is known and by the line they start on."""
-    rows = np.flatnonzero(bad)
-    shown = [
-        f"line {lines[row]}" if ids is None else f"{REVIEW_ID} {ids.iloc[row]} (line {lines[row]})"
-        for row in rows[:_EXAMPLES]
-    ]
-    more = f" and {len(rows) - _EXAMPLES} more" if len(rows) > _EXAMPLES else ""
-    return ", ".join(shown) + more
-
-
-def _quoted(names: Iterable[str], limit: int | None = None) -> str:
-    """Names quoted and comma-separated; with `limit`, the first few (each cut short) and a count."""
-    names = list(names)
-    if limit is None or len(names) <= limit:
-        return ", ".join(map(repr, names))
-    return ", ".join(map(_example, names[:limit])) + f" and {len(names) - limit} more"
-
-
-MAX_NULL_TEXT_SHARE = 0.2
-
-
-def validation_problems(reviews: pd.DataFrame) -> list[str]:
-    """What makes parsed reviews unfit for training; empty when they are fit.
-
-    Required columns, labels 0 or 1, unique review ids, and at most 20 % of reviews without text
-    (the real drops have 3.5-3.7 %; far more means a broken export). `parse_reviews` already
-    refuses most of this while reading; this is also the check run on every stored drop.
-    """
-    missing = [column for column in (REVIEW_ID, *REQUIRED_COLUMNS) if column not in reviews]
-    if missing:
-        return [f"missing column(s): {_quoted(missing)}"]
-    if reviews.empty:
-        return ["no review rows"]
-    problems = []
-    not_binary = int((~reviews[LABEL].isin([0, 1])).sum())
-    if not_binary:
-        problems.append(f"{not_binary} {LABEL} value(s) other than 0 or 1")
-    repeated = int(reviews[REVIEW_ID].duplicated().sum())
-    if repeated:
-        problems.append(f"{repeated} repeated {REVIEW_ID}(s)")
-    share = float(reviews[TEXT].isna().mean())
-    if share > MAX_NULL_TEXT_SHARE:
-        problems.append(
-            f"{share:.0%} of reviews have no text (more than {MAX_NULL_TEXT_SHARE:.0%})"
-        )
-    return problems

@@ -1,23 +1,38 @@
-"""`sentiment-predict`: JSON lines from the production model, a clear exit 2 without one, a clear
-exit 1 when the store fails, and never a credential of the tracking URI."""
+"""`sentiment-predict`: JSON lines or CSV from the production model; bad input (exit 2), no model
+(exit 3) and a failing store (exit 4) each told apart in one line, never with a credential of the
+tracking URI."""
 
+import csv
+import io
 import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from sentiment_assets.cli.predict import main
+from sentiment_assets.cli.predict import Exit, main
 from sentiment_assets.cli.sample_drops import write_sample_drops
-from sentiment_assets.model.reviews import REVIEW_ID, TEXT, read_reviews
+from sentiment_assets.lib.tracking import PRODUCTION_URI
+from sentiment_assets.model.reviews import REVIEW_ID, TEXT, TITLE, read_reviews
 from sentiment_assets_tests.processes import free_port
 
 
-def test_without_a_production_model_it_says_so_and_exits_2(data_dir: Path, capsys) -> None:
-    assert main(["Lovely dress"]) == 2
+def test_without_a_production_model_it_says_so_and_exits_3(data_dir: Path, capsys) -> None:
+    assert main(["Lovely dress"]) == Exit.NO_MODEL == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "no model at models:/customer-sentiment-analysis@production" in err
+    assert (
+        "in the MLflow store at sqlite:///" in err
+        and "(no store has been created there yet)" in err
+    )
     assert "make run" in err
+    # Finding out created no empty store.
+    assert not (data_dir / "mlflow").exists()
 
 
 def test_a_missing_alias_in_an_existing_store_is_no_model(
@@ -26,8 +41,59 @@ def test_a_missing_alias_in_an_existing_store_is_no_model(
     monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = "models:/customer-sentiment-analysis@staging"
-    assert main(["--model-uri", uri, "Lovely dress"]) == 2
-    assert f"no model at {uri}" in capsys.readouterr().err
+    assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
+    err = capsys.readouterr().err
+    assert f"no model at {uri}" in err and "alias staging not found" in err
+
+
+def test_a_missing_version_is_no_model_in_mlflows_words(production_store, monkeypatch, capsys):
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = "models:/customer-sentiment-analysis/99"
+    assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
+    assert "version=99) not found" in capsys.readouterr().err
+
+
+def test_a_malformed_model_uri_is_bad_input_not_a_failing_store(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", "models:/a/b/c", "Lovely dress"])
+    assert exit_.value.code == Exit.BAD_INPUT
+    assert "--model-uri models:/a/b/c: Models URIs must be of the form" in capsys.readouterr().err
+
+
+def test_a_locked_store_is_a_store_failure(tfidf_store, tmp_path, monkeypatch, capsys) -> None:
+    from sentiment_assets.lib import model_loading
+
+    db = tmp_path / "mlflow.db"
+    shutil.copy(tfidf_store["store"].uri.removeprefix("sqlite:///"), db)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setattr(model_loading, "_BUSY_TIMEOUT_SECONDS", 0.1)
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["Lovely dress"]) == Exit.STORE_FAILED == 4
+    finally:
+        writer.close()
+    assert capsys.readouterr().err.strip() == (
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production: the "
+        f"MLflow store at sqlite:///{db} failed: it is locked by another process (SQLite: "
+        "database is locked)"
+    )
+
+
+def test_a_model_whose_own_files_fail_is_not_called_a_store_failure(
+    tfidf_store, tmp_path, monkeypatch
+) -> None:
+    from sentiment_assets.lib.model_loading import alias_from_sqlite
+
+    store = tfidf_store["store"]
+    store.set_production(tfidf_store["versions"][0])
+    folder = shutil.copytree(alias_from_sqlite(store.uri, PRODUCTION_URI).path, tmp_path / "m")
+    (serving,) = Path(folder).rglob("serving.json")
+    serving.unlink()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    with pytest.raises(FileNotFoundError, match=r"serving\.json"):
+        main(["--model-uri", str(folder), "Lovely dress"])
 
 
 def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, capsys) -> None:
@@ -37,12 +103,12 @@ def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, caps
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
 
-    assert main(["Lovely dress"]) == 1
+    assert main(["Lovely dress"]) == Exit.STORE_FAILED
     out, err = capsys.readouterr()
     assert "s3cret" not in out + err
     assert err.strip() == (
-        "sentiment-predict: could not load models:/customer-sentiment-analysis@production from "
-        f"the MLflow store at http://alice:***@127.0.0.1:{port}: "
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production: the "
+        f"MLflow store at http://alice:***@127.0.0.1:{port} failed: "
         "the tracking server could not be reached"
     )
 
@@ -91,7 +157,7 @@ def test_a_blank_review_is_refused_not_scored(production_store, monkeypatch, cap
 def test_a_broken_csv_is_named_and_exits_2(data_dir: Path, capsys) -> None:
     bad = data_dir / "bad.csv"
     bad.write_bytes(b",Title\n0,Nice\n")
-    assert main(["--file", str(bad)]) == 2
+    assert main(["--file", str(bad)]) == Exit.BAD_INPUT
     assert "bad.csv: missing required column" in capsys.readouterr().err
 
 
@@ -99,3 +165,178 @@ def test_nothing_to_predict_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2
+
+
+def test_texts_and_a_file_together_are_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["Lovely", "--file", str(tmp_path / "reviews.csv")])
+    assert exit_.value.code == 2
+
+
+@pytest.fixture
+def tfidf_production(tfidf_store, monkeypatch):
+    """The TF-IDF store as the default one, its first version in production."""
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(tfidf_store["folder"]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tfidf_store["store"].set_production(tfidf_store["versions"][0])
+    return tfidf_store
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_file_as_json_lines_and_as_csv_with_its_review_ids(
+    tfidf_production, capsys, tmp_path: Path
+) -> None:
+    *_, path = write_sample_drops(tmp_path, drops=2, rows_per_drop=40)  # ids 40-79
+    code, out, _ = _run(["--file", str(path)], capsys)
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    code, out, _ = _run(["--file", str(path), "--format", "csv"], capsys)
+    assert code == 0
+    assert out.splitlines()[0] == "review_id,probability,label,sentiment"
+    rows = list(csv.DictReader(io.StringIO(out)))
+
+    with_text = read_reviews(path).dropna(subset=[TEXT])
+    assert with_text[REVIEW_ID].iloc[0] == 40  # the file's own ids, not row numbers
+    assert [line["review_id"] for line in lines] == with_text[REVIEW_ID].tolist()
+    assert [int(row["review_id"]) for row in rows] == with_text[REVIEW_ID].tolist()
+    assert [line["text"] for line in lines] == with_text[TEXT].tolist()
+    for line, row in zip(lines, rows, strict=True):
+        assert float(row["probability"]) == line["probability"]
+        assert int(row["label"]) == line["label"]
+        assert row["sentiment"] == line["sentiment"]
+    assert {line["sentiment"] for line in lines} == {"recommended", "not recommended"}
+
+
+def test_a_file_bigger_than_one_chunk_gives_the_whole_files_predictions(
+    tfidf_production, capsys, tmp_path: Path
+) -> None:
+    (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=300)
+    whole = _run(["--file", str(path), "--chunk-size", "1000"], capsys)
+    chunked = _run(["--file", str(path), "--chunk-size", "7"], capsys)
+    assert chunked == whole
+    assert whole[0] == 0 and "review(s) without text skipped" in whole[2]
+    # And they are the model's predictions of the file read at once.
+    import mlflow.pyfunc
+    import pandas as pd
+
+    reviews = read_reviews(path).dropna(subset=[TEXT])
+    model = mlflow.pyfunc.load_model(tfidf_production["store"].version_uri("1"))
+    titles = [t if isinstance(t, str) else None for t in reviews[TITLE]]
+    expected = model.predict(pd.DataFrame({"review_text": reviews[TEXT], "title": titles}))
+    lines = [json.loads(line) for line in whole[1].splitlines()]
+    assert [line["label"] for line in lines] == expected["label"].tolist()
+    assert [line["probability"] for line in lines] == expected["probability"].round(6).tolist()
+
+
+HEADER = ",Title,Review Text,Recommended IND\n"
+
+
+@pytest.mark.parametrize(
+    ("broken", "problem"),
+    [
+        (
+            "7,Title,Fine,but,1\n",
+            "cannot be parsed as CSV: the record on line 9 has 5 fields but the header has 4",
+        ),
+        (
+            "7,Title,Fine,maybe\n",
+            "Recommended IND must be 0 or 1: 1 of the 5 rows starting on "
+            "lines 7-11 hold something else ('maybe' (1x)): review_id 7 (line 9)",
+        ),
+    ],
+)
+def test_a_broken_record_in_the_second_chunk_is_named_and_no_output_is_written(
+    tfidf_production, capsys, tmp_path: Path, broken: str, problem: str
+) -> None:
+    rows = [f"{i},Title {i},Lovely dress number {i},1\n" for i in range(12)]
+    rows[7] = broken
+    path = tmp_path / "reviews.csv"
+    path.write_text(HEADER + "".join(rows))
+    output = tmp_path / "out" / "predictions.jsonl"
+    output.parent.mkdir()
+    argv = ["--file", str(path), "--chunk-size", "5", "--output", str(output)]
+
+    code, out, err = _run(argv, capsys)
+    assert (code, out) == (2, "")
+    assert err.strip() == f"sentiment-predict: reviews.csv: {problem}"
+    assert list(output.parent.iterdir()) == []
+    # A file that was there stays as it was.
+    output.write_text("earlier predictions\n")
+    assert _run(argv, capsys)[0] == 2
+    assert list(output.parent.iterdir()) == [output]
+    assert output.read_text() == "earlier predictions\n"
+
+
+def test_output_is_written_whole_under_its_name(tfidf_production, capsys, tmp_path: Path) -> None:
+    (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=30)
+    output = tmp_path / "out" / "predictions.csv"
+    output.parent.mkdir()
+    code, out, _ = _run(["--file", str(path), "--format", "csv", "--output", str(output)], capsys)
+    assert (code, out) == (0, "")
+    assert list(output.parent.iterdir()) == [output]
+    written = output.read_text().splitlines()
+    assert written[0] == "review_id,probability,label,sentiment"
+    assert _run(["--file", str(path), "--format", "csv"], capsys)[1].splitlines() == written
+
+
+def test_output_leaves_no_file_when_the_model_fails_to_load(
+    data_dir: Path, monkeypatch, capsys
+) -> None:
+    output = data_dir / "out" / "predictions.jsonl"
+    output.parent.mkdir()
+    assert _run(["Lovely dress", "--output", str(output)], capsys)[0] == Exit.NO_MODEL
+    assert list(output.parent.iterdir()) == []
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    output.write_text("earlier predictions\n")
+    code, _, err = _run(["Lovely dress", "--output", str(output)], capsys)
+    assert code == Exit.STORE_FAILED and "the tracking server could not be reached" in err
+    assert list(output.parent.iterdir()) == [output]
+    assert output.read_text() == "earlier predictions\n"
+
+
+def test_a_moved_alias_is_seen_by_the_next_prediction(tfidf_production, capsys) -> None:
+    import mlflow.pyfunc
+    import pandas as pd
+
+    store, versions = tfidf_production["store"], tfidf_production["versions"]
+    review = "The fabric is thin but the fit is lovely"
+    seen = {}
+    for version in (versions[0], versions[1], versions[0]):
+        store.set_production(version)
+        code, out, _ = _run([review], capsys)
+        assert code == 0
+        seen.setdefault(version, set()).add(json.loads(out)["probability"])
+    store.activate()
+    for version, probabilities in seen.items():
+        model = mlflow.pyfunc.load_model(store.version_uri(version))
+        expected = model.predict(pd.DataFrame({"review_text": [review]}))["probability"][0]
+        assert probabilities == {round(float(expected), 6)}
+    assert seen[versions[0]] != seen[versions[1]]
+
+
+def test_sentiment_predict_scores_a_tfidf_model_without_tensorflow(
+    tfidf_production, tmp_path: Path
+) -> None:
+    command = [str(Path(sys.executable).parent / "sentiment-predict")]
+    command += ["Love it", "Cheap, returning it"]
+    env = {**os.environ, "SENTIMENT_DATA_DIR": str(tfidf_production["folder"])}
+    env["PYTHONPROFILEIMPORTTIME"] = "1"  # every module the command imports, on stderr
+    env.pop("MLFLOW_TRACKING_URI", None)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [json.loads(line)["label"] for line in done.stdout.splitlines()] == [1, 0]
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "sklearn" in imported and "mlflow" in imported
+    # No TensorFlow for a TF-IDF model, and the alias read without MLflow's SQLAlchemy store.
+    assert not imported & {"tensorflow", "keras", "sqlalchemy", "alembic"}

@@ -12,7 +12,9 @@ from sentiment_assets.model.reviews import (
     TITLE,
     IncompleteFileError,
     ReviewFileError,
+    open_reviews,
     read_reviews,
+    review_chunks,
     unfinished_tail,
 )
 
@@ -255,6 +257,47 @@ def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
 def test_nul_bytes(tmp_path):
     reason = _incomplete(_write(tmp_path, HEADER + _row(1) + "\0" * 8 + "\n"))
     assert reason.startswith(f"it has NUL bytes from byte offset {len(HEADER + _row(1))} ")
+
+
+def _chunks(path: Path, rows: int, require_label: bool = True) -> list[pd.DataFrame]:
+    with open_reviews(path) as stream:
+        return list(review_chunks(stream, path, rows=rows, require_label=require_label))
+
+
+def test_chunks_are_the_whole_file_cut_in_pieces(tmp_path):
+    rows = [_row(i, text='"two\r\nlines"' if i % 3 else "plain") for i in range(10)]
+    path = _write(tmp_path, HEADER + "".join(rows[:4]) + "\n" + "".join(rows[4:]))
+    chunks = _chunks(path, rows=4)
+    assert [len(chunk) for chunk in chunks] == [4, 4, 2]
+    whole = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(whole, read_reviews(path))
+
+
+def test_rows_without_ids_are_numbered_across_chunks(tmp_path):
+    path = _write(tmp_path, "Review Text\n" + "".join(f"review {i}\n" for i in range(5)))
+    chunks = _chunks(path, rows=2, require_label=False)
+    assert [chunk[REVIEW_ID].tolist() for chunk in chunks] == [[0, 1], [2, 3], [4]]
+
+
+def test_a_broken_record_in_a_later_chunk_names_the_file_and_its_line(tmp_path):
+    rows = [_row(i) for i in range(6)]
+    rows[4] = _row(4, label="yes")
+    path = _write(tmp_path, HEADER + "".join(rows))
+    with open_reviews(path) as stream:
+        chunks = review_chunks(stream, path, rows=3)
+        assert len(next(chunks)) == 3  # the first chunk is fine and comes first
+        with pytest.raises(ReviewFileError) as caught:
+            next(chunks)
+    assert str(caught.value) == (
+        "reviews_test.csv: Recommended IND must be 0 or 1: 1 of the 3 rows starting on lines "
+        "5-7 hold something else ('yes' (1x)): review_id 4 (line 6)"
+    )
+
+
+def test_an_id_repeated_chunks_apart_is_refused(tmp_path):
+    path = _write(tmp_path, HEADER + "".join(_row(i) for i in (1, 2, 3, 4, 2)))
+    with pytest.raises(ReviewFileError, match=r"duplicated review_id\(s\): 2$"):
+        _chunks(path, rows=2)
 
 
 # From shared/data/README.md: rows, null Review Text, Recommended IND = 1, first review id.

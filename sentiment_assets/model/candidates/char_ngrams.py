@@ -52,9 +52,9 @@ class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
         return vectorizer
 
     def _counts(
-        self, documents: Iterable[str], vocabulary: dict[str, int] | None
-    ) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
-        """Documents x n-grams counts, and the n-grams of the columns."""
+        self, documents: Iterable[str], grams: CountVectorizer, *, fit: bool
+    ) -> scipy.sparse.csr_matrix:
+        """Documents x n-grams counts, the n-grams counted (and with `fit`, found) by `grams`."""
         column: dict[str, int] = {}
         indices: list[int] = []
         starts = [0]
@@ -65,40 +65,48 @@ class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
             (np.ones(len(indices)), indices, starts), shape=(len(starts) - 1, len(column))
         )
         per_document.sum_duplicates()
-        grams = CountVectorizer(
+        distinct = list(column)
+        per_word = grams.fit_transform(distinct) if fit else grams.transform(distinct)
+        return (per_document @ per_word).tocsr()
+
+    def _gram_counter(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
+        return CountVectorizer(
             analyzer="char_wb",
             ngram_range=tuple(self.ngram_range),
             lowercase=False,
             vocabulary=vocabulary,
         )
-        distinct = list(column)
-        per_word = (
-            grams.fit_transform(distinct) if vocabulary is None else grams.transform(distinct)
-        )
-        return (per_document @ per_word).tocsr(), grams.get_feature_names_out()
 
     def fit(self, documents: Iterable[str], y: Any = None) -> WordwiseCharTfidf:
         self.fit_transform(documents)
         return self
 
     def fit_transform(self, documents: Iterable[str], y: Any = None) -> scipy.sparse.csr_matrix:
-        counts, grams = self._counts(documents, None)
+        grams = self._gram_counter()
+        counts = self._counts(documents, grams, fit=True)
         frequency = np.bincount(counts.indices, minlength=counts.shape[1])
         kept = np.flatnonzero(frequency >= self.min_df)
         if not len(kept):
             raise ValueError(f"no character n-gram is in {self.min_df} or more documents")
-        self.vocabulary_ = {gram: i for i, gram in enumerate(grams[kept])}
+        self.vocabulary_ = {gram: i for i, gram in enumerate(grams.get_feature_names_out()[kept])}
         rows = counts.shape[0]
         self.idf_ = np.log((1 + rows) / (1 + frequency[kept].astype(np.float64))) + 1
         return self._weigh(counts[:, kept])
 
     def transform(self, documents: Iterable[str]) -> scipy.sparse.csr_matrix:
-        counts, _ = self._counts(documents, self.vocabulary_)
-        return self._weigh(counts)
+        # One counter per fitted vocabulary, kept: scikit-learn checks a given vocabulary when it
+        # is first used, which costs as much as the vocabulary is long (5 ms of a single review's
+        # 8, measured here) and would be paid again by every call.
+        counter = getattr(self, "_counter", None)
+        if counter is None or counter.vocabulary is not self.vocabulary_:
+            counter = self._counter = self._gram_counter(self.vocabulary_)
+        return self._weigh(self._counts(documents, counter, fit=False))
 
     def _weigh(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
         weights = counts.astype(np.float64)
         if self.sublinear_tf:
             np.log(weights.data, out=weights.data)
             weights.data += 1
-        return normalize(weights @ scipy.sparse.diags(self.idf_), norm="l2", copy=False).tocsr()
+        # Each stored count times its column's IDF: no vocabulary-long diagonal per call.
+        weights.data *= self.idf_[weights.indices]
+        return normalize(weights, norm="l2", copy=False).tocsr()

@@ -1,0 +1,158 @@
+"""The checks on parsed review columns: unique whole-number ids, 0/1 labels, Kaggle's numbers as
+integers; and the check every stored drop passes (`validation_problems`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .review_schema import (
+    EXAMPLES,
+    LABEL,
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    REVIEW_ID,
+    TEXT,
+    ReviewFileError,
+    example,
+    quoted,
+    rows_text,
+)
+
+# pandas names a column with an empty header "Unnamed: <position>"; in the Kaggle export the
+# first one is the original row index, which is what identifies a review.
+_ID_COLUMNS = ("Unnamed: 0", REVIEW_ID)
+MAX_NULL_TEXT_SHARE = 0.2
+
+
+class UniqueIds:
+    """The review ids read so far from one file (8 bytes each, sorted), to refuse a repeated one
+    however far apart the two are."""
+
+    def __init__(self) -> None:
+        self._seen = np.empty(0, dtype=np.int64)
+
+    def add(self, path: Path, ids: pd.Series) -> None:
+        values = ids.to_numpy(dtype=np.int64)
+        position = np.searchsorted(self._seen, values)
+        earlier = position < len(self._seen)
+        earlier[earlier] = self._seen[position[earlier]] == values[earlier]
+        repeated = ids[ids.duplicated().to_numpy() | earlier].unique()
+        if len(repeated):
+            more = f" and {len(repeated) - EXAMPLES} more" if len(repeated) > EXAMPLES else ""
+            shown = ", ".join(map(str, repeated[:EXAMPLES]))
+            raise ReviewFileError(path, f"duplicated {REVIEW_ID}(s): {shown}{more}")
+        # Two sorted runs: the stable sort merges them in linear time.
+        self._seen = np.sort(np.concatenate([self._seen, values]), kind="stable")
+
+
+def checked_columns(
+    path: Path,
+    frame: pd.DataFrame,
+    lines: list[int],
+    *,
+    first_row: int,
+    seen: UniqueIds,
+    whole_file: bool,
+) -> pd.DataFrame:
+    """`frame` (text as read, rows starting on `lines`) with `review_id` first, the label as 0/1
+    and Kaggle's numeric columns as nullable integers; `first_row` numbers rows without an id
+    column, `seen` holds the ids of the file's earlier rows. Raises `ReviewFileError` naming the rows
+    that break a rule."""
+    frame.insert(0, REVIEW_ID, _review_ids(path, frame, lines, first_row, seen))
+    scope = (
+        f"{len(frame)} rows"
+        if whole_file
+        else (f"the {len(frame)} rows starting on lines {lines[0]}-{lines[-1]}")
+    )
+    if LABEL in frame.columns:
+        bad = ~frame[LABEL].isin(["0", "1"])
+        if bad.any():
+            rule = f"{LABEL} must be 0 or 1"
+            raise ReviewFileError(path, _unexpected(rule, frame, bad, LABEL, lines, scope))
+        # Anything else would silently have become a third class or a NaN.
+        frame[LABEL] = frame[LABEL].astype("int64")
+    for column in NUMERIC_COLUMNS:
+        if column in frame.columns:
+            frame[column] = _whole_numbers(path, frame, column, lines, scope)
+    return frame
+
+
+def _review_ids(
+    path: Path, frame: pd.DataFrame, lines: list[int], first_row: int, seen: UniqueIds
+) -> pd.Series:
+    """Take the id column out of `frame` (or number the rows) and check the ids are unique."""
+    if frame.columns[0] in _ID_COLUMNS:
+        found = pd.to_numeric(frame.pop(frame.columns[0]), errors="coerce")
+        not_whole = found.isna() | (found % 1 != 0)
+        if not_whole.any():
+            raise ReviewFileError(
+                path,
+                "the first column holds the review ids, which must be whole numbers; "
+                f"it does not on {rows_text(not_whole, lines)}",
+            )
+        found = found.astype("int64")
+    else:
+        found = pd.Series(range(first_row, first_row + len(frame)), dtype="int64")
+    if REVIEW_ID in frame.columns:
+        raise ReviewFileError(
+            path, f"a column named {REVIEW_ID!r} must be the first column, where the ids are"
+        )
+    seen.add(path, found)
+    return found
+
+
+def _whole_numbers(
+    path: Path, frame: pd.DataFrame, column: str, lines: list[int], scope: str
+) -> pd.Series:
+    """A numeric Kaggle column as nullable integers; any other text is an error naming the rows."""
+    text = frame[column]
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+    bad = text.notna() & (numbers.isna() | (numbers % 1 != 0) | (numbers.abs() >= 2**53))
+    if bad.any():
+        rule = f"{column!r} must hold whole numbers"
+        raise ReviewFileError(path, _unexpected(rule, frame, bad, column, lines, scope))
+    return numbers.astype("Int64")
+
+
+def _unexpected(
+    rule: str, frame: pd.DataFrame, bad: pd.Series, column: str, lines: list[int], scope: str
+) -> str:
+    """`rule`, how many rows break it, the commonest few values (each cut short) and the first rows."""
+    found = frame.loc[bad, column].map(example, na_action="ignore").fillna("empty").value_counts()
+    values = ", ".join(f"{value} ({count}x)" for value, count in found.head(EXAMPLES).items())
+    if len(found) > EXAMPLES:
+        values = f"{len(found)} distinct values, the commonest {values}"
+    return (
+        f"{rule}: {int(bad.sum())} of {scope} hold something else ({values}): "
+        f"{rows_text(bad, lines, frame[REVIEW_ID])}"
+    )
+
+
+def validation_problems(reviews: pd.DataFrame) -> list[str]:
+    """What makes parsed reviews unfit for training; empty when they are fit.
+
+    Required columns, labels 0 or 1, unique review ids, and at most 20 % of reviews without text
+    (the real drops have 3.5-3.7 %; far more means a broken export). The reader already refuses
+    most of this while reading; this is also the check run on every stored drop.
+    """
+    missing = [column for column in (REVIEW_ID, *REQUIRED_COLUMNS) if column not in reviews]
+    if missing:
+        return [f"missing column(s): {quoted(missing)}"]
+    if reviews.empty:
+        return ["no review rows"]
+    problems = []
+    not_binary = int((~reviews[LABEL].isin([0, 1])).sum())
+    if not_binary:
+        problems.append(f"{not_binary} {LABEL} value(s) other than 0 or 1")
+    repeated = int(reviews[REVIEW_ID].duplicated().sum())
+    if repeated:
+        problems.append(f"{repeated} repeated {REVIEW_ID}(s)")
+    share = float(reviews[TEXT].isna().mean())
+    if share > MAX_NULL_TEXT_SHARE:
+        problems.append(
+            f"{share:.0%} of reviews have no text (more than {MAX_NULL_TEXT_SHARE:.0%})"
+        )
+    return problems

@@ -1,0 +1,93 @@
+"""The review-file schema (Kaggle "Women's Clothing E-Commerce Reviews"), the errors a review file
+can raise, and how those errors quote what they found: short, whatever the file holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TEXT = "Review Text"
+TITLE = "Title"
+LABEL = "Recommended IND"
+REVIEW_ID = "review_id"
+REQUIRED_COLUMNS: tuple[str, ...] = (TEXT, LABEL)
+KAGGLE_COLUMNS: tuple[str, ...] = (
+    "Clothing ID",
+    "Age",
+    TITLE,
+    TEXT,
+    "Rating",
+    LABEL,
+    "Positive Feedback Count",
+    "Division Name",
+    "Department Name",
+    "Class Name",
+)
+
+# Kaggle's numeric columns: whole numbers or empty, stored as nullable integers. Every other
+# column is read as text, so no value can give a column two types (which storage refuses).
+NUMERIC_COLUMNS: tuple[str, ...] = ("Clothing ID", "Age", "Rating", "Positive Feedback Count")
+
+# Error messages stay short whatever the file holds: a few examples, each cut to a few words.
+EXAMPLES = 5
+_EXAMPLE_CHARS = 40
+_MAX_PROBLEM_CHARS = 1500
+
+
+class ReviewFileError(ValueError):
+    """A review file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        if len(problem) > _MAX_PROBLEM_CHARS:
+            problem = problem[: _MAX_PROBLEM_CHARS - 20] + " ... (message cut)"
+        self.problem = problem
+        super().__init__(f"{self.path.name}: {problem}")
+
+
+class IncompleteFileError(ReviewFileError):
+    """A file that looks unfinished (still being written, or cut short): `reason` says why."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(path, f"the file is incomplete: {reason} (still being written?)")
+
+
+def unfinished_tail(tail: bytes) -> str | None:
+    """Why a file whose last byte is `tail` (empty for an empty file) is unfinished, or None.
+
+    Every complete export ends its last record with a newline; this is the check a caller can make
+    cheaply on the last byte alone, before reading the file (the readers make it too).
+    """
+    if not tail:
+        return "it is empty"
+    if not tail.endswith(b"\n"):
+        return "it does not end with a newline"
+    return None
+
+
+def example(value: str) -> str:
+    """A value as it appears in an error message: quoted, and cut short when long."""
+    return repr(value if len(value) <= _EXAMPLE_CHARS else value[:_EXAMPLE_CHARS] + "...")
+
+
+def quoted(names: Iterable[str], limit: int | None = None) -> str:
+    """Names quoted and comma-separated; with `limit`, the first few (each cut short) and a count."""
+    names = list(names)
+    if limit is None or len(names) <= limit:
+        return ", ".join(map(repr, names))
+    return ", ".join(map(example, names[:limit])) + f" and {len(names) - limit} more"
+
+
+def rows_text(bad: pd.Series | np.ndarray, lines: list[int], ids: pd.Series | None = None) -> str:
+    """The first few offending rows, by review id when it is known and by the line they start on."""
+    rows = np.flatnonzero(bad)
+    shown = [
+        f"line {lines[row]}" if ids is None else f"{REVIEW_ID} {ids.iloc[row]} (line {lines[row]})"
+        for row in rows[:EXAMPLES]
+    ]
+    more = f" and {len(rows) - EXAMPLES} more" if len(rows) > EXAMPLES else ""
+    return ", ".join(shown) + more
