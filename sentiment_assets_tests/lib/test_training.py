@@ -119,7 +119,9 @@ def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
     watcher.join()
     runs = store.client().search_runs([store.experiment_id()])
     statuses = {run.info.run_name: run.info.status for run in runs}
+    # scikit-learn first, then the Keras candidates in their order; each fitted as a copy.
     assert statuses == {"trained": "FINISHED", "interrupted": "KILLED"}
+    assert all(planned.candidate.model is None for planned in candidates)
     # Worker threads are not daemons (tqdm's progress monitor, which MLflow starts, is).
     started = set(threading.enumerate()) - before - {watcher}
     assert [t.name for t in started if not t.daemon] == []
