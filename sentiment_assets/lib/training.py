@@ -201,7 +201,7 @@ def train_candidates(
 
     curves: dict[str, bytes] = {}
     tags = {**tags, "data_version": dataset.fingerprint}
-    by_name = {}
+    by_name: dict[str, CandidateResult] = {}
     for planned in sorted(candidates, key=lambda p: uses_tensorflow(p.candidate)):
         # Fitted as a copy that lives only as long as its training: the caller's list keeps the
         # unfitted candidates, not five fitted models.
