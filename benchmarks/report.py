@@ -104,7 +104,7 @@ def record(output: str, summary: Summary, candidates: pd.DataFrame | None) -> No
     if candidates is not None:
         block += [
             "Every candidate on the test split of the three real drops (threshold tuned on "
-            "validation; training seconds are wall time inside `trained_models`, two threads):",
+            "validation; training seconds are wall time inside `trained_models`, one candidate at a time):",
             "",
             candidates.to_markdown(index=False),
         ]

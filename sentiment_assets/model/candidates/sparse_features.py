@@ -18,7 +18,10 @@ import numpy as np
 import scipy.sparse
 import tensorflow as tf
 
-BATCH = 2048
+# Rows per call: a batch's dense TF-IDF (rows x 13,000 float32) is what this costs in memory, and
+# TensorFlow keeps what it allocated; at 2,048 rows the n-gram MLP's features took 0.58 GiB of
+# resident memory, at 256 0.07 GiB (measured on the real drops).
+BATCH = 256
 
 
 def sparse_outputs(model: keras.Model, inputs: Sequence[np.ndarray]) -> scipy.sparse.csr_matrix:
