@@ -1,12 +1,11 @@
 """The fitting part of lib/training: fit on train, threshold and validation from that model, then
 the refit on train+validation that the logged model is."""
 
+import logging
 import os
 import signal
 import threading
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,30 +111,35 @@ def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
         plan(make_candidate("tfidf-logreg", "trained")),
     ]
     before = set(threading.enumerate())
-    watcher = threading.Thread(target=_interrupt_after_an_epoch, args=(store, "interrupted"))
-    watcher.start()
-    with pytest.raises(KeyboardInterrupt):
-        train_candidates(sample_dataset, candidates, store, tags={})
-    watcher.join()
+    training_log = logging.getLogger("sentiment_assets.lib.training")
+    interrupter, level = _InterruptAtFirstEpoch("interrupted"), training_log.level
+    training_log.addHandler(interrupter)
+    training_log.setLevel(logging.INFO)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_candidates(sample_dataset, candidates, store, tags={})
+    finally:
+        training_log.removeHandler(interrupter)
+        training_log.setLevel(level)
     runs = store.client().search_runs([store.experiment_id()])
     statuses = {run.info.run_name: run.info.status for run in runs}
     # scikit-learn first, then the Keras candidates in their order; each fitted as a copy.
     assert statuses == {"trained": "FINISHED", "interrupted": "KILLED"}
     assert all(planned.candidate.model is None for planned in candidates)
     # Worker threads are not daemons (tqdm's progress monitor, which MLflow starts, is).
-    started = set(threading.enumerate()) - before - {watcher}
+    started = set(threading.enumerate()) - before
     assert [t.name for t in started if not t.daemon] == []
 
 
-def _interrupt_after_an_epoch(store, run_name: str) -> None:
-    """SIGINT to this process once the run has logged its first epoch (within two minutes)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if Path(store.uri.removeprefix("sqlite:///")).exists():
-            runs = store.client().search_runs(
-                [store.experiment_id()], f"attributes.run_name = '{run_name}'"
-            )
-            if runs and "loss" in runs[0].data.metrics:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-        time.sleep(0.05)
+class _InterruptAtFirstEpoch(logging.Handler):
+    """SIGINT to this process when the candidate has logged its first epoch (to MLflow, then to
+    the training's log): what Dagster does to a run it terminates, at a point known to be inside
+    the training."""
+
+    def __init__(self, candidate: str) -> None:
+        super().__init__()
+        self.candidate = candidate
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "epoch", None) == 1 and record.args and record.args[0] == self.candidate:
+            os.kill(os.getpid(), signal.SIGINT)
