@@ -81,10 +81,10 @@ class LinearScorer:
                 counter, vocabulary = self._counter(keys, column, vectorizer)
                 coef = model.coef[start : start + len(vocabulary)]
                 start += len(vocabulary)
-                idf = np.asarray(vectorizer.idf_, dtype=np.float64)
                 norm = getattr(vectorizer, "norm", "l2")
                 if norm not in ("l2", None) or not getattr(vectorizer, "use_idf", True):
                     raise ValueError(f"{name}: only IDF-weighted parts with l2 or no norm score")
+                idf = np.asarray(vectorizer.idf_, dtype=np.float64)
                 binary = getattr(vectorizer, "binary", False)
                 terms.append(
                     _Term(counter, idf, idf * coef, binary, vectorizer.sublinear_tf, norm == "l2")
