@@ -11,7 +11,7 @@ import scipy.sparse
 from sentiment_assets.model.candidates.base import FitReport, with_validation_in_train
 from sentiment_assets.model.candidates.ngram_mlp import NgramMlp, ngram_vocabulary
 from sentiment_assets.model.candidates.seed_keras import KerasTraining
-from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg, text_frame
+from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg, text_columns
 from sentiment_assets.model.candidates.tfidf_nb import TfidfNb, log_count_ratio
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.predictions import Predictor
@@ -365,9 +365,9 @@ def test_tfidf_nb_scores_raw_text_with_titles_through_the_predictor(nb, nb_folde
 
 def test_tfidf_nb_averages_its_two_members(nb, test_reviews):
     texts, titles = test_reviews["text"].tolist(), test_reviews["title"].tolist()
-    frame = text_frame(*normalized_inputs(texts, titles), nb.negation_scope)
+    columns = text_columns(*normalized_inputs(texts, titles), nb.negation_scope)
 
-    members = (nb.tfidf.model.predict_proba(frame), nb.nb.predict_proba(frame))
+    members = (nb.tfidf.model.predict_proba(columns), nb.nb.predict_proba(columns))
 
     np.testing.assert_allclose(nb.predict_proba(texts, titles), np.mean(members, axis=0))
     # Two different models, not one counted twice.

@@ -10,7 +10,9 @@ up. On 12,000 real reviews: fit 1.1 s instead of 3.7 s, transform 0.27 s instead
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,9 @@ import scipy.sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
+
+# How many distinct words `gram_indices` remembers the n-grams of (a review has ~60 words).
+WORD_CACHE = 2**16
 
 
 def _words(document: str) -> list[str]:
@@ -101,6 +106,18 @@ class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
         if counter is None or counter.vocabulary is not self.vocabulary_:
             counter = self._counter = self._gram_counter(self.vocabulary_)
         return self._weigh(self._counts(documents, counter, fit=False))
+
+    def gram_indices(self) -> Callable[[str], list[int]]:
+        """A document's character n-grams as fitted vocabulary columns, one per occurrence, as
+        `transform` counts them; the last `WORD_CACHE` distinct words' n-grams are remembered."""
+        grams = self._gram_counter().build_analyzer()
+        vocabulary = self.vocabulary_
+
+        @functools.lru_cache(maxsize=WORD_CACHE)
+        def of_word(word: str) -> tuple[int, ...]:
+            return tuple(i for i in map(vocabulary.get, grams(word)) if i is not None)
+
+        return lambda document: list(itertools.chain.from_iterable(map(of_word, _words(document))))
 
     def _weigh(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
         weights = counts.astype(np.float64)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from ..dataset import PaddedDataset
 from ..stems import mark_negations, normalized_inputs
 from .base import EpochHook, FitReport, split_inputs
+from .linear_scoring import LinearScorer, TextColumns, probability
 
 
 @dataclass
@@ -51,16 +51,16 @@ class TfidfLogReg:
 
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
         titles, texts, labels = split_inputs(dataset, "train")
-        frame = text_frame(titles, texts, self.negation_scope)
+        columns = text_columns(titles, texts, self.negation_scope)
         parts = self.parts()
-        self._first_fit = FirstFit(fit_parts(parts, frame), labels, self.classifier())
+        self._first_fit = FirstFit(fit_parts(parts, columns), labels, self.classifier())
         self.model = self._first_fit.fit(parts)
         return FitReport()
 
     def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
         """The weights learnt again on train+validation, starting from the first fit's; the
         vocabularies and IDF weights stay the training split's (see `FirstFit`)."""
-        validation = validation_frame(dataset, self.negation_scope)
+        validation = validation_columns(dataset, self.negation_scope)
         first = FirstFit.of(self._first_fit, self.name)
         self.model = first.with_validation(self.model.parts, *validation).fit(self.model.parts)
         self._first_fit = None
@@ -93,8 +93,8 @@ class TfidfLogReg:
         return LogisticRegression(C=self.c, max_iter=3000, class_weight="balanced")
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
-        frame = text_frame(*normalized_inputs(texts, titles), self.negation_scope)
-        return self.model.predict_proba(frame)
+        columns = text_columns(*normalized_inputs(texts, titles), self.negation_scope)
+        return self.model.predict_proba(columns)
 
     def save(self, folder: Path) -> None:
         """Vocabularies and IDF weights as JSON and npy, coefficients as npy: no pickle, and a
@@ -122,18 +122,18 @@ class TfidfLogReg:
         )
 
 
-# The columns a linear text model reads (`text_frame`).
+# The columns a linear text model reads (`text_columns`).
 TITLE, TEXT, BOTH, NEGATED = "title", "text", "both", "negated"
 
 
-def text_frame(titles: list[str], texts: list[str], negation_scope: int = 0) -> pd.DataFrame:
+def text_columns(titles: list[str], texts: list[str], negation_scope: int = 0) -> TextColumns:
     """Normalized titles and texts as the columns the vectorizers read: title, text, both joined,
     and with a `negation_scope`, both with negated words marked."""
     both = [f"{title} . {text}" for title, text in zip(titles, texts, strict=True)]
-    frame = pd.DataFrame({TITLE: titles, TEXT: texts, BOTH: both})
+    columns = {TITLE: titles, TEXT: texts, BOTH: both}
     if negation_scope:
-        frame[NEGATED] = [mark_negations(doc, negation_scope) for doc in both]
-    return frame
+        columns[NEGATED] = [mark_negations(doc, negation_scope) for doc in both]
+    return columns
 
 
 @dataclass
@@ -163,37 +163,30 @@ class FirstFit:
         return LinearTextModel.fit(parts, self.matrices, self.labels, self.classifier)
 
     def with_validation(
-        self, parts: list[tuple[str, str, Any]], frame: pd.DataFrame, labels: np.ndarray
+        self, parts: list[tuple[str, str, Any]], columns: TextColumns, labels: np.ndarray
     ) -> FirstFit:
         """The training rows and the validation rows, ready to fit from the first solution."""
         from scipy.sparse import vstack
 
         matrices = [
-            vstack([matrix, vectorizer.transform(frame[column])]).tocsr()
+            vstack([matrix, vectorizer.transform(columns[column])]).tocsr()
             for matrix, (_, column, vectorizer) in zip(self.matrices, parts, strict=True)
         ]
         self.classifier.set_params(warm_start=True)
         return FirstFit(matrices, np.concatenate([self.labels, labels]), self.classifier)
 
 
-def validation_frame(
+def validation_columns(
     dataset: PaddedDataset, negation_scope: int
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> tuple[TextColumns, np.ndarray]:
     """The validation split as the vectorizers read it, and its labels."""
     titles, texts, labels = split_inputs(dataset, "validation")
-    return text_frame(titles, texts, negation_scope), labels
+    return text_columns(titles, texts, negation_scope), labels
 
 
-def fit_parts(parts: list[tuple[str, str, Any]], frame: pd.DataFrame) -> list[Any]:
+def fit_parts(parts: list[tuple[str, str, Any]], columns: TextColumns) -> list[Any]:
     """Fit each part's vectorizer on its column; the training matrices, in the parts' order."""
-    return [vectorizer.fit_transform(frame[column]) for _, column, vectorizer in parts]
-
-
-def features(parts: list[tuple[str, str, Any]], frame: pd.DataFrame) -> Any:
-    """The fitted parts' features of a frame, side by side in the parts' order."""
-    from scipy.sparse import hstack
-
-    return hstack([vectorizer.transform(frame[column]) for _, column, vectorizer in parts]).tocsr()
+    return [vectorizer.fit_transform(columns[column]) for _, column, vectorizer in parts]
 
 
 # TfidfVectorizer settings a saved part keeps besides its vocabulary and weights; `binary` and
@@ -209,6 +202,7 @@ class LinearTextModel:
     parts: list[tuple[str, str, Any]]  # (name, column, fitted vectorizer)
     coef: np.ndarray
     intercept: float
+    _scorer: LinearScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -224,10 +218,11 @@ class LinearTextModel:
         classifier.fit(hstack(matrices).tocsr(), labels)
         return cls(parts, classifier.coef_.ravel().copy(), float(classifier.intercept_[0]))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """The probability of label 1 for every row."""
-        logits = features(self.parts, frame) @ self.coef + self.intercept
-        return (1 / (1 + np.exp(-logits))).astype(float)
+    def predict_proba(self, columns: TextColumns) -> np.ndarray:
+        """The probability of label 1 for every row (see `linear_scoring`)."""
+        if self._scorer is None:
+            self._scorer = LinearScorer([self])
+        return probability(self._scorer.logits(columns)[0])
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the vocabularies and arrays into `folder`; the settings for the caller's config."""

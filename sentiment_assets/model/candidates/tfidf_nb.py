@@ -19,13 +19,14 @@ import numpy as np
 from ..dataset import PaddedDataset
 from ..stems import normalized_inputs
 from .base import EpochHook, FitReport, split_inputs
+from .linear_scoring import LinearScorer, probability
 from .tfidf_logreg import (
     FirstFit,
     LinearTextModel,
     TfidfLogReg,
     fit_parts,
-    text_frame,
-    validation_frame,
+    text_columns,
+    validation_columns,
 )
 
 TFIDF_FOLDER, NB_FOLDER = "tfidf", "nb"
@@ -49,6 +50,7 @@ class TfidfNb:
     nb: LinearTextModel | None = None
     _first_fit: FirstFit | None = field(default=None, init=False, repr=False, compare=False)
     _nb_classifier: Any = field(default=None, init=False, repr=False, compare=False)
+    _scorer: LinearScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -67,11 +69,11 @@ class TfidfNb:
         from sklearn.linear_model import LogisticRegression
 
         titles, texts, labels = split_inputs(dataset, "train")
-        frame = text_frame(titles, texts, self.negation_scope)
+        columns = text_columns(titles, texts, self.negation_scope)
         self.tfidf = self._tfidf_member()
         parts = self.tfidf.parts()
         # Both members read the word n-grams counted once, which halves the fitting time.
-        self._first_fit = FirstFit(fit_parts(parts, frame), labels, self.tfidf.classifier())
+        self._first_fit = FirstFit(fit_parts(parts, columns), labels, self.tfidf.classifier())
         self._nb_classifier = LogisticRegression(C=self.nb_c, max_iter=3000)
         self._fit_members(parts, self._first_fit)
         return FitReport()
@@ -84,7 +86,7 @@ class TfidfNb:
         parts = self.tfidf.model.parts
         self._nb_classifier.set_params(warm_start=True)
         self._fit_members(
-            parts, first.with_validation(parts, *validation_frame(dataset, self.negation_scope))
+            parts, first.with_validation(parts, *validation_columns(dataset, self.negation_scope))
         )
         self._first_fit = self._nb_classifier = None
 
@@ -96,10 +98,15 @@ class TfidfNb:
             if part[0] in NB_PARTS
         ]
         self.nb = fit_naive_bayes(shared, first.labels, self._nb_classifier)
+        self._scorer = None
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
-        frame = text_frame(*normalized_inputs(texts, titles), self.negation_scope)
-        return (self.tfidf.model.predict_proba(frame) + self.nb.predict_proba(frame)) / 2
+        columns = text_columns(*normalized_inputs(texts, titles), self.negation_scope)
+        if self._scorer is None:
+            # One scorer for both members: the word n-grams they share are counted once.
+            self._scorer = LinearScorer([self.tfidf.model, self.nb])
+        tfidf, nb = self._scorer.logits(columns)
+        return (probability(tfidf) + probability(nb)) / 2
 
     def save(self, folder: Path) -> None:
         """Each member in a folder of its own, as JSON and npy: no pickle."""
