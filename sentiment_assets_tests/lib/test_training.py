@@ -115,10 +115,13 @@ def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
     interrupter, level = _InterruptAtFirstEpoch("interrupted"), training_log.level
     training_log.addHandler(interrupter)
     training_log.setLevel(logging.INFO)
+    # Dagster's run worker turns SIGTERM into an interrupt; pytest-xdist's workers ignore SIGINT.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             train_candidates(sample_dataset, candidates, store, tags={})
     finally:
+        signal.signal(signal.SIGINT, handler)
         training_log.removeHandler(interrupter)
         training_log.setLevel(level)
     runs = store.client().search_runs([store.experiment_id()])
