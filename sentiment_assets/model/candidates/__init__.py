@@ -67,7 +67,7 @@ def make_candidate(
 
 
 def uses_tensorflow(candidate: Candidate) -> bool:
-    """TensorFlow candidates share the two cores with each other, so they train one at a time."""
+    """Whether the candidate needs TensorFlow, which training imports only after the others."""
     return "tensorflow" in candidate.requirements
 
 
