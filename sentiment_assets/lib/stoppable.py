@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
+# The signal may land on any thread (TensorFlow's too), and then does not wake a main thread blocked
+# on a lock: it waits in slices, so the interrupt is raised within one.
+POLL_SECONDS = 0.2
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -41,9 +44,12 @@ def run_in_threads(
 
     with ThreadPoolExecutor(workers, thread_name_prefix="stoppable") as pool:
         futures = [pool.submit(guarded, item) for item in items]
+        pending = set(futures)
         try:
-            for future in as_completed(futures):
-                on_result(future.result())
+            while pending:
+                done, pending = wait(pending, POLL_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_result(future.result())
         except BaseException:
             stop.set()
             for future in futures:
@@ -57,7 +63,7 @@ def _wait_out(futures: list[Future]) -> None:
     running after the caller has gone)."""
     while True:
         try:
-            wait(futures)
-            return
+            if not wait(futures, POLL_SECONDS).not_done:
+                return
         except KeyboardInterrupt:
             continue
