@@ -72,7 +72,7 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
     import pandas as pd
 
     from sentiment_assets.lib.production import ProductionDecision
-    from sentiment_assets.lib.training import KERAS_THREADS, TrainedModels
+    from sentiment_assets.lib.training import TrainedModels
 
     command = [sys.executable, "-m", "sentiment_assets.cli.run"]
     command += [] if epochs is None else ["--epochs", str(epochs)]
@@ -98,10 +98,7 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
         detail = ", ".join(f"{key} {seconds:.2f}" for key, seconds in durations if key is not None)
         if step == "trained_models" and trained is not None:
             fitting = sum(c.training_seconds for c in trained.candidates)
-            detail = (
-                f"{len(trained.candidates)} candidates, {fitting:.1f} s fitting; scikit-learn one "
-                f"at a time, then Keras {KERAS_THREADS} at a time"
-            )
+            detail = f"{len(trained.candidates)} candidates, {fitting:.1f} s fitting, one at a time"
         peak = gib(peaks[step]) if step in peaks else ""
         rows.append((step, count, seconds_text(sum(s for _, s in durations)), peak, detail))
     step_total = sum(s for durations in steps.values() for _, s in durations)

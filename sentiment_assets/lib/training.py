@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.plots import training_curves_png
-from sentiment_assets.lib.stoppable import check, run_in_threads
 from sentiment_assets.model.evaluation import Metrics, classification_metrics, tune_threshold
 from sentiment_assets.model.stems import Corpus
 
@@ -31,9 +29,6 @@ if TYPE_CHECKING:
 # Progress for people (`sentiment-run` shows it): a line when a candidate starts, after each epoch
 # (those records carry `epoch`) and when it is logged.
 log = logging.getLogger(__name__)
-# The Keras candidates train two at a time: one alone leaves much of the two cores idle (its
-# batches are small), and a third beside them would add its model and data to the peak memory.
-KERAS_THREADS = 2
 
 
 class CandidateResult(BaseModel):
@@ -129,11 +124,9 @@ def train_candidate(
     store: MlflowStore,
     *,
     tags: dict[str, str],
-    stop: threading.Event | None = None,
 ) -> tuple[CandidateResult, bytes | None]:
     """Fit one candidate in its own MLflow run (`fit_candidate`), score test, log it all; the
-    result, and the training curves as PNG for Keras candidates. Once `stop` is set, the next
-    epoch's end interrupts the training, and the run ends as KILLED."""
+    result, and the training curves as PNG for Keras candidates."""
     import mlflow
 
     from sentiment_assets.model.predictions import Predictor
@@ -141,7 +134,6 @@ def train_candidate(
     candidate = planned.candidate
 
     def log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
-        check(stop)
         metrics = {k: float(v) for k, v in (logs or {}).items()}
         mlflow.log_metrics(metrics, step=epoch)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
@@ -230,50 +222,35 @@ def train_candidates(
     tags: dict[str, str],
     on_trained: Callable[[CandidateResult], None] = lambda result: None,
 ) -> tuple[TrainedModels, dict[str, bytes]]:
-    """Train every candidate against one dataset; the results in the candidates' order, and the
-    training curves (PNG) of the Keras ones by name.
+    """Train every candidate against one dataset, one after another; the results in the
+    candidates' order, and the training curves (PNG) of the Keras ones by name.
 
-    The scikit-learn candidates go first, one at a time, before TensorFlow is imported: beside
-    TensorFlow (0.5 GiB resident once imported) their n-gram matrices took a whole-graph run over
-    its memory budget (README, "Benchmark"). Then the Keras ones, `KERAS_THREADS` at a time. An
-    interrupt (a terminated Dagster run) stops the candidates in training, whose MLflow runs end as
-    KILLED, and starts no other.
+    The scikit-learn candidates go first, before TensorFlow is imported: beside TensorFlow (0.5 GiB
+    resident once imported) their n-gram matrices took a whole-graph run over its memory budget
+    (README, "Benchmark"). One at a time, an interrupt (a terminated Dagster run) reaches the
+    candidate in training, whose MLflow run then ends as KILLED.
     """
     from sentiment_assets.model.candidates import uses_tensorflow
 
     curves: dict[str, bytes] = {}
     tags = {**tags, "data_version": dataset.fingerprint}
     by_name: dict[str, CandidateResult] = {}
-
-    def train(
-        planned: PlannedCandidate, stop: threading.Event | None = None
-    ) -> tuple[CandidateResult, bytes | None]:
+    for planned in sorted(candidates, key=lambda p: uses_tensorflow(p.candidate)):
         # Fitted as a copy that lives only as long as its training: the caller's list keeps the
         # unfitted candidates, not five fitted models.
         fresh = planned._replace(candidate=copy.deepcopy(planned.candidate))
-        return train_candidate(dataset, fresh, store, tags=tags, stop=stop)
-
-    def trained(outcome: tuple[CandidateResult, bytes | None]) -> None:
-        result, png = outcome
+        result, png = train_candidate(dataset, fresh, store, tags=tags)
+        del fresh
         if png is not None:
             curves[result.name] = png
         on_trained(result)
         by_name[result.name] = result
-        # Keras's session is not cleared while another thread trains: it holds that model too.
-        release_memory(clear_keras=False)
-
-    for planned in [p for p in candidates if not uses_tensorflow(p.candidate)]:
-        trained(train(planned))
-    keras = [p for p in candidates if uses_tensorflow(p.candidate)]
-    try:
-        run_in_threads(train, keras, trained, workers=KERAS_THREADS)
-    finally:
         release_memory()
     results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
 
 
-def release_memory(*, clear_keras: bool = True) -> None:
+def release_memory() -> None:
     """Give the memory a finished candidate freed back to the system, so the next one (and
     TensorFlow, imported after the scikit-learn candidates) starts from what is in use.
 
@@ -286,7 +263,7 @@ def release_memory(*, clear_keras: bool = True) -> None:
     import gc
     import sys
 
-    if clear_keras and "keras" in sys.modules:
+    if "keras" in sys.modules:
         sys.modules["keras"].backend.clear_session()
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):

@@ -67,7 +67,7 @@ def make_candidate(
 
 
 def uses_tensorflow(candidate: Candidate) -> bool:
-    """Whether the candidate needs TensorFlow, which training imports only after the others."""
+    """TensorFlow candidates share the two cores with each other, so they train one at a time."""
     return "tensorflow" in candidate.requirements
 
 
