@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.model.candidates import DEFAULT_CANDIDATES
 
@@ -60,6 +62,7 @@ def _assert_progress_and_summary(out: str) -> None:
     assert re.search(r"MLflow run of \S+ \(make mlflow-ui\): http://\S+/runs/[0-9a-f]{32}", out)
 
 
+@pytest.mark.slow  # the command itself with the default line-up, Keras networks included
 def test_a_run_shows_progress_and_outcome_and_keeps_library_output_in_its_log(
     data_dir: Path,
 ) -> None:

@@ -92,6 +92,7 @@ def test_plan_takes_the_family_default_unless_told(family, settings, refits):
     assert plan(candidate).candidate is candidate
 
 
+@pytest.mark.slow  # trains a Keras network until its first epoch, then one candidate more
 def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
     sample_dataset, tmp_path
 ) -> None:
