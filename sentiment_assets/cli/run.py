@@ -46,26 +46,21 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    from sentiment_assets.defs.training.config import TrainingConfig
-
     with dg.DagsterInstance.get() as instance:
         try:
-            return _run(instance, console, args.epochs, TrainingConfig)
+            return _run(instance, console, args.epochs)
         except StoreBusy as busy:
             console.problem(str(busy))
             return 1
 
 
-def _run(
-    instance: dg.DagsterInstance,
-    console: RunConsole,
-    epochs: int | None,
-    config: type[TrainingConfig],
-) -> int:
+def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
+    from sentiment_assets.defs.training.config import TrainingConfig
+
     ingest(instance, console)
     refresh_drops(instance, console)
     overrides = {} if epochs is None else {"epochs": epochs}
-    training = config(**overrides)
+    training = TrainingConfig(**overrides)
     if not training_wave(instance, training):
         decision = _stored(instance, "production_model")
         console.step(
