@@ -27,6 +27,7 @@ TRICKY = [
 ]
 
 
+@pytest.mark.slow  # the real drops
 def test_reference_matches_project_on_real_reviews(real_drops):
     texts = review_texts(real_drops)[::87][:200]
     assert len(texts) == 200

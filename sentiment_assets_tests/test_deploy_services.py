@@ -15,6 +15,8 @@ import pytest
 
 from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
 
+pytestmark = pytest.mark.slow  # starts SeaweedFS and PostgreSQL
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "deploy" / "compose"
 KEYS = {
     "S3_SENTIMENT_ACCESS_KEY": "sentiment",

@@ -35,20 +35,23 @@ def test_without_a_production_model_it_says_so_and_exits_3(data_dir: Path, capsy
     assert not (data_dir / "mlflow").exists()
 
 
-def test_a_missing_alias_in_an_existing_store_is_no_model(
-    production_store, monkeypatch, capsys
-) -> None:
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+@pytest.fixture
+def tfidf_production(tfidf_store, monkeypatch):
+    """The TF-IDF store as the default one, its first version in production."""
+    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(tfidf_store["folder"]))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tfidf_store["store"].set_production(tfidf_store["versions"][0])
+    return tfidf_store
+
+
+def test_a_missing_alias_in_an_existing_store_is_no_model(tfidf_production, capsys) -> None:
     uri = "models:/customer-sentiment-analysis@staging"
     assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
     err = capsys.readouterr().err
     assert f"no model at {uri}" in err and "alias staging not found" in err
 
 
-def test_a_missing_version_is_no_model_in_mlflows_words(production_store, monkeypatch, capsys):
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_a_missing_version_is_no_model_in_mlflows_words(tfidf_production, capsys):
     uri = "models:/customer-sentiment-analysis/99"
     assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
     assert "version=99) not found" in capsys.readouterr().err
@@ -113,9 +116,7 @@ def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, caps
     )
 
 
-def test_texts_give_one_json_line_each(production_store, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_texts_give_one_json_line_each(tfidf_production, capsys) -> None:
     assert main(["I will tell my friends for sure", "Ripped after one wash"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["text"] for line in lines] == [
@@ -130,10 +131,8 @@ def test_texts_give_one_json_line_each(production_store, monkeypatch, capsys) ->
 
 
 def test_a_csv_gives_one_line_per_review_with_its_id(
-    production_store, monkeypatch, capsys, tmp_path: Path
+    tfidf_production, capsys, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=40)
     reviews = read_reviews(path)
     without_text = reviews.loc[reviews[TEXT].isna(), REVIEW_ID].tolist()
@@ -146,8 +145,7 @@ def test_a_csv_gives_one_line_per_review_with_its_id(
     assert f"{len(without_text)} review(s) without text skipped" in err
 
 
-def test_a_blank_review_is_refused_not_scored(production_store, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(production_store["folder"]))
+def test_a_blank_review_is_refused_not_scored(tfidf_production, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["Lovely", "   "])
     assert exit_.value.code == 2
@@ -171,15 +169,6 @@ def test_texts_and_a_file_together_are_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["Lovely", "--file", str(tmp_path / "reviews.csv")])
     assert exit_.value.code == 2
-
-
-@pytest.fixture
-def tfidf_production(tfidf_store, monkeypatch):
-    """The TF-IDF store as the default one, its first version in production."""
-    monkeypatch.setenv("SENTIMENT_DATA_DIR", str(tfidf_store["folder"]))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    tfidf_store["store"].set_production(tfidf_store["versions"][0])
-    return tfidf_store
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -321,6 +310,7 @@ def test_a_moved_alias_is_seen_by_the_next_prediction(tfidf_production, capsys) 
     assert seen[versions[0]] != seen[versions[1]]
 
 
+@pytest.mark.slow  # the command in a process of its own
 def test_sentiment_predict_scores_a_tfidf_model_without_tensorflow(
     tfidf_production, tmp_path: Path
 ) -> None:

@@ -47,6 +47,7 @@ def quick_candidates(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> Path:
     return data_dir
 
 
+@pytest.mark.slow  # sentiment-run trains twice
 def test_a_rerun_does_only_what_changed(
     quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -83,6 +83,7 @@ def test_a_run_shows_progress_and_outcome_and_keeps_library_output_in_its_log(
     assert " - DEBUG - " in kept and "An input example was not provided" in kept
 
 
+@pytest.mark.slow  # the command in a process of its own
 def test_verbose_lets_the_library_output_through(data_dir: Path) -> None:
     # Too few reviews to train on: the run stops at padded_dataset, which keeps this test short.
     write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=12)

@@ -40,6 +40,7 @@ def test_an_alert_carries_the_failed_steps_error(data_dir: Path, instance) -> No
     assert stat.S_IMODE(settings.alerts_path().parent.stat().st_mode) == 0o700
 
 
+@pytest.mark.slow  # waits out the retries
 def test_an_alert_for_a_read_error_names_the_file_after_the_retries(
     data_dir: Path, instance, monkeypatch
 ) -> None:
@@ -60,6 +61,7 @@ def test_an_alert_for_a_read_error_names_the_file_after_the_retries(
     ]
 
 
+@pytest.mark.slow  # waits out the webhook deadline
 def test_a_webhook_that_does_not_answer_is_logged_after_the_line_is_written(
     data_dir: Path, instance, monkeypatch, capsys
 ) -> None:
@@ -108,6 +110,7 @@ def test_the_webhook_deadline_is_a_setting(monkeypatch, timeout: str) -> None:
     assert settings.alert_webhook_timeout() == (float(timeout) if timeout else 10.0)
 
 
+@pytest.mark.slow  # waits out the retries
 def test_an_alert_for_an_unexpected_error_carries_the_exception_and_its_cause(
     data_dir: Path, instance, monkeypatch
 ) -> None:

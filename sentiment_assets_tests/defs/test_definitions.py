@@ -37,6 +37,7 @@ def test_drops_are_partitions_and_the_rest_spans_them() -> None:
     assert partitioned == {"raw_reviews", "stemmed_corpus", "drop_predictions", "live_quality"}
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_loading_the_code_location_does_not_import_tensorflow_or_mlflow() -> None:
     code = (
         "import sys, sentiment_assets.definitions as d; d.defs(); "
@@ -214,6 +215,7 @@ def test_a_run_outside_the_queue_can_see_who_writes_mlflow(queue) -> None:
     assert instance.get_run_by_id(busy).asset_selection == {dg.AssetKey("production_model")}
 
 
+@pytest.mark.slow  # dg's CLI in a process of its own
 def test_dg_lists_every_definition_of_the_project() -> None:
     dg_cli = Path(sys.executable).with_name("dg")
     out = subprocess.run(

@@ -144,6 +144,7 @@ def test_a_file_unfinished_past_the_grace_period_is_quarantined_with_its_note(
     assert stored_drop(instance, "reviews_cut") is None
 
 
+@pytest.mark.slow  # several runs
 @pytest.mark.usefixtures("stored")
 def test_a_quarantined_drop_comes_back_bad_again_and_then_fixed(ticks, landing, instance, data_dir):
     bad = HEADER + b"0,Lovely,1\n1,Awful,7\n"
@@ -160,6 +161,7 @@ def test_a_quarantined_drop_comes_back_bad_again_and_then_fixed(ticks, landing, 
     assert len(_quarantined(data_dir)) == 4
 
 
+@pytest.mark.slow  # several runs
 @pytest.mark.usefixtures("stored")
 def test_content_a_then_b_then_a_is_read_each_time_and_says_it_replaces_the_drop(
     ticks, landing, instance, capsys
@@ -178,6 +180,7 @@ def test_content_a_then_b_then_a_is_read_each_time_and_says_it_replaces_the_drop
     assert logged.count("its content changed, so it replaces the stored drop (read from r.csv") == 2
 
 
+@pytest.mark.slow  # several runs
 @pytest.mark.usefixtures("stored")
 def test_a_file_replaced_between_the_tick_and_the_run_is_refused_then_read_anew(
     ticks, landing, instance, data_dir
@@ -201,6 +204,7 @@ def test_a_file_replaced_between_the_tick_and_the_run_is_refused_then_read_anew(
     assert stored_drop(instance, "r").sha256 == sha256_hex(b)
 
 
+@pytest.mark.slow  # several runs
 @pytest.mark.usefixtures("stored")
 def test_odd_entries_never_stop_the_good_drops(ticks, landing, instance, monkeypatch, capsys):
     long_name = "r" * 246 + ".csv"
@@ -238,6 +242,7 @@ def test_odd_entries_never_stop_the_good_drops(ticks, landing, instance, monkeyp
     assert _keys(ticks.tick()) == ["locked"]  # readable again: read at the next tick
 
 
+@pytest.mark.slow  # waits out the retries
 @pytest.mark.usefixtures("stored")
 def test_a_read_error_is_retried_then_fails_and_the_file_stays(
     ticks, landing, instance, data_dir, monkeypatch
@@ -262,6 +267,7 @@ def test_a_read_error_is_retried_then_fails_and_the_file_stays(
     assert _quarantined(data_dir) == [] and stored_drop(instance, "r") is None
 
 
+@pytest.mark.slow  # a large drop
 @pytest.mark.usefixtures("stored")
 def test_a_large_drop_with_a_non_numeric_age_is_quarantined_naming_the_row(
     ticks, landing, instance, data_dir
@@ -308,6 +314,7 @@ def test_a_huge_free_text_label_column_gives_a_short_error(ticks, landing, data_
     assert len((data_dir / "quarantine" / "shifted.csv.error.txt").read_text()) < 1500
 
 
+@pytest.mark.slow  # several runs
 @pytest.mark.usefixtures("stored")
 def test_a_link_out_of_the_landing_folder_is_refused_and_nothing_is_read_through_it(
     ticks, landing, instance, data_dir, monkeypatch, capfd

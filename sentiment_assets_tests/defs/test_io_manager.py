@@ -28,6 +28,7 @@ def _stored(asset: str, partition: str | None = None, version: str | None = None
     return ArtifactIOManager().store().read(Slot(asset, partition), read_value, version=version)
 
 
+@pytest.mark.slow  # a training run
 def test_a_drop_named_like_an_old_version_keeps_its_value_and_trains(
     data_dir: Path, instance
 ) -> None:

@@ -73,6 +73,7 @@ def _alerts() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.mark.slow  # a production model trained first
 def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
     folder, instance = live
     key = _land(folder)
@@ -107,6 +108,7 @@ def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
     assert run.data.metrics["live_roc_auc"] == pytest.approx(quality.metrics.roc_auc)
 
 
+@pytest.mark.slow  # a production model trained first
 def test_drop_predictions_hold_every_review_with_text_and_the_version(live) -> None:
     folder, instance = live
     key = _land(folder)
@@ -134,6 +136,7 @@ def _flip_labels(path: Path) -> None:
     frame.rename(columns={"Unnamed: 0": ""}).to_csv(path, index=False, lineterminator="\n")
 
 
+@pytest.mark.slow  # a production model trained first
 def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_gap(live) -> None:
     folder, instance = live
     key = _land(folder)
@@ -167,6 +170,7 @@ def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_
     assert gap.closes is (not shortfall)
 
 
+@pytest.mark.slow  # a production model trained first
 def test_the_drift_checks_fire_on_a_drop_from_another_shop(live) -> None:
     folder, instance = live
     key = _land(folder, SHIFTED, name="reviews_other_shop")
@@ -184,6 +188,7 @@ def test_the_drift_checks_fire_on_a_drop_from_another_shop(live) -> None:
     assert warned["vocabulary_drift"]["causes"][0]["error"].startswith("out-of-vocabulary rate")
 
 
+@pytest.mark.slow  # a production model trained first
 def test_rescored_after_a_retraining_that_learned_from_it_is_not_live(live) -> None:
     _, instance = live
     # reviews_sample-02 was stored before version 1's training run, which learned from it.

@@ -62,6 +62,7 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.mark.slow  # kills a run process
 def test_a_run_whose_process_was_killed_is_reported_failed(home: Path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance.run_launcher, LocalRunLauncher)

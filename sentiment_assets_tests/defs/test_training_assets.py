@@ -27,6 +27,7 @@ def _versions(store: MlflowStore) -> list[str]:
     return sorted(str(v.version) for v in found)
 
 
+@pytest.mark.slow  # a training run
 def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     result = train(instance, **QUICK)
 
@@ -120,6 +121,7 @@ class _CoinFlip(__import__("mlflow").pyfunc.PythonModel):
         return pd.DataFrame({"probability": probability, "label": (probability >= 0.5).astype(int)})
 
 
+@pytest.mark.slow  # a training run
 def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, instance) -> None:
     import mlflow.pyfunc
 
@@ -162,6 +164,7 @@ def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, in
     assert str(store.production_version().version) == "2"
 
 
+@pytest.mark.slow  # a training run
 def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     # A network that cannot learn in one epoch with one unit: it is refused, and there is no
     # production model for the gate to pass.
@@ -205,6 +208,7 @@ def test_training_config_refits_as_the_family_does_unless_told() -> None:
     ]
 
 
+@pytest.mark.slow  # a training run
 def test_production_moved_during_the_decision_is_never_overwritten(
     drops, instance, monkeypatch
 ) -> None:

@@ -90,6 +90,7 @@ def test_the_alert_is_posted_as_json():
     assert seen.bodies == [ALERT.model_dump()]
 
 
+@pytest.mark.slow  # waits out the deadline
 def test_a_webhook_that_trickles_its_answer_is_left_at_the_deadline_after_one_retry():
     with webhook(trickle) as (url, seen):
         with pytest.raises(AlertNotDelivered) as caught:
@@ -101,6 +102,7 @@ def test_a_webhook_that_trickles_its_answer_is_left_at_the_deadline_after_one_re
     assert message.count("no complete answer within") == 2
 
 
+@pytest.mark.slow  # waits out the deadline
 def test_alerts_sharing_a_deadline_are_not_posted_once_it_is_spent():
     deadline = Deadline(6)
     with webhook(trickle) as (url, seen):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sentiment_assets.lib.storage.store import KEEP_VERSIONS, VERSIONS
 from sentiment_assets_tests.lib.storage_writer import SLOT, read, store, writer
 
@@ -26,6 +28,7 @@ def _kept(root: Path) -> dict[str, str]:
     return {v: values.read(SLOT, read, version=v) for v in values.versions(SLOT)}
 
 
+@pytest.mark.slow  # kills a process at every step
 def test_a_writer_killed_at_any_step_leaves_the_old_value_or_the_new_one(tmp_path: Path) -> None:
     values = store(tmp_path)
     for number in range(KEEP_VERSIONS):

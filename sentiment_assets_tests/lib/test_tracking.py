@@ -229,6 +229,7 @@ def test_many_threads_create_the_experiment_once(tmp_path: Path) -> None:
     assert [e.experiment_id for e in found] == [experiment_id]
 
 
+@pytest.mark.slow  # two processes
 def test_two_processes_create_the_experiment_once(tmp_path: Path) -> None:
     store = _store(tmp_path / "fresh")
     (experiment_id,) = experiment_ids_from_processes(store, tmp_path)

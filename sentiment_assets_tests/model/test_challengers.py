@@ -17,7 +17,8 @@ from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.predictions import Predictor
 from sentiment_assets.model.stems import normalize_text, normalized_inputs
 
-CHALLENGERS = ("tfidf", "nb", "mlp")
+# The Keras challenger trains a network: make test runs it, make test-fast does not.
+CHALLENGERS = ("tfidf", "nb", pytest.param("mlp", marks=pytest.mark.slow))
 Challenger = TfidfLogReg | TfidfNb | NgramMlp
 
 
@@ -156,6 +157,7 @@ def test_ngram_vocabulary_idf_formula():
     assert by_token["runs small"] == math.log(1 + 5 / (1 + 1))
 
 
+@pytest.mark.slow  # Keras
 def test_ngram_vocabulary_idf_matches_keras_adapt():
     # ngram_vocabulary stands in for TextVectorization.adapt; the IDF weights must agree.
     import keras
@@ -259,7 +261,14 @@ def mlp_folder(mlp: NgramMlp, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _saved(mlp, tmp_path_factory)
 
 
-@pytest.mark.parametrize("name, cls", [("tfidf", TfidfLogReg), ("nb", TfidfNb), ("mlp", NgramMlp)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("tfidf", TfidfLogReg),
+        ("nb", TfidfNb),
+        pytest.param("mlp", NgramMlp, marks=pytest.mark.slow),
+    ],
+)
 def test_round_trip_predicts_identically_with_the_same_settings(name, cls, test_reviews, request):
     trained, folder = request.getfixturevalue(name), request.getfixturevalue(f"{name}_folder")
     loaded = cls.load(folder)
@@ -287,6 +296,7 @@ def test_linear_families_save_only_json_and_plain_arrays(name, request):
 # NgramMlp
 
 
+@pytest.mark.slow
 def test_mlp_keras_file_takes_strings(mlp, mlp_folder, test_reviews):
     import keras
 

@@ -18,6 +18,8 @@ from sentiment_assets.model.dataset import build_dataset
 from sentiment_assets.model.reviews import TEXT, TITLE, read_reviews
 from sentiment_assets.model.stems import normalized_inputs, stem_reviews
 
+pytestmark = pytest.mark.slow  # trains on real reviews
+
 TRAINING_ROWS = 2000  # of the first real drop: a real vocabulary in a few seconds
 THRESHOLD = 0.5
 ODD_REVIEWS = [

@@ -18,6 +18,9 @@ from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
 from sentiment_assets.model.predictions import InvalidReviews, Predictor
 from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
 
+# A Keras production model (the session's production_store) logged and loaded through MLflow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def production(production_store, monkeypatch):
@@ -176,7 +179,6 @@ def _invoke(port: int, rows: list[list[object]]) -> tuple[int, dict]:
         return refused.code, json.loads(refused.read())
 
 
-@pytest.mark.slow
 def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(
     production, tmp_path
 ) -> None:

@@ -8,6 +8,8 @@ import pytest
 from sentiment_assets.model.candidates.seed_keras import FitReport, KerasTraining, SeedKeras
 from sentiment_assets.model.dataset import PaddedDataset
 
+pytestmark = pytest.mark.slow  # trains Keras networks
+
 TRAINING = KerasTraining(max_epochs=3, patience=1, seed=7)
 
 
@@ -68,6 +70,7 @@ def test_build_gives_exactly_the_seed_architecture():
     assert model.count_params() == 50 * 16 + (16 * 6 + 6) + (6 + 1)
 
 
+@pytest.mark.slow  # trains two networks
 def test_fit_never_sees_the_test_split(sample_dataset, fitted):
     candidate, _, _ = fitted
 

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from sentiment_assets.model.candidates.sparse_features import SparseDropout, sparse_outputs  # noqa: E402
+# Keras and TensorFlow, imported by the tests themselves so that collecting them imports neither.
+pytestmark = pytest.mark.slow
 
 
 def _sparse(dense: np.ndarray):
@@ -13,6 +12,10 @@ def _sparse(dense: np.ndarray):
 
 
 def test_sparse_outputs_equal_the_dense_predictions():
+    import keras
+
+    from sentiment_assets.model.candidates.sparse_features import sparse_outputs
+
     inputs = keras.Input(shape=(6,))
     model = keras.Model(inputs, keras.layers.ReLU()(inputs - 0.8))
     x = (
@@ -27,6 +30,10 @@ def test_sparse_outputs_equal_the_dense_predictions():
 
 
 def test_sparse_dropout_does_nothing_at_inference():
+    import keras
+
+    from sentiment_assets.model.candidates.sparse_features import SparseDropout
+
     dense = np.array([[0, 1.5, 0, 2], [3, 0, 0, 0]])
 
     out = SparseDropout(0.5)(_sparse(dense), training=False)
@@ -38,6 +45,8 @@ def test_sparse_dropout_does_nothing_at_inference():
 
 def test_sparse_dropout_drops_and_rescales_like_dropout():
     import tensorflow as tf
+
+    from sentiment_assets.model.candidates.sparse_features import SparseDropout
 
     dense = np.ones((200, 100), dtype=np.float32)
     dense[:, ::2] = 0  # half the entries are zero, as most TF-IDF features are
