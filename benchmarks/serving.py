@@ -228,7 +228,7 @@ def _trivial_model(folder: Path) -> Path:
     """A pyfunc with the production model's signature that returns a constant."""
     import mlflow.pyfunc
 
-    from sentiment_assets.lib.tracking import signature
+    from sentiment_assets.model.predictions import signature
 
     code = folder / "trivial_model.py"
     code.write_text(TRIVIAL_MODEL)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.store_faults import describe, is_mlflow_failure
-from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore, ModelNotFound
+from sentiment_assets.lib.store_faults import ModelNotFound, describe, is_mlflow_failure
+from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
 
 CHUNK_ROWS = 2_000
 _SHOWN = 5  # review ids named in the line about reviews without text

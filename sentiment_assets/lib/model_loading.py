@@ -102,7 +102,8 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
 
-    from sentiment_assets.lib.tracking import NOT_FOUND_CODES, ModelNotFound
+    from sentiment_assets.lib.store_faults import ModelNotFound
+    from sentiment_assets.lib.tracking import NOT_FOUND_CODES
 
     target = alias_from_sqlite(tracking_uri, model_uri)
     try:

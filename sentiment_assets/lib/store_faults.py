@@ -1,4 +1,5 @@
-"""What went wrong with the MLflow store, in words: a lock, a full disk, an error reply.
+"""What went wrong with the MLflow store, in words: a lock, a full disk, an error reply; and what
+it answered that a caller acts on (no model there, the alias moved).
 
 MLflow wraps a locked SQLite store, a full disk and a tracking server's error reply alike in
 `MlflowException`; a person needs to know which.
@@ -14,6 +15,22 @@ from collections.abc import Iterator
 class MlflowStoreError(RuntimeError):
     """The MLflow store or registry could not be read or written (locked, full, unreachable, or it
     answered with an error); the message says which, without the URI's credentials."""
+
+
+class ModelNotFound(LookupError):
+    """The store holds no model at the URI: no store yet, or no such registered model, version,
+    alias, run or logged model (MLflow's own words say which)."""
+
+
+class ProductionMoved(RuntimeError):
+    """Another decision moved the production alias while this one compared against the old one."""
+
+    def __init__(self, expected: str | None, found: str | None) -> None:
+        super().__init__(
+            f"the production alias moved from version {expected} to {found} while this decision "
+            "compared against the former; the alias was left where it is, the next retraining "
+            "decides again"
+        )
 
 
 def is_mlflow_failure(err: BaseException) -> bool:

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.store_faults import MlflowStoreError, describe, is_mlflow_failure
+from sentiment_assets.lib.store_faults import (
+    MlflowStoreError,
+    ModelNotFound,
+    ProductionMoved,
+    describe,
+    is_mlflow_failure,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -120,7 +126,7 @@ class MlflowStore:
         import mlflow.pyfunc
 
         from sentiment_assets.model.candidates import pip_requirements
-        from sentiment_assets.model.predictions import ENTRY_POINT, copy_code
+        from sentiment_assets.model.predictions import ENTRY_POINT, copy_code, signature
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -298,35 +304,3 @@ def _logged_model_id(version: ModelVersion) -> str | None:
         return version.model_id
     source = version.source or ""
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
-
-
-class ModelNotFound(LookupError):
-    """The store holds no model at the URI: no store yet, or no such registered model, version,
-    alias, run or logged model (MLflow's own words say which)."""
-
-
-class ProductionMoved(RuntimeError):
-    """Another decision moved the production alias while this one compared against the old one."""
-
-    def __init__(self, expected: str | None, found: str | None) -> None:
-        super().__init__(
-            f"the production alias moved from version {expected} to {found} while this decision "
-            "compared against the former; the alias was left where it is, the next retraining "
-            "decides again"
-        )
-
-
-def signature() -> Any:
-    """What every logged model takes and gives: review text and an optional title; a probability
-    and a label."""
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    from sentiment_assets.model import predictions as p
-
-    return ModelSignature(
-        inputs=Schema(
-            [ColSpec("string", p.TEXT_COLUMN), ColSpec("string", p.TITLE_COLUMN, required=False)]
-        ),
-        outputs=Schema([ColSpec("double", p.PROBABILITY_COLUMN), ColSpec("long", p.LABEL_COLUMN)]),
-    )

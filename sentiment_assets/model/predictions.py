@@ -11,6 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,3 +80,17 @@ def copy_code(destination: Path) -> Path:
 
 
 ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
+
+
+def signature() -> Any:
+    """What every logged model takes and gives: review text and an optional title; a probability
+    and a label."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    return ModelSignature(
+        inputs=Schema(
+            [ColSpec("string", TEXT_COLUMN), ColSpec("string", TITLE_COLUMN, required=False)]
+        ),
+        outputs=Schema([ColSpec("double", PROBABILITY_COLUMN), ColSpec("long", LABEL_COLUMN)]),
+    )

@@ -19,7 +19,8 @@ from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfi
 from sentiment_assets.lib import production
 from sentiment_assets.lib.monitoring import LiveQuality, latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.lib.tracking import MlflowStore, ProductionMoved, model_uri
+from sentiment_assets.lib.store_faults import ProductionMoved
+from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.lib.versions import code_version, training_version, value_version
 from sentiment_assets.model.dataset import (
