@@ -88,6 +88,24 @@ def test_instance_config_enables_freshness() -> None:
     assert _instance_config()["freshness"]["enabled"] is True
 
 
+def test_the_projects_log_lines_join_the_runs_log(tmp_path: Path) -> None:
+    """A candidate's epochs, logged with Python's logging, show in the run's log in the UI."""
+    import logging
+
+    @dg.asset
+    def trains() -> None:
+        logging.getLogger("sentiment_assets.lib.training").info("epoch 3: validation ROC AUC 0.91")
+
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=_instance_config()) as instance:
+        result = dg.materialize([trains], instance=instance)
+        messages = [
+            e.user_message
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event is None and e.level == logging.INFO
+        ]
+    assert "epoch 3: validation ROC AUC 0.91" in messages
+
+
 def _instance_config() -> dict:
     from importlib import resources
 
