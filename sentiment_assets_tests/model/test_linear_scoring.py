@@ -71,8 +71,10 @@ def assert_same(found: np.ndarray, expected: np.ndarray) -> None:
 def test_tfidf_nb_scores_as_the_fitted_vectorizers_do(fitted, reviews):
     texts, titles = reviews
     columns = text_columns(*normalized_inputs(texts, titles), fitted.negation_scope)
-    members = [sklearn_probability(m, columns) for m in (fitted.tfidf.model, fitted.nb)]
+    members = [sklearn_probability(m, columns) for m in fitted.members()]
 
+    # The real drop has star ratings: the rating member is one of the three.
+    assert fitted.rating is not None and len(members) == 3
     assert_same(fitted.predict_proba(texts, titles), np.mean(members, axis=0))
 
 
@@ -89,7 +91,7 @@ def test_one_review_at_a_time_scores_as_in_a_batch(fitted, reviews):
 def test_each_member_alone_scores_as_the_fitted_vectorizers_do(fitted, reviews):
     texts, titles = reviews
     columns = text_columns(*normalized_inputs(texts, titles), fitted.negation_scope)
-    for model in (fitted.tfidf.model, fitted.nb):
+    for model in fitted.members():
         assert_same(model.predict_proba(columns), sklearn_probability(model, columns))
 
 
@@ -107,12 +109,13 @@ def test_a_tfidf_logreg_just_fitted_scores_as_its_vectorizers_do(real_drops, rev
 
 
 def test_the_members_shared_word_ngrams_are_counted_once(fitted):
-    parts = [*fitted.tfidf.model.parts, *fitted.nb.parts]
+    parts = [part for member in fitted.members() for part in member.parts]
 
-    scorer = LinearScorer([fitted.tfidf.model, fitted.nb])
+    scorer = LinearScorer(fitted.members())
 
-    # tfidf: title words, text words, characters, negated words; nb: title and negated words.
-    assert len(parts) == 6
+    # tfidf: title words, text words, characters, negated words; nb: title and negated words;
+    # rating: the tfidf member's four.
+    assert len(parts) == 10
     assert sorted(c.column for c in scorer.counters) == ["both", "negated", "text", "title"]
 
 
