@@ -13,6 +13,7 @@ TF-IDF row times the coefficients adds up to.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,12 +53,7 @@ class _Term:
 
     def logits(self, counts: tuple[np.ndarray, np.ndarray, np.ndarray], rows: int) -> np.ndarray:
         document, column, count = counts
-        if self.binary:
-            tf = np.ones_like(count)
-        elif self.sublinear:
-            tf = np.log(count) + 1
-        else:
-            tf = count
+        tf = self._tf(count)
         dot = np.bincount(document, weights=tf * self.idf_coef[column], minlength=rows)
         if not self.normalized:
             return dot
@@ -65,6 +61,28 @@ class _Term:
         norm = np.sqrt(np.bincount(document, weights=weight * weight, minlength=rows))
         # A document without any of the part's n-grams has a zero row, as in scikit-learn.
         return np.divide(dot, norm, out=np.zeros(rows), where=norm > 0)
+
+    def logit(self, column: np.ndarray, count: np.ndarray) -> float:
+        """`logits` of a document alone, from its n-grams' columns (ascending) and counts, in
+        half the numpy calls; the same sums in the same order, so the same value to the bit."""
+        tf = self._tf(count)
+        dot = _sum_in_order(tf * self.idf_coef[column])
+        if not self.normalized:
+            return dot
+        weight = tf * self.idf[column]
+        norm = math.sqrt(_sum_in_order(weight * weight))
+        return dot / norm if norm > 0 else 0.0
+
+    def _tf(self, count: np.ndarray) -> np.ndarray:
+        if self.binary:
+            return np.ones_like(count)
+        return np.log(count) + 1 if self.sublinear else count
+
+
+def _sum_in_order(values: np.ndarray) -> float:
+    """The sum element after element, as `np.bincount` adds its weights (`np.sum` pairs them, which
+    can differ in the last bit)."""
+    return float(np.cumsum(values)[-1]) if len(values) else 0.0
 
 
 class LinearScorer:
@@ -118,6 +136,8 @@ class LinearScorer:
     def logits(self, columns: TextColumns) -> list[np.ndarray]:
         """Per model, in the order given, the logit of every document."""
         rows = len(next(iter(columns.values())))
+        if rows == 1:
+            return [np.array([logit]) for logit in self._document_logits(columns)]
         counted = [_count(c.indices, columns[c.column], c.size, rows) for c in self.counters]
         found = []
         for terms, intercept in self.models:
@@ -126,6 +146,22 @@ class LinearScorer:
                 logit += term.logits(counted[term.counter], rows)
             found.append(logit)
         return found
+
+    def _document_logits(self, columns: TextColumns) -> list[float]:
+        """One document's logits (a review served alone) without the batch's bookkeeping: numpy's
+        fixed cost per call, not the arithmetic, was most of its scoring time."""
+        counted = []
+        for counter in self.counters:
+            found = np.array(counter.indices(columns[counter.column][0]), dtype=np.int64)
+            column, count = np.unique(found, return_counts=True)
+            counted.append((column, count.astype(np.float64)))
+        logits = []
+        for terms, intercept in self.models:
+            logit = intercept
+            for term in terms:
+                logit += term.logit(*counted[term.counter])
+            logits.append(logit)
+        return logits
 
 
 def probability(logit: np.ndarray) -> np.ndarray:
