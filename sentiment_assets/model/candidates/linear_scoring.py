@@ -12,7 +12,6 @@ TF-IDF row times the coefficients adds up to.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
 # Column name -> one text per document (`text_columns`).
 TextColumns = Mapping[str, Sequence[str]]
+# A document's n-grams as vocabulary columns, one per occurrence.
+Indices = Callable[[str], "list[int] | np.ndarray"]
 # Settings of a TfidfVectorizer that weigh counts rather than find n-grams: parts that differ only
 # in these count alike.
 _WEIGHING = {"binary", "norm", "use_idf", "smooth_idf", "sublinear_tf", "dtype", "vocabulary"}
@@ -36,7 +37,7 @@ class _Counter:
     """Finds one kind of n-gram in one column: a document's vocabulary columns, one per occurrence."""
 
     column: str
-    indices: Callable[[str], list[int]]
+    indices: Indices
     size: int  # the vocabulary's
 
 
@@ -152,7 +153,7 @@ class LinearScorer:
         fixed cost per call, not the arithmetic, was most of its scoring time."""
         counted = []
         for counter in self.counters:
-            found = np.array(counter.indices(columns[counter.column][0]), dtype=np.int64)
+            found = np.asarray(counter.indices(columns[counter.column][0]), dtype=np.int64)
             column, count = np.unique(found, return_counts=True)
             counted.append((column, count.astype(np.float64)))
         logits = []
@@ -169,7 +170,7 @@ def probability(logit: np.ndarray) -> np.ndarray:
     return (1 / (1 + np.exp(-logit))).astype(float)
 
 
-def _indices(vectorizer: Any) -> Callable[[str], list[int]]:
+def _indices(vectorizer: Any) -> Indices:
     if hasattr(vectorizer, "gram_indices"):  # `WordwiseCharTfidf`
         return vectorizer.gram_indices()
     analyzer = vectorizer.build_analyzer()
@@ -178,12 +179,12 @@ def _indices(vectorizer: Any) -> Callable[[str], list[int]]:
 
 
 def _count(
-    indices: Callable[[str], list[int]], documents: Sequence[str], size: int, rows: int
+    indices: Indices, documents: Sequence[str], size: int, rows: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(document, vocabulary column, count) of every n-gram found, by document then column."""
     found = [indices(document) for document in documents]
     lengths = np.fromiter(map(len, found), dtype=np.int64, count=rows)
-    columns = np.array(list(itertools.chain.from_iterable(found)), dtype=np.int64)
+    columns = np.concatenate([np.zeros(0, np.int64), *(np.asarray(f, np.int64) for f in found)])
     keys = np.repeat(np.arange(rows, dtype=np.int64), lengths) * size + columns
     keys, counts = np.unique(keys, return_counts=True)
     return keys // size, keys % size, counts.astype(np.float64)
