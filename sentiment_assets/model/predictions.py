@@ -50,13 +50,19 @@ class Predictor:
 
     def predict(self, reviews: pd.DataFrame) -> pd.DataFrame:
         """`review_text` (required) and `title` (optional) in; `probability` and `label` out."""
-        texts = reviews[TEXT_COLUMN].tolist()
+        # The columns read as one array: a column taken as a Series costs tens of microseconds,
+        # a good part of a review served alone.
+        position = {name: i for i, name in enumerate(reviews.columns)}
+        values = reviews.to_numpy(dtype=object)
+        texts = values[:, position[TEXT_COLUMN]].tolist()
         refuse_unscorable(texts)
-        titles = reviews[TITLE_COLUMN].tolist() if TITLE_COLUMN in reviews else [None] * len(texts)
-        titles = [t if isinstance(t, str) else None for t in titles]
+        if TITLE_COLUMN in position:
+            titles = [t if isinstance(t, str) else None for t in values[:, position[TITLE_COLUMN]]]
+        else:
+            titles = [None] * len(texts)
         probabilities = self.candidate.predict_proba(texts, titles)
         labels = (probabilities >= self.threshold).astype(np.int64)
-        return pd.DataFrame({PROBABILITY_COLUMN: probabilities, LABEL_COLUMN: labels})
+        return pd.DataFrame({PROBABILITY_COLUMN: probabilities, LABEL_COLUMN: labels}, copy=False)
 
 
 def refuse_unscorable(texts: list[object]) -> None:

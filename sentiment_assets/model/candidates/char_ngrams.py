@@ -11,7 +11,6 @@ up. On 12,000 real reviews: fit 1.1 s instead of 3.7 s, transform 0.27 s instead
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -107,17 +106,21 @@ class WordwiseCharTfidf(TransformerMixin, BaseEstimator):
             counter = self._counter = self._gram_counter(self.vocabulary_)
         return self._weigh(self._counts(documents, counter, fit=False))
 
-    def gram_indices(self) -> Callable[[str], list[int]]:
-        """A document's character n-grams as fitted vocabulary columns, one per occurrence, as
-        `transform` counts them; the last `WORD_CACHE` distinct words' n-grams are remembered."""
+    def gram_indices(self) -> Callable[[str], np.ndarray]:
+        """A document's character n-grams as fitted vocabulary columns (int64), one per occurrence,
+        as `transform` counts them; the last `WORD_CACHE` distinct words' n-grams are remembered,
+        packed: a review's are then joined in one piece, not read back one Python int at a time."""
         grams = self._gram_counter().build_analyzer()
         vocabulary = self.vocabulary_
 
         @functools.lru_cache(maxsize=WORD_CACHE)
-        def of_word(word: str) -> tuple[int, ...]:
-            return tuple(i for i in map(vocabulary.get, grams(word)) if i is not None)
+        def of_word(word: str) -> bytes:
+            found = [i for i in map(vocabulary.get, grams(word)) if i is not None]
+            return np.array(found, dtype=np.int64).tobytes()
 
-        return lambda document: list(itertools.chain.from_iterable(map(of_word, _words(document))))
+        return lambda document: np.frombuffer(
+            b"".join(map(of_word, _words(document))), dtype=np.int64
+        )
 
     def _weigh(self, counts: scipy.sparse.csr_matrix) -> scipy.sparse.csr_matrix:
         weights = counts.astype(np.float64)
