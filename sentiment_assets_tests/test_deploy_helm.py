@@ -55,6 +55,8 @@ CHART_KEYS = {
     "dagsterDaemon.runMonitoring.maxResumeRunAttempts",
     "dagsterDaemon.sensors.useThreads",
     "dagsterDaemon.sensors.numWorkers",
+    "pythonLogs.managedPythonLoggers",  # subschema/python_logs.py
+    "pythonLogs.pythonLogLevel",
 }
 OPAQUE = {
     "postgresql.postgresqlParams",
@@ -83,6 +85,16 @@ CHART_ENUMS = {
     },
     "dagster-user-deployments.deployments[].image.pullPolicy": PULL_POLICIES,
     "runLauncher.config.k8sRunLauncher.imagePullPolicy": PULL_POLICIES,
+    "pythonLogs.pythonLogLevel": {
+        "CRITICAL",
+        "FATAL",
+        "ERROR",
+        "WARN",
+        "WARNING",
+        "INFO",
+        "DEBUG",
+        "NOTSET",
+    },
 }
 
 
@@ -120,12 +132,14 @@ def snake(name: str) -> str:
 
 
 def chart_instance_config(values: dict) -> dict:
-    """The parts of the chart's dagster.yaml these values decide: run monitoring and sensors
-    (its templates rename each key to snake case) and additionalInstanceConfig (copied as is)."""
+    """The parts of the chart's dagster.yaml these values decide: run monitoring, sensors and
+    Python logs (its templates rename each key to snake case) and additionalInstanceConfig (copied
+    as is)."""
     daemon = values["dagsterDaemon"]
     return {
         "run_monitoring": {snake(k): v for k, v in daemon["runMonitoring"].items()},
         "sensors": {snake(k): v for k, v in daemon["sensors"].items()},
+        "python_logs": {snake(k): v for k, v in values["pythonLogs"].items()},
         **values["additionalInstanceConfig"],
     }
 
@@ -144,7 +158,7 @@ def test_helm_and_compose_profiles_queue_runs_alike():
     deploy/scaleout/dagster.yaml, so they must not drift apart."""
     compose = load(DEPLOY / "scaleout" / "dagster.yaml")
     helm = chart_instance_config(load(VALUES))
-    for section in ("concurrency", "freshness", "sensors"):
+    for section in ("concurrency", "freshness", "sensors", "python_logs"):
         assert helm[section] == compose[section], section
     for key in ("enabled", "max_resume_run_attempts"):
         assert helm["run_monitoring"][key] == compose["run_monitoring"][key], key
