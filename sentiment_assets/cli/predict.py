@@ -13,7 +13,6 @@ import logging
 import os
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -255,24 +254,15 @@ def _writer(out: TextIO, form: str, *, from_file: bool) -> Any:
 
 @contextmanager
 def _destination(output: str | None) -> Iterator[TextIO]:
-    """Standard output, or a temporary file beside `output` renamed to it once everything is
-    written and on disk: a failure or an interruption leaves `output` as it was."""
+    """Standard output, or `output` written whole (`written_whole`): a failure or an
+    interruption leaves it as it was."""
     if output is None:
         yield sys.stdout
         return
-    target = Path(output)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from sentiment_assets.lib.storage.files import written_whole
+
+    with written_whole(Path(output)) as out:
+        yield out
 
 
 def _load_reporting(model_uri: str) -> Any:

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiment_assets.cli.sample_phrases import CLOTHING, PHRASEBOOKS, Phrasebook
+from sentiment_assets.cli.sample_phrases import (
+    CLASSES,
+    CLOTHING,
+    PHRASEBOOKS,
+    Phrasebook,
+    ProductClass,
+)
 from sentiment_assets.model.reviews import (
     KAGGLE_COLUMNS,
     LABEL,
@@ -24,43 +30,6 @@ from sentiment_assets.model.reviews import (
     TITLE,
 )
 
-# (Division Name, Department Name, Class Name, what a reviewer calls it, share in % of reviews),
-# after the real drops; "Initmates" is misspelt in the source too.
-_Class = tuple[str, str, str, str, float]
-_CLASSES: tuple[_Class, ...] = (
-    ("General", "Dresses", "Dresses", "dress", 16.0),
-    ("General Petite", "Dresses", "Dresses", "dress", 11.0),
-    ("General", "Tops", "Knits", "top", 14.5),
-    ("General Petite", "Tops", "Knits", "tee", 6.0),
-    ("General", "Tops", "Blouses", "blouse", 8.2),
-    ("General Petite", "Tops", "Blouses", "blouse", 5.0),
-    ("General", "Tops", "Sweaters", "sweater", 4.1),
-    ("General Petite", "Tops", "Sweaters", "sweater", 2.6),
-    ("General", "Tops", "Fine gauge", "cardigan", 3.0),
-    ("General Petite", "Tops", "Fine gauge", "pullover", 1.7),
-    ("General", "Bottoms", "Pants", "pair of pants", 3.5),
-    ("General Petite", "Bottoms", "Pants", "pair of pants", 2.5),
-    ("General", "Bottoms", "Jeans", "pair of jeans", 3.4),
-    ("General Petite", "Bottoms", "Jeans", "pair of jeans", 1.6),
-    ("General", "Bottoms", "Skirts", "skirt", 2.5),
-    ("General Petite", "Bottoms", "Skirts", "skirt", 1.2),
-    ("General", "Bottoms", "Shorts", "pair of shorts", 1.2),
-    ("General", "Bottoms", "Casual bottoms", "pair of joggers", 0.1),
-    ("General", "Jackets", "Jackets", "jacket", 1.9),
-    ("General Petite", "Jackets", "Jackets", "jacket", 1.4),
-    ("General", "Jackets", "Outerwear", "coat", 0.9),
-    ("General Petite", "Jackets", "Outerwear", "vest", 0.3),
-    ("General", "Trend", "Trend", "top", 0.4),
-    ("General Petite", "Trend", "Trend", "tunic", 0.1),
-    ("Initmates", "Intimate", "Lounge", "lounge set", 2.1),
-    ("General Petite", "Intimate", "Lounge", "hoodie", 1.0),
-    ("Initmates", "Intimate", "Swim", "swimsuit", 1.4),
-    ("Initmates", "Intimate", "Sleep", "nightgown", 1.1),
-    ("Initmates", "Intimate", "Intimates", "bralette", 0.7),
-    ("Initmates", "Intimate", "Legwear", "pair of leggings", 0.6),
-    ("Initmates", "Intimate", "Layering", "cami", 0.4),
-    ("Initmates", "Intimate", "Chemises", "chemise", 0.1),
-)
 _PRODUCTS = 400  # distinct Clothing IDs in the catalogue, out of the source's 0-1205
 
 # Share of each Rating 1-5, and how often a review with that rating is recommended (real drops).
@@ -206,19 +175,19 @@ def _weights(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
 
-def _catalogue(rng: random.Random) -> list[tuple[int, _Class]]:
+def _catalogue(rng: random.Random) -> list[tuple[int, ProductClass]]:
     """Products as (Clothing ID, class), most popular first; an ID always has one class."""
     ids = rng.sample(range(1206), _PRODUCTS)
-    classes = rng.choices(_CLASSES, weights=[share for *_, share in _CLASSES], k=_PRODUCTS)
+    classes = rng.choices(CLASSES, weights=[share for *_, share in CLASSES], k=_PRODUCTS)
     return list(zip(ids, classes, strict=True))
 
 
 def _review(
-    rng: random.Random, catalogue: list[tuple[int, _Class]], popularity: list[float], mix: Mix
+    rng: random.Random, catalogue: list[tuple[int, ProductClass]], popularity: list[float], mix: Mix
 ) -> dict:
     clothing_id, product = rng.choices(catalogue, cum_weights=popularity)[0]
     division, department, class_name, clothing_item, _ = product
-    item = mix.phrases.item(clothing_item, _CLASSES.index(product))
+    item = mix.phrases.item(clothing_item, CLASSES.index(product))
     rating = rng.choices(range(1, 6), weights=mix.rating_shares)[0]
     recommended = int(rng.random() < _RECOMMENDED_GIVEN_RATING[rating - 1])
     warmth = _WARMTH[rating - 1] + (0.08 if recommended else -0.12)

@@ -1,7 +1,46 @@
-"""What the sample reviews say: a phrasebook per kind of shop. Clothing is the default, after the
-real drops; home goods give a drop in another vocabulary, for testing drift."""
+"""What the sample reviews say and what about: a phrasebook per kind of shop (clothing is the
+default, after the real drops; home goods give a drop in another vocabulary, for testing drift),
+and the clothing catalogue's classes."""
 
 from dataclasses import dataclass
+
+# (Division Name, Department Name, Class Name, what a reviewer calls it, share in % of reviews),
+# after the real drops; "Initmates" is misspelt in the source too.
+ProductClass = tuple[str, str, str, str, float]
+CLASSES: tuple[ProductClass, ...] = (
+    ("General", "Dresses", "Dresses", "dress", 16.0),
+    ("General Petite", "Dresses", "Dresses", "dress", 11.0),
+    ("General", "Tops", "Knits", "top", 14.5),
+    ("General Petite", "Tops", "Knits", "tee", 6.0),
+    ("General", "Tops", "Blouses", "blouse", 8.2),
+    ("General Petite", "Tops", "Blouses", "blouse", 5.0),
+    ("General", "Tops", "Sweaters", "sweater", 4.1),
+    ("General Petite", "Tops", "Sweaters", "sweater", 2.6),
+    ("General", "Tops", "Fine gauge", "cardigan", 3.0),
+    ("General Petite", "Tops", "Fine gauge", "pullover", 1.7),
+    ("General", "Bottoms", "Pants", "pair of pants", 3.5),
+    ("General Petite", "Bottoms", "Pants", "pair of pants", 2.5),
+    ("General", "Bottoms", "Jeans", "pair of jeans", 3.4),
+    ("General Petite", "Bottoms", "Jeans", "pair of jeans", 1.6),
+    ("General", "Bottoms", "Skirts", "skirt", 2.5),
+    ("General Petite", "Bottoms", "Skirts", "skirt", 1.2),
+    ("General", "Bottoms", "Shorts", "pair of shorts", 1.2),
+    ("General", "Bottoms", "Casual bottoms", "pair of joggers", 0.1),
+    ("General", "Jackets", "Jackets", "jacket", 1.9),
+    ("General Petite", "Jackets", "Jackets", "jacket", 1.4),
+    ("General", "Jackets", "Outerwear", "coat", 0.9),
+    ("General Petite", "Jackets", "Outerwear", "vest", 0.3),
+    ("General", "Trend", "Trend", "top", 0.4),
+    ("General Petite", "Trend", "Trend", "tunic", 0.1),
+    ("Initmates", "Intimate", "Lounge", "lounge set", 2.1),
+    ("General Petite", "Intimate", "Lounge", "hoodie", 1.0),
+    ("Initmates", "Intimate", "Swim", "swimsuit", 1.4),
+    ("Initmates", "Intimate", "Sleep", "nightgown", 1.1),
+    ("Initmates", "Intimate", "Intimates", "bralette", 0.7),
+    ("Initmates", "Intimate", "Legwear", "pair of leggings", 0.6),
+    ("Initmates", "Intimate", "Layering", "cami", 0.4),
+    ("Initmates", "Intimate", "Chemises", "chemise", 0.1),
+)
 
 
 @dataclass(frozen=True)

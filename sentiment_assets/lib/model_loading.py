@@ -16,9 +16,12 @@ import sqlite3
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 # The MLflow schema revisions whose registry tables `_ALIAS_QUERY` was checked against (MLflow
 # 3.17's). A store at any other revision is read by MLflow itself; a test fails when the installed
@@ -102,8 +105,7 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
 
-    from sentiment_assets.lib.store_faults import ModelNotFound
-    from sentiment_assets.lib.tracking import NOT_FOUND_CODES
+    from sentiment_assets.lib.store_faults import NOT_FOUND_CODES, ModelNotFound
 
     target = alias_from_sqlite(tracking_uri, model_uri)
     try:
@@ -160,3 +162,12 @@ def requirement_mismatches(model_dir: Path, model: Any) -> list[str]:
         if not requirement.specifier.contains(installed, prereleases=True):
             mismatches.append(f"{line} (installed: {installed})")
     return mismatches
+
+
+def logged_model_id(version: ModelVersion) -> str | None:
+    """The logged model behind a registered version: MLflow 3.17 leaves `model_id` empty on a
+    SQLite store, where the version's source is `models:/<model id>`."""
+    if version.model_id:
+        return version.model_id
+    source = version.source or ""
+    return source.removeprefix("models:/") if source.startswith("models:/m-") else None

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from sentiment_assets.lib.monitoring import LiveGap, predict_reviews
+from sentiment_assets.lib.live_gap import LiveGap
+from sentiment_assets.lib.monitoring import predict_reviews
 from sentiment_assets.model.evaluation import Metrics
 from sentiment_assets.model.stems import Corpus
 

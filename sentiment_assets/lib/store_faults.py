@@ -11,6 +11,11 @@ import errno
 import re
 from collections.abc import Iterator
 
+# What MLflow 3.17 answers, SQLite store and tracking server alike (measured), for a registered
+# model that does not exist (and a version that does not) and for an alias that does not: both
+# codes mean other things too, so an absence they report is confirmed where it matters.
+NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
 
 class MlflowStoreError(RuntimeError):
     """The MLflow store or registry could not be read or written (locked, full, unreachable, or it

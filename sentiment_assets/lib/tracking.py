@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.store_faults import (
+    NOT_FOUND_CODES,
     MlflowStoreError,
     ModelNotFound,
     ProductionMoved,
@@ -45,10 +46,6 @@ def model_uri(name: str = MODEL_NAME, alias: str = PRODUCTION_ALIAS) -> str:
 
 PRODUCTION_URI = model_uri()
 UNREADABLE_ALIAS = "could not read the production alias from the MLflow registry"
-# What MLflow 3.17 answers, SQLite store and tracking server alike (measured), for a registered
-# model that does not exist (and a version that does not) and for an alias that does not: both
-# codes mean other things too, so an absence they report is confirmed where it matters.
-NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 
 
 @dataclass(frozen=True)
@@ -200,6 +197,7 @@ class MlflowStore:
         the MLflow UI lists them); the experiment and run ids."""
         import mlflow
 
+        from sentiment_assets.lib.model_loading import logged_model_id
         from sentiment_assets.lib.monitoring import live_figures
 
         monitoring = replace(self, experiment_name=MONITORING_EXPERIMENT)
@@ -213,7 +211,7 @@ class MlflowStore:
             **tags,
         }
         with monitoring.start_run(f"live-{quality.drop}", run_tags) as run:
-            mlflow.log_metrics(live_figures(quality), model_id=_logged_model_id(version))
+            mlflow.log_metrics(live_figures(quality), model_id=logged_model_id(version))
             mlflow.log_dict(quality.model_dump(mode="json"), "live_quality.json")
         return run.info.experiment_id, run.info.run_id
 
@@ -295,12 +293,3 @@ class MlflowStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _logged_model_id(version: ModelVersion) -> str | None:
-    """The logged model behind a registered version: MLflow 3.17 leaves `model_id` empty on a
-    SQLite store, where the version's source is `models:/<model id>`."""
-    if version.model_id:
-        return version.model_id
-    source = version.source or ""
-    return source.removeprefix("models:/") if source.startswith("models:/m-") else None

@@ -17,7 +17,8 @@ from sentiment_assets.defs.platform.metadata import (
 from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
-from sentiment_assets.lib.monitoring import LiveQuality, latest_live, live_gap
+from sentiment_assets.lib.live_gap import latest_live, live_gap
+from sentiment_assets.lib.monitoring import LiveQuality
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.store_faults import ProductionMoved
 from sentiment_assets.lib.tracking import MlflowStore, model_uri

@@ -13,9 +13,11 @@ import fcntl
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from sentiment_assets.lib.settings import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_dir
 
@@ -185,3 +187,21 @@ def _is_full(err: OSError, where: Path) -> bool:
     except OSError:
         return False
     return info.f_bavail * info.f_frsize < _NEARLY_FULL
+
+
+@contextmanager
+def written_whole(target: Path) -> Iterator[TextIO]:
+    """A text file written beside `target` under a temporary name (owner-only) and renamed to it
+    once whole and on disk: a failure or an interruption leaves `target` as it was."""
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
