@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentiment_assets.lib import monitoring
+from sentiment_assets.lib import live_gap, monitoring
 from sentiment_assets.lib.monitoring import LiveQuality, Scoring
 from sentiment_assets.model.evaluation import brier_score, classification_metrics
 from sentiment_assets.model.stems import Corpus
@@ -105,14 +105,14 @@ def test_a_model_that_may_have_learned_from_the_drop_is_not_live() -> None:
 def test_latest_live_is_the_newest_live_record() -> None:
     old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
     learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})
-    assert monitoring.latest_live([old, learned, new]) == new
-    assert monitoring.latest_live([learned]) is None
+    assert live_gap.latest_live([old, learned, new]) == new
+    assert live_gap.latest_live([learned]) is None
 
 
 def test_of_two_live_records_scored_in_the_same_second_the_later_drop_is_the_latest() -> None:
     first, second = _quality(), _quality().model_copy(update={"drop": "e"})
-    assert monitoring.latest_live([first, second]).drop == "e"
-    assert monitoring.latest_live([second, first]).drop == "e"
+    assert live_gap.latest_live([first, second]).drop == "e"
+    assert live_gap.latest_live([second, first]).drop == "e"
 
 
 def test_drop_predictions_one_row_per_review_with_the_version() -> None:
@@ -134,16 +134,16 @@ def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     production = np.array([0.9, 0.1, 0.5, 0.8, 0.2, 0.5])  # inverts them
     short = _quality(probabilities=[1 - x for x in PROBABILITIES])
 
-    gap = monitoring.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
+    gap = live_gap.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
 
     assert gap.drop == "d" and gap.scored_by_version == "3" and gap.held_out_reviews == 4
     assert gap.live_roc_auc == pytest.approx(0.125) and gap.shortfall
     assert gap.challenger_roc_auc == 1.0 and gap.production_roc_auc == 0.0
     assert gap.closes is True
     # A challenger 0.06 below its own test estimate there does not close it.
-    assert not monitoring.live_gap(short, test, challenger, None, 1.06, THRESHOLDS).closes
+    assert not live_gap.live_gap(short, test, challenger, None, 1.06, THRESHOLDS).closes
     # Without a shortfall there is nothing to close.
-    assert monitoring.live_gap(_quality(), test, challenger, None, 0.97, THRESHOLDS).closes is None
+    assert live_gap.live_gap(_quality(), test, challenger, None, 0.97, THRESHOLDS).closes is None
     learned = _quality(learned=True)
     with pytest.raises(ValueError, match="not scored live"):
-        monitoring.live_gap(learned, test, challenger, None, 0.97, THRESHOLDS)
+        live_gap.live_gap(learned, test, challenger, None, 0.97, THRESHOLDS)
