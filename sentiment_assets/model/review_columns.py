@@ -12,10 +12,8 @@ from .review_schema import (
     EXAMPLES,
     LABEL,
     NUMERIC_COLUMNS,
-    RATING,
     REQUIRED_COLUMNS,
     REVIEW_ID,
-    STARS,
     TEXT,
     ReviewFileError,
     example,
@@ -78,14 +76,7 @@ def checked_columns(
         frame[LABEL] = frame[LABEL].astype("int64")
     for column in NUMERIC_COLUMNS:
         if column in frame.columns:
-            numbers = _whole_numbers(path, frame, column, lines, scope)
-            if column == RATING:
-                # Training learns the stars (tfidf-nb's rating member): a 50 would pull it off.
-                bad = numbers.notna() & ~numbers.isin(STARS)
-                if bad.any():
-                    rule = f"{RATING!r} must be 1 to 5 stars (or empty)"
-                    raise ReviewFileError(path, _unexpected(rule, frame, bad, RATING, lines, scope))
-            frame[column] = numbers
+            frame[column] = _whole_numbers(path, frame, column, lines, scope)
     return frame
 
 

@@ -13,7 +13,6 @@ TEXT = "Review Text"
 TITLE = "Title"
 LABEL = "Recommended IND"
 RATING = "Rating"  # 1-5 stars; optional, and read only by training (`Corpus.RATING`)
-STARS = (1, 2, 3, 4, 5)
 REVIEW_ID = "review_id"
 REQUIRED_COLUMNS: tuple[str, ...] = (TEXT, LABEL)
 KAGGLE_COLUMNS: tuple[str, ...] = (

@@ -194,21 +194,6 @@ def test_a_non_numeric_age_in_a_large_drop_names_the_file_and_rows(tmp_path):
     )
 
 
-def test_a_rating_outside_one_to_five_stars_names_the_rows_and_an_empty_one_is_unknown(tmp_path):
-    rows = [_row(i) for i in range(4)]
-    rows[1] = rows[1].replace(",5,", ",,")  # no rating: unknown, not an error
-    path = _write(tmp_path, HEADER + "".join(rows))
-    assert read_reviews(path)["Rating"].isna().tolist() == [False, True, False, False]
-
-    rows[2] = rows[2].replace(",5,", ",50,")
-    rows[3] = rows[3].replace(",5,", ",0,")
-    path = _write(tmp_path, HEADER + "".join(rows))
-    assert _problem(path) == (
-        "'Rating' must be 1 to 5 stars (or empty): 2 of 4 rows hold something else "
-        "('50' (1x), '0' (1x)): review_id 2 (line 4), review_id 3 (line 5)"
-    )
-
-
 def test_a_review_id_column_elsewhere_than_first_is_refused(tmp_path):
     path = _write(tmp_path, ",Review Text,Recommended IND,review_id\n0,Nice,1,7\n")
     assert (
