@@ -56,8 +56,8 @@ class TfidfNb:
     nb_c: float = 0.5
     word_ngrams: int = 2
     negation_scope: int = 3
-    # Chosen on the validation split of drops 01 and 02 (alpha 1-10, scale 1-2.5); five-fold
-    # cross-validation on their train+validation reviews confirmed the member (README).
+    # Chosen on the validation split of drops 01 and 02 (alpha 1-10, scale 1-2.5), as was the
+    # member itself by five-fold cross-validation on train+validation: README.
     rating_alpha: float = 3.0
     rating_scale: float = 1.5
     tfidf: TfidfLogReg | None = None
