@@ -97,15 +97,13 @@ class PaddedDataset:
         """A content hash, used as the Dagster data version and tagged on every MLflow run."""
         h = hashlib.sha256()
         h.update(self.sequences.tobytes())
-        # Raw text, title and rating too: the challengers read them (the rating as a training
-        # target), and stems hide some edits ("not").
+        # Raw text and title too: the challengers read them, and stems hide some edits ("not").
         identity = (
             Corpus.DROP,
             Corpus.REVIEW_ID,
             Corpus.TITLE,
             Corpus.TEXT,
             Corpus.LABEL,
-            Corpus.RATING,
             Corpus.SPLIT,
         )
         columns = [c for c in identity if c in self.reviews]

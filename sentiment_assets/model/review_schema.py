@@ -12,7 +12,6 @@ import pandas as pd
 TEXT = "Review Text"
 TITLE = "Title"
 LABEL = "Recommended IND"
-RATING = "Rating"  # 1-5 stars; optional, and read only by training (`Corpus.RATING`)
 REVIEW_ID = "review_id"
 REQUIRED_COLUMNS: tuple[str, ...] = (TEXT, LABEL)
 KAGGLE_COLUMNS: tuple[str, ...] = (
@@ -20,7 +19,7 @@ KAGGLE_COLUMNS: tuple[str, ...] = (
     "Age",
     TITLE,
     TEXT,
-    RATING,
+    "Rating",
     LABEL,
     "Positive Feedback Count",
     "Division Name",
@@ -30,7 +29,7 @@ KAGGLE_COLUMNS: tuple[str, ...] = (
 
 # Kaggle's numeric columns: whole numbers or empty, stored as nullable integers. Every other
 # column is read as text, so no value can give a column two types (which storage refuses).
-NUMERIC_COLUMNS: tuple[str, ...] = ("Clothing ID", "Age", RATING, "Positive Feedback Count")
+NUMERIC_COLUMNS: tuple[str, ...] = ("Clothing ID", "Age", "Rating", "Positive Feedback Count")
 
 # Error messages stay short whatever the file holds: a few examples, each cut to a few words.
 EXAMPLES = 5

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reviews import LABEL, RATING, REVIEW_ID, TEXT, TITLE
+from .reviews import LABEL, REVIEW_ID, TEXT, TITLE
 
 # The seed used `[^a-zA-z]`; the `A-z` range also keeps `[ \ ] ^ _` and the backtick.
 NON_LETTERS = re.compile(r"[^a-zA-Z]")
@@ -112,20 +112,17 @@ class Corpus:
     TITLE = "title"
     TEXT = "text"
     STEMS = "stemmed"
-    RATING = "rating"  # stars as a float, NaN where the drop has none: a training target only
     DROP = "drop"  # the dataset adds which drop a review came from ...
     SPLIT = "split"  # ... and which split it belongs to
 
 
 def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
-    """Turn validated reviews into the corpus: one row per review with text, its stems, its label
-    and its star rating (NaN when the drop has none).
+    """Turn validated reviews into the corpus: one row per review with text, its stems and its label.
 
     Reviews without text cannot teach the model anything and are dropped; the caller reports how many.
     """
     with_text = reviews[reviews[TEXT].notna() & (reviews[TEXT].astype("string").str.strip() != "")]
     title = with_text[TITLE] if TITLE in with_text else pd.Series(None, index=with_text.index)
-    rating = with_text[RATING] if RATING in with_text else pd.Series(None, index=with_text.index)
     return pd.DataFrame(
         {
             Corpus.REVIEW_ID: with_text[REVIEW_ID].to_numpy(),
@@ -133,7 +130,6 @@ def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
             Corpus.TITLE: title.astype("object").where(title.notna(), None).to_numpy(),
             Corpus.TEXT: with_text[TEXT].astype(str).to_numpy(),
             Corpus.STEMS: stem_corpus(with_text[TEXT]),
-            Corpus.RATING: pd.to_numeric(rating, errors="coerce").astype("float64").to_numpy(),
         }
     )
 

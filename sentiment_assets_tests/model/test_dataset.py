@@ -320,13 +320,6 @@ def test_fingerprint_changes_when_a_real_label_changes(real_dataset):
     assert replace(real_dataset, reviews=reviews).fingerprint != real_dataset.fingerprint
 
 
-def test_fingerprint_changes_when_a_real_rating_changes(real_dataset):
-    # tfidf-nb trains on the ratings: a changed one is new training data.
-    reviews = real_dataset.reviews.copy()
-    reviews.loc[123, "rating"] = 6 - reviews.loc[123, "rating"]
-    assert replace(real_dataset, reviews=reviews).fingerprint != real_dataset.fingerprint
-
-
 def test_save_and_load_round_trip_without_pickle(tmp_path, sample_corpus):
     dataset = build_dataset(sample_corpus)
     folder = tmp_path / "padded"

@@ -73,10 +73,8 @@ def assert_same(found: np.ndarray, expected: np.ndarray) -> None:
 def test_tfidf_nb_scores_as_the_fitted_vectorizers_do(fitted, reviews):
     texts, titles = reviews
     columns = text_columns(*normalized_inputs(texts, titles), fitted.negation_scope)
-    members = [sklearn_probability(m, columns) for m in fitted.members()]
+    members = [sklearn_probability(m, columns) for m in (fitted.tfidf.model, fitted.nb)]
 
-    # The real drop has star ratings: the rating member is one of the three.
-    assert fitted.rating is not None and len(members) == 3
     assert_same(fitted.predict_proba(texts, titles), np.mean(members, axis=0))
 
 
@@ -111,7 +109,7 @@ def test_the_predictor_reads_the_columns_in_any_order_and_a_missing_title(fitted
 def test_each_member_alone_scores_as_the_fitted_vectorizers_do(fitted, reviews):
     texts, titles = reviews
     columns = text_columns(*normalized_inputs(texts, titles), fitted.negation_scope)
-    for model in fitted.members():
+    for model in (fitted.tfidf.model, fitted.nb):
         assert_same(model.predict_proba(columns), sklearn_probability(model, columns))
 
 
@@ -129,13 +127,12 @@ def test_a_tfidf_logreg_just_fitted_scores_as_its_vectorizers_do(real_drops, rev
 
 
 def test_the_members_shared_word_ngrams_are_counted_once(fitted):
-    parts = [part for member in fitted.members() for part in member.parts]
+    parts = [*fitted.tfidf.model.parts, *fitted.nb.parts]
 
-    scorer = LinearScorer(fitted.members())
+    scorer = LinearScorer([fitted.tfidf.model, fitted.nb])
 
-    # tfidf: title words, text words, characters, negated words; nb: title and negated words;
-    # rating: the tfidf member's four.
-    assert len(parts) == 10
+    # tfidf: title words, text words, characters, negated words; nb: title and negated words.
+    assert len(parts) == 6
     assert sorted(c.column for c in scorer.counters) == ["both", "negated", "text", "title"]
 
 

@@ -8,7 +8,7 @@ import pytest
 from nltk.stem.porter import PorterStemmer
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
-from sentiment_assets.model.reviews import LABEL, RATING, REVIEW_ID, TEXT, TITLE, read_reviews
+from sentiment_assets.model.reviews import LABEL, REVIEW_ID, TEXT, TITLE, read_reviews
 from sentiment_assets.model.stems import (
     NEGATIONS,
     NON_LETTERS,
@@ -24,7 +24,7 @@ from sentiment_assets_tests.support import real_drops_dir
 # NLTK's list as shipped beside the real drops (their folder's parent, SENTIMENT_REVIEWS_DIR).
 SHARED_STOPWORDS = real_drops_dir().parent / "nltk_stopwords_english.txt"
 STOPWORDS_SHA256 = "019f104ba2ed07436d05f9cdd3383034ad66014edc27fc651f837e1a038b6451"
-CORPUS_COLUMNS = ["review_id", "label", "title", "text", "stemmed", "rating"]
+CORPUS_COLUMNS = ["review_id", "label", "title", "text", "stemmed"]
 
 
 def _porter(*words: str) -> str:
@@ -165,8 +165,6 @@ def test_stem_reviews_keeps_ids_labels_and_titles_aligned_on_a_real_drop(first_d
     for row in sample.itertuples():
         assert row.stemmed == stem_text(source.loc[row.review_id, TEXT])
         assert row.label == source.loc[row.review_id, LABEL]
-        assert row.rating == source.loc[row.review_id, RATING]
-    assert first_corpus["rating"].dtype == np.float64
 
 
 def test_stem_reviews_on_sample_drops(tmp_path):
@@ -192,21 +190,10 @@ def test_stem_reviews_drops_blank_texts_and_works_without_titles():
         }
     )
     corpus = stem_reviews(reviews)
-    assert corpus.drop(columns="rating").to_dict("records") == [
+    assert corpus.to_dict("records") == [
         {"review_id": 10, "label": 1, "title": None, "text": "Loved it", "stemmed": "love"},
         {"review_id": 13, "label": 0, "title": None, "text": "Too small", "stemmed": "small"},
     ]
-
-
-def test_stem_reviews_keeps_ratings_as_floats_with_nan_where_missing():
-    texts = ["Loved it", "Too small", "Fine"]
-    with_ratings = pd.DataFrame(
-        {REVIEW_ID: [1, 2, 3], TEXT: texts, LABEL: [1, 0, 1], RATING: [5, pd.NA, 3]}
-    ).astype({RATING: "Int64"})
-    without = with_ratings.drop(columns=RATING)
-
-    np.testing.assert_array_equal(stem_reviews(with_ratings)["rating"], [5.0, np.nan, 3.0])
-    assert stem_reviews(without)["rating"].isna().all()
 
 
 # mark_negations
