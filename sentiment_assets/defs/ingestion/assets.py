@@ -139,7 +139,7 @@ def _quarantine(
 )
 def stemmed_corpus(raw_reviews: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Each review reduced to Porter stems of its letters, without NLTK's English stopwords. Its
-    data version is a hash of the whole corpus (stems, text, label, rating), so a restemming that
+    data version is a hash of the whole corpus (stems, text, title, label), so a restemming that
     changes nothing leaves the dataset fresh."""
     started = time.perf_counter()
     corpus = stem_reviews(raw_reviews)
