@@ -1,5 +1,6 @@
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,10 @@ def mlflow_schema_template(tmp_path_factory: pytest.TempPathFactory):
             built = create_engine(f"sqlite:///{template}")
             migrate(built)
             built.dispose()
-        with sqlite3.connect(template) as source, sqlite3.connect(engine.url.database) as target:
+        with (
+            closing(sqlite3.connect(template)) as source,
+            closing(sqlite3.connect(engine.url.database)) as target,
+        ):
             source.backup(target)
 
     with pytest.MonkeyPatch.context() as patch:
