@@ -245,26 +245,28 @@ def train_candidates(
             curves[result.name] = png
         on_trained(result)
         by_name[result.name] = result
-        release_memory()
+        release_memory(keras_session=uses_tensorflow(planned.candidate))
     results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
 
 
-def release_memory() -> None:
+def release_memory(*, keras_session: bool) -> None:
     """Give the memory a finished candidate freed back to the system, so the next one (and
     TensorFlow, imported after the scikit-learn candidates) starts from what is in use.
 
-    Keras keeps every model built in its global state until the session is cleared; glibc keeps
-    freed memory in its per-thread arenas, which `malloc_trim` returns (elsewhere only the
-    collection runs).
+    Keras keeps every model built in its global state until the session is cleared (after a Keras
+    candidate only: clearing collects nothing else); glibc keeps freed memory in its per-thread
+    arenas, which `malloc_trim` returns (elsewhere only the collection runs). The collection runs
+    once: `clear_session` would add one of its own, and a full collection took 0.6-1.1 s in the
+    benchmark's process, which had run the whole graph before (cProfile, section 4).
     """
     import contextlib
     import ctypes
     import gc
     import sys
 
-    if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session()
+    if keras_session and "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session(free_memory=False)
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -96,21 +96,23 @@ def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     Searched on a 0.01 grid; among equally good cut-offs the one nearest 0.5 wins, so a flat
     optimum does not drift to an extreme.
     """
-    from sklearn.metrics import f1_score
-
     labels = np.asarray(labels).astype(int)
     probabilities = np.asarray(probabilities, dtype=float)
     grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    scores = [
-        f1_score(
-            labels, (probabilities >= t).astype(int), pos_label=NOT_RECOMMENDED, zero_division=0
-        )
-        for t in grid
-    ]
-    best = max(scores)
-    return float(
-        min((t for t, s in zip(grid, scores, strict=True) if s == best), key=lambda t: abs(t - 0.5))
+    # Every cut-off at once, as scikit-learn's f1_score computes it from the counts: 2 tp /
+    # (true + predicted), 0 when the class is neither present nor predicted. One f1_score call
+    # per cut-off took 0.4 s a candidate, for its input checks.
+    predicted_not = probabilities[None, :] < grid[:, None]
+    true_positives = (predicted_not & (labels == NOT_RECOMMENDED)[None, :]).sum(axis=1)
+    denominator = float((labels == NOT_RECOMMENDED).sum()) + predicted_not.sum(axis=1)
+    scores = np.divide(
+        2.0 * true_positives,
+        denominator,
+        out=np.zeros(len(grid)),
+        where=denominator > 0,
     )
+    best = scores.max()
+    return float(min(grid[scores == best], key=lambda t: abs(t - 0.5)))
 
 
 def brier_score(labels: np.ndarray, probabilities: np.ndarray) -> float:

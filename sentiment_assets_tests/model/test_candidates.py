@@ -190,3 +190,22 @@ def test_classification_metrics_uses_given_labels_instead_of_thresholding():
     assert thresholded.accuracy == 0.0
     # The ranking metric still comes from the probabilities.
     assert given.roc_auc == thresholded.roc_auc == 0.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tune_threshold_chooses_what_f1_score_at_each_cut_off_chooses(seed):
+    # The reference: scikit-learn's f1_score at every cut-off of the grid, the nearest to 0.5 of
+    # the best. Probabilities on a coarse grid make many cut-offs tie.
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 500)
+    probabilities = np.round(np.clip(0.4 * labels + rng.uniform(0, 0.6, 500), 0, 1), 1)
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    scores = [
+        f1_score(labels, (probabilities >= t).astype(int), pos_label=0, zero_division=0)
+        for t in grid
+    ]
+    best = [t for t, s in zip(grid, scores, strict=True) if s == max(scores)]
+
+    assert tune_threshold(labels, probabilities) == min(best, key=lambda t: abs(t - 0.5))
