@@ -89,6 +89,22 @@ def test_one_review_at_a_time_scores_exactly_as_in_a_batch(fitted, reviews):
     np.testing.assert_array_equal(np.array(one_by_one), fitted.predict_proba(texts, titles))
 
 
+def test_a_batch_counted_in_chunks_scores_exactly_as_counted_whole(fitted, reviews, monkeypatch):
+    # Batches are counted CHUNK_ROWS documents at a time, to bound the memory of the character
+    # n-grams' index arrays; the 1,509 reviews here make two chunks, then seven of 250.
+    from sentiment_assets.model.candidates import linear_scoring
+
+    texts, titles = reviews
+    chunked = fitted.predict_proba(texts, titles)
+    monkeypatch.setattr(linear_scoring, "CHUNK_ROWS", 250)
+    smaller = fitted.predict_proba(texts, titles)
+    monkeypatch.setattr(linear_scoring, "CHUNK_ROWS", len(texts))
+    whole = fitted.predict_proba(texts, titles)
+
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(smaller, whole)
+
+
 def test_the_predictor_reads_the_columns_in_any_order_and_a_missing_title(fitted, reviews):
     texts, titles = reviews
     predictor = Predictor(fitted, THRESHOLD)
