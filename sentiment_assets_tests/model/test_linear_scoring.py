@@ -91,7 +91,7 @@ def test_one_review_at_a_time_scores_exactly_as_in_a_batch(fitted, reviews):
 
 def test_a_batch_counted_in_chunks_scores_exactly_as_counted_whole(fitted, reviews, monkeypatch):
     # Batches are counted CHUNK_ROWS documents at a time, to bound the memory of the character
-    # n-grams' index arrays; the 1,509 reviews here make two chunks, then seven of 250.
+    # n-grams' index arrays; the 1,509 reviews here make two chunks, then seven of up to 250.
     from sentiment_assets.model.candidates import linear_scoring
 
     texts, titles = reviews
