@@ -102,7 +102,7 @@ def tune_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
     # Every cut-off at once, as scikit-learn's f1_score computes it from the counts: 2 tp /
     # (true + predicted), 0 when the class is neither present nor predicted. One f1_score call
     # per cut-off took 0.4 s a candidate, for its input checks.
-    predicted_not = probabilities[None, :] < grid[:, None]
+    predicted_not = ~(probabilities[None, :] >= grid[:, None])  # as `>=` labels "recommended"
     true_positives = (predicted_not & (labels == NOT_RECOMMENDED)[None, :]).sum(axis=1)
     denominator = float((labels == NOT_RECOMMENDED).sum()) + predicted_not.sum(axis=1)
     scores = np.divide(

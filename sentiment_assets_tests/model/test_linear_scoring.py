@@ -91,18 +91,19 @@ def test_one_review_at_a_time_scores_exactly_as_in_a_batch(fitted, reviews):
 
 def test_a_batch_counted_in_chunks_scores_exactly_as_counted_whole(fitted, reviews, monkeypatch):
     # Batches are counted CHUNK_ROWS documents at a time, to bound the memory of the character
-    # n-grams' index arrays; the 1,509 reviews here make two chunks, then seven of up to 250.
+    # n-grams' index arrays: the 1,508 reviews here make two chunks, seven of up to 250, or all
+    # but one and then a last chunk of one review (scored by the one-review path).
     from sentiment_assets.model.candidates import linear_scoring
 
     texts, titles = reviews
-    chunked = fitted.predict_proba(texts, titles)
-    monkeypatch.setattr(linear_scoring, "CHUNK_ROWS", 250)
-    smaller = fitted.predict_proba(texts, titles)
-    monkeypatch.setattr(linear_scoring, "CHUNK_ROWS", len(texts))
-    whole = fitted.predict_proba(texts, titles)
+    scored = {"default": fitted.predict_proba(texts, titles)}
+    for rows in (250, len(texts) - 1, len(texts)):
+        monkeypatch.setattr(linear_scoring, "CHUNK_ROWS", rows)
+        scored[rows] = fitted.predict_proba(texts, titles)
 
-    np.testing.assert_array_equal(chunked, whole)
-    np.testing.assert_array_equal(smaller, whole)
+    whole = scored.pop(len(texts))
+    for chunked in scored.values():
+        np.testing.assert_array_equal(chunked, whole)
 
 
 def test_the_predictor_reads_the_columns_in_any_order_and_a_missing_title(fitted, reviews):

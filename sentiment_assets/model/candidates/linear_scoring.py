@@ -194,11 +194,9 @@ def _count(
     indices: Indices, documents: Sequence[str], size: int, rows: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(document, vocabulary column, count) of every n-gram found, by document then column."""
-    # Each document's columns as an array at once (8 bytes an n-gram), not held as a list of
-    # Python ints (36 bytes an n-gram) for every document until the concatenation.
-    found = [np.asarray(indices(document), dtype=np.int64) for document in documents]
+    found = [indices(document) for document in documents]
     lengths = np.fromiter(map(len, found), dtype=np.int64, count=rows)
-    columns = np.concatenate([np.zeros(0, np.int64), *found])
+    columns = np.concatenate([np.zeros(0, np.int64), *(np.asarray(f, np.int64) for f in found)])
     keys = np.repeat(np.arange(rows, dtype=np.int64), lengths) * size + columns
     keys, counts = np.unique(keys, return_counts=True)
     return keys // size, keys % size, counts.astype(np.float64)
