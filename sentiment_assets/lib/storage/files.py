@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -84,19 +83,10 @@ class LocalFiles:
     def write_atomic(self, rel: str, text: str) -> None:
         """Replace a small file whole and durably: readers see the old content or the new."""
         target = self.path(rel)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-        try:
-            with self._full_disk_named():
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-                with os.fdopen(fd, "w") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, target)
-                _sync_dir(target.parent)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with self._full_disk_named():
+            with written_whole(target) as file:
+                file.write(text)
+            _sync_dir(target.parent)
 
     def names(self, rel: str) -> list[str]:
         try:
