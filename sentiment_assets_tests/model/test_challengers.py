@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse
 
 from sentiment_assets.model.candidates.base import FitReport, with_validation_in_train
-from sentiment_assets.model.candidates.ngram_mlp import NgramMlp, ngram_vocabulary
+from sentiment_assets.model.candidates.ngram_mlp import NgramMlp, ngram_tfidf, ngram_vocabulary
 from sentiment_assets.model.candidates.seed_keras import KerasTraining
 from sentiment_assets.model.candidates.tfidf_logreg import TfidfLogReg, text_columns
 from sentiment_assets.model.candidates.tfidf_nb import TfidfNb, log_count_ratio
@@ -173,6 +173,29 @@ def test_ngram_vocabulary_idf_matches_keras_adapt():
 
     assert set(vocabulary) == set(keras_idf) - {"[UNK]"}
     assert idf == pytest.approx([keras_idf[token] for token in vocabulary], rel=1e-6)
+
+
+@pytest.mark.slow  # Keras
+@pytest.mark.parametrize("max_tokens", [4, 1_000])  # most n-grams out of the vocabulary; none
+def test_ngram_tfidf_is_the_text_vectorization_layer_to_the_bit(sample_dataset, max_tokens):
+    # The n-gram network trains on ngram_tfidf's features and serves through the layer.
+    import keras
+
+    docs = normalized_inputs(sample_dataset.reviews["text"], sample_dataset.reviews["title"])[1]
+    vocabulary, idf = ngram_vocabulary(docs[:400], ngrams=2, max_tokens=max_tokens)
+    odd = ["", "fit", "fit fit fit", "unseenword another unseen", "good " * 300]
+    layer = keras.layers.TextVectorization(
+        standardize=None, ngrams=2, output_mode="tf_idf", vocabulary=vocabulary, idf_weights=idf
+    )
+    inputs = np.asarray(docs + odd, dtype=object)
+
+    features = ngram_tfidf(inputs.tolist(), vocabulary, idf, ngrams=2)
+
+    assert isinstance(features, scipy.sparse.csr_matrix) and features.dtype == np.float32
+    expected = np.asarray(layer(inputs))
+    assert features.shape == expected.shape == (len(inputs), len(vocabulary) + 1)
+    np.testing.assert_array_equal(features.toarray(), expected)
+    assert features.nnz == np.count_nonzero(expected)  # no stored zeros
 
 
 # Both challengers

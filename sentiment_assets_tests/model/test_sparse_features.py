@@ -11,24 +11,6 @@ def _sparse(dense: np.ndarray):
     return tf.sparse.from_dense(tf.constant(dense, dtype=tf.float32))
 
 
-def test_sparse_outputs_equal_the_dense_predictions():
-    import keras
-
-    from sentiment_assets.model.candidates.sparse_features import sparse_outputs
-
-    inputs = keras.Input(shape=(6,))
-    model = keras.Model(inputs, keras.layers.ReLU()(inputs - 0.8))
-    x = (
-        np.random.default_rng(0).random((5000, 6)).astype(np.float32)
-    )  # many batches, the last one partial
-
-    sparse = sparse_outputs(model, [x])
-
-    assert sparse.shape == (5000, 6)
-    assert sparse.nnz < x.size / 2
-    np.testing.assert_allclose(sparse.toarray(), model.predict(x, verbose=0), rtol=0, atol=1e-6)
-
-
 def test_sparse_dropout_does_nothing_at_inference():
     import keras
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,9 @@ from .base import (
     string_inputs,
     with_validation_in_train,
 )
+
+# Titles and texts in, the model's TF-IDF features out (scipy CSR).
+Features = Callable[[list[str], list[str]], Any]
 
 
 def ngram_vocabulary(
@@ -51,6 +55,42 @@ def ngram_vocabulary(
     )[: max_tokens - 1]
     idf = [math.log(1 + len(docs) / (1 + count)) for _, count in ranked]
     return [g for g, _ in ranked], idf
+
+
+def ngram_tfidf(
+    docs: Sequence[str], vocabulary: Sequence[str], idf: Sequence[float], ngrams: int
+) -> Any:
+    """What `TextVectorization(output_mode="tf_idf", ngrams=ngrams)` with this vocabulary and IDF
+    outputs for the docs, as a scipy CSR matrix (float32), without TensorFlow.
+
+    Column 0 counts the n-grams outside the vocabulary, weighted by the mean IDF as Keras weights
+    them; column i the count of the vocabulary's (i - 1)th n-gram times its IDF. The products are
+    float32, as in the layer, so the values are the layer's to the bit (a test compares them).
+    Running the layers a batch at a time took about four times as long (README, "Candidates and
+    MLflow").
+    """
+    import scipy.sparse
+
+    index = {gram: i for i, gram in enumerate(vocabulary, start=1)}
+    weights = np.asarray(idf, dtype=np.float64)
+    weights = np.concatenate([[np.average(weights) if len(weights) else 0.0], weights])
+    # One column per n-gram found, as C ints: ~100 a review, a million for the real drops.
+    indptr, columns = [0], array("i")
+    for doc in docs:
+        words = doc.split()
+        columns.extend(
+            index.get(" ".join(words[i : i + n]), 0)
+            for n in range(1, ngrams + 1)
+            for i in range(len(words) - n + 1)
+        )
+        indptr.append(len(columns))
+    counts = scipy.sparse.csr_matrix(
+        (np.ones(len(columns), dtype=np.float32), np.frombuffer(columns, dtype=np.intc), indptr),
+        shape=(len(docs), len(vocabulary) + 1),
+    )
+    counts.sum_duplicates()  # one entry per n-gram and review, holding its count
+    counts.data *= weights.astype(np.float32)[counts.indices]
+    return counts
 
 
 @dataclass
@@ -87,10 +127,9 @@ class NgramMlp:
             "uses_title": True,
         }
 
-    def _vectorizer(self, docs: list[str], max_tokens: int) -> Any:
+    def _vectorizer(self, vocabulary: list[str], idf: list[float]) -> Any:
         import keras
 
-        vocabulary, idf = ngram_vocabulary(docs, self.ngrams, max_tokens)
         return keras.layers.TextVectorization(
             standardize=None,
             ngrams=self.ngrams,
@@ -100,12 +139,10 @@ class NgramMlp:
         )
 
     def fit(self, dataset: PaddedDataset, on_epoch: EpochHook | None = None) -> FitReport:
-        from .sparse_features import sparse_outputs
-
         val_titles, val_texts, val_labels = split_inputs(dataset, "validation")
 
-        def train(head: Any, vectorize: Any, x: Any, labels: np.ndarray) -> FitReport:
-            validation = sparse_outputs(vectorize, string_inputs(val_titles, val_texts))
+        def train(head: Any, features: Features, x: Any, labels: np.ndarray) -> FitReport:
+            validation = features(val_titles, val_texts)
             return fit_keras(
                 head,
                 x,
@@ -121,30 +158,46 @@ class NgramMlp:
     def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
         """Vocabularies and network fitted again on train+validation, for the best epoch count."""
 
-        def train(head: Any, vectorize: Any, x: Any, labels: np.ndarray) -> FitReport:
+        def train(head: Any, features: Features, x: Any, labels: np.ndarray) -> FitReport:
             refit_keras(head, x, labels, batch_size=self.batch_size, epochs=report.best_epoch)
             return report
 
         self._train(with_validation_in_train(dataset), train)
 
     def _train(
-        self, dataset: PaddedDataset, train: Callable[[Any, Any, Any, np.ndarray], FitReport]
+        self,
+        dataset: PaddedDataset,
+        train: Callable[[Any, Features, Any, np.ndarray], FitReport],
     ) -> FitReport:
         """Build the network on the train split's vocabularies and let `train` fit its head."""
         import keras
+        import scipy.sparse
 
-        from .sparse_features import SparseDropout, sparse_outputs
+        from .sparse_features import SparseDropout
 
         keras.utils.set_random_seed(self.training.seed)
         titles, texts, labels = split_inputs(dataset, "train")
+        title_ngrams = ngram_vocabulary(titles, self.ngrams, self.title_tokens)
+        text_ngrams = ngram_vocabulary(texts, self.ngrams, self.text_tokens)
+
+        def features(of_titles: list[str], of_texts: list[str]) -> Any:
+            """The vectorizing layers' outputs, computed without them (see `ngram_tfidf`)."""
+            return scipy.sparse.hstack(
+                [
+                    ngram_tfidf(of_titles, *title_ngrams, self.ngrams),
+                    ngram_tfidf(of_texts, *text_ngrams, self.ngrams),
+                ],
+                format="csr",
+            )
+
         title_in = keras.Input(shape=(), dtype="string", name="title")
         text_in = keras.Input(shape=(), dtype="string", name="review_text")
         vectorize = keras.Model(
             [title_in, text_in],
             keras.layers.Concatenate()(
                 [
-                    self._vectorizer(titles, self.title_tokens)(title_in),
-                    self._vectorizer(texts, self.text_tokens)(text_in),
+                    self._vectorizer(*title_ngrams)(title_in),
+                    self._vectorizer(*text_ngrams)(text_in),
                 ]
             ),
         )
@@ -152,13 +205,11 @@ class NgramMlp:
         output = keras.layers.Dense(1, activation="sigmoid")
 
         # Trained on the features computed once and kept sparse (see sparse_features) ...
-        features = keras.Input(shape=vectorize.output.shape[1:], sparse=True)
-        dropped = keras.layers.Dropout(self.dropout)(hidden(SparseDropout(self.dropout)(features)))
-        head = keras.Model(features, output(dropped))
+        sparse_in = keras.Input(shape=vectorize.output.shape[1:], sparse=True)
+        dropped = keras.layers.Dropout(self.dropout)(hidden(SparseDropout(self.dropout)(sparse_in)))
+        head = keras.Model(sparse_in, output(dropped))
         compile_binary(head)
-        report = train(
-            head, vectorize, sparse_outputs(vectorize, string_inputs(titles, texts)), labels
-        )
+        report = train(head, features, features(titles, texts), labels)
         # ... and kept as one model from strings to a probability, with the same layers (dropout
         # does nothing at inference), so the saved file needs no custom layer to load.
         self.model = keras.Model([title_in, text_in], output(hidden(vectorize.output)))
