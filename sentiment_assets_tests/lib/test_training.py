@@ -1,6 +1,7 @@
 """The fitting part of lib/training: fit on train, threshold and validation from that model, then
 the refit on train+validation that the logged model is."""
 
+import gc
 import logging
 import os
 import signal
@@ -10,7 +11,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sentiment_assets.lib.training import fit_candidate, plan, score_split
+from sentiment_assets.lib.training import (
+    collections_skip_survivors,
+    fit_candidate,
+    plan,
+    release_memory,
+    score_split,
+)
 from sentiment_assets.model.candidates import make_candidate
 from sentiment_assets.model.dataset import PaddedDataset
 
@@ -133,6 +140,8 @@ def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
     # Worker threads are not daemons (tqdm's progress monitor, which MLflow starts, is).
     started = set(threading.enumerate()) - before
     assert [t.name for t in started if not t.daemon] == []
+    # What the finished candidate's collection froze is the collector's again.
+    assert gc.get_freeze_count() == 0
 
 
 class _InterruptAtFirstEpoch(logging.Handler):
@@ -147,3 +156,45 @@ class _InterruptAtFirstEpoch(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if getattr(record, "epoch", None) == 1 and record.args and record.args[0] == self.candidate:
             os.kill(os.getpid(), signal.SIGINT)
+
+
+class _Node:
+    other: object = None
+
+
+def _cycle() -> _Node:
+    """Two objects that hold each other: only the cyclic collector frees them."""
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    return first
+
+
+def test_what_survives_a_training_collection_is_frozen_until_training_ends():
+    import weakref
+
+    assert gc.get_freeze_count() == 0
+    with collections_skip_survivors() as freeze:
+        assert freeze
+        survivor = _cycle()
+        survived = weakref.ref(survivor)
+        release_memory(keras_session=False, freeze=True)
+        assert gc.get_freeze_count() > 0
+        del survivor
+        young = weakref.ref(_cycle())  # garbage made after the freeze is collected as ever
+        gc.collect()
+        assert young() is None
+        assert survived() is not None  # frozen: no collection looks at it
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert survived() is None
+
+
+def test_a_freeze_made_by_someone_else_is_left_as_it_was():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collections_skip_survivors() as freeze:
+            assert not freeze
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
