@@ -255,14 +255,17 @@ def train_candidates(
 
 @contextlib.contextmanager
 def collections_skip_survivors() -> Iterator[bool]:
-    """Within, `release_memory(freeze=True)` moves what survived its collection out of the
-    collector's sight (`gc.freeze`), so that the next full collection, its own or one Python
+    """Within, `release_memory(freeze=True)` moves every object alive after its collection out of
+    the collector's sight (`gc.freeze`), so that the next full collection, its own or one Python
     starts, scans only what was allocated since; on leaving, all of it is the collector's again.
 
     With TensorFlow's ~2,400 modules in memory a full collection took 0.3-0.4 s, and training the
-    five candidates ran nine (2.7 s); the objects that survive one are nearly all modules and
-    their functions, which live as long as the process. Yields False, and freezes nothing, when
-    something else in the process froze objects already: leaving would thaw those too.
+    five candidates ran nine (2.7 s); what is alive then is nearly all modules and their
+    functions, which live as long as the process. The price: an object alive at a freeze that
+    later becomes garbage in a reference cycle is freed only after leaving (refcounting still
+    frees the rest at once), and the first full collection after leaving walks everything again.
+    Yields False, and freezes nothing, when something in the process froze objects already:
+    leaving thaws every frozen object, theirs too.
     """
     if gc.get_freeze_count():
         yield False

@@ -175,6 +175,11 @@ def test_ngram_vocabulary_idf_matches_keras_adapt():
     assert idf == pytest.approx([keras_idf[token] for token in vocabulary], rel=1e-6)
 
 
+def test_ngram_tfidf_refuses_an_empty_vocabulary_as_the_layer_does():
+    with pytest.raises(ValueError, match="no vocabulary"):
+        ngram_tfidf(["good fit"], [], [], ngrams=2)
+
+
 @pytest.mark.slow  # Keras
 @pytest.mark.parametrize("max_tokens", [4, 1_000])  # most n-grams out of the vocabulary; none
 def test_ngram_tfidf_is_the_text_vectorization_layer_to_the_bit(sample_dataset, max_tokens):

@@ -58,7 +58,7 @@ def ngram_vocabulary(
 
 
 def ngram_tfidf(
-    docs: Sequence[str], vocabulary: Sequence[str], idf: Sequence[float], ngrams: int
+    docs: Sequence[str], vocabulary: Sequence[str], idf: list[float], ngrams: int
 ) -> Any:
     """What `TextVectorization(output_mode="tf_idf", ngrams=ngrams)` with this vocabulary and IDF
     outputs for the docs, as a scipy CSR matrix (float32), without TensorFlow.
@@ -71,9 +71,12 @@ def ngram_tfidf(
     """
     import scipy.sparse
 
+    if not vocabulary:
+        raise ValueError("no vocabulary to count: the layer refuses an empty one as well")
     index = {gram: i for i, gram in enumerate(vocabulary, start=1)}
+    # Python floats (`ngram_vocabulary`'s), averaged in float64 as Keras averages them.
     weights = np.asarray(idf, dtype=np.float64)
-    weights = np.concatenate([[np.average(weights) if len(weights) else 0.0], weights])
+    weights = np.concatenate([[np.average(weights)], weights])
     # One column per n-gram found, as C ints: ~100 a review, a million for the real drops.
     indptr, columns = [0], array("i")
     for doc in docs:
