@@ -181,7 +181,8 @@ def test_ngram_tfidf_refuses_an_empty_vocabulary_as_the_layer_does():
 
 
 @pytest.mark.slow  # Keras
-@pytest.mark.parametrize("max_tokens", [4, 1_000])  # most n-grams out of the vocabulary; none
+# A vocabulary of 3 n-grams (nearly all out of it) and one of up to 999, fitted on 400 reviews.
+@pytest.mark.parametrize("max_tokens", [4, 1_000])
 def test_ngram_tfidf_is_the_text_vectorization_layer_to_the_bit(sample_dataset, max_tokens):
     # The n-gram network trains on ngram_tfidf's features and serves through the layer.
     import keras
