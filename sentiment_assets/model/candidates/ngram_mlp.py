@@ -9,7 +9,7 @@ import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +34,15 @@ from .base import (
 Features = Callable[[list[str], list[str]], Any]
 
 
+def word_ngrams(doc: str, ngrams: int) -> Iterator[str]:
+    """The doc's word 1- to `ngrams`-grams, one per occurrence, as `TextVectorization` forms them
+    from normalized text (split on whitespace, joined with a space)."""
+    words = doc.split()
+    for n in range(1, ngrams + 1):
+        for i in range(len(words) - n + 1):
+            yield " ".join(words[i : i + n])
+
+
 def ngram_vocabulary(
     docs: Sequence[str], ngrams: int, max_tokens: int, min_df: int = 2
 ) -> tuple[list[str], list[float]]:
@@ -43,13 +52,7 @@ def ngram_vocabulary(
     """
     frequency: Counter[str] = Counter()
     for doc in docs:
-        words = doc.split()
-        grams = {
-            " ".join(words[i : i + n])
-            for n in range(1, ngrams + 1)
-            for i in range(len(words) - n + 1)
-        }
-        frequency.update(grams)
+        frequency.update(set(word_ngrams(doc, ngrams)))
     ranked = sorted(
         ((g, c) for g, c in frequency.items() if c >= min_df), key=lambda item: (-item[1], item[0])
     )[: max_tokens - 1]
@@ -80,12 +83,7 @@ def ngram_tfidf(
     # One column per n-gram found, as C ints: ~100 a review, a million for the real drops.
     indptr, columns = [0], array("i")
     for doc in docs:
-        words = doc.split()
-        columns.extend(
-            index.get(" ".join(words[i : i + n]), 0)
-            for n in range(1, ngrams + 1)
-            for i in range(len(words) - n + 1)
-        )
+        columns.extend(index.get(gram, 0) for gram in word_ngrams(doc, ngrams))
         indptr.append(len(columns))
     counts = scipy.sparse.csr_matrix(
         (np.ones(len(columns), dtype=np.float32), np.frombuffer(columns, dtype=np.intc), indptr),
