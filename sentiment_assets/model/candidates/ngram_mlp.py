@@ -69,8 +69,8 @@ def ngram_tfidf(
     Column 0 counts the n-grams outside the vocabulary, weighted by the mean IDF as Keras weights
     them; column i the count of the vocabulary's (i - 1)th n-gram times its IDF. The products are
     float32, as in the layer, so the values are the layer's to the bit (a test compares them).
-    Running the layers a batch at a time took about four times as long (README, "Candidates and
-    MLflow").
+    Running the layers a batch at a time took three to four times as long (README, "Candidates
+    and MLflow").
     """
     import scipy.sparse
 
@@ -193,27 +193,21 @@ class NgramMlp:
 
         title_in = keras.Input(shape=(), dtype="string", name="title")
         text_in = keras.Input(shape=(), dtype="string", name="review_text")
-        vectorize = keras.Model(
-            [title_in, text_in],
-            keras.layers.Concatenate()(
-                [
-                    self._vectorizer(*title_ngrams)(title_in),
-                    self._vectorizer(*text_ngrams)(text_in),
-                ]
-            ),
+        vectorized = keras.layers.Concatenate()(
+            [self._vectorizer(*title_ngrams)(title_in), self._vectorizer(*text_ngrams)(text_in)]
         )
         hidden = keras.layers.Dense(self.units, activation="relu")
         output = keras.layers.Dense(1, activation="sigmoid")
 
         # Trained on the features computed once and kept sparse (see sparse_features) ...
-        sparse_in = keras.Input(shape=vectorize.output.shape[1:], sparse=True)
+        sparse_in = keras.Input(shape=vectorized.shape[1:], sparse=True)
         dropped = keras.layers.Dropout(self.dropout)(hidden(SparseDropout(self.dropout)(sparse_in)))
         head = keras.Model(sparse_in, output(dropped))
         compile_binary(head)
         report = train(head, features, features(titles, texts), labels)
         # ... and kept as one model from strings to a probability, with the same layers (dropout
         # does nothing at inference), so the saved file needs no custom layer to load.
-        self.model = keras.Model([title_in, text_in], output(hidden(vectorize.output)))
+        self.model = keras.Model([title_in, text_in], output(hidden(vectorized)))
         return report
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray:
