@@ -122,7 +122,7 @@ class SeedKeras:
             training=KerasTraining(**config["training"]),
             vocabulary=Vocabulary(tuple(config["words"])),
             sequence_length=config["sequence_length"],
-            model=keras.saving.load_model(folder / "model.keras"),
+            model=keras.saving.load_model(folder / "model.keras", compile=False),
         )
 
 
