@@ -63,11 +63,12 @@ def test_fused_adam_makes_keras_adams_updates(sparse):
     expected = _train(keras.optimizers.Adam(learning_rate=0.01), start, dense)
     fused = _train(FusedAdam(learning_rate=0.01), start, gradients)
 
-    # The same update; the fused kernel rounds differently in the last bits only (a few units in
-    # the last place of weights of about 1, against updates of up to 0.06 here).
+    # The same update, to a few units in the last place of weights of about 1 (updates reach 0.06
+    # here).
     np.testing.assert_allclose(fused[0], expected[0], rtol=0, atol=1e-6)
+    # The moments: the kernel's 1 - beta is formed in float32 (1.3e-5 relative for beta_2).
     for got, want in zip(fused[1:], expected[1:], strict=True):
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7)
     assert (fused[0] != start).any()
 
 
@@ -107,3 +108,5 @@ def test_fused_adam_keeps_adams_settings_in_its_config():
 
     assert (config["learning_rate"], config["beta_2"]) == (pytest.approx(0.005), 0.99)
     assert FusedAdam.from_config(config).beta_2 == 0.99
+    # Positional, as keras.optimizers.Adam takes it.
+    assert float(FusedAdam(0.02).learning_rate) == pytest.approx(0.02)
