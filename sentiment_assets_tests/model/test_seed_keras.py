@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -134,6 +136,30 @@ def test_save_load_round_trip_predicts_identically(fitted, test_reviews, tmp_pat
         rtol=0,
         atol=1e-9,
     )
+
+
+def test_a_saved_network_loads_and_scores_without_the_optimizer_that_trained_it(
+    fitted, tmp_path: Path
+):
+    """A process that only scores (a served version) never imports `FusedAdam`, whose name the
+    file records; loading with Keras's defaults there would fail on it."""
+    candidate, _, _ = fitted
+    candidate.save(tmp_path)
+    script = (
+        "import sys\n"
+        "from sentiment_assets.model.candidates.seed_keras import SeedKeras\n"
+        f"loaded = SeedKeras.load(__import__('pathlib').Path({str(tmp_path)!r}))\n"
+        "print(loaded.predict_proba(['Lovely dress, fits well'], [None])[0])\n"
+        "assert 'sentiment_assets.model.candidates.fused_adam' not in sys.modules\n"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = candidate.predict_proba(["Lovely dress, fits well"], [None])[0]
+    assert float(done.stdout.split()[-1]) == pytest.approx(expected, abs=1e-6)
 
 
 def test_loaded_candidate_reports_the_params_it_was_trained_with(fitted, tmp_path: Path):

@@ -115,6 +115,8 @@ class SeedKeras:
         import keras
 
         config = json.loads((folder / "config.json").read_text())
+        # Without its optimizer: scoring needs none, and the file records the class that trained
+        # it (`FusedAdam`), which a process that only scores has no reason to import.
         return cls(
             name=config["name"],
             embedding_dim=config["embedding_dim"],
