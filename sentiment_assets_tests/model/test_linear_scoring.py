@@ -89,6 +89,25 @@ def test_one_review_at_a_time_scores_exactly_as_in_a_batch(fitted, reviews):
     np.testing.assert_array_equal(np.array(one_by_one), fitted.predict_proba(texts, titles))
 
 
+def test_a_review_alone_is_scored_without_numpy_calls_that_let_go_of_the_gil(
+    fitted, reviews, monkeypatch
+):
+    # numpy's sort (np.unique sorts) and bincount release the GIL however short the array: in a
+    # scoring server's threads each such call waits for it to come back (`_document_logits`).
+    texts, titles = reviews
+    expected = fitted.predict_proba(texts[:20], titles[:20])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a numpy call that lets go of the GIL")
+
+    for name in ("sort", "unique", "bincount", "argsort"):
+        monkeypatch.setattr(np, name, refused)
+    pairs = zip(texts, titles, strict=True)
+    found = [fitted.predict_proba([text], [title])[0] for text, title in pairs]
+
+    np.testing.assert_array_equal(np.array(found[:20]), expected)
+
+
 def test_a_batch_counted_in_chunks_scores_exactly_as_counted_whole(fitted, reviews, monkeypatch):
     # Batches are counted CHUNK_ROWS documents at a time, to bound the memory of the character
     # n-grams' index arrays: the 1,508 reviews here make two chunks, seven of up to 250, or all
