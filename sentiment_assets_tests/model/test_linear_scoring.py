@@ -92,7 +92,7 @@ def test_one_review_at_a_time_scores_exactly_as_in_a_batch(fitted, reviews):
 def test_a_review_alone_is_scored_without_numpy_calls_that_let_go_of_the_gil(
     fitted, reviews, monkeypatch
 ):
-    # numpy's sorts, bincount, searchsorted and dot let go of the GIL whatever the size, and its
+    # numpy's sorts, bincount, searchsorted and dot let go of the GIL from two values on, and its
     # element-wise operations from 500 values on: in a scoring server's threads each such call
     # waits for it to come back (`_document_logits`). The path uses numpy for single values only.
     from sentiment_assets.model.candidates import linear_scoring
