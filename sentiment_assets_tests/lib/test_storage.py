@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 import subprocess
+import sys
 import threading
 from functools import partial
 from pathlib import Path
@@ -273,3 +274,37 @@ def test_values_of_the_layout_before_versions_move_into_the_store(
     assert {p.name for p in (root / "padded_dataset").iterdir()} == {"value"}
     assert {p.name for p in (root / "raw_reviews").iterdir()} == {"partitions"}
     assert adopt_legacy_values(root) == []
+
+
+_POOL_AFTER_A_READ = """
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow
+
+from sentiment_assets.lib.storage.values import read_value, write_value
+
+folder = Path(sys.argv[1])
+write_value(pd.DataFrame({"text": ["a review"] * 3}), folder)
+read_value(folder)
+print(pyarrow.default_memory_pool().backend_name)
+"""
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_parquet_goes_through_the_system_allocator_unless_a_pool_is_chosen(
+    tmp_path: Path, chosen: str | None, expected: str
+) -> None:
+    # A fresh interpreter: the pool is the process's, set by the first read or write.
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    found = subprocess.run(
+        [sys.executable, "-c", _POOL_AFTER_A_READ, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.splitlines()[-1:] == [expected], found.stdout + found.stderr
