@@ -39,3 +39,53 @@ def test_sparse_dropout_drops_and_rescales_like_dropout():
     assert not out[:, ::2].any()  # a zero stays zero
     kept = (out[:, 1::2] > 0).mean()
     assert kept == pytest.approx(0.75, abs=0.02)
+
+
+def _epoch(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over a dataset of sparse batches: its rows made dense, and its labels."""
+    import tensorflow as tf
+
+    rows, labels = [], []
+    for x, y in dataset:
+        rows.append(tf.sparse.to_dense(x).numpy())
+        labels.append(y.numpy())
+    return np.concatenate(rows), np.concatenate(labels)
+
+
+def test_sparse_batches_feed_every_row_once_an_epoch_in_a_new_seeded_order():
+    import scipy.sparse
+
+    from sentiment_assets.model.candidates.sparse_features import sparse_batches
+
+    dense = np.zeros((10, 6), dtype=np.float32)
+    dense[np.arange(10), np.arange(10) % 6] = np.arange(1, 11)  # row i holds i + 1
+    labels = np.arange(10) % 2
+    x = scipy.sparse.csr_matrix(dense)
+
+    dataset = sparse_batches(x, labels, batch_size=4, seed=7, shuffle=True)
+    first, second = _epoch(dataset), _epoch(dataset)
+
+    for rows, ys in (first, second):
+        order = rows.sum(axis=1).astype(int) - 1  # which row each fed row is
+        assert sorted(order) == list(range(10))
+        np.testing.assert_array_equal(rows, dense[order])
+        np.testing.assert_array_equal(ys, labels[order])
+    assert not np.array_equal(first[0], second[0])
+    again = sparse_batches(x, labels, batch_size=4, seed=7, shuffle=True)
+    np.testing.assert_array_equal(_epoch(again)[0], first[0])
+
+
+def test_sparse_batches_keep_the_order_unshuffled():
+    import scipy.sparse
+
+    from sentiment_assets.model.candidates.sparse_features import sparse_batches
+
+    dense = np.eye(5, 3, dtype=np.float32) * 2
+    labels = np.array([1, 0, 1, 1, 0])
+
+    rows, ys = _epoch(
+        sparse_batches(scipy.sparse.csr_matrix(dense), labels, batch_size=2, seed=0, shuffle=False)
+    )
+
+    np.testing.assert_array_equal(rows, dense)
+    np.testing.assert_array_equal(ys, labels)

@@ -72,14 +72,18 @@ def with_validation_in_train(dataset: PaddedDataset) -> PaddedDataset:
 def fit_keras(
     model: Any,
     x_train: Any,
-    y_train: np.ndarray,
-    validation: tuple[Any, np.ndarray],
+    y_train: np.ndarray | None,
+    validation: Any,
     *,
-    batch_size: int,
+    batch_size: int | None,
     training: KerasTraining,
     on_epoch: EpochHook | None,
 ) -> FitReport:
-    """Early stopping on validation loss with the best epoch's weights restored."""
+    """Early stopping on validation loss with the best epoch's weights restored.
+
+    The inputs are arrays with their labels (`validation` a pair), or datasets of batches that
+    hold their labels (`y_train` and `batch_size` None, `validation` a dataset).
+    """
     import keras
 
     callbacks: list[Any] = [
@@ -95,6 +99,7 @@ def fit_keras(
         validation_data=validation,
         epochs=training.max_epochs,
         batch_size=batch_size,
+        shuffle=y_train is not None,  # a dataset comes shuffled as it should be
         callbacks=callbacks,
         verbose=0,
     ).history
@@ -107,10 +112,18 @@ def fit_keras(
 
 
 def refit_keras(
-    model: Any, x_train: Any, y_train: np.ndarray, *, batch_size: int, epochs: int
+    model: Any, x_train: Any, y_train: np.ndarray | None, *, batch_size: int | None, epochs: int
 ) -> None:
-    """A fixed number of epochs, without validation: the refit of an early-stopped network."""
-    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0)
+    """A fixed number of epochs, without validation: the refit of an early-stopped network (the
+    inputs as `fit_keras` takes them)."""
+    model.fit(
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=y_train is not None,
+        verbose=0,
+    )
 
 
 def compile_binary(model: Any) -> None:
