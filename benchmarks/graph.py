@@ -135,7 +135,8 @@ def benchmark_graph(drops: Sequence[Path], *, epochs: int | None, summary: Summa
         "Seconds: a step's are from its start to its success in the event log; the whole graph's "
         "are the wall time of the sentiment-run process, from its start (interpreter, imports) to "
         "its exit. Peak memory: the resident memory of that process and every process it started, "
-        f"summed, sampled every {SAMPLE_SECONDS:g} s; a step's is the highest seen while it ran.\n"
+        "summed (a child forked but not yet running a program of its own counts what it holds "
+        f"alone), sampled every {SAMPLE_SECONDS:g} s; a step's is the highest seen while it ran.\n"
     )
     candidates = _candidates_table(trained) if trained is not None else None
     if candidates is not None:

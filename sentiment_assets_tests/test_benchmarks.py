@@ -178,3 +178,34 @@ def test_benchmark_future_prints_the_table_and_a_verdict_per_target(sample_drops
 def test_default_plan_refuses_an_unknown_candidate():
     with pytest.raises(ValueError, match="no-such"):
         default_plan(["no-such"])
+
+
+# Touches 200 MiB, then forks a child that sleeps without starting a program of its own.
+_FORKS_WITH_200_MIB = """
+import os, sys, time
+held = bytearray(200 * 2**20)
+for i in range(0, len(held), 4096):
+    held[i] = 1
+child = os.fork()
+if child == 0:
+    time.sleep(1.5)
+    os._exit(0)
+os.waitpid(child, 0)
+"""
+
+
+def test_the_memory_trace_counts_a_forked_childs_shared_pages_once(tmp_path):
+    import sys
+
+    from benchmarks.memory import run_traced
+
+    code, _, trace = run_traced(
+        [sys.executable, "-c", _FORKS_WITH_200_MIB],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        log=tmp_path / "log",
+    )
+
+    assert code == 0
+    assert trace.peak > 200 * 2**20  # the parent's pages are counted ...
+    assert trace.peak < 300 * 2**20  # ... once, not again for the child sharing them
