@@ -52,8 +52,8 @@ def run_traced(
             while not done.is_set():
                 try:
                     trace.samples.append((time.time(), tree_resident_bytes(root)))
-                except psutil.NoSuchProcess:
-                    return
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    return  # the command has ended (a zombie can no longer be read)
                 time.sleep(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -67,22 +67,22 @@ def run_traced(
 def tree_resident_bytes(root: psutil.Process) -> int:
     """The resident memory of `root` and of every process under it, summed.
 
-    A child that still runs the parent's program (forked, its own program not started yet) shares
+    A child that still runs its parent's program (forked, its own program not started yet) shares
     the parent's pages, and its resident set counts them all: one sample of `sentiment-run` read
     2.2 GiB that way for a 1.1 GiB process. Such a child counts what it holds alone (USS).
     """
     import psutil
 
     total = root.memory_info().rss
-    command = root.cmdline()
     for child in root.children(recursive=True):
         try:
-            if child.cmdline() == command:
+            parent = child.parent()
+            if parent is not None and child.cmdline() == parent.cmdline():
                 total += child.memory_full_info().uss
             else:
                 total += child.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-            continue
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue  # gone meanwhile, or not ours to read
     return total
 
 

@@ -63,6 +63,7 @@ def test_sparse_batches_feed_every_row_once_an_epoch_in_a_new_seeded_order():
     x = scipy.sparse.csr_matrix(dense)
 
     dataset = sparse_batches(x, labels, batch_size=4, seed=7, shuffle=True)
+    assert int(dataset.cardinality()) == 3  # Keras knows an epoch's length: 4 + 4 + 2 rows
     first, second = _epoch(dataset), _epoch(dataset)
 
     for rows, ys in (first, second):
@@ -89,3 +90,18 @@ def test_sparse_batches_keep_the_order_unshuffled():
 
     np.testing.assert_array_equal(rows, dense)
     np.testing.assert_array_equal(ys, labels)
+
+
+def test_sparse_batches_refuse_nothing_to_feed_or_labels_that_do_not_match():
+    import scipy.sparse
+
+    from sentiment_assets.model.candidates.sparse_features import sparse_batches
+
+    with pytest.raises(ValueError, match="0 rows"):
+        sparse_batches(
+            scipy.sparse.csr_matrix((0, 3)), np.array([]), batch_size=2, seed=0, shuffle=True
+        )
+    with pytest.raises(ValueError, match="3 rows and 2 labels"):
+        sparse_batches(
+            scipy.sparse.eye(3, format="csr"), np.array([0, 1]), batch_size=2, seed=0, shuffle=True
+        )

@@ -19,7 +19,8 @@ KIND, TABLE, JSON = "kind", "data.parquet", "data.json"
 
 @cache
 def _system_memory_pool() -> None:
-    """Parquet read and written through the C library's allocator, not pyarrow's own pool.
+    """Parquet read and written through the C library's allocator, not pyarrow's own pool: the
+    process's default pool from the first read or write on, for whatever else uses pyarrow too.
 
     pyarrow's default pool (mimalloc) keeps what a read freed, and more after each read: loading
     the real drops' dataset three times in one process left 153 MiB of anonymous memory against

@@ -61,6 +61,8 @@ def sparse_batches(
     x = x.tocsr()
     labels = np.asarray(y, dtype=np.float32)
     rows = x.shape[0]
+    if rows == 0 or len(labels) != rows:
+        raise ValueError(f"{rows} rows and {len(labels)} labels: nothing to feed, or not one each")
     rng = np.random.default_rng(seed)
 
     def batches() -> Iterator[tuple[tf.SparseTensor, np.ndarray]]:
