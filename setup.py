@@ -56,9 +56,9 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "sentiment-predict=sentiment_assets.cli.predict:main",
-            "sentiment-platform=sentiment_assets.cli.platform:main",
-            "sentiment-run=sentiment_assets.cli.run:main",
+            "sentiment-predict=sentiment_assets.cli.predict:cli",
+            "sentiment-platform=sentiment_assets.cli.platform:cli",
+            "sentiment-run=sentiment_assets.cli.run:cli",
             "sentiment-sample-drops=sentiment_assets.cli.sample_drops:main",
         ]
     },

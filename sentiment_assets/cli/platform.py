@@ -12,7 +12,9 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
+from sentiment_assets.cli import finish
 from sentiment_assets.lib import settings
 
 
@@ -178,5 +180,10 @@ def remove_drop(key: str) -> int:
     return 0
 
 
+def cli() -> NoReturn:
+    """The `sentiment-platform` command."""
+    finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import chain
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
+from sentiment_assets.cli import finish
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.store_faults import ModelNotFound, describe, is_mlflow_failure
 from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
@@ -295,5 +296,10 @@ def _load_reporting(model_uri: str) -> Any:
         raise NoModel(Exit.STORE_FAILED) from err
 
 
+def cli() -> NoReturn:
+    """The `sentiment-predict` command."""
+    finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

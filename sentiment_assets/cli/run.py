@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from sentiment_assets.cli import finish
 from sentiment_assets.cli.console import RunConsole
 from sentiment_assets.cli.platform import prepare
 from sentiment_assets.lib import drops, settings
@@ -259,5 +260,10 @@ def _job(name: str) -> dg.JobDefinition:
     return _defs().resolve_job_def(name)
 
 
+def cli() -> NoReturn:
+    """The `sentiment-run` command."""
+    finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

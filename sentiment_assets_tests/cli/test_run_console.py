@@ -99,3 +99,14 @@ def test_verbose_lets_the_library_output_through(data_dir: Path) -> None:
         r"Dagster UI \(make dev\): http://127\.0\.0\.1:3000/runs/[0-9a-f-]{36}", run.stdout
     )
     assert "What the libraries printed" not in run.stdout
+
+
+def test_a_command_exits_with_its_status_and_leaves_nothing_for_shutdowns_collections() -> None:
+    # atexit handlers run last-registered first: this one sees what shutdown will collect.
+    code = (
+        "import atexit, gc; from sentiment_assets.cli import finish; "
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True)); "
+        "finish(3)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (3, "frozen True")
