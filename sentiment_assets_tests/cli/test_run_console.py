@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+from importlib import import_module
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,7 @@ def test_verbose_lets_the_library_output_through(data_dir: Path) -> None:
     assert "What the libraries printed" not in run.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_command_exits_with_its_status_and_leaves_nothing_for_shutdowns_collections() -> None:
     # atexit handlers run last-registered first: this one sees what shutdown will collect.
     code = (
@@ -110,3 +113,11 @@ def test_a_command_exits_with_its_status_and_leaves_nothing_for_shutdowns_collec
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout.strip()) == (3, "frozen True")
+
+
+def test_the_installed_commands_exit_through_finish() -> None:
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
+    for command in ("sentiment-run", "sentiment-predict", "sentiment-platform"):
+        module, function = scripts[command].split(":")
+        assert function == "cli", scripts[command]
+        assert callable(import_module(module).cli)

@@ -45,7 +45,8 @@ class Candidate(Protocol):
     def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
         """After `fit` on the same dataset, fit the same configuration again on the train and
         validation splits together (never test): a Keras family trains a new network for the best
-        epoch count of `report`, a linear family its weights from its first fit (`FirstFit`)."""
+        epoch count of `report`, a linear family its weights with the vocabularies of its first fit
+        (`FirstFit`)."""
         ...
 
     def predict_proba(self, texts: Sequence[str], titles: Sequence[str | None]) -> np.ndarray: ...

@@ -80,8 +80,8 @@ class TfidfNb:
 
     def refit(self, dataset: PaddedDataset, report: FitReport) -> None:
         """Both members' weights (and the naive-Bayes ratios) learnt again on train+validation,
-        from the first fit's; the n-gram vocabularies and IDF weights stay the training split's
-        (see `FirstFit`)."""
+        the TF-IDF member's from zero and the naive-Bayes member's from its first fit; the n-gram
+        vocabularies and IDF weights stay the training split's (see `FirstFit`)."""
         first = FirstFit.of(self._first_fit, self.name)
         parts = self.tfidf.model.parts
         # From its first solution L-BFGS took 14 iterations against 20 from zero, on the three
