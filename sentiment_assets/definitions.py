@@ -20,8 +20,8 @@ def defs() -> dg.Definitions:
     # add around it, which this project (it declares no components) does not use: the catalog of
     # the component types installed packages offer, the component tree the UI lists, components
     # created from the UI. Building the catalog, or the tree's snapshot for the UI, imports every
-    # integration that offers component types (dagster-aws here): 0.9 s of a code server's 2.4 s
-    # to load this location (README, "Benchmark").
+    # integration that offers component types (dagster-aws here): about 1 s of the 2.5 s a code
+    # server took to load this location (README, "Benchmark").
     tree = dg.ComponentTree.for_project(Path(__file__).parent)
     with warnings.catch_warnings():
         # Preview features used here: partitioned asset checks, module loading, map_asset_specs.
