@@ -12,6 +12,8 @@ from sentiment_assets.lib import settings
 if TYPE_CHECKING:  # imported where used: the benchmark's cold timings must not pay for Dagster
     import dagster as dg
 
+    from sentiment_assets.lib.tracking import MlflowStore
+
 # Asset -> the assets it reads: the graph the README draws, checked in the code and in the UI.
 LINEAGE = {
     "raw_reviews": set(),
@@ -71,6 +73,39 @@ def mlflow_writes() -> tuple[int, int, str | None]:
     versions = len(client.search_model_versions(f"name = '{store.model_name}'"))
     production = store.production_version()
     return runs, versions, str(production.version) if production is not None else None
+
+
+def coin_flip_production(store: MlflowStore) -> str:
+    """A production model gone bad, registered and aliased (`coin_flip_version`): its version."""
+    version = coin_flip_version(store)
+    store.set_production(version)
+    return version
+
+
+def coin_flip_version(store: MlflowStore) -> str:
+    """A model of a run of its own, registered: a random probability for every review (any
+    trained candidate beats it beyond chance). Its version."""
+    import mlflow.pyfunc
+
+    with store.start_run("coin-flip", {"candidate": "coin-flip"}) as run:
+        info = mlflow.pyfunc.log_model(
+            name="coin-flip", python_model=_coin_flip(), pip_requirements=["mlflow"]
+        )
+    return store.register_version(info.model_uri, run.info.run_id)
+
+
+def _coin_flip():
+    import mlflow.pyfunc
+    import numpy as np
+    import pandas as pd
+
+    class CoinFlip(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            probability = np.random.default_rng(0).random(len(model_input))
+            labels = (probability >= 0.5).astype(int)
+            return pd.DataFrame({"probability": probability, "label": labels})
+
+    return CoinFlip()
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

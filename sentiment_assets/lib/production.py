@@ -182,6 +182,27 @@ def decide(challenger: ScoredModel, comparison: AucComparison | None) -> Verdict
     )
 
 
+def promotion_tags(
+    verdict: Verdict, challenger: ScoredModel, comparison: AucComparison | None
+) -> dict[str, str]:
+    """The evidence for a promotion, as the tags of the version it registers: written before the
+    alias moves, so the registry holds why a version took production even when the step fails
+    after the move (say, storing its decision on a full disk)."""
+    tags = {
+        "promotion.reason": verdict.reason,
+        "promotion.challenger": challenger.name,
+        "promotion.test_roc_auc": f"{challenger.test.roc_auc:.6f}",
+    }
+    if comparison is not None:
+        tags |= {
+            "promotion.previous_roc_auc": f"{comparison.production_roc_auc:.6f}",
+            "promotion.roc_auc_difference": f"{comparison.difference:+.6f}",
+            "promotion.p_value": f"{comparison.p_value:.3g}",
+            "promotion.test_reviews": str(comparison.reviews),
+        }
+    return tags
+
+
 def compare_roc_auc(
     labels: np.ndarray, challenger: np.ndarray, production: np.ndarray, *, level: float
 ) -> AucComparison:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -215,24 +215,61 @@ class MlflowStore:
             mlflow.log_dict(quality.model_dump(mode="json"), "live_quality.json")
         return run.info.experiment_id, run.info.run_id
 
-    def register_version(self, logged_model_uri: str, run_id: str) -> str:
-        """The registered version of a run's logged model: created on first call, found again on
-        later ones (a retried step registers nothing twice)."""
+    def register_version(
+        self, logged_model_uri: str, run_id: str, tags: Mapping[str, str] | None = None
+    ) -> str:
+        """The registered version of a run's logged model, with `tags`: created on first call,
+        found again (and tagged) on later ones, so a retried step registers nothing twice."""
         import mlflow
 
-        existing = self.client().search_model_versions(
+        client = self.client()
+        existing = client.search_model_versions(
             f"name = '{self.model_name}' and run_id = '{run_id}'"
         )
         if existing:
-            return str(existing[0].version)
+            version = str(existing[0].version)
+            for key, value in (tags or {}).items():
+                client.set_model_version_tag(self.model_name, version, key, value)
+            return version
         self.activate()
-        return str(mlflow.register_model(logged_model_uri, self.model_name).version)
+        return str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
 
     def version_uri(self, version: str) -> str:
         return f"models:/{self.model_name}/{version}"
 
     def set_production(self, version: str) -> None:
         self.client().set_registered_model_alias(self.model_name, PRODUCTION_ALIAS, version)
+
+    def move_production(self, version: str) -> None:
+        """Point the alias at `version`, which the caller registered for this move. When MLflow
+        reports a failure the alias is read back: a move applied despite the error (a reply lost
+        on its way back) stands; otherwise `version` is deleted from the registry again (its run
+        and logged model stay: only promoted versions stay registered), and `MlflowStoreError`
+        says where the alias is."""
+        try:
+            self.set_production(version)
+            return
+        except Exception as err:
+            if not is_mlflow_failure(err):
+                raise
+            failure = err
+        try:
+            current = self.production_version()
+        except MlflowStoreError:
+            what = f"could not move the production alias to version {version}, nor read it back"
+            raise self._error(f"{what}: whether it moved is unknown", failure) from failure
+        if current is not None and str(current.version) == version:
+            return
+        where = f"version {current.version}" if current is not None else "no version"
+        try:
+            self.client().delete_model_version(self.model_name, version)
+            left = f"version {version}, registered for the move, was deleted again"
+        except Exception as err:
+            if not is_mlflow_failure(err):
+                raise
+            left = f"version {version}, registered for the move, stays registered without it"
+        error = self._error(f"could not move the production alias to version {version}", failure)
+        raise MlflowStoreError(f"{error}; the alias names {where}, and {left}") from failure
 
     def expect_production(self, expected: str | None) -> None:
         """Raise `ProductionMoved` unless the alias still names `expected` (None: no alias)."""

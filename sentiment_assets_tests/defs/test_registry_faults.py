@@ -1,7 +1,9 @@
-"""The training job under faults of the MLflow store: a registry that errors on alias look-ups, a
-locked SQLite store, a full disk. Each fails the run with a message that says so, and leaves the
-production alias and every stored value as they were."""
+"""The training job under faults of the MLflow store: a registry that errors on alias look-ups or
+moves, a locked SQLite store, a full disk. Each fails the run with a message that says so, and
+leaves the production alias and every stored value as they were; a promotion whose decision cannot
+be stored after the alias moved leaves its evidence on the version."""
 
+import errno
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -12,7 +14,13 @@ import pytest
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets_tests.servers import FaultyProxy, mlflow_server
-from sentiment_assets_tests.support import definitions, failure_message, ingest, train
+from sentiment_assets_tests.support import (
+    coin_flip_production,
+    definitions,
+    failure_message,
+    ingest,
+    train,
+)
 
 pytestmark = pytest.mark.slow  # a tracking server, SQLite's 20 s busy timeout, training
 
@@ -147,3 +155,100 @@ def test_a_full_disk_fails_training_and_says_so(data_dir: Path, instance, small_
         )
     )
     _assert_untouched(store, instance, first.run_id, ("trained_models", "production_model"))
+
+
+def _promoting(data_dir: Path, instance: dg.DagsterInstance) -> MlflowStore:
+    """Sample drops ingested and a coin flip in production (version 1): the next training run's
+    candidate beats it beyond chance and is promoted."""
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    store = MlflowStore.default()
+    assert coin_flip_production(store) == "1"
+    return store
+
+
+def test_a_decision_stored_on_a_full_disk_after_the_move_leaves_its_evidence_on_the_version(
+    data_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment_assets.defs.platform import io_manager
+    from sentiment_assets.lib.production import ProductionDecision
+
+    store = _promoting(data_dir, instance)
+    write_value = io_manager.write_value
+
+    def full_disk_for_decisions(value, folder):
+        if isinstance(value, ProductionDecision):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_value(value, folder)
+
+    monkeypatch.setattr(io_manager, "write_value", full_disk_for_decisions)
+    failed = train(instance, **QUICK)
+
+    # The alias moved on evidence, and the step failed storing its decision: the evidence is on
+    # the version, written before the move, and the event log says the alias moved.
+    assert not failed.success
+    assert [e.step_key for e in failed.all_events if e.is_step_failure] == ["production_model"]
+    assert "the disk is full" in failure_message(failed)
+    assert str(store.production_version().version) == "2"
+    tags = store.client().get_model_version(store.model_name, "2").tags
+    assert "better by more than chance" in tags["promotion.reason"]
+    assert float(tags["promotion.roc_auc_difference"]) > 0
+    assert float(tags["promotion.p_value"]) < 0.05
+    assert tags["promotion.challenger"] == "tfidf" and tags["dagster_run_id"] == failed.run_id
+    logged = [
+        e.message for e in instance.all_logs(failed.run_id) if e.step_key == "production_model"
+    ]
+    assert any("Moved the production alias from version 1 to version 2" in m for m in logged)
+    assert instance.get_latest_materialization_event(dg.AssetKey("production_model")) is None
+
+    # With room again, the next decision starts from the alias as it is: version 2 stays.
+    monkeypatch.setattr(io_manager, "write_value", write_value)
+    again = (
+        definitions()
+        .resolve_job_def("train_and_promote")
+        .execute_in_process(instance=instance, asset_selection=[dg.AssetKey("production_model")])
+    )
+    decision = again.output_for_node("production_model")
+    assert not decision.promoted and decision.production_version == decision.champion.version == "2"
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["refused", "applied, reply lost"])
+def test_an_alias_move_that_errors_is_read_back(
+    data_dir: Path, instance, monkeypatch: pytest.MonkeyPatch, applied: bool
+) -> None:
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    store = _promoting(data_dir, instance)
+    move = MlflowClient.set_registered_model_alias
+
+    def gateway_timeout(client, name, alias, version):
+        if applied:
+            move(client, name, alias, version)
+        raise MlflowException("API request failed with error code 504 != 200: gateway timeout")
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", gateway_timeout)
+    result = train(instance, **QUICK)
+
+    versions = store.client().search_model_versions(f"name = '{store.model_name}'")
+    if applied:  # the registry did move it: the promotion stands, as stored
+        assert result.success
+        assert result.output_for_node("production_model").production_version == "2"
+        assert str(store.production_version().version) == "2"
+        assert sorted(str(v.version) for v in versions) == ["1", "2"]
+        return
+    # Refused: production stays, and the version registered for the move is deleted again.
+    assert not result.success
+    assert (
+        failure_message(result)
+        .strip()
+        .endswith(
+            f"production_model failed: could not move the production alias to version 2 at "
+            f"{store.uri}: API request failed with error code 504 != 200: gateway timeout; the alias "
+            "names version 1, and version 2, registered for the move, was deleted again; every value "
+            "stored before is unchanged"
+        )
+    )
+    assert str(store.production_version().version) == "1"
+    assert [str(v.version) for v in versions] == ["1"]
+    assert instance.get_latest_materialization_event(dg.AssetKey("production_model")) is None

@@ -11,7 +11,14 @@ from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfi
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
-from sentiment_assets_tests.support import definitions, failure_message, ingest, train
+from sentiment_assets_tests.support import (
+    coin_flip_production,
+    coin_flip_version,
+    definitions,
+    failure_message,
+    ingest,
+    train,
+)
 
 QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
 
@@ -110,27 +117,10 @@ def _assert_plottable(
     assert production["challenger_test_roc_auc"] == decision.challenger.test.roc_auc
 
 
-class _CoinFlip(__import__("mlflow").pyfunc.PythonModel):
-    """A production model gone bad: a random probability for every review."""
-
-    def predict(self, context, model_input, params=None):
-        import numpy as np
-        import pandas as pd
-
-        probability = np.random.default_rng(0).random(len(model_input))
-        return pd.DataFrame({"probability": probability, "label": (probability >= 0.5).astype(int)})
-
-
 @pytest.mark.slow  # a training run
 def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, instance) -> None:
-    import mlflow.pyfunc
-
     store = MlflowStore.default()
-    with store.start_run("coin-flip", {"candidate": "coin-flip"}) as run:
-        info = mlflow.pyfunc.log_model(
-            name="coin-flip", python_model=_CoinFlip(), pip_requirements=["mlflow"]
-        )
-    store.set_production(store.register_version(info.model_uri, run.info.run_id))
+    coin_flip_production(store)
 
     # A TF-IDF model beats a coin flip by far more than chance, on 166 test reviews.
     twin = {"candidates": [{"name": "twin", "family": "tfidf-logreg", "c": 2.5}]}
@@ -212,19 +202,11 @@ def test_training_config_refits_as_the_family_does_unless_told() -> None:
 def test_production_moved_during_the_decision_is_never_overwritten(
     drops, instance, monkeypatch
 ) -> None:
-    import mlflow.pyfunc
-
     from sentiment_assets.lib import production
 
     store = MlflowStore.default()
-    versions = []
-    for _ in range(2):  # two runs: registering one run's model twice gives its one version
-        with store.start_run("coin-flip", {"candidate": "coin-flip"}) as run:
-            info = mlflow.pyfunc.log_model(
-                name="coin-flip", python_model=_CoinFlip(), pip_requirements=["mlflow"]
-            )
-        versions.append(store.register_version(info.model_uri, run.info.run_id))
-    first, other = versions
+    # Two runs: registering one run's model twice gives its one version.
+    first, other = coin_flip_version(store), coin_flip_version(store)
     store.set_production(first)
     score = production.score_model
 

@@ -194,14 +194,25 @@ def production_model(
             # training runs may overlap where the pool allows it). MLflow has no conditional alias
             # update, so this narrows the window to the moment between this read and the write.
             expected = champion.version if champion is not None else None
+            # The evidence goes on the version before the alias moves: if the step fails after
+            # the move (storing this decision on a full disk, say), the registry still says why.
+            evidence = production.promotion_tags(verdict, challenger, comparison)
+            evidence["dagster_run_id"] = context.run.run_id
             try:
                 store.expect_production(expected)
-                version = store.register_version(best.model_uri, best.run_id)
+                version = store.register_version(best.model_uri, best.run_id, evidence)
                 store.expect_production(expected)
             except ProductionMoved as moved:
                 raise dg.Failure(description=str(moved), allow_retries=False) from moved
-            store.set_production(version)
             challenger = challenger.model_copy(update={"version": version})
+    if verdict.promote:
+        with store_failures(store, "production_model", "every value stored before is unchanged"):
+            store.move_production(version)
+        moved_from = f" from version {champion.version}" if champion is not None else ""
+        context.log.info(
+            f"Moved the production alias{moved_from} to version {version}; "
+            "the evidence is on that version's tags"
+        )
     held = challenger if verdict.promote else champion
     decision = ProductionDecision(
         promoted=verdict.promote,
