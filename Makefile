@@ -80,7 +80,7 @@ test-scaleout: install-scaleout servers
 bench: install
 	$(BIN)/python -m benchmarks.bench --record
 
-# Predicting and serving on tfidf-nb (about ten minutes of both cores): its section of
+# Predicting and serving on tfidf-nb (about 14 minutes of both cores): its section of
 # BENCHMARKS.md and the tables in the README's Predicting and Serving.
 bench-serving: install
 	$(BIN)/python -m benchmarks.serving --record

@@ -1,5 +1,4 @@
-"""`sentiment-platform`: set up the data folder, start the UIs and the model server on it, and
-remove drops that will not come back.
+"""`sentiment-platform`: set up the data folder, start the UIs and the model server, remove drops.
 
 Every path and URI comes from `lib.settings`, so the Makefile, the UIs and the assets always
 agree on where the Dagster instance, the MLflow store and the drops are.
