@@ -21,7 +21,7 @@ from sentiment_assets.lib.drops import (
     Unfinished,
     scan_landing,
 )
-from sentiment_assets.model.reviews import unfinished_tail
+from sentiment_assets.model.reviews import HEAD_BYTES, unfinished_tail, wrong_encoding
 
 
 @dataclass
@@ -111,6 +111,7 @@ def plan_ingestion(
     memory: DropMemory,
     *,
     last_byte: Callable[[str], bytes],
+    head: Callable[[str], bytes],
     sha256: Callable[[str], str],
     ingested: Callable[[str], Ingested | None],
     partitions: set[str],
@@ -122,7 +123,9 @@ def plan_ingestion(
 
     - A file is read once it is stable (size and times as at the last tick) and looks finished
       (it ends with a newline). One that does not is left in place until the grace period has
-      passed since it last changed; then it is read, and `raw_reviews` judges it truncated.
+      passed since it last changed; then it is read, and `raw_reviews` judges it truncated. One
+      whose start shows it is not UTF-8 (`wrong_encoding`) is read at once: `raw_reviews`
+      quarantines it, saying so.
     - A file whose content changed is read again; a touched but unchanged one is not. A file
       planned within its grace period and not stored since (its run found it unfinished, or
       could not read it) is planned once more when the grace period has passed.
@@ -132,12 +135,13 @@ def plan_ingestion(
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
       is what the drop already holds.
-    - A file that cannot be read now (`last_byte` or `sha256` raise `OSError`) is skipped and
-      tried again next tick; it never stops the others.
+    - A file that cannot be read now (`last_byte`, `head` or `sha256` raise `OSError`) is
+      skipped and tried again next tick; it never stops the others.
     - Every reason to skip a file (including `refused` entries from `scan_landing`) is logged
       once, when it first applies.
-    `last_byte(name)` and `sha256(name)` read a landing file; `ingested(key)` says what a drop's
-    stored value was read from; `partitions` are the drop partitions that exist.
+    `last_byte(name)`, `head(name)` (its first `HEAD_BYTES`) and `sha256(name)` read a landing
+    file; `ingested(key)` says what a drop's stored value was read from; `partitions` are the
+    drop partitions that exist.
     """
     memory = DropMemory.load(memory.dump())
     files = sorted(files, key=lambda f: (f.name not in memory.seen, f.mtime_ns, f.name))
@@ -188,7 +192,7 @@ def plan_ingestion(
             again = True
         try:
             reason = unfinished_tail(last_byte(file.name))
-            if reason and unchanged_ns < grace_ns:
+            if reason and unchanged_ns < grace_ns and not wrong_encoding(head(file.name)):
                 skip(file.name, Unfinished(reason, unchanged_ns).note(grace_seconds))
                 continue
             if len(requests) >= max_requests:
@@ -244,6 +248,7 @@ def plan_folder(
         refused,
         memory,
         last_byte=lambda name: drops.last_byte(folder / name),
+        head=lambda name: drops.first_bytes(folder / name, HEAD_BYTES),
         sha256=lambda name: drops.file_sha256(folder / name),
         ingested=ingested,
         partitions=partitions,

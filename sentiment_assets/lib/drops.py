@@ -204,6 +204,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def first_bytes(path: Path, size: int) -> bytes:
+    """The file's first `size` bytes (fewer when it is shorter)."""
+    with _open_regular(path) as (f, _):
+        return os.pread(f.fileno(), size, 0)
+
+
 def last_byte(path: Path) -> bytes:
     """The file's last byte, or b"" for an empty file: enough to tell an unfinished file."""
     with _open_regular(path) as (f, info):

@@ -86,11 +86,12 @@ def _review_ids(
     """Take the id column out of `frame` (or number the rows) and check the ids are unique."""
     if frame.columns[0] in _ID_COLUMNS:
         found = pd.to_numeric(frame.pop(frame.columns[0]), errors="coerce")
-        not_whole = found.isna() | (found % 1 != 0)
+        # From 2^53 on, ids read as floats lose digits (two become one) or wrap as int64.
+        not_whole = found.isna() | (found % 1 != 0) | (found >= 2**53) | (found <= -(2**53))
         if not_whole.any():
             raise ReviewFileError(
                 path,
-                "the first column holds the review ids, which must be whole numbers; "
+                "the first column holds the review ids, which must be whole numbers below 2^53; "
                 f"it does not on {rows_text(not_whole, lines)}",
             )
         found = found.astype("int64")
@@ -131,12 +132,17 @@ def _unexpected(
     )
 
 
+def has_text(texts: pd.Series) -> pd.Series:
+    """Which reviews have text: not missing, and not blank (a field of spaces is no review)."""
+    return texts.notna() & (texts.astype("string").str.strip() != "")
+
+
 def validation_problems(reviews: pd.DataFrame) -> list[str]:
     """What makes parsed reviews unfit for training; empty when they are fit.
 
-    Required columns, labels 0 or 1, unique review ids, and at most 20 % of reviews without text
-    (the real drops have 3.5-3.7 %; far more means a broken export). The reader already refuses
-    most of this while reading; this is also the check run on every stored drop.
+    Required columns, labels 0 or 1, unique review ids, and at most 20 % of reviews without text,
+    missing or blank (the real drops have 3.5-3.7 %; far more means a broken export). The reader
+    already refuses most of this while reading; this is also the check run on every stored drop.
     """
     missing = [column for column in (REVIEW_ID, *REQUIRED_COLUMNS) if column not in reviews]
     if missing:
@@ -150,7 +156,7 @@ def validation_problems(reviews: pd.DataFrame) -> list[str]:
     repeated = int(reviews[REVIEW_ID].duplicated().sum())
     if repeated:
         problems.append(f"{repeated} repeated {REVIEW_ID}(s)")
-    share = float(reviews[TEXT].isna().mean())
+    share = float((~has_text(reviews[TEXT])).mean())
     if share > MAX_NULL_TEXT_SHARE:
         problems.append(
             f"{share:.0%} of reviews have no text (more than {MAX_NULL_TEXT_SHARE:.0%})"

@@ -69,6 +69,38 @@ def unfinished_tail(tail: bytes) -> str | None:
     return None
 
 
+# What `wrong_encoding` reads of a file's start.
+HEAD_BYTES = 4096
+# UTF-32's marks first: UTF-32 LE's begins with UTF-16 LE's.
+_BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def wrong_encoding(head: bytes) -> str | None:
+    """Why a file whose first bytes are `head` is not UTF-8 text, when they show it at once: a
+    UTF-16 or UTF-32 byte-order mark (Excel's "Unicode text" export), or UTF-16 without one (a
+    NUL byte after or before each character of English text). None otherwise; any other stray
+    byte is found where it is while reading (NUL bytes after text are a file still being filled).
+
+    Checked before the end: such a file ends in a NUL, not a newline, and would look unfinished.
+    """
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return (
+                f"it is {encoding} text (it starts with a {encoding} byte-order mark); "
+                "export it as UTF-8"
+            )
+    sample = head[:64]
+    for nuls, characters in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if len(sample) >= 8 and not nuls.strip(b"\0") and b"\0" not in characters:
+            return "it is UTF-16 text (a NUL byte beside each character); export it as UTF-8"
+    return None
+
+
 def example(value: str) -> str:
     """A value as it appears in an error message: quoted, and cut short when long."""
     return repr(value if len(value) <= _EXAMPLE_CHARS else value[:_EXAMPLE_CHARS] + "...")

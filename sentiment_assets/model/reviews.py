@@ -18,9 +18,16 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from .review_columns import MAX_NULL_TEXT_SHARE, UniqueIds, checked_columns, validation_problems
+from .review_columns import (
+    MAX_NULL_TEXT_SHARE,
+    UniqueIds,
+    checked_columns,
+    has_text,
+    validation_problems,
+)
 from .review_schema import (
     EXAMPLES,
+    HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
     NUMERIC_COLUMNS,
@@ -32,6 +39,7 @@ from .review_schema import (
     ReviewFileError,
     quoted,
     unfinished_tail,
+    wrong_encoding,
 )
 
 __all__ = [
@@ -45,12 +53,14 @@ __all__ = [
     "TITLE",
     "IncompleteFileError",
     "ReviewFileError",
+    "has_text",
     "open_reviews",
     "parse_reviews",
     "read_reviews",
     "review_chunks",
     "unfinished_tail",
     "validation_problems",
+    "wrong_encoding",
 ]
 
 # A lone carriage return ends a line too, as in Python's and pandas' universal newlines.
@@ -97,6 +107,9 @@ def review_chunks(
     Only one chunk is held at a time, so a problem raises when the chunk holding it is read,
     naming the file and the line."""
     path = Path(path)
+    stream.seek(0)
+    if problem := wrong_encoding(stream.read(HEAD_BYTES)):
+        raise ReviewFileError(path, problem)
     stream.seek(max(stream.seek(0, os.SEEK_END) - 1, 0))
     if unfinished := unfinished_tail(stream.read(1)):
         # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
@@ -109,6 +122,10 @@ def review_chunks(
     if not header:
         raise ReviewFileError(path, "the file is empty")
     columns = _frame(header, []).columns
+    # pandas renames a repeated name ("Review Text.1"), and only the first would be read.
+    named = [name for name in header_fields if name]
+    if repeated := sorted({name for name in named if named.count(name) > 1}):
+        raise ReviewFileError(path, f"the header names column(s) {quoted(repeated)} twice or more")
     required = REQUIRED_COLUMNS if require_label else (TEXT,)
     missing = [column for column in required if column not in columns]
     if missing:

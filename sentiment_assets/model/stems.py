@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reviews import LABEL, REVIEW_ID, TEXT, TITLE
+from .reviews import LABEL, REVIEW_ID, TEXT, TITLE, has_text
 
 # The seed used `[^a-zA-z]`; the `A-z` range also keeps `[ \ ] ^ _` and the backtick.
 NON_LETTERS = re.compile(r"[^a-zA-Z]")
@@ -121,7 +121,7 @@ def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
 
     Reviews without text cannot teach the model anything and are dropped; the caller reports how many.
     """
-    with_text = reviews[reviews[TEXT].notna() & (reviews[TEXT].astype("string").str.strip() != "")]
+    with_text = reviews[has_text(reviews[TEXT])]
     title = with_text[TITLE] if TITLE in with_text else pd.Series(None, index=with_text.index)
     return pd.DataFrame(
         {

@@ -78,6 +78,13 @@ BAD_DROPS = {
         b",Review Text,Recommended IND\n0,,1\n1,,0\n2,Lovely,1\n",
         "67% of reviews have no text",
     ),
+    # Blank texts are no text either: stemming drops them like empty ones.
+    "mostly_blank_text": (
+        b',Review Text,Recommended IND\n0," ",1\n1,   ,0\n2,Lovely,1\n',
+        "67% of reviews have no text",
+    ),
+    # Excel's "Unicode text" export: it ends in a NUL, and must not wait as if unfinished.
+    "utf16": (",Review Text,Recommended IND\n0,Lovely,1\n".encode("utf-16"), "UTF-16 text"),
 }
 
 

@@ -234,6 +234,8 @@ def test_a_full_disk_at_the_swap_keeps_the_old_value(
             values.write(slot, writer("new"), run_id="run")
     assert values.read(slot, read) == "old"
     assert {p.name for p in values.files.path(slot.folder).iterdir()} == {POINTER, LOCK, VERSIONS}
+    # The version the write began is gone with it: on a full disk its room is needed.
+    assert values.files.names(f"{slot.folder}/{VERSIONS}") == values.versions(slot)
     values.write(slot, writer("later"), run_id="run")
     assert values.read(slot, read) == "later"
 

@@ -16,6 +16,7 @@ from sentiment_assets.model.reviews import (
     read_reviews,
     review_chunks,
     unfinished_tail,
+    validation_problems,
 )
 
 HEADER = "," + ",".join(KAGGLE_COLUMNS) + "\n"
@@ -215,7 +216,21 @@ def test_duplicated_review_ids(tmp_path):
 
 def test_review_ids_must_be_whole_numbers(tmp_path):
     problem = _problem(_write(tmp_path, HEADER + _row(1) + _row("x") + _row(2.5)))
-    assert problem.endswith("which must be whole numbers; it does not on line 3, line 4")
+    assert problem.endswith("which must be whole numbers below 2^53; it does not on line 3, line 4")
+
+
+def test_review_ids_from_2_to_the_53_are_refused_not_wrapped_or_merged(tmp_path):
+    # As floats they lose digits (the first two would be one id), as int64 they would wrap.
+    huge = ["9007199254740993", "9007199254740992", "99999999999999999999", "-9223372036854775808"]
+    problem = _problem(_write(tmp_path, HEADER + _row(1) + "".join(map(_row, huge))))
+    assert problem.endswith("below 2^53; it does not on line 3, line 4, line 5, line 6")
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    header = HEADER.rstrip("\n") + ",Review Text,Recommended IND\n"
+    row = _row(1).rstrip("\n") + ",Other text,0\n"
+    problem = _problem(_write(tmp_path, header + row))
+    assert problem == "the header names column(s) 'Recommended IND', 'Review Text' twice or more"
 
 
 @pytest.mark.parametrize(
@@ -252,6 +267,28 @@ def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
         except IncompleteFileError as err:
             found = err.reason
         assert unfinished_tail(content[-1:]) == found
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_utf16_or_utf32_export_is_refused_as_such_not_as_unfinished(tmp_path, encoding):
+    # It ends in a NUL, not a newline: without a look at its start it would wait as unfinished.
+    path = _write(tmp_path, (HEADER + _row(1)).encode(encoding))
+    found = "UTF-32" if encoding == "utf-32" else "UTF-16"
+    assert _problem(path).startswith(f"it is {found} text (")
+    assert _problem(path).endswith("; export it as UTF-8")
+
+
+def test_a_file_still_filled_with_nul_bytes_is_not_taken_for_utf16(tmp_path):
+    # A copy that preallocates its file: NULs where the rest will go, after text or alone.
+    for content in (HEADER.encode() + b"\0" * 64, b"\0" * 64, HEADER.encode() + b"\0" * 63 + b"\n"):
+        assert _incomplete(_write(tmp_path, content))
+
+
+def test_blank_texts_count_as_reviews_without_text(tmp_path):
+    rows = _row(1, text='" "') + _row(2, text="   ") + _row(3) + _row(4)
+    assert validation_problems(read_reviews(_write(tmp_path, HEADER + rows))) == [
+        "50% of reviews have no text (more than 20%)"
+    ]
 
 
 def test_nul_bytes(tmp_path):

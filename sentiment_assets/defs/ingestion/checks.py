@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from sentiment_assets.defs.ingestion.partitions import review_drops
-from sentiment_assets.model.reviews import TEXT, validation_problems
+from sentiment_assets.model.reviews import TEXT, has_text, validation_problems
 
 
 @dg.asset_check(
@@ -21,7 +21,7 @@ def valid_reviews(raw_reviews: pd.DataFrame) -> dg.AssetCheckResult:
         description="; ".join(problems) or None,
         metadata={
             "rows": len(raw_reviews),
-            "without_text_share": round(float(raw_reviews[TEXT].isna().mean()), 4)
+            "without_text_share": round(float((~has_text(raw_reviews[TEXT])).mean()), 4)
             if TEXT in raw_reviews
             else None,
         },

@@ -129,7 +129,11 @@ class VersionedStore:
                     run_id=run_id,
                     written_at=datetime.now(UTC),
                 )
-                self.files.write_atomic(f"{slot.folder}/{POINTER}", pointer.model_dump_json())
+                try:
+                    self.files.write_atomic(f"{slot.folder}/{POINTER}", pointer.model_dump_json())
+                except BaseException:
+                    self._forget(slot, version, earlier)
+                    raise
                 self._clean(slot, pointer.kept)
         except DiskFull as err:
             raise DiskFull(
@@ -189,6 +193,17 @@ class VersionedStore:
 
     def _version(self, slot: Slot, version: str) -> str:
         return f"{slot.folder}/{VERSIONS}/{version}"
+
+    def _forget(self, slot: Slot, version: str, earlier: list[str]) -> None:
+        """After a failed pointer swap, remove the version the write began (on a full disk it
+        takes room the next write needs), unless the pointer names it after all (the swap was
+        done when the failure came); best effort: the swap's own error is the one to raise."""
+        try:
+            after = self._pointer(slot)
+            if after is None or after.version != version:
+                self._clean(slot, earlier)
+        except Exception:  # the next write's `_clean` removes it then
+            pass
 
     def _clean(self, slot: Slot, kept: list[str]) -> None:
         """Remove what the pointer does not name: older versions and crashed writes' leftovers."""
