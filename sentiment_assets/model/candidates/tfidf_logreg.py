@@ -190,6 +190,18 @@ def fit_parts(parts: list[tuple[str, str, Any]], columns: TextColumns) -> list[A
     return [vectorizer.fit_transform(columns[column]) for _, column, vectorizer in parts]
 
 
+# The dtype the linear classifiers are fitted in. On tfidf-nb's TF-IDF features of the three
+# real drops (12,204 reviews, 9.2 million non-zeros), L-BFGS took the same 33 iterations and gave
+# the same test ROC AUC (0.96160) in float32 as in float64, in 1.1-1.2 s against 2.7-3.0 s: the
+# sparse products read a third fewer bytes and scikit-learn's loss runs in float32.
+FIT_DTYPE = np.float32
+
+
+def fitted_coef(classifier: Any) -> np.ndarray:
+    """A fitted classifier's coefficients, one per feature, as float64."""
+    return classifier.coef_.ravel().astype(np.float64)
+
+
 # TfidfVectorizer settings a saved part keeps besides its vocabulary and weights; `binary` and
 # `norm` let the same vectorizer carry naive-Bayes weights (see tfidf_nb.py).
 _VECTORIZER_SETTINGS = ("ngram_range", "sublinear_tf", "binary", "norm")
@@ -213,11 +225,12 @@ class LinearTextModel:
         labels: np.ndarray,
         classifier: Any,
     ) -> LinearTextModel:
-        """The classifier fitted on the fitted parts' training matrices (`fit_parts`)."""
+        """The classifier fitted on the fitted parts' training matrices (`fit_parts`), in float32
+        (`FIT_DTYPE`); the coefficients are kept as float64, as scoring reads them."""
         from scipy.sparse import hstack
 
-        classifier.fit(hstack(matrices).tocsr(), labels)
-        return cls(parts, classifier.coef_.ravel().copy(), float(classifier.intercept_[0]))
+        classifier.fit(hstack(matrices, format="csr", dtype=FIT_DTYPE), labels)
+        return cls(parts, fitted_coef(classifier), float(classifier.intercept_[0]))
 
     def predict_proba(self, columns: TextColumns) -> np.ndarray:
         """The probability of label 1 for every row (see `linear_scoring`)."""

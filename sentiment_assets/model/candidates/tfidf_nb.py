@@ -21,10 +21,12 @@ from ..stems import normalized_inputs
 from .base import EpochHook, FitReport, split_inputs
 from .linear_scoring import LinearScorer, probability
 from .tfidf_logreg import (
+    FIT_DTYPE,
     FirstFit,
     LinearTextModel,
     TfidfLogReg,
     fit_parts,
+    fitted_coef,
     text_columns,
     validation_columns,
 )
@@ -157,7 +159,8 @@ def fit_naive_bayes(
 
     presence = hstack([(matrix > 0).astype(np.float64) for _, matrix in shared]).tocsr()
     ratio = log_count_ratio(presence, labels)
-    classifier.fit(presence.multiply(ratio).tocsr(), labels)
+    # Fitted in float32 as the TF-IDF member is (`FIT_DTYPE`); the ratios stay float64.
+    classifier.fit(presence.multiply(ratio).tocsr().astype(FIT_DTYPE), labels)
     parts = []
     start = 0
     for (name, column, fitted), _ in shared:
@@ -167,7 +170,7 @@ def fit_naive_bayes(
         weighted.idf_ = ratio[start : start + len(fitted.vocabulary_)]
         start += len(fitted.vocabulary_)
         parts.append((name, column, weighted))
-    return LinearTextModel(parts, classifier.coef_.ravel().copy(), float(classifier.intercept_[0]))
+    return LinearTextModel(parts, fitted_coef(classifier), float(classifier.intercept_[0]))
 
 
 def log_count_ratio(counts: Any, labels: np.ndarray, alpha: float = 1.0) -> np.ndarray:
