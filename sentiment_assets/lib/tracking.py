@@ -253,11 +253,12 @@ class MlflowStore:
             if not is_mlflow_failure(err):
                 raise
             failure = err
+        error = self._error(f"could not move the production alias to version {version}", failure)
         try:
             current = self.production_version()
         except MlflowStoreError:
-            what = f"could not move the production alias to version {version}, nor read it back"
-            raise self._error(f"{what}: whether it moved is unknown", failure) from failure
+            unknown = "reading the alias back failed too, so whether it moved is unknown"
+            raise MlflowStoreError(f"{error}; {unknown}") from failure
         if current is not None and str(current.version) == version:
             return
         where = f"version {current.version}" if current is not None else "no version"
@@ -268,7 +269,6 @@ class MlflowStore:
             if not is_mlflow_failure(err):
                 raise
             left = f"version {version}, registered for the move, stays registered without it"
-        error = self._error(f"could not move the production alias to version {version}", failure)
         raise MlflowStoreError(f"{error}; the alias names {where}, and {left}") from failure
 
     def expect_production(self, expected: str | None) -> None:

@@ -130,6 +130,36 @@ def test_registering_a_run_twice_gives_its_one_version(tmp_path: Path) -> None:
     assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 2
 
 
+def test_an_alias_move_that_errors_and_cannot_be_read_back_says_the_outcome_is_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other two outcomes (applied though the reply was lost; refused) run through the job in
+    # test_registry_faults.py.
+    from mlflow.exceptions import MlflowException
+
+    store = _store(tmp_path)
+    first = store.register_version(*_log_constant(store, "first"))
+    store.set_production(first)
+    second = store.register_version(*_log_constant(store, "second"))
+
+    def fails(*args: object) -> None:
+        raise MlflowException("the tracking server is gone")
+
+    with monkeypatch.context() as patch:
+        for method in ("set_registered_model_alias", "get_model_version_by_alias"):
+            patch.setattr(MlflowClient, method, fails)
+        patch.setattr(MlflowClient, "delete_model_version", fails)
+        with pytest.raises(MlflowStoreError) as caught:
+            store.move_production(second)
+
+    assert str(caught.value) == (
+        f"could not move the production alias to version 2 at {store.uri}: the tracking server "
+        "is gone; reading the alias back failed too, so whether it moved is unknown"
+    )
+    assert str(store.production_version().version) == first  # nothing deleted while unknown
+    assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 2
+
+
 def test_no_registered_model_means_no_production_model_yet(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.experiment_id()  # the store exists, with no registered model
