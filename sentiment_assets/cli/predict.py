@@ -37,10 +37,17 @@ class Exit(IntEnum):
     BAD_INPUT = 2  # argparse's own code for a usage error
     NO_MODEL = 3
     STORE_FAILED = 4  # worth a retry: the store was locked, full or unreachable
+    INTERRUPTED = 130  # Ctrl-C, as shells report a process SIGINT stopped
 
 
 EXIT_CODES = """exit codes: 0 scored; 2 bad input (arguments, a review, the file, the model URI);
-3 no model at the URI; 4 the MLflow store failed (locked, full, unreachable, an error reply)"""
+3 no model at the URI; 4 the MLflow store failed (locked, full, unreachable, an error reply);
+130 interrupted (Ctrl-C)"""
+
+
+class WriteFailed(Exception):
+    """Scoring stopped on an OS error (its cause): writing --output (no room, no permission),
+    or reading the file mid-way."""
 
 
 class NoModel(Exception):
@@ -92,10 +99,15 @@ def main(argv: list[str] | None = None) -> int:
             # A file's header and first chunk are checked before the model is loaded.
             first = next(batches, None)
             model = _load_reporting(args.model_uri)
-            with _destination(args.output) as out:
-                write = _writer(out, args.format, from_file=bool(args.file))
-                for batch in chain([first] if first else [], batches):
-                    write(batch, _predict(model, batch))
+            try:
+                with _destination(args.output) as out:
+                    write = _writer(out, args.format, from_file=bool(args.file))
+                    for batch in chain([first] if first else [], batches):
+                        write(batch, _predict(model, batch))
+            except BrokenPipeError:
+                raise
+            except OSError as err:  # no room or no permission for --output, a failing read
+                raise WriteFailed(err) from err
     except ReviewFileError as err:
         print(f"sentiment-predict: {err}", file=sys.stderr)
         return Exit.BAD_INPUT
@@ -105,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`| head`): nothing more to say, and nobody to say it to.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except WriteFailed as failed:
+        err = failed.__cause__
+        where = f"{err.filename}: " if err.filename else ""
+        left = f"; --output {args.output} is as it was" if args.output else ""
+        print(f"sentiment-predict: {where}{err.strerror or err}{left}", file=sys.stderr)
+        return Exit.BAD_INPUT
+    except KeyboardInterrupt:
+        left = f"; --output {args.output} is as it was" if args.output else ""
+        print(f"sentiment-predict: interrupted{left}", file=sys.stderr)
+        return Exit.INTERRUPTED
     skipped.report()
     return Exit.OK
 
@@ -140,8 +162,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("give review texts or --file, not both")
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        parser.error(f"--output {args.output}: there is no such folder")
+    if args.output:
+        output = Path(args.output).resolve()
+        if not output.parent.is_dir():
+            parser.error(f"--output {args.output}: there is no such folder")
+        if output.is_dir():
+            parser.error(f"--output {args.output}: is a folder; name a file")
+        if args.file and output == Path(args.file).resolve():
+            parser.error(f"--output {args.output}: is the --file being read")
     blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
     if blank:
         parser.error(f"review {', '.join(map(str, blank))} is blank: there is nothing to score")
@@ -189,7 +217,7 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
         f"{Path(path).name}: 0 reviews", total=os.fstat(stream.fileno()).st_size
     )
     read = 0
-    for chunk in review_chunks(stream, path, rows=rows, require_label=False):
+    for chunk in review_chunks(stream, path, rows=rows, require_label=False, complete=True):
         read += len(chunk)
         progress.update(
             task, completed=stream.tell(), description=f"{Path(path).name}: {read:,} reviews"

@@ -65,8 +65,11 @@ def unfinished_tail(tail: bytes) -> str | None:
     if not tail:
         return "it is empty"
     if not tail.endswith(b"\n"):
-        return "it does not end with a newline"
+        return NO_FINAL_NEWLINE
     return None
+
+
+NO_FINAL_NEWLINE = "it does not end with a newline"
 
 
 # What `wrong_encoding` reads of a file's start.

@@ -30,6 +30,7 @@ from .review_schema import (
     HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
+    NO_FINAL_NEWLINE,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     REVIEW_ID,
@@ -63,6 +64,9 @@ __all__ = [
     "wrong_encoding",
 ]
 
+# The csv module's field size limit while reading: reviews far longer than Kaggle's 500
+# characters read, and a field is still bounded.
+FIELD_LIMIT = 64 * 1024 * 1024
 # A lone carriage return ends a line too, as in Python's and pandas' universal newlines.
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 
@@ -82,6 +86,8 @@ def open_reviews(path: Path | str) -> BinaryIO:
         raise ReviewFileError(path, "file not found") from None
     except IsADirectoryError:
         raise ReviewFileError(path, "is a folder, not a file") from None
+    except OSError as err:  # no permission, an I/O error
+        raise ReviewFileError(path, f"cannot be read: {err.strerror or err}") from None
 
 
 def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) -> pd.DataFrame:
@@ -100,18 +106,28 @@ def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) 
 
 
 def review_chunks(
-    stream: BinaryIO, path: Path | str, *, rows: int | None = None, require_label: bool = True
+    stream: BinaryIO,
+    path: Path | str,
+    *,
+    rows: int | None = None,
+    require_label: bool = True,
+    complete: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """The reviews read from `stream` (a seekable binary file), `rows` at a time, or all at once
     when None, each chunk as `parse_reviews` returns a file; review ids are unique across chunks.
     Only one chunk is held at a time, so a problem raises when the chunk holding it is read,
-    naming the file and the line."""
+    naming the file and the line. A file that does not end with a newline is taken for one still
+    being written (`IncompleteFileError`), unless the caller knows it is `complete` (a file given
+    to a command rather than a drop landing)."""
     path = Path(path)
+    if not stream.seekable():
+        raise ReviewFileError(path, "is a pipe or a stream, not a file: save it to a file first")
     stream.seek(0)
     if problem := wrong_encoding(stream.read(HEAD_BYTES)):
         raise ReviewFileError(path, problem)
     stream.seek(max(stream.seek(0, os.SEEK_END) - 1, 0))
-    if unfinished := unfinished_tail(stream.read(1)):
+    unfinished = unfinished_tail(stream.read(1))
+    if unfinished and not (complete and unfinished == NO_FINAL_NEWLINE):
         # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
         # and pandas would return its last row cut short.
         raise IncompleteFileError(path, unfinished)
@@ -206,6 +222,8 @@ def _records(path: Path, stream: BinaryIO) -> Iterator[tuple[int, list[str], str
                     pieces.append(piece)
                     yield piece
 
+    # Python's default limit is 131,072 characters a field; a review is whatever its file holds.
+    csv.field_size_limit(FIELD_LIMIT)
     reader = csv.reader(lines(), strict=True)
     line = 0  # the last line the reader has consumed
     try:

@@ -330,3 +330,75 @@ def test_sentiment_predict_scores_a_tfidf_model_without_tensorflow(
     assert "sklearn" in imported and "mlflow" in imported
     # No TensorFlow for a TF-IDF model, and the alias read without MLflow's SQLAlchemy store.
     assert not imported & {"tensorflow", "keras", "sqlalchemy", "alembic"}
+
+
+def test_a_complete_file_without_a_final_newline_is_scored(
+    tfidf_production, capsys, tmp_path: Path
+) -> None:
+    # A landing drop without one may still be written; a file given to the command is whole.
+    path = tmp_path / "reviews.csv"
+    path.write_text(HEADER + "1,Title,Lovely dress,1\n2,Title,Awful fabric,0")
+    code, out, _ = _run(["--file", str(path), "--format", "csv"], capsys)
+    assert code == 0
+    assert [row["review_id"] for row in csv.DictReader(io.StringIO(out))] == ["1", "2"]
+
+
+@pytest.mark.parametrize("where", ["a folder", "the input"])
+def test_an_output_that_is_a_folder_or_the_input_is_a_usage_error(
+    capsys, tmp_path: Path, where: str
+) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_text(HEADER + "1,Title,Lovely dress,1\n")
+    output = tmp_path if where == "a folder" else path
+    with pytest.raises(SystemExit) as exit_:
+        main(["--file", str(path), "--output", str(output)])
+    assert exit_.value.code == 2
+    said = "is a folder; name a file" if where == "a folder" else "is the --file being read"
+    assert f"--output {output}: {said}" in capsys.readouterr().err
+    assert path.read_text() == HEADER + "1,Title,Lovely dress,1\n"
+
+
+def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(
+    tfidf_production, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / ".out.csv.tmp"))
+
+    (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=30)
+    monkeypatch.setattr(tempfile, "mkstemp", no_room)
+    code, out, err = _run(["--file", str(path), "--output", str(tmp_path / "out.csv")], capsys)
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        f"sentiment-predict: {tmp_path / '.out.csv.tmp'}: No space left on device; "
+        f"--output {tmp_path / 'out.csv'} is as it was"
+    )
+
+
+def test_ctrl_c_leaves_the_output_as_it_was_and_exits_130(
+    tfidf_production, capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment_assets.cli import predict
+
+    def interrupted(model, batch):
+        raise KeyboardInterrupt
+
+    (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=30)
+    output = tmp_path / "out" / "predictions.csv"
+    output.parent.mkdir()
+    monkeypatch.setattr(predict, "_predict", interrupted)
+    code, out, err = _run(["--file", str(path), "--output", str(output)], capsys)
+    assert (code, out) == (Exit.INTERRUPTED, "")
+    assert err.strip() == f"sentiment-predict: interrupted; --output {output} is as it was"
+    assert list(output.parent.iterdir()) == []
+
+
+def test_a_pipe_is_refused_with_what_to_do(data_dir: Path, capsys) -> None:
+    read, write = os.pipe()
+    os.write(write, (HEADER + "1,Title,Lovely dress,1\n").encode())
+    os.close(write)
+    code, out, err = _run(["--file", f"/dev/fd/{read}"], capsys)
+    os.close(read)
+    assert (code, out) == (2, "")
+    assert "is a pipe or a stream, not a file: save it to a file first" in err

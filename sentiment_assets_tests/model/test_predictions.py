@@ -164,9 +164,16 @@ def test_the_logged_model_refuses_them_as_mlflows_invalid_parameter(production, 
     assert err.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
-def _invoke(port: int, rows: list[list[object]]) -> tuple[int, dict]:
-    """POST reviews to a scoring server's /invocations: the status and the JSON answer."""
-    body = {"dataframe_split": {"columns": ["review_text"], "data": rows}}
+def _invoke(port: int, rows: list[list[object]], form: str = "dataframe_split") -> tuple[int, dict]:
+    """POST reviews to a scoring server's /invocations in one of MLflow's request formats: the
+    status and the JSON answer."""
+    texts = [row[0] for row in rows]
+    body = {
+        "dataframe_split": {"dataframe_split": {"columns": ["review_text"], "data": rows}},
+        "dataframe_records": {"dataframe_records": [{"review_text": t} for t in texts]},
+        "inputs": {"inputs": {"review_text": texts}},
+        "instances": {"instances": [{"review_text": t} for t in texts]},
+    }[form]
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/invocations",
         data=json.dumps(body).encode(),
@@ -201,7 +208,17 @@ def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(
         status, answer = wait_until(
             "an answer from mlflow models serve", answered, 120, alive=[server]
         )
-        refusals = {repr(bad): _invoke(port, [["Fine"], [bad]]) for bad in ("", "   ", None, 3)}
+        # The data frame formats carry a null or a number as it is; `inputs` and `instances` are
+        # cast to the signature's string type by MLflow before the model sees them (README).
+        refusals = {
+            (form, repr(bad)): _invoke(port, [["Fine"], [bad]], form)
+            for form in ("dataframe_split", "dataframe_records")
+            for bad in ("", "   ", None, 3)
+        }
+        formats = {
+            form: _invoke(port, [[text] for text in texts], form)
+            for form in ("dataframe_records", "inputs", "instances")
+        }
     finally:
         stop_group(server)
     assert status == 200
@@ -209,6 +226,8 @@ def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(
     local = mlflow.pyfunc.load_model(PRODUCTION_URI).predict(pd.DataFrame({"review_text": texts}))
     assert [r["label"] for r in rows] == local["label"].tolist()
     assert np.allclose([r["probability"] for r in rows], local["probability"], atol=1e-6)
+    for form, found in formats.items():
+        assert found == (200, answer), form
     # A request with an empty, blank or non-text review is the client's error, said clearly.
     for bad, (status, answer) in refusals.items():
         assert status == 400, (bad, answer)

@@ -284,6 +284,12 @@ def test_a_file_still_filled_with_nul_bytes_is_not_taken_for_utf16(tmp_path):
         assert _incomplete(_write(tmp_path, content))
 
 
+def test_a_review_longer_than_the_csv_modules_default_field_limit_is_read(tmp_path):
+    # Python's csv module stops at 131,072 characters a field unless told otherwise.
+    text = "lovely " * 30_000
+    assert read_reviews(_write(tmp_path, HEADER + _row(1, text=text)))[TEXT].tolist() == [text]
+
+
 def test_blank_texts_count_as_reviews_without_text(tmp_path):
     rows = _row(1, text='" "') + _row(2, text="   ") + _row(3) + _row(4)
     assert validation_problems(read_reviews(_write(tmp_path, HEADER + rows))) == [
