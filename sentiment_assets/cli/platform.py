@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "remove-drop":
         return remove_drop(args.key)
 
-    prepare()
+    if args.command == "serve":
+        # Serving reads the store alone: no sample drops or instance set up for it.
+        if (refused := _without_production_model()) is not None:
+            return refused
+    else:
+        prepare()
     if args.command == "prepare":
         return 0
     from sentiment_assets.lib.tracking import PRODUCTION_URI
@@ -69,6 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     }
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
+
+
+def _without_production_model() -> int | None:
+    """The exit code, after one line on stderr, when there is no production model to serve (3)
+    or the store cannot say (4), as `sentiment-predict` exits; None when there is one."""
+    from sentiment_assets.lib.store_faults import MlflowStoreError
+    from sentiment_assets.lib.tracking import MlflowStore
+
+    store = MlflowStore.default()
+    try:
+        if store.production_version() is not None:
+            return None
+    except MlflowStoreError as err:
+        print(f"sentiment-platform serve: {err}", file=sys.stderr)
+        return 4
+    print(
+        "sentiment-platform serve: no production model in the MLflow store at "
+        f"{settings.redacted(store.uri)}; materialize production_model first (make run)",
+        file=sys.stderr,
+    )
+    return 3
 
 
 # What an older instance config lacks, and what goes wrong without it.

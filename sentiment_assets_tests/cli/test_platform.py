@@ -115,3 +115,17 @@ def test_remove_drop_waits_for_runs_in_flight(
     assert "1 run(s) queued or in progress" in capsys.readouterr().err
     assert "reviews_sample-02" in two_drops.get_dynamic_partitions(review_drops.name)
     assert all(_versions(asset, "reviews_sample-02") for asset in DROPPED)
+
+
+def test_serve_without_a_production_model_says_so_and_sets_nothing_up(
+    data_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.execve", lambda *args: pytest.fail("the server was started"))
+    assert main(["serve"]) == 3
+    assert capsys.readouterr().err.strip() == (
+        f"sentiment-platform serve: no production model in the MLflow store at sqlite:///"
+        f"{data_dir / 'mlflow' / 'mlflow.db'}; materialize production_model first (make run)"
+    )
+    # No sample drops, no MLflow store, no Dagster instance: only the fixture's empty landing.
+    assert [p.name for p in data_dir.iterdir()] == ["landing"]
+    assert list((data_dir / "landing").iterdir()) == []
