@@ -181,6 +181,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _model_uri_problem(uri: str) -> str | None:
     """Why a `models:/` URI is malformed, in MLflow's words (MLflow reports it as an internal
     error, which would read as a failing store); None for a well-formed or another kind of URI."""
+    if not uri.strip():
+        return "is empty"
     if not uri.startswith("models:"):
         return None  # runs:/, a folder ...: only MLflow can tell, and says "not found"
     from mlflow.exceptions import MlflowException

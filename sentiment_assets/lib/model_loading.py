@@ -116,8 +116,14 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
         if err.error_code in NOT_FOUND_CODES:
             raise ModelNotFound(err.message) from err
         raise
-    # MLflow's own check maps every installed distribution to its modules (about 1.3 s).
-    model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
+    try:
+        # MLflow's own check maps every installed distribution to its modules (about 1.3 s).
+        model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
+    except MlflowException as err:
+        # A folder (or a run's path) without MLmodel holds no model at all: not a failing one.
+        if not (folder / "MLmodel").exists() and err.error_code in NOT_FOUND_CODES:
+            raise ModelNotFound(err.message) from err
+        raise
     if mismatches := requirement_mismatches(folder, model):
         logging.getLogger(__name__).warning(
             "%s was logged in another environment; its predictions may differ: %s",

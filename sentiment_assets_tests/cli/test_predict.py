@@ -402,3 +402,16 @@ def test_a_pipe_is_refused_with_what_to_do(data_dir: Path, capsys) -> None:
     os.close(read)
     assert (code, out) == (2, "")
     assert "is a pipe or a stream, not a file: save it to a file first" in err
+
+
+def test_a_folder_without_a_model_is_no_model_and_an_empty_uri_a_usage_error(
+    tfidf_production, capsys, tmp_path: Path
+) -> None:
+    # Not "the store failed" (exit 4, worth a retry): there is no model there to retry for.
+    (tmp_path / "empty").mkdir()
+    assert main(["--model-uri", str(tmp_path / "empty"), "Lovely dress"]) == Exit.NO_MODEL
+    assert 'Could not find an "MLmodel" configuration file' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", "", "Lovely dress"])
+    assert exit_.value.code == 2
+    assert "--model-uri : is empty" in capsys.readouterr().err
