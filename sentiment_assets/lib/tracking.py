@@ -262,14 +262,22 @@ class MlflowStore:
         if current is not None and str(current.version) == version:
             return
         where = f"version {current.version}" if current is not None else "no version"
+        left = "was deleted again" if self.discard_version(version) else "stays registered"
+        raise MlflowStoreError(
+            f"{error}; the alias names {where}, and version {version}, registered for the move, "
+            f"{left}"
+        ) from failure
+
+    def discard_version(self, version: str) -> bool:
+        """Delete a version registered for a promotion that did not happen (its run and logged
+        model stay), so only promoted versions stay registered; False when the store refused."""
         try:
             self.client().delete_model_version(self.model_name, version)
-            left = f"version {version}, registered for the move, was deleted again"
         except Exception as err:
             if not is_mlflow_failure(err):
                 raise
-            left = f"version {version}, registered for the move, stays registered without it"
-        raise MlflowStoreError(f"{error}; the alias names {where}, and {left}") from failure
+            return False
+        return True
 
     def expect_production(self, expected: str | None) -> None:
         """Raise `ProductionMoved` unless the alias still names `expected` (None: no alias)."""

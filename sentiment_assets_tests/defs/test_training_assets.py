@@ -224,3 +224,29 @@ def test_production_moved_during_the_decision_is_never_overwritten(
     assert "moved from version 1 to 2" in failure_message(result)
     assert str(store.production_version().version) == other
     assert _versions(store) == [first, other]
+
+
+@pytest.mark.slow  # a training run
+def test_production_moved_after_the_challenger_was_registered_unregisters_it(
+    drops, instance, monkeypatch
+) -> None:
+    store = MlflowStore.default()
+    first, other = coin_flip_version(store), coin_flip_version(store)
+    store.set_production(first)
+    register = MlflowStore.register_version
+
+    def register_while_another_decision_moves_the_alias(self, *args, **kwargs):
+        version = register(self, *args, **kwargs)
+        self.set_production(other)  # between registering and the last look at the alias
+        return version
+
+    monkeypatch.setattr(
+        MlflowStore, "register_version", register_while_another_decision_moves_the_alias
+    )
+    result = train(instance, **QUICK)
+
+    # The other decision's alias stands, and the challenger registered for nothing is gone again.
+    assert not result.success
+    assert "moved from version 1 to 2" in failure_message(result)
+    assert str(store.production_version().version) == other
+    assert _versions(store) == [first, other]

@@ -201,7 +201,11 @@ def production_model(
             try:
                 store.expect_production(expected)
                 version = store.register_version(best.model_uri, best.run_id, evidence)
-                store.expect_production(expected)
+                try:
+                    store.expect_production(expected)
+                except ProductionMoved:
+                    store.discard_version(version)  # only promoted versions stay registered
+                    raise
             except ProductionMoved as moved:
                 raise dg.Failure(description=str(moved), allow_retries=False) from moved
             challenger = challenger.model_copy(update={"version": version})
