@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     from sentiment_assets.model.reviews import ReviewFileError
 
     skipped = Skipped()
+    # What a failure or Ctrl-C says of --output (`written_whole` leaves it as it was).
+    kept = f"; --output {args.output} is as it was" if args.output else ""
     try:
         with ExitStack() as stack:
             if args.file:
@@ -120,12 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     except WriteFailed as failed:
         err = failed.__cause__
         where = f"{err.filename}: " if err.filename else ""
-        left = f"; --output {args.output} is as it was" if args.output else ""
-        print(f"sentiment-predict: {where}{err.strerror or err}{left}", file=sys.stderr)
+        print(f"sentiment-predict: {where}{err.strerror or err}{kept}", file=sys.stderr)
         return Exit.BAD_INPUT
     except KeyboardInterrupt:
-        left = f"; --output {args.output} is as it was" if args.output else ""
-        print(f"sentiment-predict: interrupted{left}", file=sys.stderr)
+        print(f"sentiment-predict: interrupted{kept}", file=sys.stderr)
         return Exit.INTERRUPTED
     skipped.report()
     return Exit.OK
