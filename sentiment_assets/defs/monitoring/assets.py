@@ -127,13 +127,16 @@ def _score(
 def _trained_after_stored(
     context: dg.AssetExecutionContext, store: MlflowStore, run_id: str
 ) -> bool | None:
-    """Whether the Dagster run that trained the version ended after this drop's stems were stored,
-    so that its dataset may hold the drop; None when either is unknown (a model trained
-    elsewhere)."""
+    """Whether the Dagster run that trained the version ended after this drop's stems were first
+    stored, so that its dataset may hold the drop; None when either is unknown (a model trained
+    elsewhere). The first storing, not the latest: stems stored again after that training (a
+    changed stemming code) do not make what it learned from the drop unseen."""
     training_run = store.run_tag(run_id, "dagster_run_id")
     record = context.instance.get_run_record_by_id(training_run) if training_run else None
     stored = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=STEMMED, asset_partitions=[context.partition_key]), limit=1
+        dg.AssetRecordsFilter(asset_key=STEMMED, asset_partitions=[context.partition_key]),
+        limit=1,
+        ascending=True,
     ).records
     if record is None or not stored:
         return None
