@@ -38,6 +38,10 @@ EXPERIMENT_NAME = "customer-sentiment-analysis"
 MONITORING_EXPERIMENT = "customer-sentiment-analysis-monitoring"
 MODEL_NAME = "customer-sentiment-analysis"
 PRODUCTION_ALIAS = "production"
+# Tags the platform writes on runs and versions and reads back later: each spelled here only.
+CANDIDATE_TAG = "candidate"  # on a candidate's run: its name
+DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or registered the version
+DAGSTER_ASSET_TAG = "dagster_asset_key"
 
 
 def model_uri(name: str = MODEL_NAME, alias: str = PRODUCTION_ALIAS) -> str:
@@ -184,7 +188,7 @@ class MlflowStore:
 
     def candidate_name(self, run_id: str) -> str:
         """The candidate an MLflow run trained (its `candidate` tag)."""
-        return self.run_tag(run_id, "candidate") or run_id
+        return self.run_tag(run_id, CANDIDATE_TAG) or run_id
 
     def run_tag(self, run_id: str, tag: str) -> str | None:
         return self.client().get_run(run_id).data.tags.get(tag)

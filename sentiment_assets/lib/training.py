@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.plots import training_curves_png
+from sentiment_assets.lib.tracking import CANDIDATE_TAG
 from sentiment_assets.model.evaluation import Metrics, classification_metrics, tune_threshold
 from sentiment_assets.model.stems import Corpus
 
@@ -154,7 +155,7 @@ def train_candidate(
         candidate.family,
         ", refit on train+validation" if planned.refit else "",
     )
-    tags = {"candidate": candidate.name, "algorithm": candidate.family, **tags}
+    tags = {CANDIDATE_TAG: candidate.name, "algorithm": candidate.family, **tags}
     with store.start_run(candidate.name, tags) as run:
         mlflow.log_params(
             {

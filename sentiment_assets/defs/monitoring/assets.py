@@ -11,10 +11,10 @@ import pandas as pd
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
-from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
+from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.monitoring import LiveQuality, Scoring
-from sentiment_assets.lib.tracking import MlflowStore
+from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.lib.versions import code_version, frame_version, value_version
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.stems import Corpus
@@ -46,8 +46,8 @@ CODE_VERSION = code_version(__name__, "score_drop")
             description="How the production model does on the drop before any retraining learns "
             "from it: ROC AUC, accuracy, precision/recall/F1 of 'not recommended', Brier score and "
             "reliability, the gap to its own test estimate, and the drop's drift against the "
-            "training data. Also a run in the MLflow experiment "
-            "customer-sentiment-analysis-monitoring, linked to the production version.",
+            f"training data. Also a run in the MLflow experiment {MONITORING_EXPERIMENT}, linked "
+            "to the production version.",
         ),
     },
     internal_asset_deps={
@@ -83,7 +83,7 @@ def score_drop(
                 drop, stemmed_corpus, dataset, scoring, scored_at
             )
             if version is not None:
-                tags = {"dagster_run_id": context.run.run_id, "dagster_asset_key": LIVE}
+                tags = run_tags(context, LIVE)
                 logged = store.log_live_quality(quality, version, tags)
     if PREDICTIONS in wanted:
         if scoring is None:
@@ -131,7 +131,7 @@ def _trained_after_stored(
     stored, so that its dataset may hold the drop; None when either is unknown (a model trained
     elsewhere). The first storing, not the latest: stems stored again after that training (a
     changed stemming code) do not make what it learned from the drop unseen."""
-    training_run = store.run_tag(run_id, "dagster_run_id")
+    training_run = store.run_tag(run_id, DAGSTER_RUN_TAG)
     record = context.instance.get_run_record_by_id(training_run) if training_run else None
     stored = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=STEMMED, asset_partitions=[context.partition_key]),

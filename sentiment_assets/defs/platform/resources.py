@@ -70,6 +70,15 @@ class MlflowTracking(dg.ConfigurableResource):
         )
 
 
+def run_tags(context: dg.AssetExecutionContext, asset: str | None = None) -> dict[str, str]:
+    """What an MLflow run logged by an asset is tagged with: the Dagster run and the asset (the
+    step's own unless named: a multi-asset's step has several)."""
+    return {
+        tracking.DAGSTER_RUN_TAG: context.run.run_id,
+        tracking.DAGSTER_ASSET_TAG: asset or context.asset_key.to_user_string(),
+    }
+
+
 @contextmanager
 def store_failures(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
     """A failure of the MLflow store in the block fails the step with a message saying what

@@ -14,14 +14,14 @@ from sentiment_assets.defs.platform.metadata import (
     metric_numbers,
     metrics_markdown,
 )
-from sentiment_assets.defs.platform.resources import MlflowTracking, store_failures
+from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
 from sentiment_assets.lib.live_gap import latest_live, live_gap
 from sentiment_assets.lib.monitoring import LiveQuality
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.store_faults import ProductionMoved
-from sentiment_assets.lib.tracking import MlflowStore, model_uri
+from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.lib.versions import code_version, training_version, value_version
 from sentiment_assets.model.dataset import (
@@ -101,10 +101,7 @@ def trained_models(
             padded_dataset,
             config.build(),
             store,
-            tags={
-                "dagster_run_id": context.run.run_id,
-                "dagster_asset_key": context.asset_key.to_user_string(),
-            },
+            tags=run_tags(context),
             on_trained=report,
         )
     results = trained.candidates
@@ -197,7 +194,7 @@ def production_model(
             # The evidence goes on the version before the alias moves: if the step fails after
             # the move (storing this decision on a full disk, say), the registry still says why.
             evidence = production.promotion_tags(verdict, challenger, comparison)
-            evidence["dagster_run_id"] = context.run.run_id
+            evidence[DAGSTER_RUN_TAG] = context.run.run_id
             try:
                 store.expect_production(expected)
                 version = store.register_version(best.model_uri, best.run_id, evidence)
