@@ -217,6 +217,17 @@ def train_candidate(
     return result, curves
 
 
+def duplicate_names(names: list[str]) -> str | None:
+    """What is wrong with candidate names given twice (each names an MLflow run, a result and a
+    metadata entry), or None."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    return (
+        f"each candidate needs a name of its own; given twice: {', '.join(twice)}"
+        if twice
+        else None
+    )
+
+
 def train_candidates(
     dataset: PaddedDataset,
     candidates: list[PlannedCandidate],
@@ -235,6 +246,8 @@ def train_candidates(
     """
     from sentiment_assets.model.candidates import uses_tensorflow
 
+    if problem := duplicate_names([p.candidate.name for p in candidates]):
+        raise ValueError(problem)
     curves: dict[str, bytes] = {}
     tags = {**tags, "data_version": dataset.fingerprint}
     by_name: dict[str, CandidateResult] = {}

@@ -198,6 +198,38 @@ def test_training_config_refits_as_the_family_does_unless_told() -> None:
     ]
 
 
+def test_settings_left_empty_take_the_family_defaults_even_for_the_seed() -> None:
+    (planned,) = TrainingConfig(candidates=[CandidateConfig(name="e", family="seed-keras")]).build()
+
+    assert (planned.candidate.embedding_dim, planned.candidate.batch_size) == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [
+        (
+            [{"name": "x", "family": "tfidf-nb", "embedding_dim": 8}],
+            "candidate 'x': a tfidf-nb candidate has no setting 'embedding_dim'",
+        ),
+        (
+            [{"name": "x", "family": "tfidf-nb"}, {"name": "x", "family": "ngram-mlp"}],
+            "each candidate needs a name of its own; given twice: x",
+        ),
+        ([{"name": "x", "family": "bert"}], "candidate 'x': unknown candidate family 'bert'"),
+    ],
+)
+def test_a_configuration_that_cannot_train_is_refused_before_training(
+    candidates, message, drops, data_dir: Path, instance
+) -> None:
+    result = train(instance, candidates=candidates)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "trained_models"
+    assert message in failure.step_failure_data.error.cause.message  # the config's error
+    assert not (data_dir / "mlflow").exists()  # no candidate began
+
+
 @pytest.mark.slow  # a training run
 def test_production_moved_during_the_decision_is_never_overwritten(
     drops, instance, monkeypatch

@@ -17,6 +17,7 @@ from sentiment_assets.lib.training import (
     plan,
     release_memory,
     score_split,
+    train_candidates,
 )
 from sentiment_assets.model.candidates import make_candidate
 from sentiment_assets.model.dataset import PaddedDataset
@@ -97,6 +98,13 @@ def test_plan_takes_the_family_default_unless_told(family, settings, refits):
     assert plan(candidate).refit is refits
     assert plan(candidate, refit=not refits).refit is (not refits)
     assert plan(candidate).candidate is candidate
+
+
+def test_two_candidates_of_one_name_are_refused_before_either_trains(sample_dataset) -> None:
+    twins = [plan(make_candidate("tfidf-logreg", "twin")), plan(make_candidate("tfidf-nb", "twin"))]
+
+    with pytest.raises(ValueError, match="given twice: twin"):
+        train_candidates(sample_dataset, twins, store=None, tags={})  # the store is never reached
 
 
 @pytest.mark.slow  # trains a Keras network until its first epoch, then one candidate more

@@ -55,13 +55,10 @@ def metrics_markdown(rows: dict[str, Metrics]) -> dg.MetadataValue:
 
 def metric_numbers(prefix: str, metrics: Metrics, names: tuple[str, ...] = ()) -> dict[str, float]:
     """Figures of `metrics` (all headline figures unless `names`) as numbers of their own, keyed
-    `<prefix>_<figure>`: the UI plots each across materializations, which a table cannot give."""
+    `<prefix>_<figure>`: the UI plots each across materializations, which a table cannot give
+    (`constant_output` as 0 or 1, so a collapse shows as a step)."""
     figures = metrics.headline()
-    return {
-        f"{prefix}_{name}": float(figures[name])
-        for name in names or figures
-        if not isinstance(figures[name], bool)
-    }
+    return {f"{prefix}_{name}": figures[name] for name in names or figures}
 
 
 def image_markdown(png: bytes, alt: str) -> dg.MetadataValue:

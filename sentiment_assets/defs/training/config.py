@@ -1,23 +1,32 @@
 """What `trained_models` trains and how much evidence `production_model` asks for, editable in the
 launchpad."""
 
+from typing import Any
+
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sentiment_assets.lib.production import DEFAULT_SIGNIFICANCE_LEVEL
-from sentiment_assets.lib.training import PlannedCandidate
-from sentiment_assets.model.candidates import DEFAULT_CANDIDATES, KerasTraining
+from sentiment_assets.lib.training import PlannedCandidate, duplicate_names
+from sentiment_assets.model.candidates import (
+    DEFAULT_CANDIDATES,
+    FAMILIES,
+    KerasTraining,
+    settings_problem,
+)
+
+_REFITTING = " and ".join(name for name, family in FAMILIES.items() if family.refits)
 
 
 class CandidateConfig(dg.Config):
     """One candidate; settings left empty take the family's defaults."""
 
     name: str
-    family: str = Field(description="seed-keras, tfidf-logreg, tfidf-nb or ngram-mlp")
+    family: str = Field(description=", ".join(FAMILIES))
     refit: bool | None = Field(
         default=None,
         description="After the threshold is tuned on validation, fit again on train+validation "
-        "for the logged model; empty: the family's default (tfidf-logreg and tfidf-nb refit).",
+        f"for the logged model; empty: the family's default ({_REFITTING} refit).",
     )
     embedding_dim: int | None = Field(default=None, description="seed-keras")
     batch_size: int | None = Field(default=None, description="seed-keras, ngram-mlp")
@@ -27,6 +36,10 @@ class CandidateConfig(dg.Config):
     units: int | None = Field(default=None, description="ngram-mlp: hidden units")
     dropout: float | None = Field(default=None, description="ngram-mlp")
 
+    def settings(self) -> dict[str, Any]:
+        """The family's settings given here (the others take the family's defaults)."""
+        return self.model_dump(exclude={"name", "family", "refit"}, exclude_none=True)
+
 
 class TrainingConfig(dg.Config):
     """Which candidates to train and how long; editable in the launchpad."""
@@ -34,9 +47,25 @@ class TrainingConfig(dg.Config):
     candidates: list[CandidateConfig] = Field(
         default_factory=lambda: [CandidateConfig(**c) for c in DEFAULT_CANDIDATES]
     )
-    epochs: int = Field(default=50, description="Upper bound; early stopping usually ends sooner.")
-    patience: int = Field(default=2, description="Epochs without a better validation loss.")
-    seed: int = 42
+    epochs: int = Field(
+        default=KerasTraining.max_epochs,
+        description="Upper bound; early stopping usually ends sooner.",
+    )
+    patience: int = Field(
+        default=KerasTraining.patience, description="Epochs without a better validation loss."
+    )
+    seed: int = KerasTraining.seed
+
+    @model_validator(mode="after")
+    def _trainable(self) -> "TrainingConfig":
+        """Refused when the step starts, before any candidate trains (a TypeError halfway
+        through training otherwise)."""
+        if problem := duplicate_names([spec.name for spec in self.candidates]):
+            raise ValueError(problem)
+        for spec in self.candidates:
+            if problem := settings_problem(spec.family, spec.settings()):
+                raise ValueError(f"candidate '{spec.name}': {problem}")
+        return self
 
     def build(self) -> list[PlannedCandidate]:
         """Fresh, untrained candidates as configured, each with whether it is refitted."""
@@ -45,15 +74,7 @@ class TrainingConfig(dg.Config):
 
         training = KerasTraining(self.epochs, self.patience, self.seed)
         return [
-            plan(
-                make_candidate(
-                    spec.family,
-                    spec.name,
-                    training,
-                    **spec.model_dump(exclude={"name", "family", "refit"}, exclude_none=True),
-                ),
-                spec.refit,
-            )
+            plan(make_candidate(spec.family, spec.name, training, **spec.settings()), spec.refit)
             for spec in self.candidates
         ]
 

@@ -6,6 +6,7 @@ challengers).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "load_candidate",
     "make_candidate",
     "pip_requirements",
+    "settings_problem",
     "uses_tensorflow",
 ]
 
@@ -66,8 +68,20 @@ def make_candidate(
     return cls(name=name, **settings)
 
 
+def settings_problem(family: str, settings: Mapping[str, Any]) -> str | None:
+    """Why a candidate of `family` cannot take `settings` (an unknown family, or a setting the
+    family does not have), or None when it can."""
+    if family not in FAMILIES:
+        return f"unknown candidate family '{family}'; known: {', '.join(FAMILIES)}"
+    foreign = sorted(set(settings) - set(FAMILIES[family].__dataclass_fields__))
+    if foreign:
+        return f"a {family} candidate has no setting {', '.join(map(repr, foreign))}"
+    return None
+
+
 def uses_tensorflow(candidate: Candidate) -> bool:
-    """TensorFlow candidates share the two cores with each other, so they train one at a time."""
+    """Whether the candidate trains with TensorFlow: those train after the scikit-learn ones, and
+    each ends its Keras session (`lib.training.train_candidates`)."""
     return "tensorflow" in candidate.requirements
 
 
@@ -82,6 +96,6 @@ def pip_requirements(family: str) -> list[str]:
 
 
 def _family(family: str) -> Any:
-    if family not in FAMILIES:
-        raise ValueError(f"unknown candidate family '{family}'; known: {', '.join(FAMILIES)}")
+    if problem := settings_problem(family, {}):
+        raise ValueError(problem)
     return FAMILIES[family]

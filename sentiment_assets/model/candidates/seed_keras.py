@@ -33,8 +33,8 @@ class SeedKeras:
     # Kept as the seed trained it, on the training split, for comparison; it never takes production.
     refits: ClassVar[bool] = False
     name: str
-    embedding_dim: int
-    batch_size: int
+    embedding_dim: int = 32  # the seed's first: embedding-32 (SEED_CANDIDATES)
+    batch_size: int = 32
     training: KerasTraining = field(default_factory=KerasTraining)
     vocabulary: Vocabulary | None = None
     sequence_length: int = 0
