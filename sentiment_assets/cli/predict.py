@@ -201,7 +201,14 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sentiment_assets.model.reviews import REVIEW_ID, TEXT, TITLE, open_reviews, review_chunks
+    from sentiment_assets.model.reviews import (
+        REVIEW_ID,
+        TEXT,
+        TITLE,
+        has_text,
+        open_reviews,
+        review_chunks,
+    )
 
     stream = stack.enter_context(open_reviews(path))
     console = Console(stderr=True)
@@ -224,7 +231,7 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
         progress.update(
             task, completed=stream.tell(), description=f"{Path(path).name}: {read:,} reviews"
         )
-        blank = chunk[TEXT].isna() | (chunk[TEXT].str.strip() == "")
+        blank = ~has_text(chunk[TEXT])
         if blank.any():
             skipped.count += int(blank.sum())
             skipped.shown += chunk.loc[blank, REVIEW_ID].head(_SHOWN - len(skipped.shown)).tolist()

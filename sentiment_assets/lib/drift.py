@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.evaluation import not_recommended_share
 from sentiment_assets.model.stems import Corpus
 
 PSI_BINS = 10
@@ -87,7 +88,7 @@ def measure_drift(
     """The drop's figures (`reviews`: its stemmed corpus) against `dataset`; the scores are
     production's probabilities for the drop and for the dataset's test split."""
     words = review_words(reviews[Corpus.TEXT])
-    share = float((reviews[Corpus.LABEL].astype(int) == 0).mean()) if len(reviews) else 0.0
+    share = not_recommended_share(reviews[Corpus.LABEL])
     if dataset is None:
         return DropDrift(
             not_recommended_share=share,

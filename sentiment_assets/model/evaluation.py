@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 NOT_RECOMMENDED = 0
+
+
+def not_recommended_share(labels: Any) -> float:
+    """The share of reviews labelled 'not recommended' (0.0 of none)."""
+    labels = np.asarray(labels)
+    return float((labels.astype(int) == NOT_RECOMMENDED).mean()) if labels.size else 0.0
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
 ) -> None:
     # A bug in the reading path lets a drop through that validation should have refused ...
     monkeypatch.setattr("sentiment_assets.defs.ingestion.assets.validation_problems", lambda _: [])
-    (data_dir / "landing" / "sparse.csv").write_bytes(BAD_DROPS["mostly_without_text"][0])
+    (data_dir / "landing" / "sparse.csv").write_bytes(BAD_DROPS["mostly_blank_text"][0])
 
     result = ingest(instance, ["sparse"])["sparse"]
 
@@ -171,4 +171,7 @@ def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
     check = checks["valid_reviews"]
     assert not check.passed
     assert check.description == "67% of reviews have no text (more than 20%)"
+    # The drop's own metadata counts the blank reviews as the check does.
+    (stored,) = result.asset_materializations_for_node("raw_reviews")
+    assert stored.metadata["reviews_without_text"].value == 2
     assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == set()

@@ -17,6 +17,7 @@ from sentiment_assets.model.reviews import (
     TEXT,
     IncompleteFileError,
     ReviewFileError,
+    has_text,
     parse_reviews,
     validation_problems,
 )
@@ -69,7 +70,7 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
         metadata={
             "dagster/row_count": len(reviews),
             "dagster/column_schema": table_schema(reviews),
-            "null_review_text": int(reviews[TEXT].isna().sum()),
+            "reviews_without_text": int((~has_text(reviews[TEXT])).sum()),
             **label_balance(reviews[LABEL]),
             "source_file": path.name,
             "sample": sample_markdown(reviews),

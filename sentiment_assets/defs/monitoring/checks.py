@@ -12,6 +12,7 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import drift
 from sentiment_assets.lib.drift import DropDrift, Thresholds
 from sentiment_assets.lib.monitoring import LiveQuality, live_shortfall
+from sentiment_assets.model.evaluation import not_recommended_share
 from sentiment_assets.model.reviews import LABEL
 
 
@@ -32,8 +33,8 @@ def label_balance_drift(
     earlier = set(keys[: keys.index(key)]) if key in keys else set()
     stored = io_manager.load_partitions(context.instance, RAW_REVIEWS, columns=[LABEL])
     labels = [frame[LABEL] for name, frame in stored.items() if name in earlier]
-    share = float((raw_reviews[LABEL] == 0).mean())
-    baseline = float((pd.concat(labels) == 0).mean()) if labels else None
+    share = not_recommended_share(raw_reviews[LABEL])
+    baseline = not_recommended_share(pd.concat(labels)) if labels else None
     problem = drift.label_share_problem(share, baseline, monitoring.thresholds())
     return dg.AssetCheckResult(
         passed=problem is None,

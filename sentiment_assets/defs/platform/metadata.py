@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.model.evaluation import Metrics
+from sentiment_assets.model.evaluation import NOT_RECOMMENDED, Metrics, not_recommended_share
 
 _DTYPE_NAMES = {
     "int64": "int",
@@ -33,8 +33,8 @@ def label_balance(labels: pd.Series) -> dict[str, Any]:
     labels = labels.astype(int)
     return {
         "recommended": int((labels == 1).sum()),
-        "not_recommended": int((labels == 0).sum()),
-        "not_recommended_share": float((labels == 0).mean()) if len(labels) else 0.0,
+        "not_recommended": int((labels == NOT_RECOMMENDED).sum()),
+        "not_recommended_share": not_recommended_share(labels),
     }
 
 
