@@ -261,7 +261,7 @@ def _writer(out: TextIO, form: str, *, from_file: bool) -> Any:
     key = "review_id" if from_file else "text"
     rows = csv.writer(out) if form == "csv" else None
     if rows is not None:
-        rows.writerow([key, "probability", "label", "sentiment"])
+        rows.writerow([key, p.PROBABILITY_COLUMN, p.LABEL_COLUMN, p.SENTIMENT_COLUMN])
 
     def write(batch: Batch, predictions: Any) -> None:
         keys = batch.ids if batch.ids is not None else batch.texts
@@ -272,15 +272,15 @@ def _writer(out: TextIO, form: str, *, from_file: bool) -> Any:
             predictions[p.LABEL_COLUMN].tolist(),
             strict=True,
         ):
-            sentiment = "recommended" if label == 1 else "not recommended"
+            sentiment = p.SENTIMENTS[label]
             probability = round(probability, 6)
             if rows is not None:
                 rows.writerow([key_value, probability, label, sentiment])
                 continue
             line = {
-                "probability": probability,
-                "label": label,
-                "sentiment": sentiment,
+                p.PROBABILITY_COLUMN: probability,
+                p.LABEL_COLUMN: label,
+                p.SENTIMENT_COLUMN: sentiment,
                 "text": text,
             }
             if batch.ids is not None:

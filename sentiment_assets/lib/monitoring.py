@@ -27,6 +27,7 @@ from sentiment_assets.model.evaluation import (
 )
 from sentiment_assets.model.stems import Corpus
 
+MODEL_VERSION_COLUMN = "model_version"
 # drop_predictions: the review, the drop's own label, production's answer, the version that gave it.
 PREDICTION_COLUMNS = (
     Corpus.REVIEW_ID,
@@ -35,8 +36,8 @@ PREDICTION_COLUMNS = (
     "recommended_ind",
     p.PROBABILITY_COLUMN,
     p.LABEL_COLUMN,
-    "sentiment",
-    "model_version",
+    p.SENTIMENT_COLUMN,
+    MODEL_VERSION_COLUMN,
 )
 
 
@@ -192,8 +193,8 @@ def predictions_table(reviews: pd.DataFrame, predicted: pd.DataFrame, version: s
             "recommended_ind": reviews[Corpus.LABEL].to_numpy(dtype=int),
             p.PROBABILITY_COLUMN: predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float),
             p.LABEL_COLUMN: labels,
-            "sentiment": np.where(labels == 1, "recommended", "not recommended"),
-            "model_version": version,
+            p.SENTIMENT_COLUMN: np.asarray(p.SENTIMENTS)[labels],
+            MODEL_VERSION_COLUMN: version,
         },
         columns=list(PREDICTION_COLUMNS),
     )

@@ -22,6 +22,9 @@ TEXT_COLUMN = "review_text"
 TITLE_COLUMN = "title"
 PROBABILITY_COLUMN = "probability"
 LABEL_COLUMN = "label"
+# The label in words, beside it where people read predictions (sentiment-predict, drop_predictions).
+SENTIMENT_COLUMN = "sentiment"
+SENTIMENTS = ("not recommended", "recommended")  # by label
 SERVING_FILE = "serving.json"
 _EXAMPLES = 5  # how many offending rows an error message names
 

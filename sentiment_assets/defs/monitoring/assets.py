@@ -13,10 +13,12 @@ from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.lib import monitoring
-from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.lib.versions import code_version, frame_version, value_version
 from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.evaluation import NOT_RECOMMENDED, not_recommended_share
+from sentiment_assets.model.predictions import LABEL_COLUMN, PROBABILITY_COLUMN
 from sentiment_assets.model.stems import Corpus
 
 if TYPE_CHECKING:
@@ -144,16 +146,14 @@ def _trained_after_stored(
 
 
 def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:
-    unhappy = table[table["label"] == 0].sort_values("probability")
+    unhappy = table[table[LABEL_COLUMN] == NOT_RECOMMENDED].sort_values(PROBABILITY_COLUMN)
     return {
         "dagster/row_count": len(table),
-        "model_version": str(table["model_version"].iloc[0]) if len(table) else None,
+        "model_version": str(table[MODEL_VERSION_COLUMN].iloc[0]) if len(table) else None,
         "predicted_not_recommended": len(unhappy),
-        "predicted_not_recommended_share": round(len(unhappy) / len(table), 4)
-        if len(table)
-        else 0.0,
+        "predicted_not_recommended_share": round(not_recommended_share(table[LABEL_COLUMN]), 4),
         "least_happy": sample_markdown(
-            unhappy[[Corpus.REVIEW_ID, "probability", Corpus.TITLE, Corpus.TEXT]]
+            unhappy[[Corpus.REVIEW_ID, PROBABILITY_COLUMN, Corpus.TITLE, Corpus.TEXT]]
         ),
     }
 
