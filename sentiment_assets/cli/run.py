@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from sentiment_assets.defs.training.config import TrainingConfig
     from sentiment_assets.lib.production import ProductionDecision
 
-# The training job's assets, upstream first.
-TRAINING_ASSETS = ("padded_dataset", "trained_models", "production_model")
-
 
 class StoreBusy(RuntimeError):
     """Another run writes the SQLite MLflow store, which must not see two writers."""
@@ -167,6 +164,7 @@ def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dic
     import dagster as dg
 
     from sentiment_assets.defs.platform.staleness import Staleness
+    from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
     from sentiment_assets.lib.versions import training_version
 
     staleness = Staleness(instance, _defs())
@@ -189,6 +187,8 @@ def train_changed(
     """Materialize the next wave of the training job until nothing in it is stale or missing, so
     that an asset rebuilt to the same data version leaves what is downstream alone; False when a
     run failed, or something is still stale once each asset was materialized."""
+    from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
+
     console = console or RunConsole(verbose=True)
     for _ in TRAINING_ASSETS:
         wave = training_wave(instance, training)

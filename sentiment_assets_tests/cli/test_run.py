@@ -13,10 +13,11 @@ from sentiment_assets.cli import run
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.platform.staleness import Staleness
 from sentiment_assets.defs.training.config import TrainingConfig
+from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
 from sentiment_assets_tests.support import definitions, mlflow_writes
 
 QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
-TRAINING = [dg.AssetKey(name) for name in run.TRAINING_ASSETS]
+TRAINING = [dg.AssetKey(name) for name in TRAINING_ASSETS]
 INGESTION = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
 
 
