@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from sentiment_assets.defs.ingestion.partitions import review_drops
-from sentiment_assets.model.reviews import TEXT, has_text, validation_problems
+from sentiment_assets.model.reviews import MAX_NULL_TEXT_SHARE, TEXT, has_text, validation_problems
 
 
 @dg.asset_check(
@@ -12,7 +12,8 @@ from sentiment_assets.model.reviews import TEXT, has_text, validation_problems
     partitions_def=review_drops,
     blocking=True,
     description="The stored drop is fit to train on: required columns, labels 0/1, unique review "
-    "ids, at most 20% without text. Blocking: a drop that fails is not stemmed.",
+    f"ids, at most {MAX_NULL_TEXT_SHARE:.0%} without text. Blocking: a drop that fails is not "
+    "stemmed.",
 )
 def valid_reviews(raw_reviews: pd.DataFrame) -> dg.AssetCheckResult:
     problems = validation_problems(raw_reviews)

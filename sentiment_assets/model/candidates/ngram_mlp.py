@@ -102,7 +102,7 @@ class NgramMlp:
     family: ClassVar[str] = "ngram-mlp"
     requirements: ClassVar[tuple[str, ...]] = ("tensorflow", "keras")
     # Never refitted by default: it has not won the validation comparison on the real drops, and
-    # its refit would add ~10 s to the TensorFlow thread, the longer of trained_models' two.
+    # its refit would add ~10 s to trained_models.
     refits: ClassVar[bool] = False
     name: str
     ngrams: int = 2
