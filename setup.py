@@ -23,12 +23,11 @@ setup(
         "scikit-learn>=1.5",
         "matplotlib>=3.8",
         "tabulate>=0.9",
-        # sentiment-run's progress and summary (cli/console.py).
+        # sentiment-run's progress and summary (cli/console.py), sentiment-predict's progress bar
+        # over a large --file.
         "rich>=13",
         # Run monitoring asks whether a run's process still lives (defs/platform/run_launcher.py).
         "psutil>=5.9",
-        # sentiment-predict's progress bar over a large --file.
-        "rich>=13",
     ],
     extras_require={
         # The scale-out profile (deploy/): Dagster on PostgreSQL with Celery workers, asset values

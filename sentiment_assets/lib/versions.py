@@ -74,10 +74,9 @@ def code_version(module: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class _Module:
-    """A parsed module: its source, its top-level definitions, and where its imported names come
-    from (a name -> a module, or a module and a name in it)."""
+    """A parsed module: its source's lines, its top-level definitions, and where its imported names
+    come from (a name -> a module, or a module and a name in it)."""
 
-    source: str
     lines: list[str]
     definitions: dict[str, ast.stmt]
     imported: dict[str, tuple[str, str]]
@@ -165,7 +164,7 @@ def _parse(module: str) -> _Module:
                 imported[alias.asname or alias.name] = (
                     (submodule, "") if _path(submodule).is_file() else (base, alias.name)
                 )
-    return _Module(source, source.splitlines(), definitions, imported)
+    return _Module(source.splitlines(), definitions, imported)
 
 
 @cache

@@ -72,12 +72,6 @@ def english_stopwords() -> frozenset[str]:
 
 
 @cache
-def _stopwords(keep_negations: bool) -> frozenset[str]:
-    words = english_stopwords()
-    return words - NEGATIONS if keep_negations else words
-
-
-@cache
 def stem_word(word: str) -> str:
     """Porter stem of one lowercase word; memoised because review vocabularies repeat heavily."""
     return _porter().stem(word)
@@ -90,18 +84,19 @@ def _porter():
     return PorterStemmer()
 
 
-def stem_text(text: str | None, *, keep_negations: bool = False) -> str:
-    """Clean one review the seed's way: letters only, lowercase, no stopwords, Porter stems."""
+def stem_text(text: str | None) -> str:
+    """Clean one review the seed's way: letters only, lowercase, no stopwords (negations among
+    them), Porter stems."""
     if not isinstance(text, str):
         return ""
-    stop = _stopwords(keep_negations)
+    stop = english_stopwords()
     words = NON_LETTERS.sub(" ", text).lower().split()
     return " ".join(stem_word(w) for w in words if w not in stop)
 
 
-def stem_corpus(texts: Iterable[str | None], *, keep_negations: bool = False) -> list[str]:
+def stem_corpus(texts: Iterable[str | None]) -> list[str]:
     """Stem every review of a corpus; missing texts become empty strings."""
-    return [stem_text(t, keep_negations=keep_negations) for t in texts]
+    return [stem_text(t) for t in texts]
 
 
 class Corpus:

@@ -62,7 +62,7 @@ def test_shipped_stopwords_equal_the_shared_copy():
 
 
 def test_negations_are_all_nltk_stopwords():
-    # Otherwise keep_negations would have nothing to keep for that word.
+    # So the seed's stems drop them all, which the challengers' negation marking makes up for.
     assert frozenset(NEGATIONS) <= english_stopwords()
 
 
@@ -96,27 +96,16 @@ def test_text_of_only_stopwords_becomes_empty():
 @pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
 def test_missing_text_becomes_empty(missing):
     assert stem_text(missing) == ""
-    assert stem_text(missing, keep_negations=True) == ""
 
 
-def test_negations_are_dropped_by_default_and_kept_on_request():
+def test_negations_are_dropped_as_the_seed_dropped_them():
     text = "I don't like it, no, NOT at all. It isn't soft nor warm."
     assert stem_text(text) == _porter("like", "soft", "warm")
-    # "don't" splits into "don" + "t"; only "don" is a negation, "t" stays a stopword.
-    assert stem_text(text, keep_negations=True) == _porter(
-        "don", "like", "no", "not", "isn", "soft", "nor", "warm"
-    )
-
-
-def test_keeping_negations_keeps_no_other_stopword():
-    others = sorted(english_stopwords() - NEGATIONS)
-    assert stem_text(" ".join(others), keep_negations=True) == ""
 
 
 def test_stem_corpus_stems_each_text_and_keeps_positions():
     texts = ["Loved it", None, "not flattering", float("nan")]
     assert stem_corpus(texts) == ["love", "", "flatter", ""]
-    assert stem_corpus(texts, keep_negations=True) == ["love", "", "not flatter", ""]
 
 
 @pytest.fixture(scope="module")
