@@ -122,7 +122,7 @@ def trained_models(
             **{
                 f"training_curves_{name}": image_markdown(png, name) for name, png in curves.items()
             },
-            "data_version": padded_dataset.fingerprint,
+            "dataset_fingerprint": padded_dataset.fingerprint,  # padded_dataset's data version
         },
     )
 
