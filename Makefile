@@ -6,9 +6,13 @@ BIN := $(VENV)/bin
 
 # Paths and URIs come from sentiment_assets/lib/settings.py (SENTIMENT_DATA_DIR, default ./data).
 export TF_CPP_MIN_LOG_LEVEL ?= 2
-MLFLOW_PORT ?= 5000
-DAGSTER_PORT ?= 3000
-SERVE_PORT ?= 5001
+# Ports: sentiment-platform's defaults (lib/settings.py: Dagster UI 3000, MLflow UI 5000, serving
+# 5001) unless given, as in `make dev DAGSTER_PORT=3100`. The asset metadata links to the MLflow UI
+# on MLFLOW_PORT when `make run` and `make dev` are given the same one.
+port = $(if $(1),--port $(1))
+ifdef MLFLOW_PORT
+export SENTIMENT_MLFLOW_UI_URL ?= http://127.0.0.1:$(MLFLOW_PORT)
+endif
 # The tests' temporary folders (their Dagster and MLflow SQLite files) on tmpfs when it has room:
 # commits there skip the disk's fsync, about a third of each in-process Dagster run in the tests.
 TEST_TMPDIR ?= $(shell [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4}')" -gt 4000000 ] 2>/dev/null && echo /dev/shm || echo $${TMPDIR:-/tmp})
@@ -34,14 +38,14 @@ run: install
 	$(BIN)/sentiment-run
 
 dev: install
-	$(BIN)/sentiment-platform dev --port $(DAGSTER_PORT)
+	$(BIN)/sentiment-platform dev $(call port,$(DAGSTER_PORT))
 
 mlflow-ui: install
-	$(BIN)/sentiment-platform mlflow-ui --port $(MLFLOW_PORT)
+	$(BIN)/sentiment-platform mlflow-ui $(call port,$(MLFLOW_PORT))
 
 # The production model as a REST service (POST /invocations).
 serve: install
-	$(BIN)/sentiment-platform serve --port $(SERVE_PORT)
+	$(BIN)/sentiment-platform serve $(call port,$(SERVE_PORT))
 
 lint: install
 	$(BIN)/ruff check .

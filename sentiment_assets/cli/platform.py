@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
             settings.DAGSTER_UI_PORT,
         ),
         ("mlflow-ui", "the MLflow UI on the tracking store", settings.MLFLOW_UI_PORT),
-        ("serve", "the production model as a REST service (`mlflow models serve`)", 5001),
+        (
+            "serve",
+            "the production model as a REST service (`mlflow models serve`)",
+            settings.SERVE_PORT,
+        ),
     ):
         command = commands.add_parser(name, help=what)
         command.add_argument("--port", type=int, default=port)

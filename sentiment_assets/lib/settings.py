@@ -17,6 +17,8 @@ PRIVATE_FILE_MODE = 0o600
 MLFLOW_UI_PORT = 5000
 # Where `sentiment-platform dev` (make dev) serves the Dagster UI unless told another port.
 DAGSTER_UI_PORT = 3000
+# Where `sentiment-platform serve` (make serve) serves the production model unless told otherwise.
+SERVE_PORT = 5001
 
 
 def data_dir() -> Path:
