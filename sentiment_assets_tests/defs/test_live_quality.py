@@ -130,6 +130,29 @@ def test_drop_predictions_hold_every_review_with_text_and_the_version(live) -> N
     assert (unhappy["label"] == 0).all() and 0 < len(unhappy) < len(predictions) / 2
 
 
+@pytest.mark.slow  # a production model trained first
+def test_predictions_of_a_drop_that_landed_before_production_are_made_later_alone(live) -> None:
+    _, instance = live
+    # reviews_sample-01 landed before version 1 existed: no predictions were stored for it.
+    result = (
+        definitions()
+        .resolve_job_def("ingest_drop")
+        .execute_in_process(
+            instance=instance,
+            partition_key="reviews_sample-01",
+            asset_selection=[dg.AssetKey("drop_predictions")],
+        )
+    )
+
+    assert result.success
+    materialized = [m.asset_key.path[-1] for m in result.get_asset_materialization_events()]
+    assert materialized == ["drop_predictions"]  # its live record stays the one of its landing
+    predictions = definitions().load_asset_value(
+        "drop_predictions", partition_key="reviews_sample-01", instance=instance
+    )
+    assert set(predictions["model_version"]) == {"1"} and len(predictions) > 0
+
+
 def _flip_labels(path: Path) -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame[LABEL] = frame[LABEL].map({"0": "1", "1": "0"})

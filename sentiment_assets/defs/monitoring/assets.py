@@ -42,7 +42,9 @@ CODE_VERSION = code_version(__name__, "score_drop")
             "every review of the drop that has text, with the model version that scored them, as "
             "it was when the drop landed. Not materialized while there is no production model.",
         ),
+        # Both optional, so that either can be materialized alone (`can_subset`).
         LIVE: dg.AssetOut(
+            is_required=False,
             code_version=CODE_VERSION,
             kinds={"mlflow", "scikitlearn"},
             description="How the production model does on the drop before any retraining learns "
