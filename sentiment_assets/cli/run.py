@@ -55,18 +55,16 @@ def main(argv: list[str] | None = None) -> int:
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
     from sentiment_assets.defs.training.config import TrainingConfig
 
-    ingest(instance, console)
-    refresh_drops(instance, console)
+    failed = ingest(instance, console) + refresh_drops(instance, console)
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
     if not training_wave(instance, training):
         decision = _stored(instance, "production_model")
         console.step(
             "Nothing to train: the dataset, candidates and decision are up to date with the "
-            f"drops, code and training settings; production stays version "
-            f"{decision.production_version}"
+            f"drops, code and training settings; {_production(decision)}"
         )
-        return 0 if decision.production_version is not None else 1
+        return _exit_status(decision, failed, console)
     console.step("Training candidates and deciding on production")
     if not train_changed(instance, training, overrides, console):
         console.problem("Training failed")
@@ -74,12 +72,28 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
         return 1
     decision: ProductionDecision = _stored(instance, "production_model")
     console.summary(decision, _stored(instance, "trained_models"))
-    return 0 if decision.production_version is not None else 1
+    return _exit_status(decision, failed, console)
 
 
-def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> None:
+def _production(decision: ProductionDecision) -> str:
+    if decision.production_version is None:
+        return "there is no production model"
+    return f"production stays version {decision.production_version}"
+
+
+def _exit_status(decision: ProductionDecision, failed: list[str], console: RunConsole) -> int:
+    """1 when a drop's run failed (it was trained without) or there is no production model."""
+    if failed:
+        console.problem(
+            f"Drop(s) not read or stemmed: {', '.join(failed)} (see above); the rest is up to date"
+        )
+    return 0 if decision.production_version is not None and not failed else 1
+
+
+def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> list[str]:
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
-    (every file counts as stable: whoever runs this has finished copying)."""
+    (every file counts as stable: whoever runs this has finished copying); the drops whose run
+    failed."""
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
     from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
@@ -97,22 +111,23 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> N
         console.problem(f"Skipped {line}")
     if plan.new_keys:
         instance.add_dynamic_partitions(review_drops.name, plan.new_keys)
+    failed = []
     for request in plan.requests:
         console.step(f"Ingesting {request.note}")
-        _execute(
-            instance,
-            console,
-            "ingest_drop",
-            f"drop {request.key}",
-            partition_key=request.key,
-            tags=request.tags,
-        )
+        title = f"drop {request.key}"
+        tags = request.tags
+        if not _execute(
+            instance, console, "ingest_drop", title, partition_key=request.key, tags=tags
+        ):
+            failed.append(request.key)
+    return failed
 
 
-def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = None) -> None:
+def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = None) -> list[str]:
     """Read or stem again each stored drop whose `raw_reviews` or `stemmed_corpus` is stale (their
     code changed since), or whose stems are missing; new content is `ingest`'s. The drop's scoring
-    stays as it was: it records the production model of the day the drop landed."""
+    stays as it was: it records the production model of the day the drop landed. The drops whose
+    run failed."""
     import dagster as dg
 
     from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops, stored_drop
@@ -120,6 +135,7 @@ def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = Non
 
     console = console or RunConsole(verbose=True)
     stemmed = dg.AssetKey("stemmed_corpus")
+    failed = []
     for key in instance.get_dynamic_partitions(review_drops.name):
         why = Staleness(instance, _defs()).stale_or_missing([RAW_REVIEWS], key).get(RAW_REVIEWS)
         if why == MISSING:
@@ -129,12 +145,21 @@ def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = Non
             if stored is None or stored.file is None:
                 console.problem(f"Skipped drop {key}: raw_reviews {why}; its file is unknown")
                 continue
-            tags = {drops.FILE_TAG: stored.file, drops.SHA256_TAG: stored.sha256}
-            if not _materialize_drop(instance, console, key, RAW_REVIEWS, why, tags):
-                continue
+            if not (settings.landing_dir() / stored.file).is_file():
+                # Files may leave the landing folder once read: the stored reviews stand.
+                console.problem(
+                    f"Kept drop {key} as stored: raw_reviews {why}, but {stored.file} has left "
+                    "the landing folder"
+                )
+            else:
+                tags = {drops.FILE_TAG: stored.file, drops.SHA256_TAG: stored.sha256}
+                if not _materialize_drop(instance, console, key, RAW_REVIEWS, why, tags):
+                    failed.append(key)
+                    continue
         why = Staleness(instance, _defs()).stale_or_missing([stemmed], key).get(stemmed)
-        if why is not None:
-            _materialize_drop(instance, console, key, stemmed, why, {})
+        if why is not None and not _materialize_drop(instance, console, key, stemmed, why, {}):
+            failed.append(key)
+    return failed
 
 
 def _materialize_drop(

@@ -118,9 +118,26 @@ def test_a_rerun_does_only_what_changed(
             if p.name == "reviews_sample-02.csv"
         ]
         shutil.copyfile(newer, landing / newer.name)
-        run.ingest(instance)
+        assert run.ingest(instance) == []
         assert _stale(instance, changed) == {"padded_dataset", "production_model"}
         assert set(run.training_wave(instance, TrainingConfig())) == {dg.AssetKey("padded_dataset")}
+
+        # New code for reading drops while one drop's file has left the landing folder (files
+        # may go once read): its stored reviews stand, said so; the other drop is read again.
+        (landing / "reviews_sample-01.csv").rename(quick_candidates / "archived.csv")
+        changed = _edited("stemmed_corpus", "padded_dataset", "raw_reviews")
+        monkeypatch.setattr(run, "_defs", lambda: changed)
+        capfd.readouterr()
+        runs = instance.get_runs_count()
+        assert run.refresh_drops(instance) == []
+        said = capfd.readouterr().err
+        assert "Kept drop reviews_sample-01 as stored: raw_reviews has a new code version" in said
+        assert instance.get_runs_count() == runs + 1  # reviews_sample-02's raw_reviews alone
+
+        # A drop that cannot be stored is the run's failure: sentiment-run exits 1 (and trains
+        # on the rest).
+        (landing / "reviews_broken.csv").write_text(",Review Text,Recommended IND\n0,Fine,7\n")
+        assert run.ingest(instance) == ["reviews_broken"]
 
 
 def _edited(*assets: str) -> dg.Definitions:

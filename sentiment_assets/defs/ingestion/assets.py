@@ -99,6 +99,12 @@ def _read(path: pathlib.Path) -> drops.DropBytes:
         return drops.read_drop(path)
     except drops.RefusedFile as err:
         raise dg.Failure(description=f"{err}; nothing was read", allow_retries=False) from None
+    except FileNotFoundError:
+        raise dg.Failure(
+            description=f"{path.name}: not in the landing folder (moved or deleted); what was "
+            "stored of the drop is unchanged",
+            allow_retries=False,
+        ) from None
     except OSError as err:
         raise dg.Failure(
             description=f"{path.name}: cannot be read ({drops.why(err)}); it stays in the landing "
