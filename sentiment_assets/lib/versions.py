@@ -4,8 +4,9 @@ Data versions come from content, so that an unchanged value leaves everything do
 Code versions are derived from source, so that they change whenever the code computing an asset
 does and nobody has to remember to bump them. An asset's code is its function, the definitions of
 its module and of other `defs/` modules it uses (followed name by name), and every `model/` and
-`lib/` module it reaches (whole, with their own imports). `defs/platform/` is wiring (storage, resources, metadata, pools) and never counts.
-The source is read, never imported.
+`lib/` module it reaches (whole, with their own imports, and the data files beside it that it
+names, such as the stopword list). `defs/platform/` is wiring (storage, resources, metadata,
+pools) and never counts. The source is read, never imported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ WIRING = f"{PACKAGE}.defs.platform"
 _ROOT = Path(__file__).resolve().parents[1]
 _FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]+)", re.M)
+# A quoted file name (`"stopwords_english.txt"`): data a module may read from beside itself.
+_FILE_NAME = re.compile(r"""["']([\w.-]+\.\w+)["']""")
 
 
 def frame_version(frame: pd.DataFrame) -> str:
@@ -122,7 +125,7 @@ def _counts(module: str) -> bool:
 
 def _piece_source(module: str, name: str) -> str:
     if not name:
-        return _text(module)
+        return _text(module) + _data(module)
     parsed = _parse(module)
     node = parsed.definitions[name]
     return "\n".join(parsed.lines[node.lineno - 1 : node.end_lineno])
@@ -131,6 +134,16 @@ def _piece_source(module: str, name: str) -> str:
 @cache
 def _text(module: str) -> str:
     return _path(module).read_text()
+
+
+def _data(module: str) -> str:
+    """The files beside a module that it names (not Python), each with its name and content."""
+    folder = _path(module).parent
+    named = sorted(set(_FILE_NAME.findall(_text(module))))
+    found = [folder / name for name in named if not name.endswith(".py")]
+    return "".join(
+        f"\n{path.name}\n{path.read_text(errors='replace')}" for path in found if path.is_file()
+    )
 
 
 @cache

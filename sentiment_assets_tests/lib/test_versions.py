@@ -89,6 +89,18 @@ def test_a_model_module_counts_for_every_asset_that_reaches_it(source: Path) -> 
     }
 
 
+def test_a_data_file_a_model_module_reads_counts_like_its_code(source: Path) -> None:
+    # stems.py reads the stopword list beside it: one more stopword, other stems.
+    stopword = ("model/stopwords_english.txt", "very", "wardrobe\n")
+    assert _changed(source, [stopword]) == {
+        "stemmed_corpus",
+        "padded_dataset",
+        "trained_models",
+        "production_model",
+        "score_drop",
+    }
+
+
 def test_an_asset_function_counts_for_its_asset_alone(source: Path) -> None:
     body = ("defs/training/assets.py", "    store = mlflow.store()\n", "    # changed\n")
     assert _changed(source, [body]) == {"trained_models"}
