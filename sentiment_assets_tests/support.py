@@ -147,6 +147,19 @@ def raise_check_alerts(instance: dg.DagsterInstance, run: dg.ExecuteInProcessRes
     check_failure_alert(context)
 
 
+def retrain_sensor(instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
+    """One evaluation of the real retraining sensor, with the code location's storage."""
+    import dagster as dg
+
+    from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+    from sentiment_assets.defs.training.sensors import retrain_on_new_data
+
+    context = dg.build_sensor_context(
+        instance=instance, resources={"io_manager": ArtifactIOManager()}
+    )
+    return retrain_on_new_data(context)
+
+
 class Ticks:
     """Runs the real drop sensor like the daemon does: stored cursor, partitions added after each
     tick, and (with `run`) the runs it requests."""

@@ -203,7 +203,8 @@ def remove_drop(key: str) -> int:
     )
     print(
         f"Removed drop {key!r}: its partition of {review_drops.name} and its stored values: "
-        f"{values}. Datasets and models built before keep its reviews until the next training; "
+        f"{values}. The dataset and models built before keep its reviews until they are built "
+        "again: the retraining sensor (make dev) starts that, and so does sentiment-run; "
         f"files in {settings.quarantine_dir()} are yours to delete."
     )
     return 0

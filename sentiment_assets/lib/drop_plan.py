@@ -262,3 +262,9 @@ def _earlier_owner(key: str, name: str, ingested: Callable[[str], Ingested | Non
     """Who owns a key the sensor has not seen claimed: the file its stored value came from."""
     stored = ingested(key)
     return stored.file if stored is not None and stored.file else name
+
+
+def removed_drops(held: set[str] | None, current: set[str]) -> list[str]:
+    """The drops a dataset holds (`held`; None when there is none) that are no longer drops: it
+    must be built again without them."""
+    return sorted((held or set()) - current)

@@ -23,6 +23,7 @@ _SPLIT_BOUNDS = ((0.70, "train"), (0.85, "validation"), (1.0, "test"))
 
 PAD, OOV = 0, 1
 VOCABULARY_SIZE = 3000
+REVIEWS_FILE = "reviews.parquet"  # of a saved dataset
 
 
 def split_of(text: str) -> str:
@@ -121,7 +122,7 @@ class PaddedDataset:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.reviews.to_parquet(folder / "reviews.parquet", index=False)
+        self.reviews.to_parquet(folder / REVIEWS_FILE, index=False)
         np.save(folder / "sequences.npy", self.sequences, allow_pickle=False)
         meta = {"sequence_length": self.sequence_length, "words": list(self.vocabulary.words)}
         (folder / "vocabulary.json").write_text(json.dumps(meta))
@@ -130,11 +131,16 @@ class PaddedDataset:
     def load(cls, folder: Path) -> PaddedDataset:
         meta = json.loads((folder / "vocabulary.json").read_text())
         return cls(
-            reviews=pd.read_parquet(folder / "reviews.parquet"),
+            reviews=pd.read_parquet(folder / REVIEWS_FILE),
             sequences=np.load(folder / "sequences.npy", allow_pickle=False),
             vocabulary=Vocabulary(tuple(meta["words"])),
             sequence_length=meta["sequence_length"],
         )
+
+    @staticmethod
+    def saved_drops(folder: Path) -> set[str]:
+        """The drops a saved dataset holds reviews of, read without the rest of it."""
+        return set(pd.read_parquet(folder / REVIEWS_FILE, columns=[Corpus.DROP])[Corpus.DROP])
 
 
 def build_dataset(

@@ -9,13 +9,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from sentiment_assets.cli import run
 from sentiment_assets.cli.platform import main
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.defs.training.config import TrainingConfig
 from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import read_value
-from sentiment_assets_tests.support import definitions, ingest
+from sentiment_assets_tests.support import definitions, ingest, retrain_sensor
 
 DROPPED = ("raw_reviews", "stemmed_corpus")
 
@@ -69,6 +71,8 @@ def test_remove_drop_deletes_its_partition_and_values_and_nothing_else(
     assert "move it out of the landing folder first" in capsys.readouterr().err
     assert all(_versions(asset, "reviews_sample-02") for asset in DROPPED)
 
+    assert _dataset_drops(instance) == ["reviews_sample-01", "reviews_sample-02"]
+    assert isinstance(retrain_sensor(instance), dg.SkipReason)
     shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
     assert main(["remove-drop", "reviews_sample-02"]) == 0
     said = capsys.readouterr().out
@@ -79,15 +83,33 @@ def test_remove_drop_deletes_its_partition_and_values_and_nothing_else(
     for asset in DROPPED:
         assert _versions(asset, "reviews_sample-02") == []
         assert len(_versions(asset, "reviews_sample-01")) == 1
+    # The dataset still holds its reviews: the retraining sensor and sentiment-run both see that.
+    request = retrain_sensor(instance)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key.startswith("removed-reviews_sample-02-")
+    assert run.training_wave(instance, TrainingConfig()) == {
+        dg.AssetKey("padded_dataset"): "holds the reviews of removed drop(s) reviews_sample-02"
+    }
     # The next dataset is built from the drops left, without a complaint about the removed one.
-    dataset = (
+    assert _dataset_drops(instance) == ["reviews_sample-01"]
+    assert isinstance(retrain_sensor(instance), dg.SkipReason)
+    assert dg.AssetKey("padded_dataset") not in run.training_wave(instance, TrainingConfig())
+
+    # Landed again, the same file is a drop again (the event log still holds its old reads).
+    shutil.move(data_dir / "elsewhere.csv", data_dir / "landing" / "reviews_sample-02.csv")
+    assert run.ingest(instance) == []
+    assert "reviews_sample-02" in instance.get_dynamic_partitions(review_drops.name)
+    assert all(len(_versions(asset, "reviews_sample-02")) == 1 for asset in DROPPED)
+
+
+def _dataset_drops(instance: dg.DagsterInstance) -> list[str]:
+    """Build the dataset; the drops it was built from."""
+    built = (
         definitions()
         .resolve_implicit_global_asset_job_def()
         .execute_in_process(instance=instance, asset_selection=[dg.AssetKey("padded_dataset")])
     )
-    assert dataset.asset_materializations_for_node("padded_dataset")[0].metadata["drops"].value == [
-        "reviews_sample-01"
-    ]
+    return built.asset_materializations_for_node("padded_dataset")[0].metadata["drops"].value
 
 
 def test_a_quarantined_drop_stays_until_it_is_removed(

@@ -14,11 +14,16 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
-from sentiment_assets.defs.training.sensors import retrain_on_new_data
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
-from sentiment_assets_tests.support import Ticks, definitions, failure_message, raise_alert
+from sentiment_assets_tests.support import (
+    Ticks,
+    definitions,
+    failure_message,
+    raise_alert,
+    retrain_sensor,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +47,7 @@ class Platform:
         return self.ticks.land_and_ingest()
 
     def retrain_requested(self) -> bool:
-        result = retrain_on_new_data(dg.build_sensor_context(instance=self.instance))
+        result = retrain_sensor(self.instance)
         return isinstance(result, dg.RunRequest)
 
     def retrain(self) -> dg.ExecuteInProcessResult:

@@ -9,10 +9,9 @@ import pytest
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.ingestion.sensors import MAX_RUNS_PER_TICK
-from sentiment_assets.defs.training.sensors import retrain_on_new_data
 from sentiment_assets.lib.drop_plan import DropMemory
 from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, file_sha256
-from sentiment_assets_tests.support import Ticks, definitions, ingest
+from sentiment_assets_tests.support import Ticks, definitions, ingest, retrain_sensor
 
 
 @pytest.fixture
@@ -136,12 +135,8 @@ def test_a_later_file_never_takes_over_a_drops_key(ticks, landing, instance, cap
     )
 
 
-def _retrain(instance) -> dg.RunRequest | dg.SkipReason:
-    return retrain_on_new_data(dg.build_sensor_context(instance=instance))
-
-
 def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir, instance):
-    assert "no drop has been stemmed yet" in _retrain(instance).skip_message
+    assert "no drop has been stemmed yet" in retrain_sensor(instance).skip_message
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
     running = instance.create_run_for_job(
@@ -149,9 +144,9 @@ def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir
         run_config={},
         status=dg.DagsterRunStatus.STARTED,
     )
-    assert "waiting for 1 run(s) in flight" in _retrain(instance).skip_message
+    assert "waiting for 1 run(s) in flight" in retrain_sensor(instance).skip_message
     instance.report_run_canceled(running)
-    request = _retrain(instance)
+    request = retrain_sensor(instance)
     assert isinstance(request, dg.RunRequest)
     newest = instance.fetch_materializations(dg.AssetKey("stemmed_corpus"), limit=1).records[0]
     assert request.run_key == f"new-data-{newest.timestamp:.6f}"
@@ -161,7 +156,7 @@ def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir
     definitions().resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
     )
-    assert "already includes every stemmed drop" in _retrain(instance).skip_message
+    assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message
 
 
 def test_drops_ingested_before_the_sensor_ran_are_not_read_again(data_dir, instance):

@@ -14,7 +14,10 @@ DATA_VERSION_TAG = "dagster/data_version"
 
 def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
     """What a drop's latest stored `raw_reviews` was read from: the file its run was told to read
-    and the sha256 of the bytes parsed (its data version); None before the first."""
+    and the sha256 of the bytes parsed (its data version); None before the first, and once the
+    drop is removed (the event log keeps a removed partition's materializations)."""
+    if not instance.has_dynamic_partition(review_drops.name, key):
+        return None
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key]), limit=1
     ).records

@@ -13,6 +13,9 @@ from sentiment_assets.lib.storage.files import DiskFull
 from sentiment_assets.lib.storage.objects import open_files
 from sentiment_assets.lib.storage.store import KEEP_VERSIONS, NotStored, Slot, VersionedStore
 from sentiment_assets.lib.storage.values import read_table, read_value, write_value
+from sentiment_assets.model.dataset import PaddedDataset
+
+DATASET = dg.AssetKey("padded_dataset")
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):
@@ -113,6 +116,13 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
             except NotStored as err:
                 raise _lost(slot, err) from err
         return stored
+
+    def dataset_drops(self) -> set[str] | None:
+        """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
+        try:
+            return self.store().read(_slot(DATASET, None), PaddedDataset.saved_drops)
+        except NotStored:
+            return None
 
     def remove_partition(self, asset_key: dg.AssetKey, partition: str) -> int:
         """Delete a partition's stored value and its kept versions; how many versions it had."""

@@ -1,9 +1,15 @@
-"""Retraining: new drops, once stemmed, start one training run."""
+"""Retraining: new drops, once stemmed, start one training run; so does a removed drop that the
+dataset still holds."""
+
+import json
 
 import dagster as dg
 
+from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.concurrency import runs_in_flight
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.jobs import train_and_promote
+from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
 
 
@@ -12,27 +18,42 @@ from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def retrain_on_new_data(context: dg.SensorEvaluationContext):
+def retrain_on_new_data(
+    context: dg.SensorEvaluationContext, io_manager: dg.ResourceParam[ArtifactIOManager]
+):
     """Retrain once drops stemmed after the last dataset build are all in, so drops that land
-    together cause one retraining, and nothing waits for a schedule.
+    together cause one retraining, and nothing waits for a schedule; and once a drop the dataset
+    holds was removed (`sentiment-platform remove-drop`), so its reviews leave the models.
 
     It trains the candidates that can take production (`NEW_DATA_CANDIDATES`); the weekly
     schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
     dataset counts as built from the drops stemmed before its run *started*: a drop that finishes
     while a retraining runs triggers the next one (at worst one retraining too many, never one too
     few). The run key is the newest drop's time, so a failed retraining is not retried every tick;
-    the next drop (or a person) starts the next one.
+    the next drop (or a person) starts the next one. The cursor holds the drops of the last
+    evaluation, so the stored dataset is read only when one of them has gone.
     """
+    drops = set(context.instance.get_dynamic_partitions(review_drops.name))
+    earlier = set(json.loads(context.cursor)) if context.cursor else None
+    removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
     newest_drop = _latest_materialization(context.instance, "stemmed_corpus")
-    if newest_drop is None:
-        return dg.SkipReason("no drop has been stemmed yet")
-    if newest_drop <= _dataset_reads_drops_until(context.instance):
-        return dg.SkipReason("the dataset already includes every stemmed drop")
+    built_from = _dataset_reads_drops_until(context.instance)
+    if not removed:
+        context.update_cursor(json.dumps(sorted(drops)))
+        if newest_drop is None:
+            return dg.SkipReason("no drop has been stemmed yet")
+        if newest_drop <= built_from:
+            return dg.SkipReason("the dataset already includes every stemmed drop")
     busy = runs_in_flight(context.instance)
     if busy:
         return dg.SkipReason(f"waiting for {busy} run(s) in flight")
+    context.update_cursor(json.dumps(sorted(drops)))
+    if removed:
+        run_key = f"removed-{','.join(removed)}-{built_from:.6f}"
+    else:
+        run_key = f"new-data-{newest_drop:.6f}"
     return dg.RunRequest(
-        run_key=f"new-data-{newest_drop:.6f}",
+        run_key=run_key,
         run_config={"ops": {"trained_models": {"config": {"candidates": NEW_DATA_CANDIDATES}}}},
     )
 
