@@ -242,6 +242,24 @@ def test_rescored_after_a_retraining_that_learned_from_it_is_not_live(live) -> N
     ]
 
 
+@pytest.mark.slow  # a production model trained first
+def test_learned_content_is_never_live_under_another_name_and_new_content_is(live) -> None:
+    folder, instance = live
+    landing = folder / "landing"
+    # Version 1 learned reviews_sample-02; the same file sent again under another name:
+    shutil.copyfile(landing / "reviews_sample-02.csv", landing / "reviews_resent.csv")
+    resent = ingest(instance, ["reviews_resent"])["reviews_resent"]
+    quality: LiveQuality = resent.output_for_node("score_drop", "live_quality")
+    assert quality.may_have_learned_from_drop is True and not quality.live
+
+    # New content under a learned drop's name (a corrected export) is unseen by version 1.
+    (newer,) = write_sample_drops(folder / "newer", 1, ROWS, seed=11)
+    shutil.copyfile(newer, landing / "reviews_sample-02.csv")
+    replaced = ingest(instance, ["reviews_sample-02"])["reviews_sample-02"]
+    quality = replaced.output_for_node("score_drop", "live_quality")
+    assert quality.may_have_learned_from_drop is False and quality.live
+
+
 def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=300)
 

@@ -10,6 +10,8 @@ review_drops = dg.DynamicPartitionsDefinition(name="review_drops")
 RAW_REVIEWS = dg.AssetKey("raw_reviews")
 # Where Dagster records the data version of a materialization (not exported by dagster itself).
 DATA_VERSION_TAG = "dagster/data_version"
+# Event records fetched at a time (Dagster's most).
+PAGE = 10_000
 
 
 def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
@@ -28,3 +30,19 @@ def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
         return None
     run = instance.get_run_by_id(records[0].run_id)
     return Ingested(file=run.tags.get(FILE_TAG) if run else None, sha256=sha)
+
+
+def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
+    """When content (a file's sha256, `raw_reviews`' data version) was first stored, under any
+    drop, removed ones included; None if never."""
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            RAW_REVIEWS, limit=PAGE, cursor=cursor, ascending=True
+        )
+        for record in page.records:
+            if record.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256:
+                return record.timestamp
+        if not page.has_more:
+            return None
+        cursor = page.cursor

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.defs.ingestion.partitions import review_drops
+from sentiment_assets.defs.ingestion.partitions import first_stored, review_drops, stored_drop
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
@@ -131,20 +131,18 @@ def _score(
 def _trained_after_stored(
     context: dg.AssetExecutionContext, store: MlflowStore, run_id: str
 ) -> bool | None:
-    """Whether the Dagster run that trained the version ended after this drop's stems were first
-    stored, so that its dataset may hold the drop; None when either is unknown (a model trained
-    elsewhere). The first storing, not the latest: stems stored again after that training (a
-    changed stemming code) do not make what it learned from the drop unseen."""
+    """Whether the Dagster run that trained the version ended after the drop's content (its
+    file's sha256) was first stored, under this drop or any other, so that its dataset may hold
+    those reviews; None when either is unknown (a model trained elsewhere). Content, not the
+    drop: reading or stemming it again later (new code), or the same file landing under another
+    name, does not make what was learned from it unseen; new content is unseen until trained on."""
     training_run = store.run_tag(run_id, DAGSTER_RUN_TAG)
     record = context.instance.get_run_record_by_id(training_run) if training_run else None
-    stored = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=STEMMED, asset_partitions=[context.partition_key]),
-        limit=1,
-        ascending=True,
-    ).records
-    if record is None or not stored:
+    content = stored_drop(context.instance, context.partition_key)
+    first = first_stored(context.instance, content.sha256) if content is not None else None
+    if record is None or first is None:
         return None
-    return record.end_time is None or record.end_time > stored[0].timestamp
+    return record.end_time is None or record.end_time > first
 
 
 def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:
