@@ -82,6 +82,8 @@ class LiveQuality(BaseModel):
     test_reviews: int
     test_metrics: Metrics | None
     drift: DropDrift
+    # The sha256 of the drop's file the record measured (None in records made before it was kept).
+    content: str | None = None
 
     @property
     def live(self) -> bool:
@@ -121,9 +123,11 @@ def measure_live_quality(
     dataset: PaddedDataset | None,
     scoring: Scoring | None,
     scored_at: str,
+    content: str | None = None,
 ) -> LiveQuality:
-    """The live record of a drop's `reviews` (its stemmed corpus), against the training data at
-    scoring time (`dataset`, None before the first) and production's `scoring` (None: none)."""
+    """The live record of a drop's `reviews` (its stemmed corpus, read from the file whose sha256
+    is `content`), against the training data at scoring time (`dataset`, None before the first)
+    and production's `scoring` (None: none)."""
     test = dataset.split_reviews("test") if dataset is not None else None
     drop_scores = test_scores = None
     metrics = test_metrics = brier = calibration = None
@@ -158,7 +162,18 @@ def measure_live_quality(
         test_reviews=len(test) if test is not None and test_scores is not None else 0,
         test_metrics=test_metrics,
         drift=measure_drift(reviews, dataset, drop_scores, test_scores),
+        content=content,
     )
+
+
+def record_to_keep(new: LiveQuality, stored: LiveQuality | None) -> LiveQuality:
+    """The drop's record after scoring it again: the new one, unless it is not a live measure and
+    the stored one is, of the same content. A drop is measured live once, when it lands; scoring it
+    again with a model that learned from it must not put that measure out of reach (the UI shows
+    `live_quality` stale after every retraining, and "Materialize changed and missing" would)."""
+    if new.live or stored is None or not stored.live or stored.content is None:
+        return new
+    return stored if stored.content == new.content else new
 
 
 def live_figures(quality: LiveQuality) -> dict[str, float]:

@@ -260,6 +260,36 @@ def test_learned_content_is_never_live_under_another_name_and_new_content_is(liv
     assert quality.may_have_learned_from_drop is False and quality.live
 
 
+@pytest.mark.slow  # a production model trained first
+def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
+    live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, instance = live
+    key = _land(folder)
+    first: LiveQuality = ingest(instance, [key])[key].output_for_node("score_drop", "live_quality")
+    assert first.live and first.content
+    store = MlflowStore.default()
+    experiment = store.client().get_experiment_by_name(MONITORING_EXPERIMENT)
+    # Production is now a version whose training may have read the drop (as after a retraining).
+    monkeypatch.setattr(
+        "sentiment_assets.defs.monitoring.assets._trained_after_stored", lambda *args: True
+    )
+
+    again = (
+        definitions()
+        .resolve_job_def("ingest_drop")
+        .execute_in_process(
+            instance=instance, partition_key=key, asset_selection=[dg.AssetKey("live_quality")]
+        )
+    )
+
+    assert again.success
+    assert again.output_for_node("score_drop", "live_quality") == first
+    stored = definitions().load_asset_value("live_quality", partition_key=key, instance=instance)
+    assert LiveQuality.model_validate(stored) == first
+    assert len(store.client().search_runs([experiment.experiment_id])) == 1  # no second record
+
+
 def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=300)
 

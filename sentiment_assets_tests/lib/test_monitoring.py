@@ -102,6 +102,23 @@ def test_a_model_that_may_have_learned_from_the_drop_is_not_live() -> None:
     assert monitoring.live_shortfall(unknown, THRESHOLDS)
 
 
+def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> None:
+    live = _quality().model_copy(update={"content": "sha-a"})
+    later = _quality(learned=True).model_copy(
+        update={"content": "sha-a", "scored_at": "2026-12-01T00:00:00+00:00"}
+    )
+    assert monitoring.record_to_keep(later, live) is live
+    # A later live measure, other content, or a stored record that is not live: the new one.
+    relive = later.model_copy(update={"may_have_learned_from_drop": False})
+    assert monitoring.record_to_keep(relive, live) is relive
+    other = later.model_copy(update={"content": "sha-b"})
+    assert monitoring.record_to_keep(other, live) is other
+    assert monitoring.record_to_keep(later, later) is later
+    assert monitoring.record_to_keep(later, None) is later
+    # A record stored before content was kept says nothing of its content: replaced.
+    assert monitoring.record_to_keep(later, live.model_copy(update={"content": None})) is later
+
+
 def test_latest_live_is_the_newest_live_record() -> None:
     old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
     learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sentiment_assets.defs.ingestion.partitions import first_stored, review_drops, stored_drop
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.lib import monitoring
@@ -66,11 +67,13 @@ def score_drop(
     stemmed_corpus: pd.DataFrame,
     padded_dataset: PaddedDataset | None,
     mlflow: MlflowTracking,
+    io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> Iterator[dg.Output]:
     """Loads the version behind the production alias once and scores the drop's reviews with it
     (and the training data's test split, for its test estimate and the score drift); records the
     version and the time, and whether that version may already have learned from the drop. The
-    dataset is None before the first one is built."""
+    dataset is None before the first one is built. A live record of the same content is kept
+    rather than replaced by one that is not live (`monitoring.record_to_keep`)."""
     store = mlflow.store()
     wanted = context.selected_output_names
     drop = context.partition_key
@@ -83,12 +86,19 @@ def score_drop(
             scoring = _score(context, store, version, stemmed_corpus, dataset)
         quality = logged = None
         if LIVE in wanted:
-            quality = monitoring.measure_live_quality(
-                drop, stemmed_corpus, dataset, scoring, scored_at
+            content = stored_drop(context.instance, drop)
+            measured = monitoring.measure_live_quality(
+                drop, stemmed_corpus, dataset, scoring, scored_at, content and content.sha256
             )
-            if version is not None:
-                tags = run_tags(context, LIVE)
-                logged = store.log_live_quality(quality, version, tags)
+            stored = io_manager.stored_value(dg.AssetKey(LIVE), drop, LiveQuality)
+            quality = monitoring.record_to_keep(measured, stored)
+            if quality is not measured:
+                context.log.info(
+                    f"{drop}: kept the live record of {quality.scored_at} (production version "
+                    f"{quality.production_version}); scored again now: {measured.status()}"
+                )
+            elif version is not None:
+                logged = store.log_live_quality(quality, version, run_tags(context, LIVE))
     if PREDICTIONS in wanted:
         if scoring is None:
             context.log.warning(f"{drop}: no production model yet, so no predictions to store")

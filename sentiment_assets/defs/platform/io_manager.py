@@ -117,6 +117,15 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
                 raise _lost(slot, err) from err
         return stored
 
+    def stored_value(self, asset_key: dg.AssetKey, partition: str | None, kind: Any) -> Any:
+        """The current stored value of an asset (partition) as `kind`; None while none is."""
+        try:
+            return self.store().read(
+                _slot(asset_key, partition), partial(read_value, expected=kind)
+            )
+        except NotStored:
+            return None
+
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
         try:
