@@ -13,9 +13,10 @@ from sentiment_assets.model.stems import Corpus
 
 
 def latest_live(records: list[LiveQuality]) -> LiveQuality | None:
-    """The most recently scored live record, if any; of two scored in the same second, the one of
-    the later drop name, whatever the order they are given in."""
-    live = [r for r in records if r.live]
+    """The most recently scored live record with a ROC AUC (a drop of one label has none), if
+    any; of two scored in the same second, the one of the later drop name, whatever the order they
+    are given in."""
+    live = [r for r in records if r.live and r.ranked]
     return max(live, key=lambda r: (r.scored_at, r.drop)) if live else None
 
 

@@ -92,6 +92,11 @@ class LiveQuality(BaseModel):
         return self.metrics is not None and self.may_have_learned_from_drop is not True
 
     @property
+    def ranked(self) -> bool:
+        """Whether production's ROC AUC on the drop is defined: a drop of one label has none."""
+        return self.metrics is not None and not math.isnan(self.metrics.roc_auc)
+
+    @property
     def roc_auc_gap(self) -> float | None:
         """Production's test ROC AUC minus its ROC AUC on the drop: positive when it does worse
         live than its test split promised."""
@@ -101,6 +106,12 @@ class LiveQuality(BaseModel):
 
     def status(self) -> str:
         """One line for a person: what this record is, and what it is not."""
+        told = self._scored_by()
+        if self.metrics is not None and not self.ranked:
+            told += "; every review has one label, so there is no ROC AUC to judge"
+        return told
+
+    def _scored_by(self) -> str:
         if self.production_version is None:
             return "no production model when the drop was scored: nothing scored it"
         where = f"production version {self.production_version}"

@@ -196,9 +196,10 @@ class MlflowStore:
     def log_live_quality(
         self, quality: LiveQuality, version: ModelVersion, tags: dict[str, str]
     ) -> tuple[str, str]:
-        """A FINISHED run in the monitoring experiment with the drop's live figures, tagged with the
-        drop and the production version and linked to that version's logged model (its page in
-        the MLflow UI lists them); the experiment and run ids."""
+        """A FINISHED run in the monitoring experiment with the drop's figures, tagged with the
+        drop and the production version; a live record's `live_*` figures are also linked to that
+        version's logged model (its page in the MLflow UI lists them beside its training
+        metrics, which the other figures' names would collide with). The experiment and run ids."""
         import mlflow
 
         from sentiment_assets.lib.model_loading import logged_model_id
@@ -214,8 +215,12 @@ class MlflowStore:
             "live": str(quality.live).lower(),
             **tags,
         }
+        figures = live_figures(quality)
+        linked = {k: v for k, v in figures.items() if quality.live and k.startswith("live_")}
         with monitoring.start_run(f"live-{quality.drop}", run_tags) as run:
-            mlflow.log_metrics(live_figures(quality), model_id=logged_model_id(version))
+            mlflow.log_metrics({k: v for k, v in figures.items() if k not in linked})
+            if linked:
+                mlflow.log_metrics(linked, model_id=logged_model_id(version))
             mlflow.log_dict(quality.model_dump(mode="json"), "live_quality.json")
         return run.info.experiment_id, run.info.run_id
 

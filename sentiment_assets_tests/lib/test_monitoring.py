@@ -119,6 +119,18 @@ def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> Non
     assert monitoring.record_to_keep(later, live.model_copy(update={"content": None})) is later
 
 
+def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live() -> None:
+    scoring = Scoring("3", "run-3", _predicted(PROBABILITIES), None, False)
+    one_label = monitoring.measure_live_quality("all-happy", _drop([1] * 6), None, scoring, "z")
+    assert one_label.live and not one_label.ranked
+    assert one_label.status().endswith(
+        "every review has one label, so there is no ROC AUC to judge"
+    )
+    assert monitoring.live_shortfall(one_label, THRESHOLDS) == []
+    earlier = _quality()
+    assert live_gap.latest_live([earlier, one_label]) == earlier
+
+
 def test_latest_live_is_the_newest_live_record() -> None:
     old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
     learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})

@@ -175,14 +175,13 @@ def test_a_store_never_created_has_no_production_model_and_stays_uncreated(tmp_p
 def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     shared: MlflowStore,
 ) -> None:
-    from sentiment_assets.lib.monitoring import measure_live_quality
-    from sentiment_assets_tests.lib.test_monitoring import LABELS, _drop
+    from sentiment_assets_tests.lib.test_monitoring import _quality
 
     logged, run_id = _log_constant(shared, "scored")
     version = shared.client().get_model_version(
         shared.model_name, shared.register_version(logged, run_id)
     )
-    quality = measure_live_quality("reviews_x", _drop(LABELS), None, None, "2026-11-27T08:00:00")
+    quality = _quality().model_copy(update={"drop": "reviews_x"})
 
     experiment_id, monitoring_run = shared.log_live_quality(
         quality, version, {"dagster_run_id": "r"}
@@ -198,9 +197,17 @@ def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
         "dagster_run_id": "r",
     }
     assert run.data.metrics["not_recommended_share"] == pytest.approx(1 / 3)
-    # The figures are the logged model's too: its page in the MLflow UI lists them.
+    assert run.data.metrics["live_roc_auc"] == pytest.approx(quality.metrics.roc_auc)
+    # The live figures are the logged model's too (its page in the MLflow UI lists them); the
+    # others, and every figure of a record that is not live, are the monitoring run's alone.
+    learned = quality.model_copy(update={"drop": "reviews_y", "may_have_learned_from_drop": True})
+    _, learned_run = shared.log_live_quality(learned, version, {})
     linked = client.get_logged_model(logged.removeprefix("models:/")).metrics
-    assert {(m.key, m.run_id) for m in linked} >= {("not_recommended_share", monitoring_run)}
+    assert {m.run_id for m in linked} == {monitoring_run}
+    assert {m.key for m in linked} == {k for k in run.data.metrics if k.startswith("live_")}
+    assert client.get_run(learned_run).data.metrics["live_roc_auc"] == pytest.approx(
+        quality.metrics.roc_auc
+    )
 
 
 def test_a_registered_model_without_the_alias_means_no_production_model_yet(

@@ -112,7 +112,7 @@ def live_quality_gate(
 ) -> dg.AssetCheckResult:
     thresholds = monitoring.thresholds()
     problems = live_shortfall(live_quality, thresholds)
-    live = live_quality.metrics.roc_auc if live_quality.metrics else None
+    live = live_quality.metrics.roc_auc if live_quality.ranked else None
     return dg.AssetCheckResult(
         passed=not problems,
         description="; ".join(problems) if problems else live_quality.status(),
