@@ -186,12 +186,14 @@ def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dic
     """The training job's assets to materialize next, each with why: those stale or missing (as
     the UI's "Materialize changed and missing" sees them) with nothing stale upstream of them in
     the job, `padded_dataset` also when it holds a removed drop (Dagster's staleness does not see
-    a partition go), and `trained_models` also when it was trained with other settings than
-    `training`."""
+    a partition go) or a drop was stemmed after it was built (which Dagster's stops seeing from
+    100 drops on: `dataset_inputs`), and `trained_models` also when it was trained with other
+    settings than `training`."""
     import dagster as dg
 
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.platform.staleness import Staleness
+    from sentiment_assets.defs.training.dataset_inputs import stemmed_since_built
     from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
     from sentiment_assets.lib.drop_plan import removed_drops
     from sentiment_assets.lib.versions import training_version
@@ -203,6 +205,8 @@ def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dic
         held = _defs().resources["io_manager"].dataset_drops()
         if removed := removed_drops(held, set(instance.get_dynamic_partitions(review_drops.name))):
             stale[dataset] = f"holds the reviews of removed drop(s) {', '.join(removed)}"
+        elif stemmed_since_built(instance):
+            stale[dataset] = "a drop was stemmed after it was built"
     # Settings are not part of Dagster's graph: compare them where the dataset is settled.
     fingerprint = None if {dataset, trained} & set(stale) else staleness.data_version(dataset)
     if fingerprint and staleness.data_version(trained) != training_version(fingerprint, training):

@@ -148,3 +148,25 @@ def _edited(*assets: str) -> dg.Definitions:
             spec.replace_attributes(code_version="edited") if spec.key in keys else spec
         )
     )
+
+
+def test_new_content_is_seen_past_dagsters_limit_of_100_drops(data_dir: Path, instance) -> None:
+    from sentiment_assets_tests.support import ingest
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    # Partitions of drops quarantined or to come: from 100 on, Dagster's stale status stops
+    # comparing padded_dataset with the drops' stems.
+    instance.add_dynamic_partitions("review_drops", [f"reviews_old-{i:03d}" for i in range(100)])
+    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    assert dg.AssetKey("padded_dataset") not in run.training_wave(instance, TrainingConfig())
+    (newer,) = write_sample_drops(data_dir / "newer", drops=1, rows_per_drop=300, seed=7)
+    shutil.copyfile(newer, data_dir / "landing" / "reviews_sample-02.csv")
+    ingest(instance, ["reviews_sample-02"])
+
+    assert Staleness(instance, definitions()).stale_or_missing(TRAINING[:1]) == {}  # Dagster's
+    assert run.training_wave(instance, TrainingConfig()) == {
+        dg.AssetKey("padded_dataset"): "a drop was stemmed after it was built"
+    }

@@ -8,6 +8,7 @@ import dagster as dg
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.concurrency import runs_in_flight
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.defs.training.dataset_inputs import dataset_built_from, newest_stems
 from sentiment_assets.defs.training.jobs import train_and_promote
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
@@ -36,8 +37,8 @@ def retrain_on_new_data(
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
     removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
-    newest_drop = _latest_materialization(context.instance, "stemmed_corpus")
-    built_from = _dataset_reads_drops_until(context.instance)
+    newest_drop = newest_stems(context.instance)
+    built_from = dataset_built_from(context.instance)
     if not removed:
         context.update_cursor(json.dumps(sorted(drops)))
         if newest_drop is None:
@@ -56,17 +57,3 @@ def retrain_on_new_data(
         run_key=run_key,
         run_config={"ops": {"trained_models": {"config": {"candidates": NEW_DATA_CANDIDATES}}}},
     )
-
-
-def _dataset_reads_drops_until(instance: dg.DagsterInstance) -> float:
-    """The start of the run behind the latest dataset: it read every drop stemmed before then."""
-    records = instance.fetch_materializations(dg.AssetKey("padded_dataset"), limit=1).records
-    if not records:
-        return 0.0
-    run = instance.get_run_record_by_id(records[0].run_id)
-    return run.start_time if run is not None and run.start_time else records[0].timestamp
-
-
-def _latest_materialization(instance: dg.DagsterInstance, asset: str) -> float | None:
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
-    return records[0].timestamp if records else None
