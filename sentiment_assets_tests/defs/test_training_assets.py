@@ -17,6 +17,8 @@ from sentiment_assets_tests.support import (
     definitions,
     failure_message,
     ingest,
+    mlflow_writes,
+    retrain_sensor,
     train,
 )
 
@@ -174,6 +176,24 @@ def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     assert not gate.passed and gate.description == "no production model yet"
     assert "challenger refused" in decision.reason
     assert _versions(MlflowStore.default()) == []  # a refused model is never registered
+
+
+@pytest.mark.slow  # a training run
+def test_a_drop_stored_again_unchanged_retrains_nothing(drops, instance) -> None:
+    assert train(instance, **QUICK).success
+    # A backfill of a drop: read and stemmed again, to the same content (and scored again).
+    assert ingest(instance, ["reviews_sample-01"])["reviews_sample-01"].success
+    before = mlflow_writes()
+    request = retrain_sensor(instance)
+    assert isinstance(request, dg.RunRequest)  # stems newer than the dataset: it looks
+
+    result = train(instance, **request.run_config["ops"]["trained_models"]["config"])
+
+    assert result.success
+    built = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert built == {"padded_dataset"}  # to the same fingerprint: nothing trained or decided
+    assert mlflow_writes() == before
+    assert isinstance(retrain_sensor(instance), dg.SkipReason)
 
 
 def test_training_config_refits_as_the_family_does_unless_told() -> None:

@@ -1,5 +1,6 @@
 """From stems to production: padded_dataset -> trained_models -> production_model."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -7,6 +8,7 @@ import pandas as pd
 
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import (
     confusion_markdown,
     image_markdown,
@@ -76,18 +78,28 @@ def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedD
     kinds={"keras", "scikitlearn", "mlflow"},
     pool=MLFLOW_POOL,
     code_version=code_version(__name__, "trained_models"),
+    output_required=False,  # not materialized when `only_new_data` finds the dataset unchanged
 )
 def trained_models(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
-) -> dg.Output[TrainedModels]:
+    io_manager: dg.ResourceParam[ArtifactIOManager],
+) -> Iterator[dg.Output[TrainedModels]]:
     """Candidate models, each its own MLflow run with its logged model; only the one that
     `production_model` promotes becomes a registered version. Its data version stands for the
     dataset and the training settings, so new settings count as a change."""
     from sentiment_assets.lib.training import train_candidates
 
+    if config.only_new_data:
+        stored = io_manager.stored_value(context.asset_key, None, TrainedModels)
+        if stored is not None and stored.data_version == padded_dataset.fingerprint:
+            context.log.info(
+                "The dataset is the one the stored candidates were trained on (fingerprint "
+                f"{padded_dataset.fingerprint[:12]}): nothing trained, production left as it is"
+            )
+            return
     store = mlflow.store()
 
     def report(result: CandidateResult) -> None:
@@ -105,7 +117,7 @@ def trained_models(
             on_trained=report,
         )
     results = trained.candidates
-    return dg.Output(
+    yield dg.Output(
         trained,
         data_version=dg.DataVersion(training_version(padded_dataset.fingerprint, config)),
         metadata={

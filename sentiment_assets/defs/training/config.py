@@ -55,6 +55,15 @@ class TrainingConfig(dg.Config):
         default=KerasTraining.patience, description="Epochs without a better validation loss."
     )
     seed: int = KerasTraining.seed
+    # Not a training setting (left out of the candidates' data version, `exclude`): whether to
+    # train at all.
+    only_new_data: bool = Field(
+        default=False,
+        exclude=True,
+        description="Train only when the dataset differs from the one the stored candidates were "
+        "trained on. The retraining sensor sets it, so a drop stored again unchanged (a backfill) "
+        "trains nothing.",
+    )
 
     @model_validator(mode="after")
     def _trainable(self) -> "TrainingConfig":

@@ -13,6 +13,9 @@ from sentiment_assets.defs.training.jobs import train_and_promote
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
 
+# What a retraining for new data trains: production's family, and only if the dataset changed.
+NEW_DATA_TRAINING = {"candidates": NEW_DATA_CANDIDATES, "only_new_data": True}
+
 
 @dg.sensor(
     job=train_and_promote,
@@ -55,5 +58,5 @@ def retrain_on_new_data(
         run_key = f"new-data-{newest_drop:.6f}"
     return dg.RunRequest(
         run_key=run_key,
-        run_config={"ops": {"trained_models": {"config": {"candidates": NEW_DATA_CANDIDATES}}}},
+        run_config={"ops": {"trained_models": {"config": NEW_DATA_TRAINING}}},
     )
