@@ -19,11 +19,11 @@ from sentiment_assets.defs.platform.metadata import (
 from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
-from sentiment_assets.lib.live_gap import latest_live, live_gap
 from sentiment_assets.lib.monitoring import LiveQuality
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.lib.store_faults import ProductionMoved
-from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MlflowStore, model_uri
+from sentiment_assets.lib.promotion import promote
+from sentiment_assets.lib.store_faults import MlflowStoreError, ProductionMoved
+from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.lib.versions import code_version, training_version, value_version
 from sentiment_assets.model.dataset import (
@@ -156,87 +156,24 @@ def production_model(
     """The registry's `production` alias: moved to the best new candidate only when it is better
     beyond chance; only a promoted candidate becomes a registered version. It also reports how the
     challenger does on the latest drop production was scored on live (`live_quality`, none before
-    the first drop is scored)."""
+    the first drop is scored). The protocol is `lib.promotion.promote`."""
     store = mlflow.store()
+    try:
+        decision = promote(
+            store,
+            trained_models,
+            padded_dataset.split_reviews("test"),
+            list((live_quality or {}).values()),
+            level=config.significance_level,
+            thresholds=monitoring.thresholds(),
+            run_id=context.run.run_id,
+            log=context.log.info,
+        )
+    except MlflowStoreError as err:
+        raise dg.Failure(description=str(err)) from err
+    except ProductionMoved as moved:
+        raise dg.Failure(description=str(moved), allow_retries=False) from moved
     best = production.choose_challenger(trained_models.candidates)
-    reviews = padded_dataset.split_reviews("test")
-    latest = latest_live(list((live_quality or {}).values()))
-    with store_failures(store, "production_model", "the production alias was left where it is"):
-        current = store.production_version()
-        challenger, challenger_scores = production.score_model(
-            store.load_model(best.model_uri),
-            reviews,
-            name=best.name,
-            version=None,
-            run_id=best.run_id,
-        )
-        champion = comparison = champion_scores = None
-        if current is not None:
-            version = str(current.version)
-            champion, champion_scores = production.score_model(
-                store.load_model(store.version_uri(version)),
-                reviews,
-                name=store.candidate_name(current.run_id),
-                version=version,
-                run_id=current.run_id,
-            )
-            comparison = production.compare_roc_auc(
-                reviews[Corpus.LABEL].to_numpy(),
-                challenger_scores,
-                champion_scores,
-                level=config.significance_level,
-            )
-        gap = None
-        if latest is not None:
-            gap = live_gap(
-                latest,
-                reviews,
-                challenger_scores,
-                champion_scores,
-                challenger.test.roc_auc,
-                monitoring.thresholds(),
-            )
-            context.log.info(f"Live gap: {gap.summary()}")
-        verdict = production.decide(challenger, comparison)
-        if verdict.promote:
-            # Compared against `current`: promote only if nobody moved the alias meanwhile (two
-            # training runs may overlap where the pool allows it). MLflow has no conditional alias
-            # update, so this narrows the window to the moment between this read and the write.
-            expected = champion.version if champion is not None else None
-            # The evidence goes on the version before the alias moves: if the step fails after
-            # the move (storing this decision on a full disk, say), the registry still says why.
-            evidence = production.promotion_tags(verdict, challenger, comparison)
-            evidence[DAGSTER_RUN_TAG] = context.run.run_id
-            try:
-                store.expect_production(expected)
-                version = store.register_version(best.model_uri, best.run_id, evidence)
-                try:
-                    store.expect_production(expected)
-                except ProductionMoved:
-                    store.discard_version(version)  # only promoted versions stay registered
-                    raise
-            except ProductionMoved as moved:
-                raise dg.Failure(description=str(moved), allow_retries=False) from moved
-            challenger = challenger.model_copy(update={"version": version})
-    if verdict.promote:
-        with store_failures(store, "production_model", "every value stored before is unchanged"):
-            store.move_production(version)
-        moved_from = f" from version {champion.version}" if champion is not None else ""
-        context.log.info(
-            f"Moved the production alias{moved_from} to version {version}; "
-            "the evidence is on that version's tags"
-        )
-    held = challenger if verdict.promote else champion
-    decision = ProductionDecision(
-        promoted=verdict.promote,
-        reason=verdict.reason,
-        challenger=challenger,
-        champion=champion,
-        comparison=comparison,
-        production_version=held.version if held is not None else None,
-        live_gap=gap,
-    )
-    context.log.info(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return dg.Output(
         decision,
         data_version=dg.DataVersion(value_version(decision)),

@@ -1,0 +1,125 @@
+"""The promotion protocol against the registry: the challenger and the production model scored on
+the same reviews, the rule's verdict (`production.decide`), and the alias moved only to a version
+registered with its evidence, and only if nobody moved it meanwhile.
+
+Failures of the store leave as `MlflowStoreError` saying what they left as it was; another
+decision that moved the alias first leaves as `ProductionMoved`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sentiment_assets.lib import production
+from sentiment_assets.lib.live_gap import latest_live, live_gap
+from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.store_faults import ProductionMoved
+from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MlflowStore
+from sentiment_assets.model.stems import Corpus
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sentiment_assets.lib.drift import Thresholds
+    from sentiment_assets.lib.monitoring import LiveQuality
+    from sentiment_assets.lib.training import TrainedModels
+
+STEP = "production_model"
+
+
+def promote(
+    store: MlflowStore,
+    trained: TrainedModels,
+    reviews: pd.DataFrame,
+    live: list[LiveQuality],
+    *,
+    level: float,
+    thresholds: Thresholds,
+    run_id: str,
+    log: Callable[[str], None],
+) -> ProductionDecision:
+    """Decide on the best candidate of `trained` against the version behind the alias, on the
+    test split's `reviews`, and carry the decision out; the live records (`live`) give the live
+    gap. `run_id` (the Dagster run) is tagged on a promoted version."""
+    best = production.choose_challenger(trained.candidates)
+    latest = latest_live(live)
+    with store.failures_explained(STEP, "the production alias was left where it is"):
+        current = store.production_version()
+        challenger, challenger_scores = production.score_model(
+            store.load_model(best.model_uri),
+            reviews,
+            name=best.name,
+            version=None,
+            run_id=best.run_id,
+        )
+        champion = comparison = champion_scores = None
+        if current is not None:
+            version = str(current.version)
+            champion, champion_scores = production.score_model(
+                store.load_model(store.version_uri(version)),
+                reviews,
+                name=store.candidate_name(current.run_id),
+                version=version,
+                run_id=current.run_id,
+            )
+            comparison = production.compare_roc_auc(
+                reviews[Corpus.LABEL].to_numpy(), challenger_scores, champion_scores, level=level
+            )
+        gap = None
+        if latest is not None:
+            gap = live_gap(
+                latest,
+                reviews,
+                challenger_scores,
+                champion_scores,
+                challenger.test.roc_auc,
+                thresholds,
+            )
+            log(f"Live gap: {gap.summary()}")
+        verdict = production.decide(challenger, comparison)
+        if verdict.promote:
+            # The evidence goes on the version before the alias moves: if the step fails after
+            # the move (storing this decision on a full disk, say), the registry still says why.
+            evidence = production.promotion_tags(verdict, challenger, comparison)
+            evidence[DAGSTER_RUN_TAG] = run_id
+            expected = champion.version if champion is not None else None
+            version = _register_unless_moved(store, best.model_uri, best.run_id, evidence, expected)
+            challenger = challenger.model_copy(update={"version": version})
+    if verdict.promote:
+        with store.failures_explained(STEP, "every value stored before is unchanged"):
+            store.move_production(version)
+        moved_from = f" from version {champion.version}" if champion is not None else ""
+        log(
+            f"Moved the production alias{moved_from} to version {version}; the evidence is on "
+            "that version's tags"
+        )
+    held = challenger if verdict.promote else champion
+    log(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
+    return ProductionDecision(
+        promoted=verdict.promote,
+        reason=verdict.reason,
+        challenger=challenger,
+        champion=champion,
+        comparison=comparison,
+        production_version=held.version if held is not None else None,
+        live_gap=gap,
+    )
+
+
+def _register_unless_moved(
+    store: MlflowStore, model_uri: str, run_id: str, evidence: dict[str, str], expected: str | None
+) -> str:
+    """The challenger's registered version, if the alias still names `expected` (the version
+    compared against) before and after registering; else `ProductionMoved`, and a version
+    registered meanwhile is deleted again (only promoted versions stay registered). MLflow has no
+    conditional alias update: this narrows the window to the moment between the last read and
+    the move (two training runs may overlap where the pool allows it)."""
+    store.expect_production(expected)
+    version = store.register_version(model_uri, run_id, evidence)
+    try:
+        store.expect_production(expected)
+    except ProductionMoved:
+        store.discard_version(version)
+        raise
+    return version
