@@ -27,8 +27,7 @@ def benchmark_new_drop(drops: Sequence[Path], *, rebuild: float, summary: Summar
     import pandas as pd
 
     from sentiment_assets.cli import run
-    from sentiment_assets.defs.training.sensors import retrain_on_new_data
-    from sentiment_assets_tests.support import Ticks, definitions
+    from sentiment_assets_tests.support import Ticks, definitions, retrain_sensor
 
     *earlier, newest = drops
     with fresh_data_folder("sentiment-new-drop-", earlier) as root:
@@ -46,7 +45,7 @@ def benchmark_new_drop(drops: Sequence[Path], *, rebuild: float, summary: Summar
             shutil.copyfile(newest, landing / newest.name)
             started = time.perf_counter()
             ingested = ticks.land_and_ingest()
-            retrain = retrain_on_new_data(dg.build_sensor_context(instance=instance))
+            retrain = retrain_sensor(instance)
             training = training_job.execute_in_process(
                 instance=instance, run_config=retrain.run_config, raise_on_error=False
             )
