@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
     from sentiment_assets.defs.training.config import TrainingConfig
 
-    failed = ingest(instance, console) + refresh_drops(instance, console)
+    # A drop whose stemming failed on arrival is tried again by the refresh: named once.
+    failed = list(dict.fromkeys(ingest(instance, console) + refresh_drops(instance, console)))
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
     if not training_wave(instance, training):
@@ -69,6 +70,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
     if not train_changed(instance, training, overrides, console):
         console.problem("Training failed")
         console.summary(None, None)
+        _name_failed_drops(failed, console)
         return 1
     decision: ProductionDecision = _stored(instance, "production_model")
     console.summary(decision, _stored(instance, "trained_models"))
@@ -82,12 +84,17 @@ def _production(decision: ProductionDecision) -> str:
 
 
 def _exit_status(decision: ProductionDecision, failed: list[str], console: RunConsole) -> int:
-    """1 when a drop's run failed (it was trained without) or there is no production model."""
+    """1 when a drop's run failed or there is no production model."""
+    _name_failed_drops(failed, console)
+    return 0 if decision.production_version is not None and not failed else 1
+
+
+def _name_failed_drops(failed: list[str], console: RunConsole) -> None:
     if failed:
         console.problem(
-            f"Drop(s) not read or stemmed: {', '.join(failed)} (see above); the rest is up to date"
+            f"Drop(s) whose run failed: {', '.join(failed)} (see above); training read only the "
+            "stems that were stored"
         )
-    return 0 if decision.production_version is not None and not failed else 1
 
 
 def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> list[str]:

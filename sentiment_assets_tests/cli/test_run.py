@@ -134,10 +134,16 @@ def test_a_rerun_does_only_what_changed(
         assert "Kept drop reviews_sample-01 as stored: raw_reviews has a new code version" in said
         assert instance.get_runs_count() == runs + 1  # reviews_sample-02's raw_reviews alone
 
-        # A drop that cannot be stored is the run's failure: sentiment-run exits 1 (and trains
-        # on the rest).
+        # A drop that cannot be stored is the run's failure: sentiment-run exits 1, naming it
+        # (and trains on the rest).
         (landing / "reviews_broken.csv").write_text(",Review Text,Recommended IND\n0,Fine,7\n")
-        assert run.ingest(instance) == ["reviews_broken"]
+        failed = run.ingest(instance)
+        assert failed == ["reviews_broken"]
+        decision = run._stored(instance, "production_model")
+        capfd.readouterr()
+        assert run._exit_status(decision, failed, run.RunConsole(verbose=True)) == 1
+        assert "Drop(s) whose run failed: reviews_broken" in capfd.readouterr().err
+        assert run._exit_status(decision, [], run.RunConsole(verbose=True)) == 0
 
 
 def _edited(*assets: str) -> dg.Definitions:
