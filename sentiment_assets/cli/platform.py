@@ -203,9 +203,10 @@ def remove_drop(key: str) -> int:
     )
     print(
         f"Removed drop {key!r}: its partition of {review_drops.name} and its stored values: "
-        f"{values}. The dataset and models built before keep its reviews until they are built "
-        "again: the retraining sensor (make dev) starts that, and so does sentiment-run; "
-        f"files in {settings.quarantine_dir()} are yours to delete."
+        f"{values}. The dataset and candidates are built again without it by the retraining "
+        "sensor (make dev) or sentiment-run; production keeps the version trained with it until "
+        f"a new one wins the promotion rule. Files in {settings.quarantine_dir()} are yours to "
+        "delete."
     )
     return 0
 

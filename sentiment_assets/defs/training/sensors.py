@@ -27,7 +27,8 @@ def retrain_on_new_data(
 ):
     """Retrain once drops stemmed after the last dataset build are all in, so drops that land
     together cause one retraining, and nothing waits for a schedule; and once a drop the dataset
-    holds was removed (`sentiment-platform remove-drop`), so its reviews leave the models.
+    holds was removed (`sentiment-platform remove-drop`), so the candidates are trained without
+    its reviews; production moves to one of them only by the promotion rule.
 
     It trains the candidates that can take production (`NEW_DATA_CANDIDATES`); the weekly
     schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
