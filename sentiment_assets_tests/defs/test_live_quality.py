@@ -4,6 +4,7 @@ live gate and alerts, and a drop from another shop sets off the drift checks."""
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -12,9 +13,12 @@ import pytest
 
 from sentiment_assets.cli.sample_drops import SHIFTED, write_sample_drops
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.monitoring import LiveQuality, live_gate
 from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.storage.store import Slot
+from sentiment_assets.lib.storage.values import write_value
 from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
 from sentiment_assets_tests.support import definitions, ingest, raise_check_alerts, train
@@ -275,19 +279,28 @@ def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
         "sentiment_assets.defs.monitoring.assets._trained_after_stored", lambda *args: True
     )
 
-    again = (
-        definitions()
-        .resolve_job_def("ingest_drop")
-        .execute_in_process(
-            instance=instance, partition_key=key, asset_selection=[dg.AssetKey("live_quality")]
+    def score_again() -> LiveQuality:
+        again = (
+            definitions()
+            .resolve_job_def("ingest_drop")
+            .execute_in_process(
+                instance=instance, partition_key=key, asset_selection=[dg.AssetKey("live_quality")]
+            )
         )
-    )
+        assert again.success
+        return again.output_for_node("score_drop", "live_quality")
 
-    assert again.success
-    assert again.output_for_node("score_drop", "live_quality") == first
+    assert score_again() == first
     stored = definitions().load_asset_value("live_quality", partition_key=key, instance=instance)
     assert LiveQuality.model_validate(stored) == first
     assert len(store.client().search_runs([experiment.experiment_id])) == 1  # no second record
+
+    # A record stored before records named their content is kept too, the drop unchanged since.
+    legacy = first.model_copy(update={"content": None})
+    ArtifactIOManager().store().write(
+        Slot("live_quality", key), partial(write_value, legacy), "legacy-run"
+    )
+    assert score_again() == first
 
 
 def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:

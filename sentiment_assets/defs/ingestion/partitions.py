@@ -46,3 +46,13 @@ def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
         if not page.has_more:
             return None
         cursor = page.cursor
+
+
+def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, since: float) -> bool:
+    """Whether every read of drop `key` stored after `since` (a timestamp) holds the content
+    `sha256`: nothing else replaced it meanwhile, though it may have been read again."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key], after_timestamp=since),
+        limit=PAGE,
+    ).records
+    return all(r.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256 for r in records)

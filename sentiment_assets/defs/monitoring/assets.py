@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.defs.ingestion.partitions import first_stored, review_drops, stored_drop
+from sentiment_assets.defs.ingestion.partitions import (
+    first_stored,
+    review_drops,
+    same_content_since,
+    stored_drop,
+)
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
@@ -91,6 +96,11 @@ def score_drop(
                 drop, stemmed_corpus, dataset, scoring, scored_at, content and content.sha256
             )
             stored = io_manager.stored_value(dg.AssetKey(LIVE), drop, LiveQuality)
+            if stored is not None and stored.content is None and content is not None:
+                scored = datetime.fromisoformat(stored.scored_at).timestamp()
+                if same_content_since(context.instance, drop, content.sha256, scored):
+                    # Stored before records named their content: it measured today's.
+                    stored = stored.model_copy(update={"content": content.sha256})
             quality = monitoring.record_to_keep(measured, stored)
             if quality is not measured:
                 context.log.info(
