@@ -195,6 +195,13 @@ def test_a_drop_stored_again_unchanged_retrains_nothing(drops, instance) -> None
     assert mlflow_writes() == before
     assert isinstance(retrain_sensor(instance), dg.SkipReason)
 
+    # Candidates stored after the last decision (that decision failed, say): the next such run
+    # trains and decides.
+    instance.report_runless_asset_event(dg.AssetMaterialization("trained_models"))
+    again = train(instance, **request.run_config["ops"]["trained_models"]["config"])
+    built = {m.asset_key.path[-1] for m in again.get_asset_materialization_events()}
+    assert again.success and built == {"padded_dataset", "trained_models", "production_model"}
+
 
 def test_training_config_refits_as_the_family_does_unless_told() -> None:
     config = TrainingConfig(

@@ -92,12 +92,13 @@ def trained_models(
     dataset and the training settings, so new settings count as a change."""
     from sentiment_assets.lib.training import train_candidates
 
-    if config.only_new_data:
+    if config.only_new_data and _decided_on_stored(context.instance):
         stored = io_manager.stored_value(context.asset_key, None, TrainedModels)
         if stored is not None and stored.data_version == padded_dataset.fingerprint:
             context.log.info(
                 "The dataset is the one the stored candidates were trained on (fingerprint "
-                f"{padded_dataset.fingerprint[:12]}): nothing trained, production left as it is"
+                f"{padded_dataset.fingerprint[:12]}), and production was decided on them: "
+                "nothing trained, production left as it is"
             )
             return
     store = mlflow.store()
@@ -179,6 +180,14 @@ def production_model(
         data_version=dg.DataVersion(value_version(decision)),
         metadata=_decision_metadata(decision, best, store),
     )
+
+
+def _decided_on_stored(instance: dg.DagsterInstance) -> bool:
+    """Whether `production_model` decided on the stored candidates (a decision that failed, the
+    store locked or the alias moved meanwhile, is still to be made)."""
+    trained = instance.fetch_materializations(dg.AssetKey("trained_models"), limit=1).records
+    decided = instance.fetch_materializations(dg.AssetKey("production_model"), limit=1).records
+    return bool(trained and decided) and decided[0].timestamp > trained[0].timestamp
 
 
 def _candidate_numbers(results: list[CandidateResult]) -> dict[str, float | int]:
