@@ -9,6 +9,8 @@ import pytest
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.ingestion.sensors import MAX_RUNS_PER_TICK
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.defs.training.sensors import retrain_on_new_data
 from sentiment_assets.lib.drop_plan import DropMemory
 from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, file_sha256
 from sentiment_assets_tests.support import Ticks, definitions, ingest, retrain_sensor
@@ -168,3 +170,42 @@ def test_drops_ingested_before_the_sensor_ran_are_not_read_again(data_dir, insta
     (data_dir / "landing" / "reviews_sample-02.csv").write_bytes(b",Review Text,Recommended IND\n")
     fresh.tick()
     assert _keys(fresh.tick()) == ["reviews_sample-02"]  # its content changed
+
+
+def test_the_retraining_sensor_reads_the_dataset_only_once_a_drop_has_gone(
+    data_dir, instance, monkeypatch
+):
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    reads = []
+    read = ArtifactIOManager.dataset_drops
+    monkeypatch.setattr(
+        ArtifactIOManager, "dataset_drops", lambda self: reads.append(1) or read(self)
+    )
+
+    def evaluate(cursor: str | None) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"io_manager": ArtifactIOManager()}
+        )
+        return retrain_on_new_data(context), context.cursor
+
+    result, cursor = evaluate(None)
+    assert isinstance(result, dg.SkipReason) and len(reads) == 1  # first sight: it looks
+    result, cursor = evaluate(cursor)
+    assert isinstance(result, dg.SkipReason) and len(reads) == 1  # the same drops: it does not
+    # A drop removed while a run is in flight: the sensor waits, and its cursor with it.
+    instance.delete_dynamic_partition(review_drops.name, "reviews_sample-02")
+    running = instance.create_run_for_job(
+        definitions().resolve_job_def("ingest_drop"),
+        run_config={},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    result, waited = evaluate(cursor)
+    assert "waiting for 1 run(s) in flight" in result.skip_message and waited == cursor
+    instance.report_run_canceled(running)
+    result, _ = evaluate(waited)
+    assert isinstance(result, dg.RunRequest)
+    assert result.run_key.startswith("removed-reviews_sample-02-")
