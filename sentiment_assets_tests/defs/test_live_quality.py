@@ -68,6 +68,17 @@ def _land(folder: Path, mix=None, name: str = "reviews_sample") -> str:
     return path.stem
 
 
+def _materialize(instance: dg.DagsterInstance, key: str, asset: str) -> dg.ExecuteInProcessResult:
+    """One asset of one drop materialized alone, as from the UI."""
+    return (
+        definitions()
+        .resolve_job_def("ingest_drop")
+        .execute_in_process(
+            instance=instance, partition_key=key, asset_selection=[dg.AssetKey(asset)]
+        )
+    )
+
+
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {c.check_name: c for c in result.get_asset_check_evaluations()}
 
@@ -138,15 +149,7 @@ def test_drop_predictions_hold_every_review_with_text_and_the_version(live) -> N
 def test_predictions_of_a_drop_that_landed_before_production_are_made_later_alone(live) -> None:
     _, instance = live
     # reviews_sample-01 landed before version 1 existed: no predictions were stored for it.
-    result = (
-        definitions()
-        .resolve_job_def("ingest_drop")
-        .execute_in_process(
-            instance=instance,
-            partition_key="reviews_sample-01",
-            asset_selection=[dg.AssetKey("drop_predictions")],
-        )
-    )
+    result = _materialize(instance, "reviews_sample-01", "drop_predictions")
 
     assert result.success
     materialized = [m.asset_key.path[-1] for m in result.get_asset_materialization_events()]
@@ -218,20 +221,10 @@ def test_the_drift_checks_fire_on_a_drop_from_another_shop(live) -> None:
 @pytest.mark.slow  # a production model trained first
 def test_rescored_after_a_retraining_that_learned_from_it_is_not_live(live) -> None:
     _, instance = live
-    ingest_drop = definitions().resolve_job_def("ingest_drop")
     # reviews_sample-02 was stored before version 1's training run, which learned from it; its
     # stems stored again since (a changed stemming code, say) do not make it unseen.
-    restemmed = ingest_drop.execute_in_process(
-        instance=instance,
-        partition_key="reviews_sample-02",
-        asset_selection=[dg.AssetKey("stemmed_corpus")],
-    )
-    assert restemmed.success
-    rescored = ingest_drop.execute_in_process(
-        instance=instance,
-        partition_key="reviews_sample-02",
-        asset_selection=[dg.AssetKey("live_quality")],
-    )
+    assert _materialize(instance, "reviews_sample-02", "stemmed_corpus").success
+    rescored = _materialize(instance, "reviews_sample-02", "live_quality")
 
     quality: LiveQuality = rescored.output_for_node("score_drop", "live_quality")
     assert quality.production_version == "1" and quality.may_have_learned_from_drop is True
@@ -280,13 +273,7 @@ def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
     )
 
     def score_again() -> LiveQuality:
-        again = (
-            definitions()
-            .resolve_job_def("ingest_drop")
-            .execute_in_process(
-                instance=instance, partition_key=key, asset_selection=[dg.AssetKey("live_quality")]
-            )
-        )
+        again = _materialize(instance, key, "live_quality")
         assert again.success
         return again.output_for_node("score_drop", "live_quality")
 
@@ -342,15 +329,7 @@ def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, ins
     assert not drift["reviews_sample-02"].passed
 
     # Checked again later, the first drop still has no earlier drop (later ones do not count).
-    again = (
-        definitions()
-        .resolve_job_def("ingest_drop")
-        .execute_in_process(
-            instance=instance,
-            partition_key="reviews_sample-01",
-            asset_selection=[dg.AssetKey("raw_reviews")],
-        )
-    )
+    again = _materialize(instance, "reviews_sample-01", "raw_reviews")
     assert _checks(again)["label_balance_drift"].metadata["earlier_drops"].value == 0
 
 

@@ -13,6 +13,14 @@ from sentiment_assets.lib import versions
 from sentiment_assets.lib.versions import code_version, frame_version, training_version
 from sentiment_assets_tests.support import definitions
 
+# What reads the stems, directly or through the dataset and the models.
+STEMMED_AND_AFTER = {
+    "stemmed_corpus",
+    "padded_dataset",
+    "trained_models",
+    "production_model",
+    "score_drop",
+}
 ASSETS = {
     "raw_reviews": "defs.ingestion.assets",
     "stemmed_corpus": "defs.ingestion.assets",
@@ -80,25 +88,13 @@ def test_every_asset_has_the_code_version_of_its_own_code() -> None:
 
 def test_a_model_module_counts_for_every_asset_that_reaches_it(source: Path) -> None:
     stems = ("model/stems.py", "import", "# a changed line\n")
-    assert _changed(source, [stems]) == {
-        "stemmed_corpus",
-        "padded_dataset",
-        "trained_models",
-        "production_model",
-        "score_drop",
-    }
+    assert _changed(source, [stems]) == STEMMED_AND_AFTER
 
 
 def test_a_data_file_a_model_module_reads_counts_like_its_code(source: Path) -> None:
     # stems.py reads the stopword list beside it: one more stopword, other stems.
     stopword = ("model/stopwords_english.txt", "very", "wardrobe\n")
-    assert _changed(source, [stopword]) == {
-        "stemmed_corpus",
-        "padded_dataset",
-        "trained_models",
-        "production_model",
-        "score_drop",
-    }
+    assert _changed(source, [stopword]) == STEMMED_AND_AFTER
 
 
 def test_an_asset_function_counts_for_its_asset_alone(source: Path) -> None:
