@@ -261,6 +261,14 @@ def test_a_configuration_that_cannot_train_is_refused_before_training(
     assert not (data_dir / "mlflow").exists()  # no candidate began
 
 
+def _two_versions_the_first_in_production(store: MlflowStore) -> tuple[str, str]:
+    """Two coin-flip versions of two runs (registering one run's model twice gives its one
+    version); the first is production."""
+    first, other = coin_flip_version(store), coin_flip_version(store)
+    store.set_production(first)
+    return first, other
+
+
 @pytest.mark.slow  # a training run
 def test_production_moved_during_the_decision_is_never_overwritten(
     drops, instance, monkeypatch
@@ -268,9 +276,7 @@ def test_production_moved_during_the_decision_is_never_overwritten(
     from sentiment_assets.lib import production
 
     store = MlflowStore.default()
-    # Two runs: registering one run's model twice gives its one version.
-    first, other = coin_flip_version(store), coin_flip_version(store)
-    store.set_production(first)
+    first, other = _two_versions_the_first_in_production(store)
     score = production.score_model
 
     def score_while_another_decision_moves_the_alias(model, reviews, **kwargs):
@@ -291,8 +297,7 @@ def test_production_moved_after_the_challenger_was_registered_unregisters_it(
     drops, instance, monkeypatch
 ) -> None:
     store = MlflowStore.default()
-    first, other = coin_flip_version(store), coin_flip_version(store)
-    store.set_production(first)
+    first, other = _two_versions_the_first_in_production(store)
     register = MlflowStore.register_version
 
     def register_while_another_decision_moves_the_alias(self, *args, **kwargs):
