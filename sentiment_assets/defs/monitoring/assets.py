@@ -19,6 +19,7 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
 from sentiment_assets.lib import monitoring
+from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.lib.versions import code_version, frame_version, value_version
@@ -83,15 +84,15 @@ def score_drop(
     wanted = context.selected_output_names
     drop = context.partition_key
     dataset = padded_dataset if LIVE in wanted else None
+    content = stored_drop(context.instance, drop)  # the drop's file, as last read
     with store_failures(store, "score_drop", f"nothing was stored for drop {drop}"):
         version = store.production_version()
         scored_at = datetime.now(UTC).isoformat(timespec="seconds")
         scoring = None
         if version is not None:
-            scoring = _score(context, store, version, stemmed_corpus, dataset)
+            scoring = _score(context, store, version, stemmed_corpus, dataset, content)
         quality = logged = None
         if LIVE in wanted:
-            content = stored_drop(context.instance, drop)
             measured = monitoring.measure_live_quality(
                 drop, stemmed_corpus, dataset, scoring, scored_at, content and content.sha256
             )
@@ -136,6 +137,7 @@ def _score(
     version: "ModelVersion",
     reviews: pd.DataFrame,
     dataset: PaddedDataset | None,
+    content: Ingested | None,
 ) -> Scoring:
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
@@ -144,12 +146,12 @@ def _score(
         run_id=version.run_id,
         drop=monitoring.predict_reviews(model, reviews),
         test=monitoring.predict_reviews(model, test) if test is not None else None,
-        may_have_learned_from_drop=_trained_after_stored(context, store, version.run_id),
+        may_have_learned_from_drop=_trained_after_stored(context, store, version.run_id, content),
     )
 
 
 def _trained_after_stored(
-    context: dg.AssetExecutionContext, store: MlflowStore, run_id: str
+    context: dg.AssetExecutionContext, store: MlflowStore, run_id: str, content: Ingested | None
 ) -> bool | None:
     """Whether the Dagster run that trained the version ended after the drop's content (its
     file's sha256) was first stored, under this drop or any other, so that its dataset may hold
@@ -158,7 +160,6 @@ def _trained_after_stored(
     name, does not make what was learned from it unseen; new content is unseen until trained on."""
     training_run = store.run_tag(run_id, DAGSTER_RUN_TAG)
     record = context.instance.get_run_record_by_id(training_run) if training_run else None
-    content = stored_drop(context.instance, context.partition_key)
     first = first_stored(context.instance, content.sha256) if content is not None else None
     if record is None or first is None:
         return None
