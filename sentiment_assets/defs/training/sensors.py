@@ -51,9 +51,9 @@ def retrain_on_new_data(
             return dg.SkipReason("the dataset already includes every stemmed drop")
     busy = runs_in_flight(context.instance)
     if busy:
-        return dg.SkipReason(f"waiting for {busy} run(s) in flight")
-    context.update_cursor(json.dumps(sorted(drops)))
+        return dg.SkipReason(f"waiting for {busy} run(s) in flight")  # a removal waits too
     if removed:
+        context.update_cursor(json.dumps(sorted(drops)))
         run_key = f"removed-{','.join(removed)}-{built_from:.6f}"
     else:
         run_key = f"new-data-{newest_drop:.6f}"
