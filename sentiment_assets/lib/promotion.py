@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
     from sentiment_assets.lib.drift import Thresholds
     from sentiment_assets.lib.monitoring import LiveQuality
-    from sentiment_assets.lib.training import TrainedModels
+    from sentiment_assets.lib.training import CandidateResult
 
 STEP = "production_model"
 
 
 def promote(
     store: MlflowStore,
-    trained: TrainedModels,
+    best: CandidateResult,
     reviews: pd.DataFrame,
     live: list[LiveQuality],
     *,
@@ -39,10 +39,9 @@ def promote(
     run_id: str,
     log: Callable[[str], None],
 ) -> ProductionDecision:
-    """Decide on the best candidate of `trained` against the version behind the alias, on the
-    test split's `reviews`, and carry the decision out; the live records (`live`) give the live
-    gap. `run_id` (the Dagster run) is tagged on a promoted version."""
-    best = production.choose_challenger(trained.candidates)
+    """Decide on the challenger `best` (`production.choose_challenger`) against the version behind
+    the alias, on the test split's `reviews`, and carry the decision out; the live records
+    (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version."""
     latest = latest_live(live)
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()

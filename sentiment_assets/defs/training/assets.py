@@ -159,10 +159,11 @@ def production_model(
     challenger does on the latest drop production was scored on live (`live_quality`, none before
     the first drop is scored). The protocol is `lib.promotion.promote`."""
     store = mlflow.store()
+    best = production.choose_challenger(trained_models.candidates)
     try:
         decision = promote(
             store,
-            trained_models,
+            best,
             padded_dataset.split_reviews("test"),
             list((live_quality or {}).values()),
             level=config.significance_level,
@@ -174,7 +175,6 @@ def production_model(
         raise dg.Failure(description=str(err)) from err
     except ProductionMoved as moved:
         raise dg.Failure(description=str(moved), allow_retries=False) from moved
-    best = production.choose_challenger(trained_models.candidates)
     return dg.Output(
         decision,
         data_version=dg.DataVersion(value_version(decision)),
