@@ -7,6 +7,7 @@ way `trained_models` trains it, and scored on the latest drop, which it has neve
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,59 +50,106 @@ def time_ordered_evaluation(
     drops: Sequence[Path], candidates: Sequence[PlannedCandidate]
 ) -> tuple[PaddedDataset, pd.DataFrame, list[FutureScore]]:
     """Train every candidate on `drops` but the last (in time order) as the pipeline does, and
-    score every review of the last drop through `Predictor`, the code that serves it; the training
-    dataset, the latest drop's reviews and the scores."""
-    from sentiment_assets.lib.training import fit_candidate
-    from sentiment_assets.model.evaluation import classification_metrics
-    from sentiment_assets.model.predictions import LABEL_COLUMN, PROBABILITY_COLUMN, Predictor
-    from sentiment_assets.model.stems import Corpus
-
+    score every review of the last drop (`score_unseen`); the training dataset, the latest drop's
+    reviews and the scores."""
     if len(drops) < 2:
         raise ValueError(f"a time-ordered evaluation needs two drops or more, got {len(drops)}")
     *earlier, latest = drops
     dataset = drops_dataset(earlier)
     unseen = drops_dataset([latest], check=False).reviews
-    scores = []
-    for planned in candidates:
-        fitted = fit_candidate(dataset, planned)
-        predicted = Predictor(planned.candidate, fitted.threshold).predict(review_frame(unseen))
-        future = classification_metrics(
-            unseen[Corpus.LABEL].to_numpy(),
-            predicted[PROBABILITY_COLUMN].to_numpy(),
-            predicted=predicted[LABEL_COLUMN].to_numpy(),
+    return dataset, unseen, [score_unseen(dataset, unseen, planned) for planned in candidates]
+
+
+def score_unseen(
+    dataset: PaddedDataset, unseen: pd.DataFrame, planned: PlannedCandidate
+) -> FutureScore:
+    """Fit the candidate on `dataset` as `trained_models` does and score every unseen review
+    through `Predictor`, the code that serves it."""
+    from sentiment_assets.lib.training import fit_candidate
+    from sentiment_assets.model.evaluation import classification_metrics
+    from sentiment_assets.model.predictions import LABEL_COLUMN, PROBABILITY_COLUMN, Predictor
+    from sentiment_assets.model.stems import Corpus
+
+    fitted = fit_candidate(dataset, planned)
+    predicted = Predictor(planned.candidate, fitted.threshold).predict(review_frame(unseen))
+    future = classification_metrics(
+        unseen[Corpus.LABEL].to_numpy(),
+        predicted[PROBABILITY_COLUMN].to_numpy(),
+        predicted=predicted[LABEL_COLUMN].to_numpy(),
+    )
+    return FutureScore(
+        name=planned.candidate.name,
+        family=planned.candidate.family,
+        refit=planned.refit,
+        threshold=fitted.threshold,
+        validation=fitted.validation,
+        future=future,
+        fit_seconds=fitted.fit_seconds,
+        refit_seconds=fitted.refit_seconds,
+    )
+
+
+def learning_curve(
+    drops: Sequence[Path], planned: PlannedCandidate, shares: Sequence[float] = (0.25, 0.5, 0.75)
+) -> pd.DataFrame:
+    """How the candidate scores the latest drop when it learns from only the first share of the
+    earlier drops' reviews (in time order) and from all of them: how much more data is worth. A
+    share too small to train on (a split without both labels) is left out."""
+    import pandas as pd
+
+    *earlier, latest = drops
+    corpus = stemmed_drops(earlier)
+    unseen = drops_dataset([latest], check=False).reviews
+    rows = []
+    for share in (*shares, 1.0):
+        try:
+            dataset = dataset_of(corpus.iloc[: round(len(corpus) * share)], earlier)
+        except ValueError:  # too few reviews for a split to hold both labels (small drops)
+            if share == 1.0:
+                raise
+            continue
+        fresh = planned._replace(candidate=copy.deepcopy(planned.candidate))
+        score = score_unseen(dataset, unseen, fresh)
+        rows.append(
+            {
+                "share of the earlier drops": f"{share:.0%}",
+                "reviews (deduplicated)": len(dataset.reviews),
+                "ROC AUC": round(score.future.roc_auc, 4),
+                "accuracy": round(score.future.accuracy, 4),
+                "not-rec F1": round(score.future.not_recommended_f1, 4),
+            }
         )
-        scores.append(
-            FutureScore(
-                name=planned.candidate.name,
-                family=planned.candidate.family,
-                refit=planned.refit,
-                threshold=fitted.threshold,
-                validation=fitted.validation,
-                future=future,
-                fit_seconds=fitted.fit_seconds,
-                refit_seconds=fitted.refit_seconds,
-            )
-        )
-    return dataset, unseen, scores
+    return pd.DataFrame(rows)
 
 
 def drops_dataset(drops: Sequence[Path], *, check: bool = True) -> PaddedDataset:
     """The drops read, stemmed and split as `raw_reviews`, `stemmed_corpus` and `padded_dataset`
     do (duplicates dropped, keyed by partition); with `check`, refused when it cannot train."""
+    return dataset_of(stemmed_drops(drops), drops, check=check)
+
+
+def stemmed_drops(drops: Sequence[Path]) -> pd.DataFrame:
+    """The drops read and stemmed as `raw_reviews` and `stemmed_corpus` do, in time order."""
     import pandas as pd
 
     from sentiment_assets.lib.drops import partition_key
-    from sentiment_assets.model.dataset import build_dataset, trainability_problem
     from sentiment_assets.model.reviews import read_reviews
     from sentiment_assets.model.stems import Corpus, stem_reviews
 
-    corpus = pd.concat(
+    return pd.concat(
         [
             stem_reviews(read_reviews(path)).assign(**{Corpus.DROP: partition_key(path)})
             for path in sorted(drops, key=partition_key)
         ],
         ignore_index=True,
     )
+
+
+def dataset_of(corpus: pd.DataFrame, drops: Sequence[Path], *, check: bool = True) -> PaddedDataset:
+    """The stemmed corpus split as `padded_dataset` does; with `check`, refused (naming `drops`)
+    when it cannot train."""
+    from sentiment_assets.model.dataset import build_dataset, trainability_problem
+
     dataset = build_dataset(corpus)
     problem = trainability_problem(dataset) if check else None
     if problem:
@@ -137,6 +185,7 @@ def benchmark_future(
         f"scoring {latest.name} ...",
         flush=True,
     )
+    unfitted = {p.candidate.name: copy.deepcopy(p) for p in planned}
     dataset, unseen, scores = time_ordered_evaluation(drops, planned)
     print_table(
         f"5. Quality on future data: trained on {len(dataset.reviews):,} reviews of the earlier "
@@ -146,6 +195,12 @@ def benchmark_future(
         scores_table(scores),
     )
     pick = choose_challenger(scores)
+    print(f"5. Training {pick.name} again on shares of the earlier drops ...", flush=True)
+    print_table(
+        f"5. Learning curve: {pick.name} (the production pick) trained on the first share of the "
+        f"earlier drops' reviews in time order, scored on all of {latest.name}",
+        learning_curve(drops, unfitted[pick.name]),
+    )
     summary += [
         (
             f"production pick ({pick.name}) on the next drop, {label}",

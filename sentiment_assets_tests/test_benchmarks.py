@@ -4,7 +4,12 @@ import pandas as pd
 import pytest
 
 from benchmarks import report
-from benchmarks.future import benchmark_future, default_plan, time_ordered_evaluation
+from benchmarks.future import (
+    benchmark_future,
+    default_plan,
+    learning_curve,
+    time_ordered_evaluation,
+)
 from benchmarks.seed_reference import seed_reference_stem
 from benchmarks.stemming import review_texts
 from sentiment_assets.cli.sample_drops import write_sample_drops
@@ -154,6 +159,19 @@ def test_time_ordered_evaluation_never_trains_on_the_latest_drop(sample_drops, t
     assert other.future.accuracy == pytest.approx(1 - score.future.accuracy)
 
 
+def test_the_learning_curve_trains_on_the_earliest_reviews_and_ends_with_all_of_them(sample_drops):
+    _, _, (score,) = time_ordered_evaluation(sample_drops, _quick())
+
+    curve = learning_curve(sample_drops, _quick()[0], shares=(0.5,))
+
+    assert list(curve["share of the earlier drops"]) == ["50%", "100%"]
+    half, everything = curve["reviews (deduplicated)"]
+    assert half == pytest.approx(everything / 2, abs=2)
+    # All of them is the time-ordered evaluation's own training: the same figures.
+    assert curve["ROC AUC"].iloc[-1] == round(score.future.roc_auc, 4)
+    assert curve["not-rec F1"].iloc[-1] == round(score.future.not_recommended_f1, 4)
+
+
 def test_time_ordered_evaluation_needs_two_drops(sample_drops):
     with pytest.raises(ValueError, match="two drops"):
         time_ordered_evaluation(sample_drops[:1], _quick())
@@ -166,6 +184,7 @@ def test_benchmark_future_prints_the_table_and_a_verdict_per_target(sample_drops
 
     out = capsys.readouterr().out
     assert "5. Quality on future data" in out and "| tfidf-logreg" in out
+    assert "5. Learning curve: tfidf-logreg (the production pick)" in out
     assert [row[0].rsplit(", ", 1)[1] for row in summary] == [
         "ROC AUC",
         "accuracy",
