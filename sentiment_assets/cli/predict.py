@@ -220,6 +220,10 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
             TimeRemainingColumn(),
             console=console,
             disable=not console.is_terminal,
+            # Left alone: rich would swap sys.stdout for its console (stderr) while the bar is
+            # shown, and the predictions meant for stdout (`> file`, a pipe) would go there.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
     )
     task = progress.add_task(

@@ -201,6 +201,20 @@ def test_a_file_as_json_lines_and_as_csv_with_its_review_ids(
     assert {line["sentiment"] for line in lines} == {"recommended", "not recommended"}
 
 
+def test_the_progress_bar_on_a_terminal_leaves_the_predictions_on_stdout(
+    tfidf_production, capsys, tmp_path: Path, monkeypatch
+) -> None:
+    # `sentiment-predict --file f.csv > out.jsonl` in a terminal: stderr shows the bar, and every
+    # prediction still goes to stdout.
+    (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=60)
+    plain = _run(["--file", str(path), "--chunk-size", "7"], capsys)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: stderr is a terminal
+    code, out, err = _run(["--file", str(path), "--chunk-size", "7"], capsys)
+    assert code == 0
+    assert out == plain[1] and len(out.splitlines()) > 40
+    assert f"{path.name}: " in err and '"review_id"' not in err
+
+
 def test_a_file_bigger_than_one_chunk_gives_the_whole_files_predictions(
     tfidf_production, capsys, tmp_path: Path
 ) -> None:
