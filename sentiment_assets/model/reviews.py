@@ -170,8 +170,14 @@ def review_chunks(
 
 
 def _frame(header: str, records: list[str]) -> pd.DataFrame:
+    # Blank lines never reach here (`_same_width` drops them); pandas would also skip a line of
+    # only white space, a blank review when the file has one column, and lose that row.
     return pd.read_csv(
-        io.StringIO(header + "".join(records)), dtype=str, keep_default_na=False, na_values=[""]
+        io.StringIO(header + "".join(records)),
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=False,
     )
 
 

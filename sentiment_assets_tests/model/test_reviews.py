@@ -297,6 +297,15 @@ def test_blank_texts_count_as_reviews_without_text(tmp_path):
     ]
 
 
+def test_a_blank_review_in_a_file_of_one_column_is_a_row_without_text(tmp_path):
+    # A line of only white space is that column's value (pandas alone skips it as a blank line,
+    # and the file was refused as unparseable); an empty line is no record at all.
+    path = _write(tmp_path, "Review Text\nnice dress\n   \n\t\n\nfine\n")
+    reviews = read_reviews(path, require_label=False)
+    assert reviews[TEXT].tolist() == ["nice dress", "   ", "\t", "fine"]
+    assert reviews[REVIEW_ID].tolist() == [0, 1, 2, 3]
+
+
 def test_nul_bytes(tmp_path):
     reason = _incomplete(_write(tmp_path, HEADER + _row(1) + "\0" * 8 + "\n"))
     assert reason.startswith(f"it has NUL bytes from byte offset {len(HEADER + _row(1))} ")
