@@ -28,24 +28,34 @@ MAX_NULL_TEXT_SHARE = 0.2
 
 
 class UniqueIds:
-    """The review ids read so far from one file (8 bytes each, sorted), to refuse a repeated one
-    however far apart the two are."""
+    """The review ids read so far from one file and the lines they are on (16 bytes an id, sorted
+    by id), to refuse a repeated one however far apart the two are, naming both lines."""
 
     def __init__(self) -> None:
         self._seen = np.empty(0, dtype=np.int64)
+        self._lines = np.empty(0, dtype=np.int64)
 
-    def add(self, path: Path, ids: pd.Series) -> None:
+    def add(self, path: Path, ids: pd.Series, lines: list[int]) -> None:
         values = ids.to_numpy(dtype=np.int64)
+        at = np.asarray(lines, dtype=np.int64)
         position = np.searchsorted(self._seen, values)
         earlier = position < len(self._seen)
         earlier[earlier] = self._seen[position[earlier]] == values[earlier]
-        repeated = ids[ids.duplicated().to_numpy() | earlier].unique()
+        repeated = pd.unique(values[ids.duplicated(keep=False).to_numpy() | earlier])
         if len(repeated):
             more = f" and {len(repeated) - EXAMPLES} more" if len(repeated) > EXAMPLES else ""
-            shown = ", ".join(map(str, repeated[:EXAMPLES]))
+            shown = ", ".join(self._where(value, values, at) for value in repeated[:EXAMPLES])
             raise ReviewFileError(path, f"duplicated {REVIEW_ID}(s): {shown}{more}")
         # Two sorted runs: the stable sort merges them in linear time.
-        self._seen = np.sort(np.concatenate([self._seen, values]), kind="stable")
+        order = np.argsort(np.concatenate([self._seen, values]), kind="stable")
+        self._seen = np.concatenate([self._seen, values])[order]
+        self._lines = np.concatenate([self._lines, at])[order]
+
+    def _where(self, value: int, values: np.ndarray, lines: np.ndarray) -> str:
+        """`value` and every line it is on, earlier chunks' first."""
+        start, end = np.searchsorted(self._seen, [value, value + 1])
+        found = [*self._lines[start:end].tolist(), *lines[values == value].tolist()]
+        return f"{value} (lines {', '.join(map(str, found))})"
 
 
 def checked_columns(
@@ -101,7 +111,7 @@ def _review_ids(
         raise ReviewFileError(
             path, f"a column named {REVIEW_ID!r} must be the first column, where the ids are"
         )
-    seen.add(path, found)
+    seen.add(path, found, lines)
     return found
 
 

@@ -211,7 +211,7 @@ def test_a_huge_header_is_listed_in_short(tmp_path):
 
 def test_duplicated_review_ids(tmp_path):
     problem = _problem(_write(tmp_path, HEADER + _row(5) + _row(6) + _row(5) + _row(6)))
-    assert problem == "duplicated review_id(s): 5, 6"
+    assert problem == "duplicated review_id(s): 5 (lines 2, 4), 6 (lines 3, 5)"
 
 
 def test_review_ids_must_be_whole_numbers(tmp_path):
@@ -347,8 +347,8 @@ def test_a_broken_record_in_a_later_chunk_names_the_file_and_its_line(tmp_path):
 
 
 def test_an_id_repeated_chunks_apart_is_refused(tmp_path):
-    path = _write(tmp_path, HEADER + "".join(_row(i) for i in (1, 2, 3, 4, 2)))
-    with pytest.raises(ReviewFileError, match=r"duplicated review_id\(s\): 2$"):
+    path = _write(tmp_path, HEADER + "".join(_row(i) for i in (1, 2, 3, 4, 2, 7, 2)))
+    with pytest.raises(ReviewFileError, match=r"duplicated review_id\(s\): 2 \(lines 3, 6\)$"):
         _chunks(path, rows=2)
 
 
