@@ -87,6 +87,9 @@ class Skipped:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     logging.basicConfig(format="sentiment-predict: %(message)s", level=logging.WARNING)
+    # urllib3 warns at each of MLflow's retries of an unreachable tracking server (7 lines before
+    # the one that says so); what failed is said once, at the end (`_load_reporting`).
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     from sentiment_assets.model.reviews import ReviewFileError
 
     skipped = Skipped()

@@ -116,6 +116,20 @@ def test_an_unreachable_store_is_named_without_its_credentials(monkeypatch, caps
     )
 
 
+@pytest.mark.slow  # the command in a process of its own: its logging as people see it
+def test_an_unreachable_store_is_one_line_without_the_retries(tmp_path: Path) -> None:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}"}
+    env |= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0"}
+    command = [str(Path(sys.executable).parent / "sentiment-predict"), "Lovely dress"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == Exit.STORE_FAILED
+    assert done.stderr.splitlines() == [
+        "sentiment-predict: could not load models:/customer-sentiment-analysis@production: the "
+        f"MLflow store at {env['MLFLOW_TRACKING_URI']} failed: the tracking server could not be "
+        "reached"
+    ]
+
+
 def test_texts_give_one_json_line_each(tfidf_production, capsys) -> None:
     assert main(["I will tell my friends for sure", "Ripped after one wash"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
