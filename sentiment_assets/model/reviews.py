@@ -30,7 +30,6 @@ from .review_schema import (
     HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
-    NO_FINAL_NEWLINE,
     NUMERIC_COLUMNS,
     REQUIRED_COLUMNS,
     REVIEW_ID,
@@ -127,9 +126,10 @@ def review_chunks(
         raise ReviewFileError(path, problem)
     stream.seek(max(stream.seek(0, os.SEEK_END) - 1, 0))
     unfinished = unfinished_tail(stream.read(1))
-    if unfinished and not (complete and unfinished == NO_FINAL_NEWLINE):
+    if unfinished and not complete:
         # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
-        # and pandas would return its last row cut short.
+        # and pandas would return its last row cut short. (A complete one that is empty is told
+        # so below, not asked whether it is still being written.)
         raise IncompleteFileError(path, unfinished)
     stream.seek(0)
     records = _records(path, stream)

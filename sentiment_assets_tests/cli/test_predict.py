@@ -371,6 +371,14 @@ def test_a_complete_file_without_a_final_newline_is_scored(
     assert [row["review_id"] for row in csv.DictReader(io.StringIO(out))] == ["1", "2"]
 
 
+def test_an_empty_file_is_called_empty_not_still_being_written(data_dir, capsys, tmp_path) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(b"")
+    code, out, err = _run(["--file", str(path)], capsys)
+    assert code == Exit.BAD_INPUT and not out
+    assert err.strip() == "sentiment-predict: reviews.csv: the file is empty"
+
+
 @pytest.mark.parametrize("where", ["a folder", "the input"])
 def test_an_output_that_is_a_folder_or_the_input_is_a_usage_error(
     capsys, tmp_path: Path, where: str
