@@ -53,12 +53,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
+    from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.training.config import TrainingConfig
+    from sentiment_assets.defs.training.dataset_inputs import unscored_since_built
 
-    # A drop whose stemming failed on arrival is tried again by the refresh: named once.
-    failed = list(dict.fromkeys(ingest(instance, console) + refresh_drops(instance, console)))
+    # A drop whose stemming or scoring failed on arrival is tried again by the refresh (its
+    # scoring only if it failed for another reason than this run's ingestion): named once.
+    failed = ingest(instance, console)
+    failed = list(dict.fromkeys(failed + refresh_drops(instance, console, failed)))
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
+    drops = set(instance.get_dynamic_partitions(review_drops.name))
+    if unscored := unscored_since_built(instance, drops):
+        console.problem(
+            f"Not training: production has not scored drop(s) {', '.join(unscored)} (see above), "
+            "and a retraining now would learn them before their live quality is measured; run "
+            "this again once that is fixed"
+        )
+        _name_failed_drops(failed, console)
+        return 1
     if not training_wave(instance, training):
         decision = _stored(instance, "production_model")
         console.step(
@@ -130,19 +143,24 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> l
     return failed
 
 
-def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = None) -> list[str]:
+def refresh_drops(
+    instance: dg.DagsterInstance, console: RunConsole | None = None, just_failed: Collection[str] = ()
+) -> list[str]:
     """Read or stem again each stored drop whose `raw_reviews` or `stemmed_corpus` is stale (their
-    code changed since), or whose stems are missing; new content is `ingest`'s. The drop's scoring
-    stays as it was: it records the production model of the day the drop landed. The drops whose
-    run failed."""
+    code changed since), or whose stems are missing; new content is `ingest`'s. A drop's scoring
+    stays as it was (it records the production model of the day the drop landed), unless it was
+    never stored: then the drop is scored now (an ingestion that failed or was stopped after
+    stemming), except the drops `just_failed` to ingest. The drops whose run failed."""
     import dagster as dg
 
     from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops, stored_drop
+    from sentiment_assets.defs.monitoring.assets import LIVE, PREDICTIONS
     from sentiment_assets.defs.platform.staleness import MISSING, Staleness
 
     console = console or RunConsole(verbose=True)
     stemmed = dg.AssetKey("stemmed_corpus")
     failed = []
+    scored = instance.get_materialized_partitions(dg.AssetKey(LIVE))
     for key in instance.get_dynamic_partitions(review_drops.name):
         why = Staleness(instance, _defs()).stale_or_missing([RAW_REVIEWS], key).get(RAW_REVIEWS)
         if why == MISSING:
@@ -160,12 +178,17 @@ def refresh_drops(instance: dg.DagsterInstance, console: RunConsole | None = Non
                 )
             else:
                 tags = {drops.FILE_TAG: stored.file, drops.SHA256_TAG: stored.sha256}
-                if not _materialize_drop(instance, console, key, RAW_REVIEWS, why, tags):
+                if not _materialize_drop(instance, console, key, [RAW_REVIEWS], why, tags):
                     failed.append(key)
                     continue
         why = Staleness(instance, _defs()).stale_or_missing([stemmed], key).get(stemmed)
-        if why is not None and not _materialize_drop(instance, console, key, stemmed, why, {}):
+        if why is not None and not _materialize_drop(instance, console, key, [stemmed], why, {}):
             failed.append(key)
+            continue
+        if key not in scored and key not in just_failed:
+            selection = [dg.AssetKey(LIVE), dg.AssetKey(PREDICTIONS)]
+            if not _materialize_drop(instance, console, key, selection, "never scored", {}):
+                failed.append(key)
     return failed
 
 
@@ -173,11 +196,12 @@ def _materialize_drop(
     instance: dg.DagsterInstance,
     console: RunConsole,
     key: str,
-    asset: dg.AssetKey,
+    assets: list[dg.AssetKey],
     why: str,
     tags: dict[str, str],
 ) -> bool:
-    console.step(f"Materializing {asset.to_user_string()} of drop {key}: {why}")
+    names = " and ".join(asset.to_user_string() for asset in assets)
+    console.step(f"Materializing {names} of drop {key}: {why}")
     return _execute(
         instance,
         console,
@@ -185,7 +209,7 @@ def _materialize_drop(
         f"drop {key}",
         partition_key=key,
         tags=tags,
-        asset_selection=[asset],
+        asset_selection=assets,
     )
 
 

@@ -176,3 +176,56 @@ def test_new_content_is_seen_past_dagsters_limit_of_100_drops(data_dir: Path, in
     assert run.training_wave(instance, TrainingConfig()) == {
         dg.AssetKey("padded_dataset"): "a drop was stemmed after it was built"
     }
+
+
+@pytest.mark.slow  # sentiment-run trains twice
+def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_it(
+    quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sentiment_assets.lib.monitoring as monitoring
+    from sentiment_assets_tests.support import retrain_sensor
+
+    assert run.main(["-v"]) == 0  # production version 1, from two drops
+    more = write_sample_drops(quick_candidates / "more", drops=3, rows_per_drop=600, seed=11)
+    shutil.copyfile(more[2], quick_candidates / "landing" / more[2].name)
+    drop, live = "reviews_sample-03", dg.AssetKey("live_quality")
+
+    # Its ingestion stems it, then scoring fails (a store's error, or the process killed there).
+    measure = monitoring.measure_live_quality
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the production model could not score")
+
+    monkeypatch.setattr(monitoring, "measure_live_quality", fails)
+    capfd.readouterr()
+    assert run.main(["-v"]) == 1
+    said = capfd.readouterr().err
+    assert f"Not training: production has not scored drop(s) {drop}" in said
+    assert f"Drop(s) whose run failed: {drop}" in said
+    with dg.DagsterInstance.get() as instance:
+        assert drop in instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus"))
+        assert drop not in instance.get_materialized_partitions(live)
+        trained = len(instance.fetch_materializations(dg.AssetKey("trained_models"), 10).records)
+        assert trained == 1
+        # The retraining sensor holds too, and says why.
+        skipped = retrain_sensor(instance)
+        assert isinstance(skipped, dg.SkipReason)
+        assert f"waiting for production to score drop(s) {drop}" in skipped.skip_message
+
+    # Fixed: the next sentiment-run scores it first (live: version 1 never saw it), then trains.
+    monkeypatch.setattr(monitoring, "measure_live_quality", measure)
+    capfd.readouterr()
+    assert run.main(["-v"]) == 0
+    assert f"Materializing live_quality and drop_predictions of drop {drop}: never scored" in (
+        capfd.readouterr().out
+    )
+    with dg.DagsterInstance.get() as instance:
+        scored = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=live, asset_partitions=[drop]), limit=1
+        ).records[0]
+        built = instance.fetch_materializations(dg.AssetKey("padded_dataset"), limit=1).records[0]
+        assert scored.timestamp < built.timestamp
+        quality = definitions().load_asset_value(
+            live, instance=instance, partition_key=drop, python_type=monitoring.LiveQuality
+        )
+        assert quality.production_version == "1" and quality.live

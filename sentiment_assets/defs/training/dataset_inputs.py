@@ -1,4 +1,5 @@
-"""Whether the stored dataset has every drop's latest stems, beside Dagster's stale status.
+"""Whether the stored dataset has every drop's latest stems, beside Dagster's stale status; and
+which drops stemmed since have not been scored by production yet.
 
 Dagster's resolver stops comparing an asset with a partitioned dependency once that dependency
 has 100 partitions (`SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD`, two years of weekly
@@ -7,6 +8,8 @@ limit: the dataset counts as built from the drops stemmed before its run *starte
 """
 
 import dagster as dg
+
+from sentiment_assets.defs.monitoring.assets import LIVE
 
 DATASET, STEMMED = dg.AssetKey("padded_dataset"), dg.AssetKey("stemmed_corpus")
 
@@ -33,3 +36,22 @@ def stemmed_since_built(instance: dg.DagsterInstance) -> bool:
     fingerprint leaves the candidates fresh."""
     newest = newest_stems(instance)
     return newest is not None and newest > dataset_built_from(instance)
+
+
+def unscored_since_built(instance: dg.DagsterInstance, drops: set[str]) -> list[str]:
+    """The drops of `drops` stemmed after the stored dataset was built that have no `live_quality`
+    record: production never scored them (their ingestion failed, or was stopped, between
+    stemming and scoring), so a retraining now would learn them before they were measured."""
+    built, stemmed, cursor = dataset_built_from(instance), set(), None
+    while True:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=STEMMED, after_timestamp=built),
+            limit=1000,
+            cursor=cursor,
+        )
+        stemmed |= {record.partition_key for record in result.records}
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    waiting = (stemmed & drops) - instance.get_materialized_partitions(dg.AssetKey(LIVE))
+    return sorted(waiting)

@@ -8,7 +8,11 @@ import dagster as dg
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.defs.platform.concurrency import runs_in_flight
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
-from sentiment_assets.defs.training.dataset_inputs import dataset_built_from, newest_stems
+from sentiment_assets.defs.training.dataset_inputs import (
+    dataset_built_from,
+    newest_stems,
+    unscored_since_built,
+)
 from sentiment_assets.defs.training.jobs import train_and_promote
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
@@ -34,9 +38,11 @@ def retrain_on_new_data(
     schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
     dataset counts as built from the drops stemmed before its run *started*: a drop that finishes
     while a retraining runs triggers the next one (at worst one retraining too many, never one too
-    few). The run key is the newest drop's time, so a failed retraining is not retried every tick;
-    the next drop (or a person) starts the next one. The cursor holds the drops of the last
-    evaluation, so the stored dataset is read only when one of them has gone.
+    few). A drop stemmed but never scored (its ingestion run failed or was stopped in between) holds
+    the retraining until production has scored it. The run key is the newest drop's time, so a
+    failed retraining is not retried every tick; the next drop (or a person) starts the next one.
+    The cursor holds the drops of the last evaluation, so the stored dataset is read only when one
+    of them has gone.
     """
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
@@ -52,6 +58,12 @@ def retrain_on_new_data(
     busy = runs_in_flight(context.instance)
     if busy:
         return dg.SkipReason(f"waiting for {busy} run(s) in flight")  # a removal waits too
+    if unscored := unscored_since_built(context.instance, drops):
+        return dg.SkipReason(
+            f"waiting for production to score drop(s) {', '.join(unscored)} (their ingestion run "
+            "failed or was stopped after stemming): a retraining now would learn them before "
+            "their live quality is measured; materialize live_quality for them"
+        )
     if removed:
         context.update_cursor(json.dumps(sorted(drops)))
         run_key = f"removed-{','.join(removed)}-{built_from:.6f}"
