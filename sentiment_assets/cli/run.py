@@ -19,6 +19,8 @@ from sentiment_assets.cli.platform import prepare
 from sentiment_assets.lib import drops, settings
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import dagster as dg
 
     from sentiment_assets.defs.training.config import TrainingConfig
@@ -144,7 +146,9 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> l
 
 
 def refresh_drops(
-    instance: dg.DagsterInstance, console: RunConsole | None = None, just_failed: Collection[str] = ()
+    instance: dg.DagsterInstance,
+    console: RunConsole | None = None,
+    just_failed: Collection[str] = (),
 ) -> list[str]:
     """Read or stem again each stored drop whose `raw_reviews` or `stemmed_corpus` is stale (their
     code changed since), or whose stems are missing; new content is `ingest`'s. A drop's scoring

@@ -229,3 +229,25 @@ def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_
             live, instance=instance, partition_key=drop, python_type=monitoring.LiveQuality
         )
         assert quality.production_version == "1" and quality.live
+
+
+def test_a_drop_read_by_hand_is_read_again_on_new_code(data_dir: Path, instance, capfd) -> None:
+    # A backfill or `dagster asset materialize` has no drop sensor's tags: the drop's file is
+    # found by its key, and named in the metadata for the next read.
+    from sentiment_assets.defs.ingestion.partitions import stored_drop
+    from sentiment_assets_tests.support import ingest
+
+    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=200)
+    drop = "reviews_sample-01"
+    assert ingest(instance, [drop])[drop].success
+    assert stored_drop(instance, drop).file == f"{drop}.csv"
+
+    changed = _edited("raw_reviews")
+    runs = instance.get_runs_count()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "_defs", lambda: changed)
+        assert run.refresh_drops(instance) == []
+    assert "its file is unknown" not in capfd.readouterr().err
+    assert instance.get_runs_count() == runs + 1
+    latest = instance.get_run_records(limit=1)[0].dagster_run
+    assert latest.asset_selection == {dg.AssetKey("raw_reviews")}

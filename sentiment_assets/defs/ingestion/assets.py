@@ -7,7 +7,7 @@ from typing import NoReturn
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
+from sentiment_assets.defs.ingestion.partitions import SOURCE_FILE, review_drops, stored_drop
 from sentiment_assets.defs.platform.metadata import label_balance, sample_markdown, table_schema
 from sentiment_assets.defs.platform.resources import ReviewLanding
 from sentiment_assets.lib import drops
@@ -72,7 +72,7 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
             "dagster/column_schema": table_schema(reviews),
             "reviews_without_text": int((~has_text(reviews[TEXT])).sum()),
             **label_balance(reviews[LABEL]),
-            "source_file": path.name,
+            SOURCE_FILE: path.name,
             "sample": sample_markdown(reviews),
         },
     )

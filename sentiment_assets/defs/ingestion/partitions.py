@@ -10,14 +10,17 @@ review_drops = dg.DynamicPartitionsDefinition(name="review_drops")
 RAW_REVIEWS = dg.AssetKey("raw_reviews")
 # Where Dagster records the data version of a materialization (not exported by dagster itself).
 DATA_VERSION_TAG = "dagster/data_version"
+# The metadata entry of `raw_reviews` naming the file it read.
+SOURCE_FILE = "source_file"
 # Event records fetched at a time (Dagster's most).
 PAGE = 10_000
 
 
 def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
-    """What a drop's latest stored `raw_reviews` was read from: the file its run was told to read
-    and the sha256 of the bytes parsed (its data version); None before the first, and once the
-    drop is removed (the event log keeps a removed partition's materializations)."""
+    """What a drop's latest stored `raw_reviews` was read from: the file it read (its metadata;
+    for materializations older than that, the file its run was told to read) and the sha256 of
+    the bytes parsed (its data version); None before the first, and once the drop is removed (the
+    event log keeps a removed partition's materializations)."""
     if not instance.has_dynamic_partition(review_drops.name, key):
         return None
     records = instance.fetch_materializations(
@@ -25,9 +28,15 @@ def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
     ).records
     if not records:
         return None
-    sha = records[0].asset_materialization.tags.get(DATA_VERSION_TAG)
+    materialization = records[0].asset_materialization
+    sha = materialization.tags.get(DATA_VERSION_TAG)
     if sha is None:
         return None
+    # A run without the drop sensor's tags (a backfill, `dagster asset materialize`) finds the
+    # file by its key; the metadata names it either way.
+    source = materialization.metadata.get(SOURCE_FILE)
+    if source is not None:
+        return Ingested(file=str(source.value), sha256=sha)
     run = instance.get_run_by_id(records[0].run_id)
     return Ingested(file=run.tags.get(FILE_TAG) if run else None, sha256=sha)
 
