@@ -46,7 +46,8 @@ _NAME_MAX = 255  # bytes in one file name, on every common file system
 
 
 def partition_key(name: str | Path) -> str:
-    """`reviews_2026-01.csv` -> `reviews_2026-01`; other characters than letters, digits, `_.-` -> `_`.
+    """`reviews_2026-01.csv` -> `reviews_2026-01`; each run of other characters than ASCII letters,
+    digits and `_.-` -> one `_`, and `_.` stripped at either end.
 
     A name with nothing usable left (say `!!!.csv`) gets a key from a hash of the name, so one odd
     file name can never stop the other drops from being listed; a key longer than
