@@ -162,6 +162,7 @@ def remove_drop(key: str) -> int:
     from sentiment_assets.definitions import defs
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.platform.concurrency import runs_in_flight
+    from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
     from sentiment_assets.lib import drops
 
     home = settings.dagster_home()
@@ -182,6 +183,8 @@ def remove_drop(key: str) -> int:
                 file=sys.stderr,
             )
             return 2
+        for dead in fail_dead_runs(instance):
+            print(f"Run {dead} was left in progress by a process that is gone: failed")
         if busy := runs_in_flight(instance):
             print(
                 f"{busy} run(s) queued or in progress could read or write drop {key!r}: run this "

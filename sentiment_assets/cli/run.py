@@ -292,8 +292,11 @@ def _execute(
     """One in-process run of `job`, shown on the console; refused while another run writes a
     SQLite MLflow store (checked before every run: the UI or the daemon may start one meanwhile)."""
     from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+    from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
 
     if settings.sqlite_path(settings.tracking_uri()) is not None:
+        for dead in fail_dead_runs(instance):
+            console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
         busy = runs_writing_mlflow(instance)
         if busy:
             raise StoreBusy(

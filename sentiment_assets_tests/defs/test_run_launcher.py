@@ -12,7 +12,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from sentiment_assets.defs.platform.run_launcher import LocalRunLauncher, process_alive
+from sentiment_assets.defs.platform.run_launcher import (
+    LocalRunLauncher,
+    fail_dead_runs,
+    process_alive,
+)
 
 
 def test_a_process_is_alive_until_it_ends_and_a_reused_id_is_not_it():
@@ -75,6 +79,7 @@ def test_a_run_whose_process_was_killed_is_reported_failed(home: Path):
         try:
             run = _wait_for_started_run(instance, child)
             assert instance.run_launcher.check_run_worker_health(run).status.value == "RUNNING"
+            assert fail_dead_runs(instance) == []
             os.killpg(child.pid, signal.SIGKILL)  # say, out of memory
             child.wait()
             health = instance.run_launcher.check_run_worker_health(run)
@@ -87,6 +92,10 @@ def test_a_run_whose_process_was_killed_is_reported_failed(home: Path):
             f"the process that ran it (pid {child.pid}) is gone: killed, or out of memory"
         )
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+        # Without the daemon's run monitoring (sentiment-run, remove-drop), they fail it.
+        assert fail_dead_runs(instance) == [run.run_id]
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert fail_dead_runs(instance) == []
 
 
 def test_a_run_not_started_by_any_process_is_left_to_the_start_timeout(home: Path):

@@ -56,3 +56,22 @@ def process_alive(pid: int, started_by: float) -> bool:
         return False
     except psutil.AccessDenied:
         return True
+
+
+def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed, as the daemon's run monitoring would, each run in progress whose process is
+    gone; the ids of those runs. Without the daemon (`sentiment-run`, `remove-drop` on the
+    embedded default) nothing else would: a killed `sentiment-run` left its run STARTED, holding
+    the MLflow pool for good. Only this launcher can tell; with another, nothing is checked."""
+    from sentiment_assets.defs.platform.concurrency import IN_PROGRESS
+
+    launcher = instance.run_launcher
+    if not isinstance(launcher, LocalRunLauncher):
+        return []
+    failed = []
+    for run in instance.get_runs(dg.RunsFilter(statuses=list(IN_PROGRESS))):
+        health = launcher.check_run_worker_health(run)
+        if health.status == WorkerStatus.FAILED:
+            instance.report_run_failed(run, f"Marked failed: {health.msg}")
+            failed.append(run.run_id)
+    return failed
