@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -39,6 +40,9 @@ QUIET_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2", "MLFLOW_ENABLE_ARTIFACTS_PROGR
 TRAINING_LOGGER = "sentiment_assets.lib.training"
 # Metadata entries worth a word on the progress line, besides the row count.
 _SHOWN_TEXT = ("decision", "status")
+# Dagster's line for each step it does not run because a step it reads failed (an error without an
+# event, like an asset's own; `dagster/_core/execution/plan/active.py`): the failure is shown once.
+_NOT_EXECUTED = re.compile(r"Dependencies for step \S+ (failed|were not executed).*Not executing\.")
 # Width of the plain-text output (a CI log has no terminal to ask).
 _PLAIN_WIDTH = 120
 
@@ -115,7 +119,7 @@ class RunConsole:
 
         event = entry.dagster_event
         if event is None:  # a line an asset logged (context.log)
-            if entry.level >= logging.WARNING:
+            if entry.level >= logging.WARNING and not _NOT_EXECUTED.match(entry.user_message):
                 self.out.print(f"  ! {escape(entry.user_message)}", style="yellow")
             return
         if event.is_step_start:

@@ -121,3 +121,31 @@ def test_the_installed_commands_exit_through_finish() -> None:
         module, function = scripts[command].split(":")
         assert function == "cli", scripts[command]
         assert callable(import_module(module).cli)
+
+
+def test_a_failed_step_is_shown_once_not_again_for_each_step_it_held_back(capfd) -> None:
+    import logging
+
+    from dagster._core.events.log import EventLogEntry
+
+    from sentiment_assets.cli.console import RunConsole
+
+    def line(message: str, level: int = logging.ERROR) -> EventLogEntry:
+        return EventLogEntry(
+            error_info=None,
+            level=level,
+            user_message=message,
+            run_id="run",
+            timestamp=0.0,
+            step_key="step",
+            job_name="ingest_drop",
+            dagster_event=None,
+        )
+
+    console = RunConsole(verbose=True)
+    held_back = "Dependencies for step raw_reviews_valid_reviews failed: ['raw_reviews']. "
+    console._show_event(line(held_back + "Not executing."))
+    console._show_event(line("reviews_sample-03: no production model yet", logging.WARNING))
+    shown = capfd.readouterr()  # the console writes to copies of the file descriptors
+    assert "Dependencies" not in shown.out + shown.err
+    assert "! reviews_sample-03: no production model yet" in shown.out
