@@ -197,19 +197,28 @@ def remove_drop(key: str) -> int:
         assets = sorted(
             k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == review_drops
         )
+        io_manager = definitions.resources["io_manager"]
+        in_dataset = key in (io_manager.dataset_drops() or ())
         # Values first: a removal cut short leaves the partition, and running this again ends it.
-        removed = {a: definitions.resources["io_manager"].remove_partition(a, key) for a in assets}
+        removed = {a: io_manager.remove_partition(a, key) for a in assets}
         instance.delete_dynamic_partition(review_drops.name, key)
     values = ", ".join(
         f"{a.to_user_string()} ({n} stored version{'' if n == 1 else 's'})"
         for a, n in removed.items()
+        if n
     )
+    stored = f"and its stored values: {values}" if values else "(nothing of it was stored)"
+    if in_dataset:
+        after = (
+            "The dataset and candidates are built again without it by the retraining sensor (make "
+            "dev) or sentiment-run; production keeps the version trained with it until a new one "
+            "wins the promotion rule."
+        )
+    else:
+        after = "The stored dataset does not hold it, so nothing is trained again."
     print(
-        f"Removed drop {key!r}: its partition of {review_drops.name} and its stored values: "
-        f"{values}. The dataset and candidates are built again without it by the retraining "
-        "sensor (make dev) or sentiment-run; production keeps the version trained with it until "
-        f"a new one wins the promotion rule. Files in {settings.quarantine_dir()} are yours to "
-        "delete."
+        f"Removed drop {key!r}: its partition of {review_drops.name} {stored}. {after} Files in "
+        f"{settings.quarantine_dir()} are yours to delete."
     )
     return 0
 

@@ -78,6 +78,7 @@ def test_remove_drop_deletes_its_partition_and_values_and_nothing_else(
     said = capsys.readouterr().out
     assert "Removed drop 'reviews_sample-02'" in said
     assert "raw_reviews (1 stored version), stemmed_corpus (1 stored version)" in said
+    assert "The dataset and candidates are built again without it" in said
 
     assert instance.get_dynamic_partitions(review_drops.name) == ["reviews_sample-01"]
     for asset in DROPPED:
@@ -121,7 +122,9 @@ def test_a_quarantined_drop_stays_until_it_is_removed(
     assert "broken" in two_drops.get_dynamic_partitions(review_drops.name)
 
     assert main(["remove-drop", "broken"]) == 0
-    assert "raw_reviews (0 stored versions)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "Removed drop 'broken': its partition of review_drops (nothing of it was stored)" in said
+    assert "The stored dataset does not hold it, so nothing is trained again." in said
     assert "broken" not in two_drops.get_dynamic_partitions(review_drops.name)
 
 
