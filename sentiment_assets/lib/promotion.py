@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from sentiment_assets.lib import production
 from sentiment_assets.lib.live_gap import latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.lib.store_faults import ProductionMoved
-from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MlflowStore
+from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG, MlflowStore
 from sentiment_assets.model.stems import Corpus
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.entities.model_registry import ModelVersion
 
     from sentiment_assets.lib.drift import Thresholds
     from sentiment_assets.lib.monitoring import LiveQuality
@@ -37,14 +37,17 @@ def promote(
     level: float,
     thresholds: Thresholds,
     run_id: str,
+    run_ended: Callable[[str], bool],
     log: Callable[[str], None],
 ) -> ProductionDecision:
     """Decide on the challenger `best` (`production.choose_challenger`) against the version behind
     the alias, on the test split's `reviews`, and carry the decision out; the live records
-    (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version."""
+    (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version;
+    `run_ended` tells whether a Dagster run has ended (`discard_abandoned`)."""
     latest = latest_live(live)
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()
+        discard_abandoned(store, current, run_ended, log)
         challenger, challenger_scores = production.score_model(
             store.load_model(best.model_uri),
             reviews,
@@ -82,12 +85,14 @@ def promote(
             # the move (storing this decision on a full disk, say), the registry still says why.
             evidence = production.promotion_tags(verdict, challenger, comparison)
             evidence[DAGSTER_RUN_TAG] = run_id
+            evidence[PROMOTION_PENDING_TAG] = "true"
             expected = champion.version if champion is not None else None
             version = _register_unless_moved(store, best.model_uri, best.run_id, evidence, expected)
             challenger = challenger.model_copy(update={"version": version})
     if verdict.promote:
         with store.failures_explained(STEP, "every value stored before is unchanged"):
             store.move_production(version)
+            store.clear_pending(version)
         moved_from = f" from version {champion.version}" if champion is not None else ""
         log(
             f"Moved the production alias{moved_from} to version {version}; the evidence is on "
@@ -110,15 +115,42 @@ def _register_unless_moved(
     store: MlflowStore, model_uri: str, run_id: str, evidence: dict[str, str], expected: str | None
 ) -> str:
     """The challenger's registered version, if the alias still names `expected` (the version
-    compared against) before and after registering; else `ProductionMoved`, and a version
-    registered meanwhile is deleted again (only promoted versions stay registered). MLflow has no
-    conditional alias update: this narrows the window to the moment between the last read and
-    the move (two training runs may overlap where the pool allows it)."""
+    compared against) before and after registering; else `ProductionMoved` (or the store's
+    failure), and the version registered meanwhile is deleted again (only promoted versions stay
+    registered). MLflow has no conditional alias update: this narrows the window to the moment
+    between the last read and the move (two training runs may overlap where the pool allows it)."""
     store.expect_production(expected)
     version = store.register_version(model_uri, run_id, evidence)
     try:
         store.expect_production(expected)
-    except ProductionMoved:
+    except BaseException:
+        # Moved meanwhile, or the store failed: the version will not take production now. Left
+        # registered if the store refuses this too; `discard_abandoned` deletes it later.
         store.discard_version(version)
         raise
     return version
+
+
+def discard_abandoned(
+    store: MlflowStore,
+    current: ModelVersion | None,
+    run_ended: Callable[[str], bool],
+    log: Callable[[str], None],
+) -> None:
+    """Delete each version registered for a promotion whose Dagster run ended before the alias
+    moved to it (killed, or failed, between registering and moving), so that only versions that
+    held production stay registered with their evidence. The version behind the alias did get
+    the move (its mark was not cleared): only its mark goes. A version whose run is unknown here
+    or still runs is left alone."""
+    held = str(current.version) if current is not None else None
+    for pending in store.pending_versions():
+        version = str(pending.version)
+        if version == held:
+            store.clear_pending(version)
+            continue
+        run = pending.tags.get(DAGSTER_RUN_TAG)
+        if run and run_ended(run) and store.discard_version(version):
+            log(
+                f"Deleted version {version}: registered for a promotion by Dagster run {run}, "
+                "which ended before the alias moved to it"
+            )

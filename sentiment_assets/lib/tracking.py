@@ -42,6 +42,9 @@ PRODUCTION_ALIAS = "production"
 CANDIDATE_TAG = "candidate"  # on a candidate's run: its name
 DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or registered the version
 DAGSTER_ASSET_TAG = "dagster_asset_key"
+# On a version registered for a promotion until the alias has moved to it: one that keeps it after
+# its Dagster run ended never held production (the run failed or was killed in between).
+PROMOTION_PENDING_TAG = "promotion_pending"
 
 
 def model_uri(name: str = MODEL_NAME, alias: str = PRODUCTION_ALIAS) -> str:
@@ -276,6 +279,16 @@ class MlflowStore:
             f"{error}; the alias names {where}, and version {version}, registered for the move, "
             f"{left}"
         ) from failure
+
+    def pending_versions(self) -> list[Any]:
+        """The versions still marked as registered for a promotion (`PROMOTION_PENDING_TAG`)."""
+        return self.client().search_model_versions(
+            f"name = '{self.model_name}' and tags.{PROMOTION_PENDING_TAG} = 'true'"
+        )
+
+    def clear_pending(self, version: str) -> None:
+        """The alias has moved to `version`: it is no longer pending."""
+        self.client().delete_model_version_tag(self.model_name, version, PROMOTION_PENDING_TAG)
 
     def discard_version(self, version: str) -> bool:
         """Delete a version registered for a promotion that did not happen (its run and logged

@@ -252,3 +252,62 @@ def test_an_alias_move_that_errors_is_read_back(
     assert str(store.production_version().version) == "1"
     assert [str(v.version) for v in versions] == ["1"]
     assert instance.get_latest_materialization_event(dg.AssetKey("production_model")) is None
+
+
+def test_a_store_that_fails_after_registering_leaves_no_version_registered(
+    data_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    store = _promoting(data_dir, instance)
+    expect = MlflowStore.expect_production
+    calls = []
+
+    def fails_the_second_time(self, expected):
+        calls.append(expected)
+        if len(calls) == 2:  # after registering: the alias cannot be read back
+            raise MlflowException("API request failed with error code 500 != 200: injected")
+        return expect(self, expected)
+
+    monkeypatch.setattr(MlflowStore, "expect_production", fails_the_second_time)
+    failed = train(instance, **QUICK)
+
+    assert not failed.success and "injected" in failure_message(failed)
+    assert str(store.production_version().version) == "1"
+    versions = store.client().search_model_versions(f"name = '{store.model_name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+
+
+def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_decision(
+    data_dir: Path, instance
+) -> None:
+    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG
+
+    first = _first_production(data_dir, instance)
+    store = MlflowStore.default()
+    client = store.client()
+    assert PROMOTION_PENDING_TAG not in client.get_model_version(store.model_name, "1").tags
+    # As a run killed between registering and moving leaves it: registered with its evidence,
+    # still pending; one of a run this instance does not know is left alone.
+    candidate = first.output_for_node("trained_models").candidates[0]
+    for run in (first.run_id, "a-run-of-another-instance"):
+        tags = {DAGSTER_RUN_TAG: run, PROMOTION_PENDING_TAG: "true", "promotion.reason": "x"}
+        client.create_model_version(
+            store.model_name, candidate.model_uri, candidate.run_id, tags=tags
+        )
+
+    again = train(instance, **QUICK)
+
+    assert again.success
+    versions = client.search_model_versions(f"name = '{store.model_name}'")
+    held = {str(v.version) for v in versions}
+    assert "2" not in held and "3" in held
+    logged = [
+        e.message for e in instance.all_logs(again.run_id) if e.step_key == "production_model"
+    ]
+    assert any(
+        f"Deleted version 2: registered for a promotion by Dagster run {first.run_id}" in m
+        for m in logged
+    )
+    decided = again.output_for_node("production_model").production_version
+    assert PROMOTION_PENDING_TAG not in client.get_model_version(store.model_name, decided).tags

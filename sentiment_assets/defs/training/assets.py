@@ -169,6 +169,7 @@ def production_model(
             level=config.significance_level,
             thresholds=monitoring.thresholds(),
             run_id=context.run.run_id,
+            run_ended=lambda run_id: _run_ended(context.instance, run_id),
             log=context.log.info,
         )
     except MlflowStoreError as err:
@@ -253,3 +254,9 @@ def _decision_metadata(
             ),
         }
     return metadata
+
+
+def _run_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether a Dagster run of this instance has ended (False for one it does not know)."""
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
