@@ -8,10 +8,14 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Ports: sentiment-platform's defaults (lib/settings.py: Dagster UI 3000, MLflow UI 5000, serving
 # 5001) unless given, as in `make dev DAGSTER_PORT=3100`. The asset metadata links to the MLflow UI
-# on MLFLOW_PORT when `make run` and `make dev` are given the same one.
+# on MLFLOW_PORT, and sentiment-run's to the Dagster UI on DAGSTER_PORT, when `make run` and
+# `make dev` are given the same ones.
 port = $(if $(1),--port $(1))
 ifdef MLFLOW_PORT
 export SENTIMENT_MLFLOW_UI_URL ?= http://127.0.0.1:$(MLFLOW_PORT)
+endif
+ifdef DAGSTER_PORT
+export SENTIMENT_DAGSTER_UI_URL ?= http://127.0.0.1:$(DAGSTER_PORT)
 endif
 # The tests' temporary folders (their Dagster and MLflow SQLite files) on tmpfs when it has room:
 # commits there skip the disk's fsync, about a third of each in-process Dagster run in the tests.

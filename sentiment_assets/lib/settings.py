@@ -153,5 +153,9 @@ def run_log_path() -> Path:
     return data_dir() / "logs" / "sentiment-run.log"
 
 
-def dagster_ui_url(port: int = DAGSTER_UI_PORT) -> str:
-    return f"http://127.0.0.1:{port}"
+def dagster_ui_url() -> str:
+    """SENTIMENT_DAGSTER_UI_URL: the Dagster UI that `sentiment-run`'s links point at; default the
+    one `sentiment-platform dev` serves."""
+    if url := os.environ.get("SENTIMENT_DAGSTER_UI_URL"):
+        return url.rstrip("/")
+    return f"http://127.0.0.1:{DAGSTER_UI_PORT}"

@@ -27,6 +27,15 @@ def test_links_point_at_the_ui_set_else_the_tracking_server_else_the_local_ui(
     assert store.run_url("1", "abc") == f"{expected}/#/experiments/1/runs/abc"
 
 
+def test_run_links_point_at_the_dagster_ui_set_else_the_local_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SENTIMENT_DAGSTER_UI_URL", raising=False)
+    assert settings.dagster_ui_url() == "http://127.0.0.1:3000"
+    monkeypatch.setenv("SENTIMENT_DAGSTER_UI_URL", "http://127.0.0.1:3100/")
+    assert settings.dagster_ui_url() == "http://127.0.0.1:3100"
+
+
 def test_the_quarantine_is_beside_the_landing_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
