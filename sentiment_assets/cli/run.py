@@ -31,6 +31,10 @@ class StoreBusy(RuntimeError):
     """Another run writes the SQLite MLflow store, which must not see two writers."""
 
 
+class InstanceFailed(RuntimeError):
+    """The Dagster instance's storage failed (a full disk, say) outside any step."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs")
@@ -49,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     with dg.DagsterInstance.get() as instance:
         try:
             return _run(instance, console, args.epochs)
-        except StoreBusy as busy:
-            console.problem(str(busy))
+        except (StoreBusy, InstanceFailed) as refused:
+            console.problem(str(refused))
             return 1
 
 
@@ -303,10 +307,19 @@ def _execute(
                 f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
                 "run this again when it has finished (make dev shows it)"
             )
-    with console.job(instance, title) as run_id:
-        result = _job(job).execute_in_process(
-            instance=instance, raise_on_error=False, run_id=run_id, **kwargs
-        )
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        with console.job(instance, title) as run_id:
+            result = _job(job).execute_in_process(
+                instance=instance, raise_on_error=False, run_id=run_id, **kwargs
+            )
+    except DatabaseError as err:  # a step's own failures are the result's, not raised
+        raise InstanceFailed(
+            f"{title}: the Dagster instance at {settings.dagster_home()} could not be written: "
+            f"{err.orig or err}; every value stored before is unchanged (a run left unstarted is "
+            "marked failed by a later sentiment-run); run this again once that is fixed"
+        ) from err
     if not result.success:
         url = f"{settings.dagster_ui_url()}/runs/{run_id}"
         console.problem(f"  {title} failed; its run in the Dagster UI (make dev): {url}")

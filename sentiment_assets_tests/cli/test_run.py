@@ -251,3 +251,25 @@ def test_a_drop_read_by_hand_is_read_again_on_new_code(data_dir: Path, instance,
     assert instance.get_runs_count() == runs + 1
     latest = instance.get_run_records(limit=1)[0].dagster_run
     assert latest.asset_selection == {dg.AssetKey("raw_reviews")}
+
+
+def test_a_dagster_instance_that_cannot_be_written_is_one_line_not_a_traceback(
+    quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def full_disk(*args, **kwargs):
+        raise OperationalError(
+            "INSERT INTO runs ...", {}, sqlite3.OperationalError("disk I/O error")
+        )
+
+    from dagster._core.storage.runs.sql_run_storage import SqlRunStorage
+
+    monkeypatch.setattr(SqlRunStorage, "add_run", full_disk)  # creating the run's row
+    assert run.main(["-v"]) == 1
+    said = capfd.readouterr().err
+    assert "drop reviews_sample-01: the Dagster instance at " in said
+    assert "could not be written: disk I/O error; every value stored before is unchanged" in said
+    assert "Traceback" not in said

@@ -98,6 +98,19 @@ def test_a_run_whose_process_was_killed_is_reported_failed(home: Path):
         assert fail_dead_runs(instance) == []
 
 
+def test_a_run_created_and_never_started_is_failed_after_the_start_timeout(home: Path):
+    import time
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.create_run_for_job(
+            dg.GraphDefinition("nothing").to_job(), status=dg.DagsterRunStatus.NOT_STARTED
+        )
+        assert fail_dead_runs(instance) == []  # just created: its process may start it yet
+        later = time.time() + instance.run_monitoring_start_timeout_seconds + 1
+        assert fail_dead_runs(instance, now=later) == [run.run_id]
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
 def test_a_run_not_started_by_any_process_is_left_to_the_start_timeout(home: Path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = instance.create_run_for_job(

@@ -58,11 +58,15 @@ def process_alive(pid: int, started_by: float) -> bool:
         return True
 
 
-def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> list[str]:
     """Mark failed, as the daemon's run monitoring would, each run in progress whose process is
-    gone; the ids of those runs. Without the daemon (`sentiment-run`, `remove-drop` on the
-    embedded default) nothing else would: a killed `sentiment-run` left its run STARTED, holding
-    the MLflow pool for good. Only this launcher can tell; with another, nothing is checked."""
+    gone, and each run created but never started within the start timeout (a process that failed
+    or was killed between creating and starting it: the queue's runs leave that state at once);
+    the ids of those runs. Without the daemon (`sentiment-run`, `remove-drop` on the embedded
+    default) nothing else would: a killed `sentiment-run` left its run STARTED, holding the MLflow
+    pool for good. Only this launcher can tell; with another, nothing is checked."""
+    import time
+
     from sentiment_assets.defs.platform.concurrency import IN_PROGRESS
 
     launcher = instance.run_launcher
@@ -74,4 +78,13 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         if health.status == WorkerStatus.FAILED:
             instance.report_run_failed(run, f"Marked failed: {health.msg}")
             failed.append(run.run_id)
+    timeout = instance.run_monitoring_start_timeout_seconds
+    created_before = (now or time.time()) - timeout
+    for record in instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.NOT_STARTED])
+    ):
+        if record.create_timestamp.timestamp() < created_before:
+            message = f"Marked failed: created {timeout} s ago or more and never started"
+            instance.report_run_failed(record.dagster_run, message)
+            failed.append(record.dagster_run.run_id)
     return failed
