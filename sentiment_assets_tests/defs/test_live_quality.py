@@ -115,6 +115,8 @@ def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
     assert metadata["live_roc_auc"].value == pytest.approx(quality.metrics.roc_auc, abs=1e-6)
     assert quality.drift.score_psi is not None
     assert metadata["score_psi"].value == pytest.approx(quality.drift.score_psi, abs=1e-6)
+    assert isinstance(metadata["reviews"], dg.IntMetadataValue)
+    assert metadata["reviews"].value == quality.reviews
     # Logged to MLflow as a monitoring run of the version that scored it.
     store = MlflowStore.default()
     experiment = store.client().get_experiment_by_name(MONITORING_EXPERIMENT)

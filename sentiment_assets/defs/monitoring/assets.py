@@ -185,6 +185,7 @@ def _live_metadata(
     """Every figure as a number of its own (the UI plots them drop after drop), and tables."""
     metadata: dict[str, Any] = {
         **{name: round(value, 6) for name, value in monitoring.live_figures(quality).items()},
+        "reviews": quality.reviews,  # a count: an int, not MLflow's float
         "status": quality.status(),
         "production_version": quality.production_version,
         "scored_at": quality.scored_at,
