@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -279,6 +279,24 @@ class MlflowStore:
             f"{error}; the alias names {where}, and version {version}, registered for the move, "
             f"{left}"
         ) from failure
+
+    def end_abandoned_runs(self, run_ended: Callable[[str], bool]) -> list[str]:
+        """End as KILLED each run of the experiment still RUNNING whose Dagster run
+        (`DAGSTER_RUN_TAG`) has ended: its process was killed while it ran, so nothing ended it.
+        The MLflow run ids."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            return []
+        ended = []
+        for run in client.search_runs(
+            [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+        ):
+            dagster_run = run.data.tags.get(DAGSTER_RUN_TAG)
+            if dagster_run and run_ended(dagster_run):
+                client.set_terminated(run.info.run_id, status="KILLED")
+                ended.append(run.info.run_id)
+        return ended
 
     def pending_versions(self) -> list[Any]:
         """The versions still marked as registered for a promotion (`PROMOTION_PENDING_TAG`)."""

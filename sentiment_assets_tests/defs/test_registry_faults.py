@@ -311,3 +311,22 @@ def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_
     )
     decided = again.output_for_node("production_model").production_version
     assert PROMOTION_PENDING_TAG not in client.get_model_version(store.model_name, decided).tags
+
+
+def test_an_mlflow_run_left_running_by_a_killed_training_is_ended_by_the_next_one(
+    data_dir: Path, instance
+) -> None:
+    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG
+
+    first = _first_production(data_dir, instance)
+    store = MlflowStore.default()
+    client = store.client()
+    # What a training process killed mid-candidate leaves: its MLflow run still RUNNING. One of
+    # a Dagster run this instance does not know is left alone.
+    left = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: first.run_id})
+    foreign = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: "elsewhere"})
+
+    assert train(instance, **QUICK).success
+
+    assert client.get_run(left.info.run_id).info.status == "KILLED"
+    assert client.get_run(foreign.info.run_id).info.status == "RUNNING"

@@ -110,6 +110,10 @@ def trained_models(
         )
 
     with store_failures(store, "trained_models", "earlier values and production are as they were"):
+        for run_id in store.end_abandoned_runs(lambda run: _run_ended(context.instance, run)):
+            context.log.warning(
+                f"Ended MLflow run {run_id} as KILLED: its Dagster run ended while it was running"
+            )
         trained, curves = train_candidates(
             padded_dataset,
             config.build(),
