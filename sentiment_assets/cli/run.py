@@ -156,19 +156,20 @@ def refresh_drops(
 ) -> list[str]:
     """Read or stem again each stored drop whose `raw_reviews` or `stemmed_corpus` is stale (their
     code changed since), or whose stems are missing; new content is `ingest`'s. A drop's scoring
-    stays as it was (it records the production model of the day the drop landed), unless it was
-    never stored: then the drop is scored now (an ingestion that failed or was stopped after
-    stemming), except the drops `just_failed` to ingest. The drops whose run failed."""
+    stays as it was (it records the production model of the day the drop landed), unless none was
+    stored for its content (`unscored`: an ingestion that failed or was stopped after reading):
+    then the drop is scored now, except the drops `just_failed` to ingest. The drops whose run
+    failed."""
     import dagster as dg
 
     from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops, stored_drop
     from sentiment_assets.defs.monitoring.assets import LIVE, PREDICTIONS
     from sentiment_assets.defs.platform.staleness import MISSING, Staleness
+    from sentiment_assets.defs.training.dataset_inputs import unscored
 
     console = console or RunConsole(verbose=True)
     stemmed = dg.AssetKey("stemmed_corpus")
     failed = []
-    scored = instance.get_materialized_partitions(dg.AssetKey(LIVE))
     for key in instance.get_dynamic_partitions(review_drops.name):
         why = Staleness(instance, _defs()).stale_or_missing([RAW_REVIEWS], key).get(RAW_REVIEWS)
         if why == MISSING:
@@ -193,9 +194,11 @@ def refresh_drops(
         if why is not None and not _materialize_drop(instance, console, key, [stemmed], why, {}):
             failed.append(key)
             continue
-        if key not in scored and key not in just_failed:
+        if key not in just_failed and unscored(instance, [key]):
             selection = [dg.AssetKey(LIVE), dg.AssetKey(PREDICTIONS)]
-            if not _materialize_drop(instance, console, key, selection, "never scored", {}):
+            if not _materialize_drop(
+                instance, console, key, selection, "its content was never scored", {}
+            ):
                 failed.append(key)
     return failed
 
@@ -298,9 +301,9 @@ def _execute(
     from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
     from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
 
+    for dead in fail_dead_runs(instance):
+        console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
     if settings.sqlite_path(settings.tracking_uri()) is not None:
-        for dead in fail_dead_runs(instance):
-            console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
         busy = runs_writing_mlflow(instance)
         if busy:
             raise StoreBusy(
@@ -316,7 +319,7 @@ def _execute(
             )
     except DatabaseError as err:  # a step's own failures are the result's, not raised
         raise InstanceFailed(
-            f"{title}: the Dagster instance at {settings.dagster_home()} could not be written: "
+            f"{title}: the Dagster instance at {settings.dagster_home()} could not be used: "
             f"{err.orig or err}; every value stored before is unchanged (a run left unstarted is "
             "marked failed by a later sentiment-run); run this again once that is fixed"
         ) from err

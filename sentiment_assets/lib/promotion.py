@@ -92,6 +92,8 @@ def promote(
     if verdict.promote:
         with store.failures_explained(STEP, "every value stored before is unchanged"):
             store.move_production(version)
+        moved = f"the alias moved to version {version}, which keeps its {PROMOTION_PENDING_TAG} tag"
+        with store.failures_explained(STEP, f"{moved} until the next decision clears it"):
             store.clear_pending(version)
         moved_from = f" from version {champion.version}" if champion is not None else ""
         log(
@@ -149,7 +151,13 @@ def discard_abandoned(
             store.clear_pending(version)
             continue
         run = pending.tags.get(DAGSTER_RUN_TAG)
-        if run and run_ended(run) and store.discard_version(version):
+        if not run or not run_ended(run):
+            continue
+        # Read again just before deleting: a decision that moved the alias meanwhile keeps it.
+        now = store.production_version()
+        if now is not None and str(now.version) == version:
+            continue
+        if store.discard_version(version):
             log(
                 f"Deleted version {version}: registered for a promotion by Dagster run {run}, "
                 "which ended before the alias moved to it"

@@ -216,8 +216,9 @@ def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_
     monkeypatch.setattr(monitoring, "measure_live_quality", measure)
     capfd.readouterr()
     assert run.main(["-v"]) == 0
-    assert f"Materializing live_quality and drop_predictions of drop {drop}: never scored" in (
-        capfd.readouterr().out
+    assert (
+        f"Materializing live_quality and drop_predictions of drop {drop}: its content was never scored"
+        in (capfd.readouterr().out)
     )
     with dg.DagsterInstance.get() as instance:
         scored = instance.fetch_materializations(
@@ -253,7 +254,7 @@ def test_a_drop_read_by_hand_is_read_again_on_new_code(data_dir: Path, instance,
     assert latest.asset_selection == {dg.AssetKey("raw_reviews")}
 
 
-def test_a_dagster_instance_that_cannot_be_written_is_one_line_not_a_traceback(
+def test_a_dagster_instance_that_cannot_be_used_is_one_line_not_a_traceback(
     quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sqlite3
@@ -271,5 +272,48 @@ def test_a_dagster_instance_that_cannot_be_written_is_one_line_not_a_traceback(
     assert run.main(["-v"]) == 1
     said = capfd.readouterr().err
     assert "drop reviews_sample-01: the Dagster instance at " in said
-    assert "could not be written: disk I/O error; every value stored before is unchanged" in said
+    assert "could not be used: disk I/O error; every value stored before is unchanged" in said
     assert "Traceback" not in said
+
+
+def test_a_drop_is_unscored_until_its_current_content_was_scored(data_dir: Path, instance) -> None:
+    from sentiment_assets.defs.training.dataset_inputs import unscored
+    from sentiment_assets_tests.support import ingest
+
+    landing = data_dir / "landing"
+    write_sample_drops(landing, drops=1, rows_per_drop=200)
+    drop = "reviews_sample-01"
+    assert unscored(instance, [drop]) == []  # nothing stored: nothing to learn
+    assert ingest(instance, [drop])[drop].success  # read, stemmed and scored
+    assert unscored(instance, [drop]) == []
+
+    job = definitions().resolve_job_def("ingest_drop")
+    read_only = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
+    # Read again to the same content (new code): its record stands.
+    job.execute_in_process(instance=instance, partition_key=drop, asset_selection=read_only)
+    assert unscored(instance, [drop]) == []
+    # New content under the same name, read and stemmed but not scored: it waits.
+    (newer,) = write_sample_drops(data_dir / "newer", drops=1, rows_per_drop=200, seed=7)
+    shutil.copyfile(newer, landing / newer.name)
+    job.execute_in_process(instance=instance, partition_key=drop, asset_selection=read_only)
+    assert unscored(instance, [drop]) == [drop]
+    assert ingest(instance, [drop])[drop].success
+    assert unscored(instance, [drop]) == []
+
+
+def test_a_removed_drop_stemmed_after_the_dataset_asks_for_no_retraining(
+    data_dir: Path, instance
+) -> None:
+    from sentiment_assets.defs.training.dataset_inputs import stemmed_since_built
+    from sentiment_assets_tests.support import ingest
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    ingest(instance, ["reviews_sample-01"])
+    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    ingest(instance, ["reviews_sample-02"])
+    assert stemmed_since_built(instance)
+    # Removed before any dataset held it: the event log keeps its stems, which no longer count.
+    instance.delete_dynamic_partition("review_drops", "reviews_sample-02")
+    assert not stemmed_since_built(instance)

@@ -17,10 +17,11 @@ PAGE = 10_000
 
 
 def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
-    """What a drop's latest stored `raw_reviews` was read from: the file it read (its metadata;
-    for materializations older than that, the file its run was told to read) and the sha256 of
-    the bytes parsed (its data version); None before the first, and once the drop is removed (the
-    event log keeps a removed partition's materializations)."""
+    """What a drop's latest stored `raw_reviews` was read from: the file its run was told to read
+    (`FILE_TAG`), else the file it found by the drop's key (`SOURCE_FILE`, in a backfill or
+    `dagster asset materialize`), and the sha256 of the bytes parsed (its data version); None
+    before the first, and once the drop is removed (the event log keeps a removed partition's
+    materializations)."""
     if not instance.has_dynamic_partition(review_drops.name, key):
         return None
     records = instance.fetch_materializations(
@@ -32,13 +33,13 @@ def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
     sha = materialization.tags.get(DATA_VERSION_TAG)
     if sha is None:
         return None
-    # A run without the drop sensor's tags (a backfill, `dagster asset materialize`) finds the
-    # file by its key; the metadata names it either way.
-    source = materialization.metadata.get(SOURCE_FILE)
-    if source is not None:
-        return Ingested(file=str(source.value), sha256=sha)
     run = instance.get_run_by_id(records[0].run_id)
-    return Ingested(file=run.tags.get(FILE_TAG) if run else None, sha256=sha)
+    if run is not None and (planned := run.tags.get(FILE_TAG)):
+        return Ingested(file=planned, sha256=sha)
+    # Read back from the metadata shown to people: a materialization's own tags refuse most file
+    # names (63 characters at most, no spaces), and only the run's tags are free text.
+    found = materialization.metadata.get(SOURCE_FILE)
+    return Ingested(file=str(found.value) if found is not None else None, sha256=sha)
 
 
 def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
@@ -65,3 +66,23 @@ def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, sinc
         limit=PAGE,
     ).records
     return all(r.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256 for r in records)
+
+
+def content_stored_since(instance: dg.DagsterInstance, key: str) -> float | None:
+    """When drop `key`'s current content (its latest `raw_reviews` data version) was stored first
+    in the unbroken run of reads of that content that ends with the latest; None before any."""
+    since, content, cursor = None, None, None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key]),
+            limit=PAGE,
+            cursor=cursor,
+        )
+        for record in page.records:  # newest first
+            sha = record.asset_materialization.tags.get(DATA_VERSION_TAG)
+            if content is not None and sha != content:
+                return since
+            content, since = sha, record.timestamp
+        if not page.has_more:
+            return since
+        cursor = page.cursor

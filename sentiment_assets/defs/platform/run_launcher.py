@@ -75,7 +75,9 @@ def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> li
     failed = []
     for run in instance.get_runs(dg.RunsFilter(statuses=list(IN_PROGRESS))):
         health = launcher.check_run_worker_health(run)
-        if health.status == WorkerStatus.FAILED:
+        # Read again, as Dagster's run monitoring does: a run that ended meanwhile stays ended.
+        now_run = instance.get_run_by_id(run.run_id)
+        if health.status == WorkerStatus.FAILED and now_run and now_run.status == run.status:
             instance.report_run_failed(run, f"Marked failed: {health.msg}")
             failed.append(run.run_id)
     timeout = instance.run_monitoring_start_timeout_seconds

@@ -1,17 +1,23 @@
 """Whether the stored dataset has every drop's latest stems, beside Dagster's stale status; and
-which drops stemmed since have not been scored by production yet.
+which drops production has not scored yet in their current content.
 
 Dagster's resolver stops comparing an asset with a partitioned dependency once that dependency
 has 100 partitions (`SKIP_PARTITION_DATA_VERSION_DEPENDENCY_THRESHOLD`, two years of weekly
 drops): from then on `padded_dataset` never shows stale, whatever lands. Timestamps have no such
-limit: the dataset counts as built from the drops stemmed before its run *started*.
+limit: the dataset counts as built from the drops stemmed before its run *started*. The event log
+keeps a removed drop's materializations: only the drops that are partitions now count.
 """
+
+from collections.abc import Iterable
 
 import dagster as dg
 
+from sentiment_assets.defs.ingestion.partitions import content_stored_since, review_drops
 from sentiment_assets.defs.monitoring.assets import LIVE
 
 DATASET, STEMMED = dg.AssetKey("padded_dataset"), dg.AssetKey("stemmed_corpus")
+# Stem records looked at a time: the newest is nearly always a drop that is still there.
+_PAGE = 100
 
 
 def dataset_built_from(instance: dg.DagsterInstance) -> float:
@@ -24,10 +30,19 @@ def dataset_built_from(instance: dg.DagsterInstance) -> float:
     return run.start_time if run is not None and run.start_time else records[0].timestamp
 
 
-def newest_stems(instance: dg.DagsterInstance) -> float | None:
-    """When a drop was last stemmed; None before the first."""
-    records = instance.fetch_materializations(STEMMED, limit=1).records
-    return records[0].timestamp if records else None
+def newest_stems(instance: dg.DagsterInstance, drops: set[str] | None = None) -> float | None:
+    """When a drop of `drops` (default: the drops now) was last stemmed; None before the first."""
+    if drops is None:
+        drops = set(instance.get_dynamic_partitions(review_drops.name))
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(STEMMED, limit=_PAGE, cursor=cursor)
+        for record in page.records:
+            if record.partition_key in drops:
+                return record.timestamp
+        if not page.has_more:
+            return None
+        cursor = page.cursor
 
 
 def stemmed_since_built(instance: dg.DagsterInstance) -> bool:
@@ -38,10 +53,30 @@ def stemmed_since_built(instance: dg.DagsterInstance) -> bool:
     return newest is not None and newest > dataset_built_from(instance)
 
 
+def unscored(instance: dg.DagsterInstance, drops: Iterable[str]) -> list[str]:
+    """The drops of `drops` whose stored content has no `live_quality` record made since it was
+    stored: production never scored it (the drop's ingestion failed, or was stopped, between
+    reading and scoring), so a retraining would learn it before it was measured. A drop read
+    again to the same content keeps its record; one whose file changed needs a new one."""
+    waiting = []
+    for drop in sorted(drops):
+        since = content_stored_since(instance, drop)
+        if since is None:
+            continue  # nothing stored: nothing to learn
+        scored = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(LIVE), asset_partitions=[drop], after_timestamp=since
+            ),
+            limit=1,
+        ).records
+        if not scored:
+            waiting.append(drop)
+    return waiting
+
+
 def unscored_since_built(instance: dg.DagsterInstance, drops: set[str]) -> list[str]:
-    """The drops of `drops` stemmed after the stored dataset was built that have no `live_quality`
-    record: production never scored them (their ingestion failed, or was stopped, between
-    stemming and scoring), so a retraining now would learn them before they were measured."""
+    """`unscored` among the drops of `drops` stemmed after the stored dataset was built: those
+    the next retraining would learn first."""
     built, stemmed, cursor = dataset_built_from(instance), set(), None
     while True:
         result = instance.fetch_materializations(
@@ -53,5 +88,4 @@ def unscored_since_built(instance: dg.DagsterInstance, drops: set[str]) -> list[
         if not result.has_more:
             break
         cursor = result.cursor
-    waiting = (stemmed & drops) - instance.get_materialized_partitions(dg.AssetKey(LIVE))
-    return sorted(waiting)
+    return unscored(instance, stemmed & drops)

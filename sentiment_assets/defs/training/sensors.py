@@ -47,7 +47,7 @@ def retrain_on_new_data(
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
     removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
-    newest_drop = newest_stems(context.instance)
+    newest_drop = newest_stems(context.instance, drops)
     built_from = dataset_built_from(context.instance)
     if not removed:
         context.update_cursor(json.dumps(sorted(drops)))
