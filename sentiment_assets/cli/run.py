@@ -70,7 +70,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
     drops = set(instance.get_dynamic_partitions(review_drops.name))
-    if unscored := unscored_since_built(instance, drops):
+    if unscored := unscored_since_built(instance, drops, _defs().resources["io_manager"]):
         console.problem(
             f"Not training: production has not scored drop(s) {', '.join(unscored)} (see above), "
             "and a retraining now would learn them before their live quality is measured; run "
@@ -194,7 +194,7 @@ def refresh_drops(
         if why is not None and not _materialize_drop(instance, console, key, [stemmed], why, {}):
             failed.append(key)
             continue
-        if key not in just_failed and unscored(instance, [key]):
+        if key not in just_failed and unscored(instance, [key], _defs().resources["io_manager"]):
             selection = [dg.AssetKey(LIVE), dg.AssetKey(PREDICTIONS)]
             if not _materialize_drop(
                 instance, console, key, selection, "its content was never scored", {}

@@ -277,28 +277,37 @@ def test_a_dagster_instance_that_cannot_be_used_is_one_line_not_a_traceback(
 
 
 def test_a_drop_is_unscored_until_its_current_content_was_scored(data_dir: Path, instance) -> None:
+    from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
     from sentiment_assets.defs.training.dataset_inputs import unscored
     from sentiment_assets_tests.support import ingest
 
-    landing = data_dir / "landing"
+    landing, io_manager = data_dir / "landing", ArtifactIOManager()
     write_sample_drops(landing, drops=1, rows_per_drop=200)
     drop = "reviews_sample-01"
-    assert unscored(instance, [drop]) == []  # nothing stored: nothing to learn
+    assert unscored(instance, [drop], io_manager) == []  # nothing stored: nothing to learn
     assert ingest(instance, [drop])[drop].success  # read, stemmed and scored
-    assert unscored(instance, [drop]) == []
+    assert unscored(instance, [drop], io_manager) == []
 
     job = definitions().resolve_job_def("ingest_drop")
     read_only = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
     # Read again to the same content (new code): its record stands.
     job.execute_in_process(instance=instance, partition_key=drop, asset_selection=read_only)
-    assert unscored(instance, [drop]) == []
+    assert unscored(instance, [drop], io_manager) == []
     # New content under the same name, read and stemmed but not scored: it waits.
     (newer,) = write_sample_drops(data_dir / "newer", drops=1, rows_per_drop=200, seed=7)
     shutil.copyfile(newer, landing / newer.name)
     job.execute_in_process(instance=instance, partition_key=drop, asset_selection=read_only)
-    assert unscored(instance, [drop]) == [drop]
+    assert unscored(instance, [drop], io_manager) == [drop]
     assert ingest(instance, [drop])[drop].success
-    assert unscored(instance, [drop]) == []
+    assert unscored(instance, [drop], io_manager) == []
+    # Removed (its values deleted, the event log keeps its records), then landed again with the
+    # same content and not scored: it waits too.
+    for asset in ("raw_reviews", "stemmed_corpus", "live_quality", "drop_predictions"):
+        io_manager.remove_partition(dg.AssetKey(asset), drop)
+    instance.delete_dynamic_partition("review_drops", drop)
+    instance.add_dynamic_partitions("review_drops", [drop])
+    job.execute_in_process(instance=instance, partition_key=drop, asset_selection=read_only)
+    assert unscored(instance, [drop], io_manager) == [drop]
 
 
 def test_a_removed_drop_stemmed_after_the_dataset_asks_for_no_retraining(

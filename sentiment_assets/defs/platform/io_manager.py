@@ -126,6 +126,10 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         except NotStored:
             return None
 
+    def is_stored(self, asset_key: dg.AssetKey, partition: str | None) -> bool:
+        """Whether an asset (partition) has a stored value (a removed drop's have none)."""
+        return bool(self.store().versions(_slot(asset_key, partition)))
+
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
         try:

@@ -14,6 +14,7 @@ import dagster as dg
 
 from sentiment_assets.defs.ingestion.partitions import content_stored_since, review_drops
 from sentiment_assets.defs.monitoring.assets import LIVE
+from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 
 DATASET, STEMMED = dg.AssetKey("padded_dataset"), dg.AssetKey("stemmed_corpus")
 # Stem records looked at a time: the newest is nearly always a drop that is still there.
@@ -53,16 +54,22 @@ def stemmed_since_built(instance: dg.DagsterInstance) -> bool:
     return newest is not None and newest > dataset_built_from(instance)
 
 
-def unscored(instance: dg.DagsterInstance, drops: Iterable[str]) -> list[str]:
-    """The drops of `drops` whose stored content has no `live_quality` record made since it was
-    stored: production never scored it (the drop's ingestion failed, or was stopped, between
+def unscored(
+    instance: dg.DagsterInstance, drops: Iterable[str], io_manager: ArtifactIOManager
+) -> list[str]:
+    """The drops of `drops` whose stored content has no stored `live_quality` record made since it
+    was stored: production never scored it (the drop's ingestion failed, or was stopped, between
     reading and scoring), so a retraining would learn it before it was measured. A drop read
-    again to the same content keeps its record; one whose file changed needs a new one."""
+    again to the same content keeps its record; one whose file changed needs a new one, and so
+    does a removed drop landed again (the event log keeps its old record; the store does not)."""
     waiting = []
     for drop in sorted(drops):
         since = content_stored_since(instance, drop)
         if since is None:
             continue  # nothing stored: nothing to learn
+        if not io_manager.is_stored(dg.AssetKey(LIVE), drop):
+            waiting.append(drop)
+            continue
         scored = instance.fetch_materializations(
             dg.AssetRecordsFilter(
                 asset_key=dg.AssetKey(LIVE), asset_partitions=[drop], after_timestamp=since
@@ -74,7 +81,9 @@ def unscored(instance: dg.DagsterInstance, drops: Iterable[str]) -> list[str]:
     return waiting
 
 
-def unscored_since_built(instance: dg.DagsterInstance, drops: set[str]) -> list[str]:
+def unscored_since_built(
+    instance: dg.DagsterInstance, drops: set[str], io_manager: ArtifactIOManager
+) -> list[str]:
     """`unscored` among the drops of `drops` stemmed after the stored dataset was built: those
     the next retraining would learn first."""
     built, stemmed, cursor = dataset_built_from(instance), set(), None
@@ -88,4 +97,4 @@ def unscored_since_built(instance: dg.DagsterInstance, drops: set[str]) -> list[
         if not result.has_more:
             break
         cursor = result.cursor
-    return unscored(instance, stemmed & drops)
+    return unscored(instance, stemmed & drops, io_manager)

@@ -58,11 +58,11 @@ def retrain_on_new_data(
     busy = runs_in_flight(context.instance)
     if busy:
         return dg.SkipReason(f"waiting for {busy} run(s) in flight")  # a removal waits too
-    if unscored := unscored_since_built(context.instance, drops):
+    if unscored := unscored_since_built(context.instance, drops, io_manager):
         return dg.SkipReason(
             f"waiting for production to score drop(s) {', '.join(unscored)} (their ingestion run "
             "failed or was stopped after stemming): a retraining now would learn them before "
-            "their live quality is measured; materialize live_quality for them"
+            "their live quality is measured; materialize live_quality and drop_predictions for them"
         )
     if removed:
         context.update_cursor(json.dumps(sorted(drops)))
