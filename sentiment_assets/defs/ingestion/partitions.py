@@ -1,5 +1,7 @@
 """One partition per review drop; the drop sensor adds a key as each file lands."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from sentiment_assets.lib.drop_plan import Ingested
@@ -42,20 +44,33 @@ def stored_drop(instance: dg.DagsterInstance, key: str) -> Ingested | None:
     return Ingested(file=str(found.value) if found is not None else None, sha256=sha)
 
 
-def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
-    """When content (a file's sha256, `raw_reviews`' data version) was first stored, under any
-    drop, removed ones included; None if never."""
+def materializations(
+    instance: dg.DagsterInstance,
+    records_filter: dg.AssetKey | dg.AssetRecordsFilter,
+    *,
+    limit: int = PAGE,
+    ascending: bool = False,
+) -> Iterator[dg.EventLogRecord]:
+    """Every materialization record the filter selects, newest first unless `ascending`, fetched
+    `limit` at a time as they are asked for."""
     cursor = None
     while True:
         page = instance.fetch_materializations(
-            RAW_REVIEWS, limit=PAGE, cursor=cursor, ascending=True
+            records_filter, limit=limit, cursor=cursor, ascending=ascending
         )
-        for record in page.records:
-            if record.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256:
-                return record.timestamp
+        yield from page.records
         if not page.has_more:
-            return None
+            return
         cursor = page.cursor
+
+
+def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
+    """When content (a file's sha256, `raw_reviews`' data version) was first stored, under any
+    drop, removed ones included; None if never."""
+    for record in materializations(instance, RAW_REVIEWS, ascending=True):
+        if record.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256:
+            return record.timestamp
+    return None
 
 
 def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, since: float) -> bool:
@@ -71,18 +86,11 @@ def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, sinc
 def content_stored_since(instance: dg.DagsterInstance, key: str) -> float | None:
     """When drop `key`'s current content (its latest `raw_reviews` data version) was stored first
     in the unbroken run of reads of that content that ends with the latest; None before any."""
-    since, content, cursor = None, None, None
-    while True:
-        page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key]),
-            limit=PAGE,
-            cursor=cursor,
-        )
-        for record in page.records:  # newest first
-            sha = record.asset_materialization.tags.get(DATA_VERSION_TAG)
-            if content is not None and sha != content:
-                return since
-            content, since = sha, record.timestamp
-        if not page.has_more:
-            return since
-        cursor = page.cursor
+    since, content = None, None
+    reads = dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key])
+    for record in materializations(instance, reads):  # newest first
+        sha = record.asset_materialization.tags.get(DATA_VERSION_TAG)
+        if content is not None and sha != content:
+            break
+        content, since = sha, record.timestamp
+    return since

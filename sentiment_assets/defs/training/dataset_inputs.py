@@ -12,7 +12,11 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from sentiment_assets.defs.ingestion.partitions import content_stored_since, review_drops
+from sentiment_assets.defs.ingestion.partitions import (
+    content_stored_since,
+    materializations,
+    review_drops,
+)
 from sentiment_assets.defs.monitoring.assets import LIVE
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 
@@ -35,15 +39,8 @@ def newest_stems(instance: dg.DagsterInstance, drops: set[str] | None = None) ->
     """When a drop of `drops` (default: the drops now) was last stemmed; None before the first."""
     if drops is None:
         drops = set(instance.get_dynamic_partitions(review_drops.name))
-    cursor = None
-    while True:
-        page = instance.fetch_materializations(STEMMED, limit=_PAGE, cursor=cursor)
-        for record in page.records:
-            if record.partition_key in drops:
-                return record.timestamp
-        if not page.has_more:
-            return None
-        cursor = page.cursor
+    stems = materializations(instance, STEMMED, limit=_PAGE)
+    return next((r.timestamp for r in stems if r.partition_key in drops), None)
 
 
 def stemmed_since_built(instance: dg.DagsterInstance) -> bool:
@@ -86,15 +83,8 @@ def unscored_since_built(
 ) -> list[str]:
     """`unscored` among the drops of `drops` stemmed after the stored dataset was built: those
     the next retraining would learn first."""
-    built, stemmed, cursor = dataset_built_from(instance), set(), None
-    while True:
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=STEMMED, after_timestamp=built),
-            limit=1000,
-            cursor=cursor,
-        )
-        stemmed |= {record.partition_key for record in result.records}
-        if not result.has_more:
-            break
-        cursor = result.cursor
+    since_built = dg.AssetRecordsFilter(
+        asset_key=STEMMED, after_timestamp=dataset_built_from(instance)
+    )
+    stemmed = {record.partition_key for record in materializations(instance, since_built)}
     return unscored(instance, stemmed & drops, io_manager)
