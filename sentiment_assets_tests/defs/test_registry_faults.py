@@ -278,6 +278,28 @@ def test_a_store_that_fails_after_registering_leaves_no_version_registered(
     assert [str(v.version) for v in versions] == ["1"]
 
 
+def test_a_version_is_marked_pending_from_its_registration_until_the_alias_moves(
+    data_dir: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The mark is what lets the next decision delete a version whose run died before the move.
+    from sentiment_assets.lib.tracking import PROMOTION_PENDING_TAG
+
+    store = _promoting(data_dir, instance)
+    move = MlflowStore.move_production
+    marks = {}
+
+    def move_seeing_the_mark(self, version):
+        tags = self.client().get_model_version(self.model_name, version).tags
+        marks[version] = tags.get(PROMOTION_PENDING_TAG)
+        return move(self, version)
+
+    monkeypatch.setattr(MlflowStore, "move_production", move_seeing_the_mark)
+    assert train(instance, **QUICK).success
+
+    assert marks == {"2": "true"}
+    assert PROMOTION_PENDING_TAG not in store.client().get_model_version(store.model_name, "2").tags
+
+
 def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_decision(
     data_dir: Path, instance
 ) -> None:
@@ -293,7 +315,9 @@ def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_
     # A version the alias moved to whose mark was never cleared (the store failed just then)
     # keeps its place: only the mark goes.
     client.set_model_version_tag(store.model_name, "1", PROMOTION_PENDING_TAG, "true")
-    for run in (first.run_id, "a-run-of-another-instance"):
+    # One of a run still going (another training that has not moved the alias yet) is its own.
+    running = _running_dagster_run(instance)
+    for run in (first.run_id, "a-run-of-another-instance", running):
         tags = {DAGSTER_RUN_TAG: run, PROMOTION_PENDING_TAG: "true", "promotion.reason": "x"}
         client.create_model_version(
             store.model_name, candidate.model_uri, candidate.run_id, tags=tags
@@ -304,7 +328,8 @@ def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_
     assert again.success
     versions = client.search_model_versions(f"name = '{store.model_name}'")
     held = {str(v.version) for v in versions}
-    assert "2" not in held and {"1", "3"} <= held
+    assert "2" not in held and {"1", "3", "4"} <= held
+    assert client.get_model_version(store.model_name, "4").tags[PROMOTION_PENDING_TAG] == "true"
     assert PROMOTION_PENDING_TAG not in client.get_model_version(store.model_name, "1").tags
     logged = [
         e.message for e in instance.all_logs(again.run_id) if e.step_key == "production_model"
@@ -326,11 +351,20 @@ def test_an_mlflow_run_left_running_by_a_killed_training_is_ended_by_the_next_on
     store = MlflowStore.default()
     client = store.client()
     # What a training process killed mid-candidate leaves: its MLflow run still RUNNING. One of
-    # a Dagster run this instance does not know is left alone.
+    # a Dagster run this instance does not know, or of one still going, is left alone.
     left = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: first.run_id})
     foreign = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: "elsewhere"})
+    running = _running_dagster_run(instance)
+    training = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: running})
 
     assert train(instance, **QUICK).success
 
     assert client.get_run(left.info.run_id).info.status == "KILLED"
     assert client.get_run(foreign.info.run_id).info.status == "RUNNING"
+    assert client.get_run(training.info.run_id).info.status == "RUNNING"
+
+
+def _running_dagster_run(instance: dg.DagsterInstance) -> str:
+    """The id of a run this instance holds as started and not ended."""
+    job = dg.GraphDefinition("another_training").to_job()
+    return instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED).run_id
