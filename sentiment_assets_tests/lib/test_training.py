@@ -21,6 +21,7 @@ from sentiment_assets.lib.training import (
 )
 from sentiment_assets.model.candidates import make_candidate
 from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.evaluation import classification_metrics, tune_threshold
 
 
 def _fitted(dataset: PaddedDataset, refit: bool):
@@ -55,6 +56,19 @@ def test_without_refit_the_candidate_is_the_model_fitted_on_train(train_only, sa
         score_split(candidate, sample_dataset, "test")[1],
         score_split(alone, sample_dataset, "test")[1],
     )
+
+
+def test_the_threshold_and_validation_figures_come_from_validation_never_from_test(
+    train_only, sample_dataset
+):
+    candidate, fitted = train_only
+    labels, probabilities = score_split(candidate, sample_dataset, "validation")
+
+    assert fitted.threshold == tune_threshold(labels, probabilities)
+    assert fitted.validation == classification_metrics(labels, probabilities, fitted.threshold)
+    # The test split's labels turned over change neither.
+    _, no_test = _fitted(_flipped(sample_dataset, "test"), refit=False)
+    assert (no_test.threshold, no_test.validation) == (fitted.threshold, fitted.validation)
 
 
 def test_refit_keeps_the_threshold_and_validation_of_the_model_fitted_on_train(
