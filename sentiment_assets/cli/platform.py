@@ -7,8 +7,11 @@ agree on where the Dagster instance, the MLflow store and the drops are.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn
@@ -110,10 +113,6 @@ _INSTANCE_SECTIONS = {
 
 def prepare() -> None:
     """A DAGSTER_HOME with the project's instance config, and drops to work on (samples if none)."""
-    from sentiment_assets.cli.sample_drops import write_sample_drops
-    from sentiment_assets.lib import drops
-    from sentiment_assets.lib.storage.legacy import adopt_legacy_values
-
     # Stored reviews, models and run logs are personal data: owner-only from the top.
     settings.private_dir(settings.data_dir())
     store = settings.sqlite_path(settings.tracking_uri())
@@ -122,6 +121,18 @@ def prepare() -> None:
     home = settings.dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
+    # Two processes creating a fresh instance at once (make run and make dev started together)
+    # race in Dagster's SQLite migrations and can leave its schema with two heads, for good; the
+    # landing folder's sample drops would be written twice too.
+    with locked(home / "prepare.lock"):
+        _prepare(home)
+
+
+def _prepare(home: Path) -> None:
+    from sentiment_assets.cli.sample_drops import write_sample_drops
+    from sentiment_assets.lib import drops
+    from sentiment_assets.lib.storage.legacy import adopt_legacy_values
+
     if not (home / "dagster.yaml").exists():
         config = resources.files("sentiment_assets").joinpath("dagster.yaml").read_text()
         (home / "dagster.yaml").write_text(config)
@@ -154,6 +165,38 @@ def prepare() -> None:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")
 
 
+@contextmanager
+def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Within, this process alone holds `path`'s lock (the kernel drops it when its holder dies,
+    so a killed process never blocks the next one). Yields True; False, at once, when `wait` is
+    False and another process holds it."""
+    with open(path, "a") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+@contextmanager
+def working_alone() -> Iterator[bool]:
+    """Whether this `sentiment-run` or `remove-drop` is the only one working on the Dagster
+    instance (True) or another is (False, without waiting). Each checks for runs in progress
+    before it starts its own: two of them started together would both pass that check."""
+    with locked(settings.dagster_home() / "sentiment-run.lock", wait=False) as alone:
+        yield alone
+
+
+ANOTHER_AT_WORK = (
+    "another sentiment-run or remove-drop is working on the Dagster instance at {home}; run this "
+    "again when it has finished"
+)
+
+
 def remove_drop(key: str) -> int:
     """Delete a drop's partition and its stored values in every asset partitioned by drop; refuse
     a key that is not a drop, a drop whose file is still landed, and while runs are in flight."""
@@ -172,7 +215,10 @@ def remove_drop(key: str) -> int:
     os.environ["DAGSTER_HOME"] = str(home)
     landing = settings.landing_dir()
     landed = [f.name for f in drops.scan_landing(landing)[0] if f.key == key]
-    with dg.DagsterInstance.get() as instance:
+    with working_alone() as alone, dg.DagsterInstance.get() as instance:
+        if not alone:
+            print(f"{ANOTHER_AT_WORK.format(home=home)}; nothing removed", file=sys.stderr)
+            return 1
         if not instance.has_dynamic_partition(review_drops.name, key):
             print(f"No drop {key!r}: nothing removed", file=sys.stderr)
             return 2

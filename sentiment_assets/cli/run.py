@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from sentiment_assets.cli import finish
 from sentiment_assets.cli.console import RunConsole
-from sentiment_assets.cli.platform import prepare
+from sentiment_assets.cli.platform import ANOTHER_AT_WORK, prepare, working_alone
 from sentiment_assets.lib import drops, settings
 
 if TYPE_CHECKING:
@@ -50,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
+    with working_alone() as alone, dg.DagsterInstance.get() as instance:
+        if not alone:
+            console.problem(
+                "Not ingesting or training: " + ANOTHER_AT_WORK.format(home=settings.dagster_home())
+            )
+            return 1
         try:
             return _run(instance, console, args.epochs)
         except (StoreBusy, InstanceFailed) as refused:

@@ -154,3 +154,41 @@ def test_serve_without_a_production_model_says_so_and_sets_nothing_up(
     # No sample drops, no MLflow store, no Dagster instance: only the fixture's empty landing.
     assert [p.name for p in data_dir.iterdir()] == ["landing"]
     assert list((data_dir / "landing").iterdir()) == []
+
+
+def test_remove_drop_is_refused_while_sentiment_run_works(
+    two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from sentiment_assets.cli.platform import working_alone
+
+    shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
+    with working_alone():
+        assert main(["remove-drop", "reviews_sample-02"]) == 1
+
+    assert "another sentiment-run or remove-drop is working on" in capsys.readouterr().err
+    assert "reviews_sample-02" in two_drops.get_dynamic_partitions(review_drops.name)
+    assert all(_versions(asset, "reviews_sample-02") for asset in DROPPED)
+
+
+def test_prepare_waits_while_another_process_sets_the_instance_up(data_dir: Path) -> None:
+    # Two processes migrating a fresh SQLite instance at once can leave it with two schema heads.
+    import subprocess
+    import sys
+    import time
+
+    from sentiment_assets.cli.platform import locked
+
+    home = data_dir / "dagster_home"
+    home.mkdir()
+    with locked(home / "prepare.lock"):
+        child = subprocess.Popen(
+            [str(Path(sys.executable).with_name("sentiment-platform")), "prepare"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while f"-> FLOCK  ADVISORY  WRITE {child.pid} " not in Path("/proc/locks").read_text():
+            assert child.poll() is None and time.monotonic() < deadline, "it did not wait"
+            time.sleep(0.05)
+        assert not (home / "history").exists()
+    assert child.wait(timeout=60) == 0
+    assert (home / "history" / "runs.db").exists()

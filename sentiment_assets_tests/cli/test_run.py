@@ -326,3 +326,21 @@ def test_a_removed_drop_stemmed_after_the_dataset_asks_for_no_retraining(
     # Removed before any dataset held it: the event log keeps its stems, which no longer count.
     instance.delete_dynamic_partition("review_drops", "reviews_sample-02")
     assert not stemmed_since_built(instance)
+
+
+def test_a_second_sentiment_run_is_refused_while_one_works(
+    data_dir: Path, capfd: pytest.CaptureFixture
+) -> None:
+    # Both would pass the check for runs in progress before either started its own.
+    from sentiment_assets.cli.platform import working_alone
+    from sentiment_assets.defs.ingestion.partitions import review_drops
+
+    run.prepare()
+    with working_alone() as alone:
+        assert alone
+        assert run.main([]) == 1
+
+    said = capfd.readouterr().err
+    assert "Not ingesting or training: another sentiment-run or remove-drop is working on" in said
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(review_drops.name) == []
