@@ -59,12 +59,13 @@ class IncompleteFileError(ReviewFileError):
 def unfinished_tail(tail: bytes) -> str | None:
     """Why a file whose last byte is `tail` (empty for an empty file) is unfinished, or None.
 
-    Every complete export ends its last record with a newline; this is the check a caller can make
-    cheaply on the last byte alone, before reading the file (the readers make it too).
+    Every complete export ends its last record with a line end (a newline, or a carriage return
+    alone in a classic Mac export); this is the check a caller can make cheaply on the last byte
+    alone, before reading the file (the readers make it too).
     """
     if not tail:
         return "it is empty"
-    if not tail.endswith(b"\n"):
+    if not tail.endswith((b"\n", b"\r")):
         return NO_FINAL_NEWLINE
     return None
 
@@ -81,16 +82,26 @@ _BYTE_ORDER_MARKS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
+# Files that are not text at all, by their first bytes; each would end in a stray byte and wait
+# as unfinished.
+_CONTAINERS = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)", "save it as CSV UTF-8"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook", "save it as CSV UTF-8"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it into the landing folder"),
+)
 
 
 def wrong_encoding(head: bytes) -> str | None:
     """Why a file whose first bytes are `head` is not UTF-8 text, when they show it at once: a
-    UTF-16 or UTF-32 byte-order mark (Excel's "Unicode text" export), or UTF-16 without one (a
+    workbook or compressed file, a UTF-16 or UTF-32 byte-order mark (Excel's "Unicode text" export), or UTF-16 without one (a
     NUL byte after or before each character of English text). None otherwise; any other stray
     byte is found where it is while reading (NUL bytes after text are a file still being filled).
 
     Checked before the end: such a file ends in a NUL, not a newline, and would look unfinished.
     """
+    for magic, what, fix in _CONTAINERS:
+        if head.startswith(magic):
+            return f"it is {what}, not CSV text; {fix}"
     for mark, encoding in _BYTE_ORDER_MARKS:
         if head.startswith(mark):
             return (

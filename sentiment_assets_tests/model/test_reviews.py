@@ -258,8 +258,28 @@ def test_a_file_without_final_newline_is_incomplete(tmp_path):
     assert _incomplete(path) == "it does not end with a newline"
 
 
+def test_a_classic_mac_export_ending_each_line_with_a_carriage_return_is_read(tmp_path):
+    path = _write(tmp_path, (HEADER + _row(1) + _row(2)).replace("\n", "\r"))
+    assert read_reviews(path)[REVIEW_ID].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00", "it is a ZIP archive (an Excel .xlsx workbook is one)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "it is an Excel .xls workbook"),
+        (b"\x1f\x8b\x08\x00\x00\x00", "it is gzip-compressed"),
+    ],
+    ids=["xlsx", "xls", "gzip"],
+)
+def test_a_workbook_or_compressed_file_is_refused_as_such_not_as_unfinished(tmp_path, start, said):
+    path = _write(tmp_path, start + bytes(range(256)) * 4)
+    assert _problem(path).startswith(f"{said}, not CSV text; ")
+
+
 def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
-    for content in (b"", HEADER.encode() + b"0,1", (HEADER + _row(1)).encode()):
+    ends = (b"", HEADER.encode() + b"0,1", (HEADER + _row(1)).encode())
+    for content in (*ends, (HEADER + _row(1)).replace("\n", "\r").encode()):
         path = _write(tmp_path, content)
         try:
             read_reviews(path)
