@@ -64,7 +64,8 @@ def test_keys_typed_by_hand_are_stored_apart_inside_the_storage_folder(
 ) -> None:
     root = tmp_path / "storage"
     resources = {"io_manager": ArtifactIOManager(base_dir=str(root))}
-    instance.add_dynamic_partitions(typed.name, [*HAND_TYPED, "never-stored"])
+    never = [f"never-stored-{i}" for i in range(7)]
+    instance.add_dynamic_partitions(typed.name, [*HAND_TYPED, *never])
     for key in HAND_TYPED:
         result = dg.materialize([table], partition_key=key, instance=instance, resources=resources)
         metadata = result.asset_materializations_for_node("table")[0].metadata
@@ -73,8 +74,18 @@ def test_keys_typed_by_hand_are_stored_apart_inside_the_storage_folder(
     result = dg.materialize(
         [table, together], selection=[together], instance=instance, resources=resources
     )
-    # Every key reads back its own value; a partition never stored is skipped.
+    # Every key reads back its own value; the partitions never stored are skipped, in one line.
     assert result.output_for_node("together") == {key: key for key in HAND_TYPED}
+    warned = [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if "never stored" in (e.user_message or "")
+    ]
+    assert warned == [
+        "table was never stored for 7 partition(s), skipped: never-stored-0, never-stored-1, "
+        "never-stored-2, never-stored-3, never-stored-4 and 2 more (a drop whose reading failed "
+        "stays a partition until sentiment-platform remove-drop removes it)"
+    ]
     assert {p.name for p in tmp_path.iterdir()} == {"storage", "dagster_home"}
 
 

@@ -16,6 +16,7 @@ from sentiment_assets.lib.storage.values import read_table, read_value, write_va
 from sentiment_assets.model.dataset import PaddedDataset
 
 DATASET = dg.AssetKey("padded_dataset")
+_NAMED = 5  # how many partitions never stored a warning names
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):
@@ -72,7 +73,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
             return self._load(_slot(key, None), kind)
         if get_origin(kind) is not dict and len(context.asset_partition_keys) == 1:
             return self._load(_slot(key, context.asset_partition_keys[0]), kind)
-        values = {}
+        values, skipped = {}, []
         materialized = context.instance.get_materialized_partitions(key)
         each = get_args(kind)[1] if get_origin(kind) is dict else None
         for partition in context.asset_partition_keys:
@@ -82,7 +83,17 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
             except NotStored as err:
                 if partition in materialized:
                     raise _lost(slot, err) from err
-                context.log.warning(f"{slot} was never stored; skipped")
+                skipped.append(partition)
+        if skipped:
+            # One line for them all: a drop that failed stays a partition, read by every run.
+            shown = ", ".join(skipped[:_NAMED]) + (
+                f" and {len(skipped) - _NAMED} more" if len(skipped) > _NAMED else ""
+            )
+            context.log.warning(
+                f"{key.to_user_string()} was never stored for {len(skipped)} partition(s), "
+                f"skipped: {shown} (a drop whose reading failed stays a partition until "
+                "sentiment-platform remove-drop removes it)"
+            )
         if not values:
             raise dg.Failure(f"no partition of {key.to_user_string()} has been materialized yet")
         return values
