@@ -144,7 +144,7 @@ def test_texts_give_one_json_line_each(tfidf_production, capsys) -> None:
     )
 
 
-def test_a_csv_gives_one_line_per_review_with_its_id(
+def test_a_csv_file_gives_one_json_line_per_review_with_text_and_its_id(
     tfidf_production, capsys, tmp_path: Path
 ) -> None:
     (path,) = write_sample_drops(tmp_path, drops=1, rows_per_drop=40)
@@ -183,6 +183,13 @@ def test_texts_and_a_file_together_are_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["Lovely", "--file", str(tmp_path / "reviews.csv")])
     assert exit_.value.code == 2
+
+
+def test_texts_as_csv_are_keyed_by_their_text(tfidf_production, capsys) -> None:
+    assert main(["--format", "csv", "Ripped after one wash", "Fits, and soft"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == ["text", "probability", "label", "sentiment"]
+    assert [row["text"] for row in rows] == ["Ripped after one wash", "Fits, and soft"]
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
