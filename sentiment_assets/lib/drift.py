@@ -109,8 +109,8 @@ def measure_drift(
         mean_words=float(words.mean()),
         reference_mean_words=float(train_words.mean()),
         review_length_psi=population_stability_index(train_words, words),
-        oov_rate=vocabulary.oov_rate(reviews[Corpus.STEMS]),
-        reference_oov_rate=vocabulary.oov_rate(dataset.split_reviews("test")[Corpus.STEMS]),
+        oov_rate=vocabulary.oov_rate(reviews),
+        reference_oov_rate=vocabulary.oov_rate(dataset.split_reviews("test")),
         score_psi=score_psi,
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,11 +62,24 @@ class Vocabulary:
         index = {word: i for i, word in enumerate(self.words, start=2)}
         return [[index.get(word, OOV) for word in text.split()] for text in texts]
 
-    def oov_rate(self, texts: Iterable[str]) -> float:
-        """Share of the words of `texts` (stems, as the vocabulary holds) outside the vocabulary."""
+    def oov_rate(self, reviews: pd.DataFrame) -> float:
+        """Share of the words of `reviews` (a stemmed corpus) unknown to the vocabulary: the stems
+        outside it, and every word written in letters the stemmer drops (it keeps a-z alone), which
+        leaves no stem to look up: a drop in another alphabet would otherwise count as all known."""
         known = set(self.words)
-        words = [word for text in texts for word in text.split()]
-        return sum(word not in known for word in words) / len(words) if words else 0.0
+        stems = [word for text in reviews[Corpus.STEMS] for word in text.split()]
+        foreign = sum(map(_foreign_words, reviews[Corpus.TEXT]))
+        words = len(stems) + foreign
+        return (sum(stem not in known for stem in stems) + foreign) / words if words else 0.0
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_LETTER = re.compile(r"[a-zA-Z]")
+
+
+def _foreign_words(text: object) -> int:
+    """How many words of a review text are in letters, none of them a-z: Cyrillic, Greek, CJK."""
+    return sum(1 for w in str(text).split() if _LETTER.search(w) and not _LATIN_LETTER.search(w))
 
 
 def pad(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:

@@ -101,6 +101,19 @@ def test_drift_figures_against_a_dataset() -> None:
     assert drift.score_problem(same, THRESHOLDS) is None
 
 
+def test_words_in_another_alphabet_count_as_out_of_vocabulary() -> None:
+    # The stemmer keeps a-z alone: such a word leaves no stem, and must not count as known.
+    texts = [f"{t} {i}" for i in range(100) for t in ("lovely soft dress", "small size fits")]
+    dataset = build_dataset(_corpus(texts, [1, 0] * 100))
+    drop = _corpus(["платье отличное 😍", "ткань мягкая", "naïve café dress"], [1, 0, 1])
+
+    figures = drift.measure_drift(drop, dataset, None, None)
+
+    # 4 Cyrillic words, and 3 stems of which "na" and "caf" are unknown (the emoji is no word).
+    assert figures.oov_rate == pytest.approx(6 / 7) and figures.reference_oov_rate == 0.0
+    assert drift.oov_problem(figures, THRESHOLDS).startswith("out-of-vocabulary rate 0.857")
+
+
 def test_before_any_training_data_only_the_drop_itself_is_measured() -> None:
     figures = drift.measure_drift(_corpus(["nice top", "bad"], [1, 0]), None, None, None)
     assert figures.not_recommended_share == 0.5 and figures.mean_words == 1.5
