@@ -115,8 +115,9 @@ def test_alerts_sharing_a_deadline_are_not_posted_once_it_is_spent():
     )
 
 
-def test_a_server_error_is_tried_again():
-    with webhook(lambda h, n: status(503 if n == 0 else 204)(h, n)) as (url, seen):
+@pytest.mark.parametrize("first", [503, 408, 429], ids=["server error", "timeout", "too many"])
+def test_a_server_error_a_timeout_or_too_many_requests_is_tried_again(first):
+    with webhook(lambda h, n: status(first if n == 0 else 204)(h, n)) as (url, seen):
         assert post_alert(ALERT, url, Deadline(10)) == 204
     assert len(seen.bodies) == 2
 
