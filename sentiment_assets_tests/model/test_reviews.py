@@ -310,6 +310,24 @@ def test_a_review_longer_than_the_csv_modules_default_field_limit_is_read(tmp_pa
     assert read_reviews(_write(tmp_path, HEADER + _row(1, text=text)))[TEXT].tolist() == [text]
 
 
+def test_a_stored_drop_is_checked_for_everything_the_reader_refuses():
+    # The check run on every stored drop (`valid_reviews`), which the reader's refusals predate.
+    stored = pd.DataFrame(
+        {
+            REVIEW_ID: [1, 2, 2, 3],
+            TEXT: ["Lovely", None, "Too small", " "],
+            LABEL: [1, 0, 2, 1],
+        }
+    )
+    assert validation_problems(stored) == [
+        f"1 {LABEL} value(s) other than 0 or 1",
+        f"1 repeated {REVIEW_ID}(s)",
+        "50% of reviews have no text (more than 20%)",
+    ]
+    assert validation_problems(stored.drop(columns=[LABEL])) == [f"missing column(s): '{LABEL}'"]
+    assert validation_problems(stored.iloc[:0]) == ["no review rows"]
+
+
 def test_blank_texts_count_as_reviews_without_text(tmp_path):
     rows = _row(1, text='" "') + _row(2, text="   ") + _row(3) + _row(4)
     assert validation_problems(read_reviews(_write(tmp_path, HEADER + rows))) == [
