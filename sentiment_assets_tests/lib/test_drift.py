@@ -101,6 +101,22 @@ def test_drift_figures_against_a_dataset() -> None:
     assert drift.score_problem(same, THRESHOLDS) is None
 
 
+def test_score_drift_bins_the_drop_by_the_test_splits_scores() -> None:
+    # The reference's deciles as bins: the other way round gives another figure.
+    rng = np.random.default_rng(3)
+    words = ["lovely", "dress", "fabric", "soft", "size", "colour", "fits", "small"]
+    texts = [" ".join(rng.choice(words, size=5)) for _ in range(300)]
+    dataset = build_dataset(_corpus(texts, [int(i % 5 != 0) for i in range(300)]))
+    test_scores, drop_scores = rng.beta(5, 1, 500), rng.beta(2, 2, 500)
+
+    figures = drift.measure_drift(dataset.split_reviews("test"), dataset, drop_scores, test_scores)
+
+    assert figures.score_psi == drift.population_stability_index(test_scores, drop_scores)
+    assert figures.score_psi != pytest.approx(
+        drift.population_stability_index(drop_scores, test_scores), rel=0.05
+    )
+
+
 def test_words_in_another_alphabet_count_as_out_of_vocabulary() -> None:
     # The stemmer keeps a-z alone: such a word leaves no stem, and must not count as known.
     texts = [f"{t} {i}" for i in range(100) for t in ("lovely soft dress", "small size fits")]
