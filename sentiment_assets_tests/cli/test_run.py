@@ -344,3 +344,27 @@ def test_a_second_sentiment_run_is_refused_while_one_works(
     assert "Not ingesting or training: another sentiment-run or remove-drop is working on" in said
     with dg.DagsterInstance.get() as instance:
         assert instance.get_dynamic_partitions(review_drops.name) == []
+
+
+def test_only_drops_stemmed_since_the_dataset_was_built_hold_retraining(
+    data_dir: Path, instance
+) -> None:
+    # A drop the stored dataset already holds was learnt: scoring it first would not make the
+    # retraining that follows any less in-sample for it.
+    from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+    from sentiment_assets.defs.training.dataset_inputs import unscored, unscored_since_built
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    first, second = "reviews_sample-01", "reviews_sample-02"
+    job = definitions().resolve_job_def("ingest_drop")
+    read_only = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
+    io_manager, both = ArtifactIOManager(), {first, second}
+    instance.add_dynamic_partitions("review_drops", sorted(both))
+    job.execute_in_process(instance=instance, partition_key=first, asset_selection=read_only)
+    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    job.execute_in_process(instance=instance, partition_key=second, asset_selection=read_only)
+
+    assert unscored(instance, sorted(both), io_manager) == [first, second]
+    assert unscored_since_built(instance, both, io_manager) == [second]
