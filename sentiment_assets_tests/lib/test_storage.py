@@ -85,6 +85,59 @@ def test_a_replaced_value_stays_readable_and_the_last_versions_are_kept(tmp_path
         values.read(slot, read, version="no-such-version")
 
 
+def test_a_reader_slower_than_the_versions_kept_reads_the_value_written_since(
+    tmp_path: Path,
+) -> None:
+    # Deterministically what a slow reader meets: while it reads, enough writes go on to delete
+    # the version it opened; it reads again from the version now current.
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("raw_reviews", "reviews_x")
+    values.write(slot, writer("old"), run_id="run")
+    opened = []
+
+    def slow_read(folder: Path) -> str:
+        opened.append(folder.name)
+        if len(opened) == 1:
+            for n in range(KEEP_VERSIONS):
+                values.write(slot, writer(f"new{n}"), run_id="run")
+        return read(folder)
+
+    assert values.read(slot, slow_read) == f"new{KEEP_VERSIONS - 1}"
+    assert opened[1] == values.versions(slot)[0] != opened[0]
+
+
+def test_a_writer_waiting_on_a_lock_removed_meanwhile_locks_the_new_one(tmp_path: Path) -> None:
+    # A slot removed (its lock file with it) while a writer waits: the writer must not go on
+    # holding the deleted file's lock, beside a writer that locks the file created since.
+    import fcntl
+    import time
+
+    files, rel = LocalFiles(tmp_path), "asset/drop/.lock"
+    entered, leave = threading.Event(), threading.Event()
+
+    def waiting_writer() -> None:
+        with files.lock(rel):
+            entered.set()
+            leave.wait(30)
+
+    with files.lock(rel):
+        waiter = threading.Thread(target=waiting_writer, daemon=True)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while f"-> FLOCK  ADVISORY  WRITE {os.getpid()} " not in Path("/proc/locks").read_text():
+            assert time.monotonic() < deadline, "the second writer never waited"
+            time.sleep(0.01)
+        files.remove("asset")
+    assert entered.wait(30)
+    try:
+        files.make_folder("asset/drop")  # as the next writer would
+        with open(files.path(rel), "a") as current, pytest.raises(BlockingIOError):
+            fcntl.flock(current, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        leave.set()
+        waiter.join(30)
+
+
 def test_stored_values_are_for_their_owner_only(tmp_path: Path, sample_dataset) -> None:
     root = tmp_path / "storage"
     values = VersionedStore(LocalFiles(root))
