@@ -107,8 +107,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 with _destination(args.output) as out:
                     write = _writer(out, args.format, from_file=bool(args.file))
+                    scored = 0
                     for batch in chain([first] if first else [], batches):
                         write(batch, _predict(model, batch))
+                        scored += len(batch.texts)
+                    if args.file and not scored and skipped.count:
+                        raise ReviewFileError(
+                            args.file,
+                            f"none of its {skipped.count} review(s) has text; nothing scored",
+                        )
             except BrokenPipeError:
                 raise
             except OSError as err:  # no room or no permission for --output, a failing read

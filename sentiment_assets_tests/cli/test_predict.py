@@ -192,6 +192,20 @@ def test_texts_as_csv_are_keyed_by_their_text(tfidf_production, capsys) -> None:
     assert [row["text"] for row in rows] == ["Ripped after one wash", "Fits, and soft"]
 
 
+def test_a_file_without_any_review_text_is_bad_input(tfidf_production, capsys, tmp_path) -> None:
+    path, output = tmp_path / "reviews.csv", tmp_path / "scored.csv"
+    path.write_text("Clothing ID,Review Text,Recommended IND\n" + "7, ,1\n7,,0\n")
+    output.write_text("kept\n")
+
+    code, out, err = _run(["--file", str(path), "--format", "csv", "--output", str(output)], capsys)
+
+    assert code == Exit.BAD_INPUT and out == ""
+    assert (
+        err == "sentiment-predict: reviews.csv: none of its 2 review(s) has text; nothing scored\n"
+    )
+    assert output.read_text() == "kept\n"
+
+
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
     code = main(argv)
     out, err = capsys.readouterr()
