@@ -41,6 +41,14 @@ DEFAULT_GRACE_SECONDS = 15 * 60
 LINK = "is a link; links are never followed, copy the file in"
 NOT_REGULAR = "is not a regular file; skipped"
 
+# Exports that are not CSV text, by their own suffix: named, with what to do, not passed over.
+_NOT_CSV = {
+    ".xlsx": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
+    ".xls": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
+    ".gz": "is compressed; decompress it into the landing folder",
+    ".zip": "is a ZIP archive; unpack its CSV files into the landing folder",
+}
+
 NOTE_SUFFIX = ".error.txt"
 _NAME_MAX = 255  # bytes in one file name, on every common file system
 
@@ -87,7 +95,9 @@ class LandingFile:
 
 
 def scan_landing(folder: Path) -> tuple[list[LandingFile], dict[str, str]]:
-    """The drop files in the folder, and why any other `*.csv` entry (by name) is not one.
+    """The drop files in the folder, and why any other `*.csv` entry (by name) is not one, or
+    a workbook or compressed export (`.xlsx`, `.xls`, `.gz`, `.zip`) beside them; other files
+    are passed over (a writer's `x.csv.part` among them).
 
     Nothing is followed: a link is refused (it could point anywhere), as is a folder or anything
     that is not a regular file, or a name that is not printable text; an entry that vanishes or
@@ -101,6 +111,9 @@ def scan_landing(folder: Path) -> tuple[list[LandingFile], dict[str, str]]:
         return [], {}
     for entry in sorted(entries, key=lambda e: e.name):
         if not is_drop_name(entry.name):
+            export = _NOT_CSV.get(os.path.splitext(entry.name)[1].lower())
+            if export and not entry.name.startswith(".") and entry.name.isprintable():
+                refused[entry.name] = export
             continue
         if not entry.name.isprintable():  # undecodable bytes or control characters
             refused[ascii(entry.name)] = "has a name that is not printable text; rename it"

@@ -105,6 +105,19 @@ def test_scan_refuses_folders_and_links_by_name_and_follows_nothing(tmp_path):
         file_sha256(landing / "link.csv")
 
 
+def test_scan_names_workbooks_and_compressed_exports_with_what_to_do(tmp_path):
+    _touch(tmp_path, "good.csv", "reviews_05.xlsx", "old.XLS", "reviews_06.csv.gz", "all.zip")
+    _touch(tmp_path, ".~lock.reviews_05.xlsx#", ".hidden.xlsx")  # an editor's, hidden
+    files, refused = scan_landing(tmp_path)
+    assert _names(files) == ["good.csv"]
+    assert refused == {
+        "all.zip": "is a ZIP archive; unpack its CSV files into the landing folder",
+        "old.XLS": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
+        "reviews_05.xlsx": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
+        "reviews_06.csv.gz": "is compressed; decompress it into the landing folder",
+    }
+
+
 def test_scan_refuses_names_that_are_not_printable(tmp_path):
     _touch(tmp_path, "good.csv", "two\nlines.csv")
     (tmp_path / os.fsdecode(b"caf\xe9.csv")).write_text("x\n")  # not UTF-8
