@@ -74,6 +74,7 @@ def test_checks_and_freshness_guard_the_graph() -> None:
     assert checks == {
         ("raw_reviews", "valid_reviews"),
         ("raw_reviews", "label_balance_drift"),
+        ("raw_reviews", "replaced_drop_size"),
         ("padded_dataset", "no_review_in_two_splits"),
         ("production_model", "production_quality_gate"),
         ("live_quality", "live_quality_gate"),
@@ -253,6 +254,7 @@ def test_dg_lists_every_definition_of_the_project() -> None:
     assert {c["name"] for c in listed["asset_checks"]} == {
         "valid_reviews",
         "label_balance_drift",
+        "replaced_drop_size",
         "no_review_in_two_splits",
         "production_quality_gate",
         "live_quality_gate",

@@ -175,3 +175,29 @@ def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
     (stored,) = result.asset_materializations_for_node("raw_reviews")
     assert stored.metadata["reviews_without_text"].value == 2
     assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == set()
+
+
+def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, instance) -> None:
+    # A filtered re-save, or an export cut short, under a drop's name: it replaces the drop.
+    from sentiment_assets.cli.sample_drops import sample_reviews
+
+    reviews, landed = sample_reviews(300, seed=5), data_dir / "landing" / "reviews_x.csv"
+
+    def replaced_drop_size(rows: int):
+        reviews.head(rows).to_csv(landed, index=False, lineterminator="\n")
+        result = ingest(instance, ["reviews_x"])["reviews_x"]
+        assert result.success, failure_message(result)
+        (check,) = [
+            c for c in result.get_asset_check_evaluations() if c.check_name == "replaced_drop_size"
+        ]
+        return check
+
+    first = replaced_drop_size(300)
+    assert first.passed and first.metadata["reviews_before"].value is None
+    assert replaced_drop_size(200).passed  # two thirds of it: a correction, say
+    shrunk = replaced_drop_size(30)
+    assert not shrunk.passed and shrunk.severity == dg.AssetCheckSeverity.WARN
+    assert shrunk.description.startswith(
+        "the drop's new content holds 30 reviews, 15% of the 200 of the content it replaced "
+        "(threshold 50%)"
+    )

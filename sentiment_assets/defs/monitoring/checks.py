@@ -49,6 +49,44 @@ def label_balance_drift(
     )
 
 
+@dg.asset_check(
+    asset="raw_reviews",
+    partitions_def=review_drops,
+    description="A drop's new content holds most of the reviews of the content it replaces (a "
+    "warning): a re-export cut short or filtered would otherwise replace what the models learn "
+    "from, quietly.",
+)
+def replaced_drop_size(
+    context: dg.AssetCheckExecutionContext,
+    raw_reviews: pd.DataFrame,
+    monitoring: MonitoringThresholds,
+) -> dg.AssetCheckResult:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[context.partition_key]),
+        limit=2,
+    ).records
+    rows = len(raw_reviews)
+    before = _row_count(records[1]) if len(records) > 1 else None
+    problem = None
+    if before and rows < monitoring.replaced_rows_share * before:
+        problem = (
+            f"the drop's new content holds {rows:,} reviews, {rows / before:.0%} of the {before:,} "
+            f"of the content it replaced (threshold {monitoring.replaced_rows_share:.0%}); the "
+            "replaced content stays readable as an earlier stored version"
+        )
+    return dg.AssetCheckResult(
+        passed=problem is None,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=problem,
+        metadata={"reviews": rows, "reviews_before": before},
+    )
+
+
+def _row_count(record: dg.EventLogRecord) -> int | None:
+    value = record.asset_materialization.metadata.get("dagster/row_count")
+    return int(value.value) if value is not None else None
+
+
 def _drift_check(
     name: str,
     description: str,

@@ -22,9 +22,14 @@ class MonitoringThresholds(dg.ConfigurableResource):
     )
     oov_rate_increase: float = Field(
         default=0.05,
-        description="vocabulary_drift warns when the share of a drop's stems outside the training "
+        description="vocabulary_drift warns when the share of a drop's words outside the training "
         "vocabulary exceeds the training data's test split's by more than this (real drops: 0.002 "
         "below it).",
+    )
+    replaced_rows_share: float = Field(
+        default=0.5,
+        description="replaced_drop_size warns when a drop's new content holds fewer reviews than "
+        "this share of the content it replaces (a re-export cut short or filtered).",
     )
     review_length_psi: float = Field(
         default=0.25,
