@@ -195,7 +195,7 @@ def test_a_file_replaced_between_the_tick_and_the_run_is_refused_then_read_anew(
     run = ticks.run(planned)["r"]
 
     assert not run.success and _retries(run) == 0
-    assert "r.csv: its content changed after the drop sensor planned this run" in (
+    assert "r.csv: its content changed after this run was planned; nothing was stored" in (
         failure_message(run)
     )
     assert stored_drop(instance, "r") is None and path.read_bytes() == b

@@ -45,8 +45,9 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
     expected = context.run.tags.get(drops.SHA256_TAG)
     if expected and read.sha256 != expected:
         raise dg.Failure(
-            description=f"{path.name}: its content changed after the drop sensor planned this "
-            "run; nothing was stored, and the sensor plans a new run for the new content",
+            description=f"{path.name}: its content changed after this run was planned; nothing "
+            "was stored, and the new content is read by the next plan (the drop sensor's next "
+            "tick, or sentiment-run again)",
             allow_retries=False,
         )
     try:
