@@ -181,10 +181,10 @@ def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, in
     # A filtered re-save, or an export cut short, under a drop's name: it replaces the drop.
     from sentiment_assets.cli.sample_drops import sample_reviews
 
-    reviews, landed = sample_reviews(300, seed=5), data_dir / "landing" / "reviews_x.csv"
+    landed = data_dir / "landing" / "reviews_x.csv"
 
-    def replaced_drop_size(rows: int):
-        reviews.head(rows).to_csv(landed, index=False, lineterminator="\n")
+    def replaced_drop_size(rows: int, seed: int = 5):
+        sample_reviews(300, seed=seed).head(rows).to_csv(landed, index=False, lineterminator="\n")
         result = ingest(instance, ["reviews_x"])["reviews_x"]
         assert result.success, failure_message(result)
         (check,) = [
@@ -192,12 +192,24 @@ def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, in
         ]
         return check
 
+    def warned(check) -> str:
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+        return check.description
+
     first = replaced_drop_size(300)
     assert first.passed and first.metadata["reviews_before"].value is None
-    assert replaced_drop_size(200).passed  # two thirds of it: a correction, say
-    shrunk = replaced_drop_size(30)
-    assert not shrunk.passed and shrunk.severity == dg.AssetCheckSeverity.WARN
-    assert shrunk.description.startswith(
-        "the drop's new content holds 30 reviews, 15% of the 200 of the content it replaced "
-        "(threshold 50%)"
+    assert replaced_drop_size(280).passed  # a correction, say
+    assert replaced_drop_size(250).passed
+    # Against the content it replaced, the latest other one: 250, not the first (300, 280).
+    assert warned(replaced_drop_size(100)).startswith(
+        "the drop's new content holds 100 reviews, 40% of the 250 of the content it replaced "
+        "(threshold 50%); the replaced content stays readable as an earlier stored version"
     )
+    # Read again (a retry, a backfill): still against what it replaced, not against itself.
+    assert "40% of the 250" in warned(replaced_drop_size(100))
+    # Removed for good, then landed again smaller: nothing stored is replaced.
+    for asset in ("raw_reviews", "stemmed_corpus", "live_quality", "drop_predictions"):
+        ArtifactIOManager().remove_partition(dg.AssetKey(asset), "reviews_x")
+    instance.delete_dynamic_partition("review_drops", "reviews_x")
+    again = replaced_drop_size(30, seed=6)
+    assert again.passed and again.metadata["reviews_before"].value is None

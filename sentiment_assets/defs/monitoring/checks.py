@@ -6,9 +6,14 @@ from collections.abc import Callable
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops
+from sentiment_assets.defs.ingestion.partitions import (
+    DATA_VERSION_TAG,
+    RAW_REVIEWS,
+    materializations,
+    review_drops,
+)
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
-from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.defs.platform.io_manager import STORED_VERSION, ArtifactIOManager
 from sentiment_assets.lib import drift
 from sentiment_assets.lib.drift import DropDrift, Thresholds
 from sentiment_assets.lib.monitoring import LiveQuality, live_shortfall
@@ -59,14 +64,12 @@ def label_balance_drift(
 def replaced_drop_size(
     context: dg.AssetCheckExecutionContext,
     raw_reviews: pd.DataFrame,
+    io_manager: dg.ResourceParam[ArtifactIOManager],
     monitoring: MonitoringThresholds,
 ) -> dg.AssetCheckResult:
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[context.partition_key]),
-        limit=2,
-    ).records
     rows = len(raw_reviews)
-    before = _row_count(records[1]) if len(records) > 1 else None
+    replaced = _replaced_content(context.instance, io_manager, context.partition_key)
+    before = _row_count(replaced) if replaced is not None else None
     problem = None
     if before and rows < monitoring.replaced_rows_share * before:
         problem = (
@@ -80,6 +83,30 @@ def replaced_drop_size(
         description=problem,
         metadata={"reviews": rows, "reviews_before": before},
     )
+
+
+def _replaced_content(
+    instance: dg.DagsterInstance, io_manager: ArtifactIOManager, key: str
+) -> dg.EventLogRecord | None:
+    """The drop's latest read of other content than its current one, while that read's value is
+    still kept; None when there is none (a first read, content read again after `remove-drop`
+    deleted the old, or versions pruned past it). Reads of the current content are passed over:
+    a retry or a backfill of it still compares with what it replaced."""
+    kept = set(io_manager.stored_versions(RAW_REVIEWS, key))
+    reads = materializations(
+        instance, dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key])
+    )
+    current = next(reads, None)
+    if current is None:
+        return None
+    content = current.asset_materialization.tags.get(DATA_VERSION_TAG)
+    for record in reads:
+        stored = record.asset_materialization.metadata.get(STORED_VERSION)
+        if stored is None or stored.value not in kept:
+            return None
+        if record.asset_materialization.tags.get(DATA_VERSION_TAG) != content:
+            return record
+    return None
 
 
 def _row_count(record: dg.EventLogRecord) -> int | None:

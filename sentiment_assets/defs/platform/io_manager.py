@@ -16,6 +16,8 @@ from sentiment_assets.lib.storage.values import read_table, read_value, write_va
 from sentiment_assets.model.dataset import PaddedDataset
 
 DATASET = dg.AssetKey("padded_dataset")
+# The metadata entry naming the stored version a materialization wrote.
+STORED_VERSION = "stored_version"
 _NAMED = 5  # how many partitions never stored a warning names
 
 
@@ -59,7 +61,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
                 f"at {stored.replaced} (the last {KEEP_VERSIONS} versions are kept)"
             )
         context.add_output_metadata(
-            {"stored_version": stored.version, "stored_at": dg.MetadataValue.path(str(stored.path))}
+            {STORED_VERSION: stored.version, "stored_at": dg.MetadataValue.path(str(stored.path))}
         )
 
     def load_input(self, context: dg.InputContext) -> Any:
@@ -139,7 +141,12 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
 
     def is_stored(self, asset_key: dg.AssetKey, partition: str | None) -> bool:
         """Whether an asset (partition) has a stored value (a removed drop's have none)."""
-        return bool(self.store().versions(_slot(asset_key, partition)))
+        return bool(self.stored_versions(asset_key, partition))
+
+    def stored_versions(self, asset_key: dg.AssetKey, partition: str | None) -> list[str]:
+        """The kept versions of an asset (partition), the current one first (each
+        materialization's `STORED_VERSION` entry names its own)."""
+        return self.store().versions(_slot(asset_key, partition))
 
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
