@@ -191,8 +191,9 @@ def plan_ingestion(
                 continue
             again = True
         try:
-            reason = unfinished_tail(last_byte(file.name))
-            if reason and unchanged_ns < grace_ns and not wrong_encoding(head(file.name)):
+            start = head(file.name)
+            reason = unfinished_tail(last_byte(file.name), start)
+            if reason and unchanged_ns < grace_ns and not wrong_encoding(start):
                 skip(file.name, Unfinished(reason, unchanged_ns).note(grace_seconds))
                 continue
             if len(requests) >= max_requests:

@@ -56,18 +56,20 @@ class IncompleteFileError(ReviewFileError):
         super().__init__(path, f"the file is incomplete: {reason} (still being written?)")
 
 
-def unfinished_tail(tail: bytes) -> str | None:
-    """Why a file whose last byte is `tail` (empty for an empty file) is unfinished, or None.
+def unfinished_tail(tail: bytes, head: bytes) -> str | None:
+    """Why a file whose last byte is `tail` (empty for an empty file) and whose first bytes are
+    `head` is unfinished, or None.
 
-    Every complete export ends its last record with a line end (a newline, or a carriage return
-    alone in a classic Mac export); this is the check a caller can make cheaply on the last byte
-    alone, before reading the file (the readers make it too).
+    Every complete export ends its last record with its line end: a newline, or a carriage
+    return alone in a classic Mac export, whose first bytes hold no newline (a CRLF file stopped
+    between its CR and LF is still being written). This is the check a caller can make cheaply
+    on the file's two ends, before reading it (the readers make it too).
     """
     if not tail:
         return "it is empty"
-    if not tail.endswith((b"\n", b"\r")):
-        return NO_FINAL_NEWLINE
-    return None
+    if tail.endswith(b"\n") or (tail.endswith(b"\r") and b"\n" not in head):
+        return None
+    return NO_FINAL_NEWLINE
 
 
 NO_FINAL_NEWLINE = "it does not end with a newline"

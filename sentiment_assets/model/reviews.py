@@ -122,10 +122,11 @@ def review_chunks(
     if not stream.seekable():
         raise ReviewFileError(path, "is a pipe or a stream, not a file: save it to a file first")
     stream.seek(0)
-    if problem := wrong_encoding(stream.read(HEAD_BYTES)):
+    start = stream.read(HEAD_BYTES)
+    if problem := wrong_encoding(start):
         raise ReviewFileError(path, problem)
     stream.seek(max(stream.seek(0, os.SEEK_END) - 1, 0))
-    unfinished = unfinished_tail(stream.read(1))
+    unfinished = unfinished_tail(stream.read(1), start)
     if unfinished and not complete:
         # A file cut anywhere but after a record (mid-field, mid-row) does not end with a newline,
         # and pandas would return its last row cut short. (A complete one that is empty is told

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.model.reviews import (
+    HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
     NUMERIC_COLUMNS,
@@ -263,6 +264,11 @@ def test_a_classic_mac_export_ending_each_line_with_a_carriage_return_is_read(tm
     assert read_reviews(path)[REVIEW_ID].tolist() == [1, 2]
 
 
+def test_a_crlf_file_stopped_between_its_cr_and_lf_is_still_being_written(tmp_path):
+    content = (HEADER + _row(1) + _row(2)).replace("\n", "\r\n")
+    assert _incomplete(_write(tmp_path, content[:-1])) == "it does not end with a newline"
+
+
 @pytest.mark.parametrize(
     ("start", "said"),
     [
@@ -286,7 +292,7 @@ def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
             found = None
         except IncompleteFileError as err:
             found = err.reason
-        assert unfinished_tail(content[-1:]) == found
+        assert unfinished_tail(content[-1:], content[:HEAD_BYTES]) == found
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
