@@ -7,7 +7,6 @@ agree on where the Dagster instance, the MLflow store and the drops are.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import NoReturn
 
 from sentiment_assets.cli import finish
 from sentiment_assets.lib import settings
+from sentiment_assets.lib.storage.files import locked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,23 +163,6 @@ def _prepare(home: Path) -> None:
     adopted = adopt_legacy_values(settings.storage_dir())
     if adopted:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")
-
-
-@contextmanager
-def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
-    """Within, this process alone holds `path`'s lock (the kernel drops it when its holder dies,
-    so a killed process never blocks the next one). Yields True; False, at once, when `wait` is
-    False and another process holds it."""
-    with open(path, "a") as file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
 
 
 @contextmanager

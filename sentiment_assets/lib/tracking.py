@@ -5,7 +5,6 @@ Aliases, never the deprecated stages: production is `models:/customer-sentiment-
 
 from __future__ import annotations
 
-import fcntl
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
+from sentiment_assets.lib.storage.files import locked
 from sentiment_assets.lib.store_faults import (
     NOT_FOUND_CODES,
     MlflowStoreError,
@@ -372,9 +372,5 @@ class MlflowStore:
             yield
             return
         db.parent.mkdir(parents=True, exist_ok=True)
-        with open(db.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(db.with_suffix(".lock")):
+            yield

@@ -176,7 +176,7 @@ def test_prepare_waits_while_another_process_sets_the_instance_up(data_dir: Path
     import sys
     import time
 
-    from sentiment_assets.cli.platform import locked
+    from sentiment_assets.lib.storage.files import locked
 
     home = data_dir / "dagster_home"
     home.mkdir()

@@ -142,8 +142,8 @@ def _drift_check(
 
 vocabulary_drift = _drift_check(
     "vocabulary_drift",
-    "Share of the drop's stems outside the training vocabulary, against the training data's "
-    "test split (a warning).",
+    "Share of the drop's words outside the training vocabulary (stems not in it, and words in "
+    "letters the stemmer drops), against the training data's test split (a warning).",
     drift.oov_problem,
     "oov_rate",
     "reference_oov_rate",

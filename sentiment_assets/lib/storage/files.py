@@ -25,6 +25,24 @@ from sentiment_assets.lib.settings import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, p
 _NEARLY_FULL = 1 << 20
 
 
+@contextmanager
+def locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Within, this process alone holds `path`'s lock (the kernel drops it when its holder dies,
+    so a killed process never blocks the next one). Yields True; False, at once, when `wait` is
+    False and another holder has it. Not re-entrant: a process entering it twice for one path
+    waits for itself (or is refused, without `wait`)."""
+    with open(path, "a") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
 class DiskFull(Exception):
     """A write failed because the device (or the user's quota) is full; nothing was committed."""
 
