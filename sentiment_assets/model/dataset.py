@@ -79,7 +79,10 @@ _LATIN_LETTER = re.compile(r"[a-zA-Z]")
 
 def _foreign_words(text: object) -> int:
     """How many words of a review text are in letters, none of them a-z: Cyrillic, Greek, CJK."""
-    return sum(1 for w in str(text).split() if _LETTER.search(w) and not _LATIN_LETTER.search(w))
+    text = str(text)
+    if text.isascii():  # nearly every review: no letter beyond a-z at all (0.1 s a drop saved)
+        return 0
+    return sum(1 for w in text.split() if _LETTER.search(w) and not _LATIN_LETTER.search(w))
 
 
 def pad(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
