@@ -95,9 +95,10 @@ _CONTAINERS = (
 
 def wrong_encoding(head: bytes) -> str | None:
     """Why a file whose first bytes are `head` is not UTF-8 text, when they show it at once: a
-    workbook or compressed file, a UTF-16 or UTF-32 byte-order mark (Excel's "Unicode text" export), or UTF-16 without one (a
-    NUL byte after or before each character of English text). None otherwise; any other stray
-    byte is found where it is while reading (NUL bytes after text are a file still being filled).
+    workbook or compressed file, a UTF-16 or UTF-32 byte-order mark (Excel's "Unicode text"
+    export), or UTF-16 without one (a NUL byte after or before each character of English text).
+    None otherwise; any other stray byte is found where it is while reading (NUL bytes after text
+    are a file still being filled).
 
     Checked before the end: such a file ends in a NUL, not a newline, and would look unfinished.
     """
