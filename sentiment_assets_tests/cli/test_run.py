@@ -329,12 +329,13 @@ def test_a_removed_drop_stemmed_after_the_dataset_asks_for_no_retraining(
 
 
 def test_a_second_sentiment_run_is_refused_while_one_works(
-    data_dir: Path, capfd: pytest.CaptureFixture
+    data_dir: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both would pass the check for runs in progress before either started its own.
     from sentiment_assets.cli.platform import working_alone
     from sentiment_assets.defs.ingestion.partitions import review_drops
 
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))  # prepare sets it
     run.prepare()
     with working_alone() as alone:
         assert alone
