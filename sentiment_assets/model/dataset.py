@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .stems import Corpus
+from .tables import read_parquet, write_parquet
 
 SPLITS = ("train", "validation", "test")
 # Cumulative upper bounds of each split on the unit interval of a review's hash.
@@ -139,7 +140,7 @@ class PaddedDataset:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.reviews.to_parquet(folder / REVIEWS_FILE, index=False)
+        write_parquet(self.reviews, folder / REVIEWS_FILE)
         np.save(folder / "sequences.npy", self.sequences, allow_pickle=False)
         meta = {"sequence_length": self.sequence_length, "words": list(self.vocabulary.words)}
         (folder / "vocabulary.json").write_text(json.dumps(meta))
@@ -148,7 +149,7 @@ class PaddedDataset:
     def load(cls, folder: Path) -> PaddedDataset:
         meta = json.loads((folder / "vocabulary.json").read_text())
         return cls(
-            reviews=pd.read_parquet(folder / REVIEWS_FILE),
+            reviews=read_parquet(folder / REVIEWS_FILE),
             sequences=np.load(folder / "sequences.npy", allow_pickle=False),
             vocabulary=Vocabulary(tuple(meta["words"])),
             sequence_length=meta["sequence_length"],
@@ -157,7 +158,7 @@ class PaddedDataset:
     @staticmethod
     def saved_drops(folder: Path) -> set[str]:
         """The drops a saved dataset holds reviews of, read without the rest of it."""
-        return set(pd.read_parquet(folder / REVIEWS_FILE, columns=[Corpus.DROP])[Corpus.DROP])
+        return set(read_parquet(folder / REVIEWS_FILE, columns=[Corpus.DROP])[Corpus.DROP])
 
 
 def build_dataset(

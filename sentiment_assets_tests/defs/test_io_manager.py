@@ -127,7 +127,7 @@ def test_a_full_disk_fails_the_run_saying_so_and_keeps_the_stored_values(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(pd.DataFrame, "to_parquet", full)
+        patch.setattr("sentiment_assets.lib.storage.values.write_parquet", full)
         results = ingest(instance, ["reviews_z", "reviews_new"])
 
     for key, result in results.items():

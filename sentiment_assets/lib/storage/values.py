@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from sentiment_assets.model.dataset import PaddedDataset
+from sentiment_assets.model.tables import read_parquet, write_parquet
 
 KIND, TABLE, JSON = "kind", "data.parquet", "data.json"
 
@@ -37,7 +38,7 @@ def _system_memory_pool() -> None:
 def write_value(obj: Any, folder: Path) -> None:
     _system_memory_pool()
     if isinstance(obj, pd.DataFrame):
-        obj.to_parquet(folder / TABLE, index=False)
+        write_parquet(obj, folder / TABLE)
         kind = "dataframe"
     elif isinstance(obj, PaddedDataset):
         obj.save(folder)
@@ -56,7 +57,7 @@ def read_value(folder: Path, expected: Any = None) -> Any:
     _system_memory_pool()
     kind = (folder / KIND).read_text()
     if kind == "dataframe":
-        return pd.read_parquet(folder / TABLE)
+        return read_parquet(folder / TABLE)
     if kind == "padded_dataset":
         return PaddedDataset.load(folder)
     text = (folder / JSON).read_text()
@@ -68,4 +69,4 @@ def read_value(folder: Path, expected: Any = None) -> Any:
 def read_table(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A stored table, only `columns` when given."""
     _system_memory_pool()
-    return pd.read_parquet(folder / TABLE, columns=columns)
+    return read_parquet(folder / TABLE, columns=columns)
