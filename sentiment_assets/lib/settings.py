@@ -124,11 +124,20 @@ def _masked_userinfo(uri: str) -> str:
     return f"{parts.username}:***" if parts.password is not None else "***"
 
 
+EXECUTORS = ("multiprocess", "celery")
+
+
 def executor() -> str:
-    """SENTIMENT_EXECUTOR: `celery` runs steps on Celery workers (the scale-out profile); anything
-    else, or unset, runs them in the run's own processes. Read when the code location loads: the
-    executor is part of its definitions."""
-    return os.environ.get("SENTIMENT_EXECUTOR", "multiprocess")
+    """SENTIMENT_EXECUTOR: `celery` runs steps on Celery workers (the scale-out profile);
+    `multiprocess`, or unset, runs them in the run's own processes. Read when the code location
+    loads: the executor is part of its definitions. Any other value is refused, so that a typo
+    cannot quietly run a deployment's steps on the machine that launched them."""
+    name = os.environ.get("SENTIMENT_EXECUTOR") or "multiprocess"
+    if name not in EXECUTORS:
+        raise ValueError(
+            f"SENTIMENT_EXECUTOR is {name!r}: it takes multiprocess (the default) or celery"
+        )
+    return name
 
 
 def alerts_path() -> Path:

@@ -52,3 +52,20 @@ def test_the_real_drops_are_where_the_setting_says(
     assert settings.reviews_dir() == tmp_path
     monkeypatch.delenv("SENTIMENT_REVIEWS_DIR")
     assert settings.reviews_dir() == Path(settings.__file__).parents[3] / "shared/data/reviews"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "multiprocess"), ("celery", "celery")])
+def test_the_executor_is_multiprocess_unless_celery_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("SENTIMENT_EXECUTOR", value)
+    assert settings.executor() == expected
+
+
+def test_a_mistyped_executor_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment that meant Celery must not run every step locally without a word."""
+    monkeypatch.setenv("SENTIMENT_EXECUTOR", "celry")
+    with pytest.raises(ValueError, match="SENTIMENT_EXECUTOR is 'celry': it takes multiprocess"):
+        settings.executor()
