@@ -23,7 +23,9 @@ from sentiment_assets.lib.storage.files import locked
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sentiment-platform", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("prepare", help="set up DAGSTER_HOME and the landing folder, run nothing")
+    commands.add_parser(
+        "prepare", help="set up DAGSTER_HOME and the data folder, run nothing (no sample drops)"
+    )
     for name, what, port in (
         (
             "dev",
@@ -50,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         return remove_drop(args.key)
 
     if args.command == "serve":
-        # Serving reads the store alone: no sample drops or instance set up for it.
+        # Serving reads the store alone: no instance set up for it.
         if (refused := _without_production_model()) is not None:
             return refused
     else:
+        # No sample drops: they are `sentiment-run`'s first run's. A team that starts the UI and
+        # then copies its own export in must not train on synthetic reviews beside it.
         prepare()
     if args.command == "prepare":
         return 0
@@ -111,8 +115,9 @@ _INSTANCE_SECTIONS = {
 }
 
 
-def prepare() -> None:
-    """A DAGSTER_HOME with the project's instance config, and drops to work on (samples if none)."""
+def prepare(*, sample_drops: bool = False) -> None:
+    """A DAGSTER_HOME with the project's instance config; with `sample_drops`, the sample drops
+    written into a landing folder that is empty and has never had any (`sentiment-run` asks)."""
     # Stored reviews, models and run logs are personal data: owner-only from the top.
     settings.private_dir(settings.data_dir())
     store = settings.sqlite_path(settings.tracking_uri())
@@ -125,10 +130,10 @@ def prepare() -> None:
     # race in Dagster's SQLite migrations and can leave its schema with two heads, for good; the
     # landing folder's sample drops would be written twice too.
     with locked(home / "prepare.lock"):
-        _prepare(home)
+        _prepare(home, sample_drops)
 
 
-def _prepare(home: Path) -> None:
+def _prepare(home: Path, sample_drops: bool) -> None:
     from sentiment_assets.cli.sample_drops import write_sample_drops
     from sentiment_assets.lib import drops
     from sentiment_assets.lib.storage.legacy import adopt_legacy_values
@@ -158,8 +163,15 @@ def _prepare(home: Path) -> None:
     landing = settings.landing_dir()
     files, refused = drops.scan_landing(landing)
     if not files and not refused and not registered:
-        written = write_sample_drops(landing)
-        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+        if sample_drops:
+            written = write_sample_drops(landing)
+            print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+        else:
+            landing.mkdir(exist_ok=True)
+            print(
+                f"The landing folder {landing} is empty: copy a review export (CSV) into it, or "
+                "run make run, which writes sample drops there first"
+            )
     adopted = adopt_legacy_values(settings.storage_dir())
     if adopted:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")

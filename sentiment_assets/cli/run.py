@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     console = RunConsole(args.verbose)
-    prepare()
+    prepare(sample_drops=True)
 
     import dagster as dg
 

@@ -192,3 +192,24 @@ def test_prepare_waits_while_another_process_sets_the_instance_up(data_dir: Path
         assert not (home / "history").exists()
     assert child.wait(timeout=60) == 0
     assert (home / "history" / "runs.db").exists()
+
+
+def test_only_sentiment_run_writes_sample_drops(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The UIs' commands set the instance up without them: a team that starts `make dev` and then
+    copies its own export in must not train on synthetic reviews beside it."""
+    from sentiment_assets.cli.platform import working_alone
+
+    landing = data_dir / "landing"
+    landing.rmdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    assert main(["prepare"]) == 0
+    assert list(landing.iterdir()) == []
+    assert f"The landing folder {landing} is empty: copy a review export" in capsys.readouterr().out
+
+    with working_alone():  # sentiment-run then refuses to go on, after setting up
+        assert run.main([]) == 1
+    assert sorted(p.name for p in landing.iterdir()) == [
+        f"reviews_sample-0{n}.csv" for n in (1, 2, 3)
+    ]
