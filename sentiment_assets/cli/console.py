@@ -62,6 +62,11 @@ class RunConsole:
         if not verbose:
             for name, value in QUIET_ENVIRONMENT.items():
                 os.environ.setdefault(name, value)
+
+    def start_log(self) -> None:
+        """The log of what the libraries print, emptied for this run: called once the run may go
+        on, so a run that is refused leaves the last one's log as it was."""
+        if not self.verbose:
             settings.private_dir(self.log_path.parent)
             self.log_path.write_text("")
             self.log_path.chmod(settings.PRIVATE_FILE_MODE)
@@ -89,6 +94,7 @@ class RunConsole:
         try:
             with ExitStack() as stack:
                 if not self.verbose:
+                    settings.private_dir(self.log_path.parent)  # `start_log` may not have run
                     stack.enter_context(_output_to(self.log_path))
                     if self.out.is_terminal:
                         self._status = stack.enter_context(self._spinner(title))

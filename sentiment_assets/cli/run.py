@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         try:
+            # Refused before a word of the plan is shown or the last run's log is replaced.
+            _refuse_while_store_busy(instance, console)
+            console.start_log()
             return _run(instance, console, args.epochs)
         except (StoreBusy, InstanceFailed) as refused:
             console.problem(str(refused))
@@ -303,18 +306,7 @@ def _execute(
 ) -> bool:
     """One in-process run of `job`, shown on the console; refused while another run writes a
     SQLite MLflow store (checked before every run: the UI or the daemon may start one meanwhile)."""
-    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
-    from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
-
-    for dead in fail_dead_runs(instance):
-        console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
-    if settings.sqlite_path(settings.tracking_uri()) is not None:
-        busy = runs_writing_mlflow(instance)
-        if busy:
-            raise StoreBusy(
-                f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
-                "run this again when it has finished (make dev shows it)"
-            )
+    _refuse_while_store_busy(instance, console)
     from sqlalchemy.exc import DatabaseError
 
     try:
@@ -332,6 +324,24 @@ def _execute(
         url = f"{settings.dagster_ui_url()}/runs/{run_id}"
         console.problem(f"  {title} failed; its run in the Dagster UI (make dev): {url}")
     return result.success
+
+
+def _refuse_while_store_busy(instance: dg.DagsterInstance, console: RunConsole) -> None:
+    """StoreBusy while another run writes a SQLite MLflow store (a tracking server takes many);
+    runs left in progress by a process that is gone are failed first (they write nothing)."""
+    from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
+    from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
+
+    for dead in fail_dead_runs(instance):
+        console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
+
+    if settings.sqlite_path(settings.tracking_uri()) is not None:
+        busy = runs_writing_mlflow(instance)
+        if busy:
+            raise StoreBusy(
+                f"Not ingesting or training: run {', '.join(busy)} is writing the MLflow store; "
+                "run this again when it has finished (make dev shows it)"
+            )
 
 
 def _stored(instance: dg.DagsterInstance, asset: str) -> Any:

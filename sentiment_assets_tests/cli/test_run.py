@@ -14,6 +14,7 @@ from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.platform.staleness import Staleness
 from sentiment_assets.defs.training.config import TrainingConfig
 from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
+from sentiment_assets.lib import settings
 from sentiment_assets_tests.support import definitions, mlflow_writes
 
 QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
@@ -337,6 +338,7 @@ def test_a_second_sentiment_run_is_refused_while_one_works(
 
     monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))  # prepare sets it
     run.prepare()
+    log = _last_runs_log()
     with working_alone() as alone:
         assert alone
         assert run.main([]) == 1
@@ -345,6 +347,32 @@ def test_a_second_sentiment_run_is_refused_while_one_works(
     assert "Not ingesting or training: another sentiment-run or remove-drop is working on" in said
     with dg.DagsterInstance.get() as instance:
         assert instance.get_dynamic_partitions(review_drops.name) == []
+    assert log.read_text() == "the last run's log\n"  # the one the working run writes
+
+
+def test_a_sentiment_run_beside_a_training_run_refuses_before_it_shows_a_plan(
+    data_dir: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing of what it would have done is shown, and the last run's log stays as it was."""
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    run.prepare()
+    log = _last_runs_log()
+    with dg.DagsterInstance.get() as instance:
+        job = definitions().resolve_job_def("train_and_promote")
+        training = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED).run_id
+        assert run.main([]) == 1
+
+    printed = capfd.readouterr()
+    assert f"Not ingesting or training: run {training} is writing the MLflow store" in printed.err
+    assert "Ingesting" not in printed.out and "Training" not in printed.out
+    assert log.read_text() == "the last run's log\n"
+
+
+def _last_runs_log() -> Path:
+    log = settings.run_log_path()
+    log.parent.mkdir()
+    log.write_text("the last run's log\n")
+    return log
 
 
 def test_only_drops_stemmed_since_the_dataset_was_built_hold_retraining(
