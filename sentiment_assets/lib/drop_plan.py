@@ -131,7 +131,9 @@ def plan_ingestion(
       could not read it) is planned once more when the grace period has passed.
     - The first file to claim a partition key keeps it, whatever the names' order: a later file
       whose name maps to the same key is refused with a log line until it is renamed.
-    - The same content as another drop under a second name is skipped with a log line.
+    - The same content as another drop under a second name is skipped with a log line: another
+      file's planned this tick or earlier, or, for a key that holds nothing yet, the content a
+      drop stored (its file may have left the folder: an archived drop sent again, or renamed).
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
       is what the drop already holds.
@@ -165,6 +167,17 @@ def plan_ingestion(
         skip(name, reason)
 
     content_owner = {sent.sha256: key for key, sent in memory.sent.items()}
+    stored_owner: dict[str, str] | None = None  # read once a tick, when first needed
+
+    def stored_content_owner(sha: str) -> str | None:
+        nonlocal stored_owner
+        if stored_owner is None:
+            stored_owner = {}
+            for drop in sorted(partitions):
+                if (held := ingested(drop)) is not None:
+                    stored_owner.setdefault(held.sha256, drop)
+        return stored_owner.get(sha)
+
     requests: list[DropRequest] = []
     new_keys: list[str] = []
     for file in files:
@@ -210,6 +223,15 @@ def plan_ingestion(
         if other is not None and other != key:
             skip(file.name, f"same content as drop '{other}'; skipped")
             continue
+        if other is None and ingested(key) is None:
+            other = stored_content_owner(sha)
+            if other is not None and other != key:
+                skip(
+                    file.name,
+                    f"same content as stored drop '{other}'; skipped (to read it under this name, "
+                    f"remove that drop first: sentiment-platform remove-drop {other})",
+                )
+                continue
         memory.sent[key] = Sent(sha, file.signature, now_ns)
         content_owner[sha] = key
         # The same file with the content last requested was touched, not changed. Another file

@@ -175,6 +175,28 @@ def test_the_same_content_under_a_second_name_is_skipped_with_a_line():
     assert landing.tick().log == []
 
 
+def test_a_stored_drop_renamed_or_sent_again_after_it_left_is_skipped_with_a_line():
+    """Its file left the folder (archived, or renamed): the content is still a drop's."""
+    landing = Landing()
+    landing.write("r.csv", b"a\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.remove("r.csv")
+    landing.write("r_again.csv", b"a\n")
+    landing.tick()
+    plan = landing.tick()
+    assert _requested(plan) == []
+    assert plan.log == [
+        "r_again.csv: same content as stored drop 'r'; skipped (to read it under this name, "
+        "remove that drop first: sentiment-platform remove-drop r)"
+    ]
+    assert landing.tick().log == []
+    # Once the drop is removed for good, the content is read under its new name.
+    landing.partitions.discard("r")
+    del landing.stored["r"]
+    assert _requested(landing.tick()) == [("r_again", "r_again.csv")]
+
+
 def test_a_quarantined_drop_landing_again_is_read_again_even_with_the_same_bytes():
     landing = Landing()
     landing.write("bad.csv", b"broken\n")
