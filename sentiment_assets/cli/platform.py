@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "remove-drop":
         return remove_drop(args.key)
 
+    if args.command in _PORT_SETTING and (busy := _port_in_use(args.command, args.port)):
+        print(busy, file=sys.stderr)
+        return 2
     if args.command == "serve":
         # Serving reads the store alone: no instance set up for it.
         if (refused := _without_production_model()) is not None:
@@ -85,6 +88,31 @@ def main(argv: list[str] | None = None) -> int:
     }
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
+
+
+# How the Makefile names each command's port.
+_PORT_SETTING = {"dev": "DAGSTER_PORT", "mlflow-ui": "MLFLOW_PORT", "serve": "SERVE_PORT"}
+
+
+def _port_in_use(command: str, port: int) -> str | None:
+    """Why `command`'s server cannot listen on 127.0.0.1:`port`, or None when it can: each server
+    reports a port in use deep in a traceback of its own (uvicorn's, for `serve`)."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE:
+                return None  # let the server say what it makes of it
+            return (
+                f"sentiment-platform {command}: port {port} on 127.0.0.1 is in use (another "
+                "server, or an earlier one still running); choose another with --port (make "
+                f"{command} {_PORT_SETTING[command]}=...)"
+            )
+    return None
 
 
 def _without_production_model() -> int | None:
@@ -257,10 +285,10 @@ def remove_drop(key: str) -> int:
         )
     else:
         after = "The stored dataset does not hold it, so nothing is trained again."
-    print(
-        f"Removed drop {key!r}: its partition of {review_drops.name} {stored}. {after} Files in "
-        f"{settings.quarantine_dir()} are yours to delete."
-    )
+    print(f"Removed drop {key!r}: its partition of {review_drops.name} {stored}. {after}")
+    if left := drops.quarantined(settings.quarantine_dir(), key):
+        names = ", ".join(path.name for path in left)
+        print(f"Its quarantined file and note are yours to delete: {names} in {left[0].parent}")
     return 0
 
 

@@ -327,9 +327,15 @@ def _load_reporting(model_uri: str) -> Any:
         return store.load_model(model_uri)
     except ModelNotFound as err:
         problem = settings.without_credentials(str(err), store.uri)
+        # Training makes a production model; no run makes a version or alias someone mistyped.
+        hint = (
+            "materialize production_model first (make run)"
+            if model_uri == PRODUCTION_URI
+            else "the MLflow UI (make mlflow-ui) lists the registered models' versions and aliases"
+        )
         print(
             f"sentiment-predict: no model at {model_uri} in the MLflow store at {where} "
-            f"({problem}); materialize production_model first (make run)",
+            f"({problem}); {hint}",
             file=sys.stderr,
         )
         raise NoModel(Exit.NO_MODEL) from err

@@ -276,6 +276,26 @@ def quarantine(path: Path, problem: str, folder: Path, read: DropBytes) -> Path:
         return target
 
 
+def quarantined(folder: Path, key: str) -> list[Path]:
+    """The files of drop `key` in the quarantine folder, told by their notes (each names the file
+    it was read from: `quarantine`), with the notes; none when the folder cannot be read."""
+    found = []
+    try:
+        notes = sorted(folder.glob(f"*{NOTE_SUFFIX}"))
+    except OSError:
+        return []
+    for note in notes:
+        try:
+            with note.open(encoding="utf-8", errors="replace") as f:
+                name = f.readline().partition(": ")[0]
+        except OSError:
+            continue
+        if name and partition_key(name) == key:
+            moved = note.with_name(note.name.removesuffix(NOTE_SUFFIX))
+            found += [path for path in (moved, note) if path.exists()]
+    return found
+
+
 def _free_names(folder: Path, name: str) -> Iterator[Path]:
     """`name`, then `stem.1.csv`, `stem.2.csv`, ...; stems shortened so that the note fits."""
     stem, suffix = os.path.splitext(name)

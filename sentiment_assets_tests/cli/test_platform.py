@@ -126,6 +126,15 @@ def test_a_quarantined_drop_stays_until_it_is_removed(
     assert "Removed drop 'broken': its partition of review_drops (nothing of it was stored)" in said
     assert "The stored dataset does not hold it, so nothing is trained again." in said
     assert "broken" not in two_drops.get_dynamic_partitions(review_drops.name)
+    quarantine = data_dir / "quarantine"
+    assert (
+        "Its quarantined file and note are yours to delete: broken.csv, broken.csv.error.txt in "
+        f"{quarantine}"
+    ) in said
+    # A drop that was never quarantined is told nothing of the others' files there.
+    shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
+    assert main(["remove-drop", "reviews_sample-02"]) == 0
+    assert "quarantine" not in capsys.readouterr().out
 
 
 def test_remove_drop_waits_for_runs_in_flight(
@@ -213,3 +222,21 @@ def test_only_sentiment_run_writes_sample_drops(
     assert sorted(p.name for p in landing.iterdir()) == [
         f"reviews_sample-0{n}.csv" for n in (1, 2, 3)
     ]
+
+
+@pytest.mark.parametrize(("command", "setting"), [("serve", "SERVE_PORT"), ("dev", "DAGSTER_PORT")])
+def test_a_server_on_a_port_in_use_is_one_line_naming_the_port(
+    data_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch, command: str, setting: str
+) -> None:
+    import socket
+
+    monkeypatch.setattr("os.execve", lambda *args: pytest.fail("the server was started"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main([command, "--port", str(port)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"sentiment-platform {command}: port {port} on 127.0.0.1 is in use (another server, or "
+        f"an earlier one still running); choose another with --port (make {command} {setting}=...)"
+    )

@@ -49,6 +49,8 @@ def test_a_missing_alias_in_an_existing_store_is_no_model(tfidf_production, caps
     assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL
     err = capsys.readouterr().err
     assert f"no model at {uri}" in err and "alias staging not found" in err
+    # No run makes a mistyped alias: the hint is where to look, not to train.
+    assert "make run" not in err and "make mlflow-ui" in err
 
 
 def test_a_missing_version_is_no_model_in_mlflows_words(tfidf_production, capsys):
