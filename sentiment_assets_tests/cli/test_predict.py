@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sentiment_assets.cli import predict
 from sentiment_assets.cli.predict import Exit, main
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.lib.tracking import PRODUCTION_URI
@@ -158,7 +159,11 @@ def test_a_csv_file_gives_one_json_line_per_review_with_text_and_its_id(
     out, err = capsys.readouterr()
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["review_id"] for line in lines] == [i for i in range(40) if i not in without_text]
-    assert f"{len(without_text)} review(s) without text skipped" in err
+    assert 1 < len(without_text) <= predict._SHOWN  # each one named, and no "..." after them
+    ids = ", ".join(map(str, without_text))
+    assert err == f"sentiment-predict: {len(without_text)} review(s) without text skipped " + (
+        f"(review_id {ids})\n"
+    )
 
 
 def test_a_blank_review_is_refused_not_scored(tfidf_production, capsys) -> None:
@@ -194,16 +199,20 @@ def test_texts_as_csv_are_keyed_by_their_text(tfidf_production, capsys) -> None:
     assert [row["text"] for row in rows] == ["Ripped after one wash", "Fits, and soft"]
 
 
-def test_a_file_without_any_review_text_is_bad_input(tfidf_production, capsys, tmp_path) -> None:
+@pytest.mark.parametrize("rows", ["7, ,1\n", "7, ,1\n7,,0\n"])
+def test_a_file_without_any_review_text_is_bad_input(
+    tfidf_production, capsys, tmp_path, rows: str
+) -> None:
     path, output = tmp_path / "reviews.csv", tmp_path / "scored.csv"
-    path.write_text("Clothing ID,Review Text,Recommended IND\n" + "7, ,1\n7,,0\n")
+    path.write_text("Clothing ID,Review Text,Recommended IND\n" + rows)
     output.write_text("kept\n")
 
     code, out, err = _run(["--file", str(path), "--format", "csv", "--output", str(output)], capsys)
 
     assert code == Exit.BAD_INPUT and out == ""
-    assert (
-        err == "sentiment-predict: reviews.csv: none of its 2 review(s) has text; nothing scored\n"
+    count = rows.count("\n")
+    assert err == (
+        f"sentiment-predict: reviews.csv: none of its {count} review(s) has text; nothing scored\n"
     )
     assert output.read_text() == "kept\n"
 

@@ -55,6 +55,19 @@ def test_identical_scores_show_no_difference_and_are_never_promoted():
     assert not decide(_model(), same).promote
 
 
+def test_a_perfect_challenger_against_a_constant_model_is_better_beyond_chance():
+    # Every review's share moves by the same 0.5: no variance, and a certain difference.
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    perfect = labels + 0.1 * np.arange(len(labels))
+    constant = np.full(len(labels), 0.7)
+    comparison = compare_roc_auc(labels, perfect, constant, level=0.05)
+    assert comparison.challenger_roc_auc == 1.0 and comparison.production_roc_auc == 0.5
+    assert comparison.difference == 0.5 and comparison.low == comparison.high == 0.5
+    assert comparison.p_value == 0.0
+    assert comparison.better_beyond_chance
+    assert decide(_model(), comparison).promote
+
+
 @pytest.mark.parametrize("seed", [2, 3, 4])
 def test_the_aucs_are_scikit_learns_and_the_error_is_delongs_definition(seed):
     labels, first, second = _reviews(400, seed)

@@ -22,6 +22,7 @@ class Landing:
     def __init__(self) -> None:
         self.content: dict[str, bytes] = {}
         self.mtime: dict[str, int] = {}
+        self.ctime: dict[str, int] = {}
         self.inode: dict[str, int] = {}
         self.inodes = itertools.count(1)
         self.unreadable: set[str] = set()
@@ -31,13 +32,16 @@ class Landing:
         self.now_ns = 0
         self.max_requests = 5
 
-    def write(self, name: str, content: bytes) -> None:
+    def write(self, name: str, content: bytes, *, keep_mtime: bool = False) -> None:
+        """With `keep_mtime`, as `cp -p` or `rsync -t` onto the file: only the ctime moves."""
         self.now_ns += 1  # a write is later than the tick before it
-        self.content[name], self.mtime[name] = content, self.now_ns
+        self.content[name], self.ctime[name] = content, self.now_ns
+        if not (keep_mtime and name in self.mtime):
+            self.mtime[name] = self.now_ns
         self.inode.setdefault(name, next(self.inodes))
 
     def remove(self, name: str) -> None:
-        del self.content[name], self.mtime[name], self.inode[name]
+        del self.content[name], self.mtime[name], self.ctime[name], self.inode[name]
 
     def _read(self, name: str) -> bytes:
         if name in self.unreadable:
@@ -47,7 +51,7 @@ class Landing:
     def tick(self, refused: dict[str, str] | None = None) -> IngestionPlan:
         self.now_ns += TICK_NS
         files = [
-            LandingFile(n, len(c), self.mtime[n], self.mtime[n], self.inode[n])
+            LandingFile(n, len(c), self.mtime[n], self.ctime[n], self.inode[n])
             for n, c in self.content.items()
         ]
         plan = plan_ingestion(
@@ -147,6 +151,16 @@ def test_changed_content_is_read_again_and_a_touch_is_not():
     again = landing.tick()
     assert _requested(again) == [("r", "r.csv")]
     assert again.requests[0].run_key != first.requests[0].run_key
+
+
+def test_content_written_over_a_drop_with_its_old_mtime_kept_is_read_again():
+    landing = Landing()
+    landing.write("r.csv", b"a\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.write("r.csv", b"b\n", keep_mtime=True)  # the same size, mtime and inode
+    landing.tick()
+    assert _requested(landing.tick()) == [("r", "r.csv")]
 
 
 def test_content_a_then_b_then_a_again_is_read_every_time():

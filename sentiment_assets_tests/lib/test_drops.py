@@ -150,6 +150,8 @@ def test_file_for_key_prefers_the_recorded_owner_and_refuses_a_guess(tmp_path):
     assert file_for_key(tmp_path, "reviews_02", "reviews 02.csv") == tmp_path / "reviews 02.csv"
     with pytest.raises(FileNotFoundError, match="no drop file for partition 'gone'"):
         file_for_key(tmp_path, "gone", None)
+    # The recorded owner has left the folder: the only file left with the key is the drop's.
+    assert file_for_key(tmp_path, "reviews_01", "reviews 01.csv") == tmp_path / "reviews_01.csv"
 
 
 def test_quarantine_moves_the_file_beside_a_note_and_never_overwrites(tmp_path):
@@ -172,6 +174,35 @@ def test_quarantine_moves_the_file_beside_a_note_and_never_overwrites(tmp_path):
         "bad.csv",
         "bad.csv.error.txt",
     ]
+
+
+def test_quarantine_keeps_an_earlier_file_whose_note_was_deleted(tmp_path):
+    """A person read the first note and deleted it, leaving the file: the next bad drop of the
+    same name must not overwrite that file."""
+    landing, folder = tmp_path / "landing", tmp_path / "quarantine"
+    landing.mkdir()
+    for attempt in ("first", "second"):
+        (landing / "bad.csv").write_text(attempt)
+        moved = quarantine(landing / "bad.csv", "a problem", folder, read_drop(landing / "bad.csv"))
+        moved.with_name(moved.name + ".error.txt").unlink()
+    assert sorted((p.name, p.read_text()) for p in folder.iterdir()) == [
+        ("bad.1.csv", "second"),
+        ("bad.csv", "first"),
+    ]
+
+
+def test_a_write_over_a_drop_that_puts_its_times_back_changes_its_signature(tmp_path):
+    """`cp -p` or `rsync -t` onto a drop: the same size, mtime and inode; only the ctime moves."""
+    path = tmp_path / "r.csv"
+    path.write_text("a\n")
+    before = path.stat()
+    (first,) = scan_landing(tmp_path)[0]
+    with path.open("r+") as f:  # in place: the same inode
+        f.write("b\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (second,) = scan_landing(tmp_path)[0]
+    assert (second.size, second.mtime_ns, second.inode) == (first.size, first.mtime_ns, first.inode)
+    assert second.signature != first.signature
 
 
 def test_quarantine_of_a_250_character_name_keeps_its_note_beside_it(tmp_path):

@@ -1,6 +1,8 @@
 """The live record of a drop, without Dagster or MLflow: metrics from production's predictions,
 the gate on them, the predictions table, and the challenger against the latest shortfall."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,6 +133,15 @@ def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live()
     assert live_gap.latest_live([earlier, one_label]) == earlier
 
 
+def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
+    scoring = Scoring("3", "run-3", _predicted(PROBABILITIES), None, False)
+    one_label = monitoring.measure_live_quality("all-happy", _drop([1] * 6), None, scoring, "z")
+    figures = monitoring.live_figures(one_label)
+    assert "live_roc_auc" not in figures
+    assert "live_accuracy" in figures  # the measured figures stay
+    assert not any(math.isnan(v) for v in figures.values()), figures
+
+
 def test_latest_live_is_the_newest_live_record() -> None:
     old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
     learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})
@@ -176,3 +187,20 @@ def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     learned = _quality(learned=True)
     with pytest.raises(ValueError, match="not scored live"):
         live_gap.live_gap(learned, test, challenger, None, 0.97, THRESHOLDS)
+
+
+def test_a_challenger_is_not_said_to_close_the_gap_on_held_out_reviews_of_one_label() -> None:
+    # The shortfall's drop "d" has only recommended reviews left in the test split.
+    test = pd.DataFrame(
+        {Corpus.DROP: ["d", "other", "d", "other", "d"], Corpus.LABEL: [1, 0, 1, 1, 1]}
+    )
+    challenger = np.array([0.9, 0.1, 0.8, 0.9, 0.7])
+    production = np.array([0.2, 0.9, 0.3, 0.1, 0.4])
+    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+
+    gap = live_gap.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
+
+    assert gap.shortfall and gap.held_out_reviews == 3
+    assert gap.challenger_roc_auc is None and gap.production_roc_auc is None
+    assert gap.closes is None
+    assert gap.summary().endswith("3 of its reviews are held out, too few to rank")

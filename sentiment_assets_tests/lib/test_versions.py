@@ -104,6 +104,25 @@ def test_an_asset_function_counts_for_its_asset_alone(source: Path) -> None:
     assert _changed(source, [promotion]) == {"production_model"}
 
 
+def test_a_one_line_definition_and_a_def_line_count_whole(source: Path) -> None:
+    """Each definition is read from its first line to its last, both included."""
+    assets = source / "defs" / "training" / "assets.py"
+    edits = {
+        '_PLOTTED = ("roc_auc", "not_recommended_f1")': '_PLOTTED = ("roc_auc",)',
+        "def _candidate_numbers(results: list[CandidateResult])": (
+            "def _candidate_numbers(results: list[CandidateResult], plotted=_PLOTTED)"
+        ),
+    }
+    for old, new in edits.items():
+        before = _code_versions()
+        text = assets.read_text()
+        assert text.count(old) == 1
+        assets.write_text(text.replace(old, new))
+        _clear()
+        after = _code_versions()
+        assert {name for name in ASSETS if after[name] != before[name]} == {"trained_models"}
+
+
 def test_wiring_and_metadata_do_not_count(source: Path) -> None:
     edits = [
         ("defs/platform/metadata.py", "def metrics_markdown", "    # changed\n"),

@@ -376,6 +376,24 @@ def test_a_dataset_too_small_to_train_on_says_which_split_falls_short():
     assert "only label 1" in problem or "no reviews" in problem
 
 
+def test_a_split_with_one_label_is_no_dataset_to_train_on():
+    """Both labels in training and test, one in validation: threshold tuning has nothing to do."""
+    from sentiment_assets.model.dataset import trainability_problem
+
+    texts = [f"review number {i}" for i in range(60)]
+    corpus = pd.DataFrame(
+        {"review_id": range(60), "label": 1, "title": None, "text": texts, "stemmed": texts}
+    )
+    dataset = build_dataset(corpus)
+    # One "not recommended" review in each other split; splits follow the text, not the label.
+    unhappy = [dataset.split_reviews(name)["review_id"].iloc[0] for name in ("train", "test")]
+    corpus.loc[corpus["review_id"].isin(unhappy), "label"] = 0
+    assert trainability_problem(build_dataset(corpus)) == (
+        "too few reviews to train on: the validation split has only label 1 (60 reviews in all); "
+        "land more drops"
+    )
+
+
 def test_the_real_dataset_can_train(real_dataset):
     from sentiment_assets.model.dataset import trainability_problem
 

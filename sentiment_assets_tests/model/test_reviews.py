@@ -234,6 +234,18 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     assert problem == "the header names column(s) 'Recommended IND', 'Review Text' twice or more"
 
 
+def test_a_header_with_two_unnamed_columns_is_read(tmp_path):
+    """The index column and a trailing comma (a spreadsheet's export) both have no name: not a
+    column named twice."""
+    path = _write(
+        tmp_path, ",Title,Review Text,Recommended IND,\n7,Nice,Fits well,1,\n8,,Ripped,0,\n"
+    )
+    reviews = read_reviews(path)
+    assert reviews[REVIEW_ID].tolist() == [7, 8]
+    assert reviews[LABEL].tolist() == [1, 0]
+    assert reviews[TEXT].tolist() == ["Fits well", "Ripped"]
+
+
 @pytest.mark.parametrize(
     ("fields", "broken"),
     [
@@ -452,3 +464,12 @@ def test_a_real_drop_cut_between_records_is_a_shorter_complete_drop(real_drops, 
     third_record = data.index(b"\n", data.index(b"\n") + 1) + 1
     reviews = read_reviews(_write(tmp_path, data[:third_record]))
     assert reviews[REVIEW_ID].tolist() == [0]
+
+
+def test_the_rows_shown_say_how_many_more_there_are() -> None:
+    from sentiment_assets.model.review_schema import EXAMPLES, rows_text
+
+    lines = list(range(2, EXAMPLES + 3))  # one more bad row than are shown
+    shown = ", ".join(f"line {line}" for line in lines[:EXAMPLES])
+    assert rows_text([True] * (EXAMPLES + 1), lines) == f"{shown} and 1 more"
+    assert rows_text([True] * EXAMPLES, lines) == shown

@@ -1,0 +1,151 @@
+"""The promotion protocol against a registry stub: which scores the live gap judges, and which
+pending versions the next decision deletes."""
+
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
+
+from sentiment_assets.lib.production import SANITY_REVIEWS
+from sentiment_assets.lib.promotion import discard_abandoned, promote
+from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG
+from sentiment_assets.model import predictions as p
+from sentiment_assets.model.stems import Corpus
+from sentiment_assets_tests.lib.test_drift import THRESHOLDS
+from sentiment_assets_tests.lib.test_monitoring import PROBABILITIES, _quality
+from sentiment_assets_tests.lib.test_production import _candidate
+
+
+def _version(version: str, pending_for_run: str | None = None) -> ModelVersion:
+    """A registered version; with a Dagster run, one that run registered for a promotion."""
+    tags = {}
+    if pending_for_run is not None:
+        tags = {DAGSTER_RUN_TAG: pending_for_run, PROMOTION_PENDING_TAG: "true"}
+    return ModelVersion(
+        "sentiment",
+        version,
+        0,
+        run_id=f"run-{version}",
+        tags=[ModelVersionTag(k, v) for k, v in tags.items()],
+    )
+
+
+class _Model:
+    """A pyfunc stand-in: a fixed probability per review text, every sanity review right."""
+
+    def __init__(self, probabilities: dict[str, float]) -> None:
+        self.probabilities = probabilities | {t: 0.9 * y + 0.05 for t, y in SANITY_REVIEWS.items()}
+
+    def predict(self, reviews: pd.DataFrame) -> pd.DataFrame:
+        probability = np.array([self.probabilities[t] for t in reviews[p.TEXT_COLUMN]])
+        return pd.DataFrame(
+            {p.PROBABILITY_COLUMN: probability, p.LABEL_COLUMN: (probability >= 0.5).astype(int)}
+        )
+
+
+class _Registry:
+    """The store methods `promote` uses, over versions held in memory. `production` is what each
+    read of the alias returns, in turn (the last one from then on)."""
+
+    def __init__(
+        self,
+        production: list[ModelVersion | None],
+        pending: list[ModelVersion] | None = None,
+        models: dict[str, _Model] | None = None,
+    ) -> None:
+        self.production = production
+        self.pending = pending or []
+        self.models = models or {}
+        self.discarded: list[str] = []
+        self.moved: list[str] = []
+
+    @contextmanager
+    def failures_explained(self, step: str, outcome: str):
+        yield
+
+    def production_version(self) -> ModelVersion | None:
+        return self.production.pop(0) if len(self.production) > 1 else self.production[0]
+
+    def pending_versions(self) -> list[ModelVersion]:
+        return self.pending
+
+    def load_model(self, uri: str) -> _Model:
+        return self.models[uri]
+
+    def version_uri(self, version: str) -> str:
+        return f"models:/sentiment/{version}"
+
+    def candidate_name(self, run_id: str) -> str:
+        return run_id
+
+    def expect_production(self, expected: str | None) -> None:
+        pass
+
+    def register_version(self, model_uri: str, run_id: str, evidence: dict[str, str]) -> str:
+        return "4"
+
+    def move_production(self, version: str) -> None:
+        self.moved.append(version)
+
+    def clear_pending(self, version: str) -> None:
+        pass
+
+    def discard_version(self, version: str) -> bool:
+        self.discarded.append(version)
+        return True
+
+
+def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> None:
+    # The test split: three reviews of the live shortfall's drop "d", three of another drop.
+    reviews = pd.DataFrame(
+        {
+            Corpus.TEXT: [f"review {i}" for i in range(6)],
+            Corpus.TITLE: [None] * 6,
+            Corpus.LABEL: [0, 1, 1, 0, 1, 0],
+            Corpus.DROP: ["d", "d", "d", "other", "other", "other"],
+        }
+    )
+    texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
+    right = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    wrong = {t: 0.9 - 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    best = _candidate("challenger", 0.9, 0.9)
+    # Version 3 holds production and scored drop "d" live, short of the floor.
+    store = _Registry(
+        [_version("3")],
+        models={best.model_uri: _Model(right), "models:/sentiment/3": _Model(wrong)},
+    )
+    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+
+    decision = promote(
+        store,
+        best,
+        reviews,
+        [short],
+        level=0.05,
+        thresholds=THRESHOLDS,
+        run_id="dagster-run",
+        run_ended=lambda run: False,
+        log=lambda message: None,
+    )
+
+    gap = decision.live_gap
+    assert gap.drop == "d" and gap.scored_by_version == "3" and gap.held_out_reviews == 3
+    assert gap.challenger_roc_auc == 1.0 and gap.production_roc_auc == 0.0
+    assert gap.closes is True
+    assert decision.promoted and store.moved == ["4"]
+
+
+def test_a_pending_version_the_alias_moved_to_meanwhile_is_not_discarded() -> None:
+    # Version 2's run has ended, but between the first read of the alias (version 1) and the
+    # delete, its decision moved the alias to it.
+    pending = _version("2", pending_for_run="ended-run")
+    store = _Registry([_version("1"), pending], pending=[pending])
+
+    discard_abandoned(store, store.production_version(), lambda run: True, lambda message: None)
+
+    assert store.discarded == []
+    # Had the alias stayed on version 1, version 2 would have gone.
+    unmoved = _Registry([_version("1")], pending=[pending])
+    discard_abandoned(unmoved, unmoved.production_version(), lambda run: True, lambda m: None)
+    assert unmoved.discarded == ["2"]
