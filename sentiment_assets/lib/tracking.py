@@ -196,6 +196,10 @@ class MlflowStore:
     def run_tag(self, run_id: str, tag: str) -> str | None:
         return self.client().get_run(run_id).data.tags.get(tag)
 
+    def monitoring(self) -> MlflowStore:
+        """The same store, in the experiment of the live-quality records."""
+        return replace(self, experiment_name=MONITORING_EXPERIMENT)
+
     def log_live_quality(
         self, quality: LiveQuality, version: ModelVersion, tags: dict[str, str]
     ) -> tuple[str, str]:
@@ -208,7 +212,7 @@ class MlflowStore:
         from sentiment_assets.lib.model_loading import logged_model_id
         from sentiment_assets.lib.monitoring import live_figures
 
-        monitoring = replace(self, experiment_name=MONITORING_EXPERIMENT)
+        monitoring = self.monitoring()
         run_tags = {
             "drop": quality.drop,
             "production_version": str(version.version),

@@ -292,6 +292,26 @@ def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
     assert score_again() == first
 
 
+@pytest.mark.slow  # a production model trained first
+def test_a_live_record_left_running_by_a_killed_scoring_is_ended_by_the_next_one(live) -> None:
+    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG
+
+    folder, instance = live
+    monitoring = MlflowStore.default().monitoring()
+    client = monitoring.client()
+    ended = instance.get_runs(limit=1)[0].run_id  # a Dagster run of this instance, finished
+    # What a process killed while it logged a live record leaves: its MLflow run RUNNING. One of
+    # a Dagster run this instance does not know is left alone.
+    left = client.create_run(monitoring.experiment_id(), tags={DAGSTER_RUN_TAG: ended})
+    foreign = client.create_run(monitoring.experiment_id(), tags={DAGSTER_RUN_TAG: "elsewhere"})
+
+    key = _land(folder)
+    assert ingest(instance, [key])[key].success
+
+    assert client.get_run(left.info.run_id).info.status == "KILLED"
+    assert client.get_run(foreign.info.run_id).info.status == "RUNNING"
+
+
 def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=300)
 

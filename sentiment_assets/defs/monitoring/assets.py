@@ -17,7 +17,12 @@ from sentiment_assets.defs.ingestion.partitions import (
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
-from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
+from sentiment_assets.defs.platform.resources import (
+    MlflowTracking,
+    end_abandoned_runs,
+    run_tags,
+    store_failures,
+)
 from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
@@ -109,6 +114,7 @@ def score_drop(
                     f"{quality.production_version}); scored again now: {measured.status()}"
                 )
             elif version is not None:
+                end_abandoned_runs(context, store.monitoring())
                 logged = store.log_live_quality(quality, version, run_tags(context, LIVE))
     if PREDICTIONS in wanted:
         if scoring is None:

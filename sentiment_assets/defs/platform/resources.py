@@ -79,6 +79,22 @@ def run_tags(context: dg.AssetExecutionContext, asset: str | None = None) -> dic
     }
 
 
+def run_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether a Dagster run of this instance has ended (False for one it does not know)."""
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.is_finished
+
+
+def end_abandoned_runs(context: dg.AssetExecutionContext, store: MlflowStore) -> None:
+    """End as KILLED each MLflow run of the store's experiment still RUNNING whose Dagster run has
+    ended (its process was killed mid-run), with a warning each; before the step logs its own."""
+    for run_id in store.end_abandoned_runs(lambda run: run_ended(context.instance, run)):
+        context.log.warning(
+            f"Ended MLflow run {run_id} ({store.experiment_name}) as KILLED: its Dagster run "
+            "ended while it was running"
+        )
+
+
 @contextmanager
 def store_failures(store: MlflowStore, step: str, outcome: str) -> Iterator[None]:
     """A failure of the MLflow store in the block fails the step with a message saying what

@@ -16,7 +16,13 @@ from sentiment_assets.defs.platform.metadata import (
     metric_numbers,
     metrics_markdown,
 )
-from sentiment_assets.defs.platform.resources import MlflowTracking, run_tags, store_failures
+from sentiment_assets.defs.platform.resources import (
+    MlflowTracking,
+    end_abandoned_runs,
+    run_ended,
+    run_tags,
+    store_failures,
+)
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
 from sentiment_assets.lib import production
 from sentiment_assets.lib.monitoring import LiveQuality
@@ -110,10 +116,7 @@ def trained_models(
         )
 
     with store_failures(store, "trained_models", "earlier values and production are as they were"):
-        for run_id in store.end_abandoned_runs(lambda run: _run_ended(context.instance, run)):
-            context.log.warning(
-                f"Ended MLflow run {run_id} as KILLED: its Dagster run ended while it was running"
-            )
+        end_abandoned_runs(context, store)
         trained, curves = train_candidates(
             padded_dataset,
             config.build(),
@@ -173,7 +176,7 @@ def production_model(
             level=config.significance_level,
             thresholds=monitoring.thresholds(),
             run_id=context.run.run_id,
-            run_ended=lambda run_id: _run_ended(context.instance, run_id),
+            run_ended=lambda run_id: run_ended(context.instance, run_id),
             log=context.log.info,
         )
     except MlflowStoreError as err:
@@ -258,9 +261,3 @@ def _decision_metadata(
             ),
         }
     return metadata
-
-
-def _run_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """Whether a Dagster run of this instance has ended (False for one it does not know)."""
-    run = instance.get_run_by_id(run_id)
-    return run is not None and run.is_finished
