@@ -368,6 +368,34 @@ def test_a_sentiment_run_beside_a_training_run_refuses_before_it_shows_a_plan(
     assert log.read_text() == "the last run's log\n"
 
 
+def test_a_training_run_whose_process_is_gone_is_failed_not_waited_for(
+    data_dir: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed sentiment-run leaves its run in progress, holding the MLflow store: the next one
+    fails it before it looks for runs writing the store, and goes on."""
+    import subprocess
+
+    from dagster._core.events import DagsterEvent, DagsterEventType
+
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    run.prepare()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with dg.DagsterInstance.get() as instance:
+        job = definitions().resolve_job_def("train_and_promote")
+        left = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        started = DagsterEvent(
+            DagsterEventType.RUN_START.value, job_name=left.job_name, pid=gone.pid
+        )
+        instance.report_dagster_event(started, left.run_id)
+
+        run._refuse_while_store_busy(instance, run.RunConsole(verbose=True))
+
+        assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
+    said = capfd.readouterr().err
+    assert f"Run {left.run_id} was left in progress by a process that is gone: failed" in said
+
+
 def _last_runs_log() -> Path:
     log = settings.run_log_path()
     log.parent.mkdir()
