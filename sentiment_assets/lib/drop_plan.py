@@ -34,6 +34,15 @@ class Sent:
 
 
 @dataclass
+class StoredCopy:
+    """A landing file skipped because a stored drop, whose file has left, holds its content."""
+
+    drop: str
+    sha256: str
+    signature: list[int]
+
+
+@dataclass
 class DropMemory:
     """What the drop sensor remembers between ticks (stored by Dagster as its cursor).
 
@@ -42,6 +51,8 @@ class DropMemory:
     `sent`: key -> the content last requested. `noted`: file -> the last reason logged for
     skipping it, so each reason is logged once. `requests`: how many runs were requested, which
     makes every run key new (content A, then B, then A again is read three times).
+    `stored_copies`: file -> the stored drop found to hold its content, and the file's signature
+    then: neither hashed nor looked up again while it stays unchanged and the drop exists.
     """
 
     seen: dict[str, list[int]] = field(default_factory=dict)
@@ -49,6 +60,7 @@ class DropMemory:
     sent: dict[str, Sent] = field(default_factory=dict)
     noted: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    stored_copies: dict[str, StoredCopy] = field(default_factory=dict)
 
     @classmethod
     def load(cls, raw: str | None) -> DropMemory:
@@ -58,6 +70,8 @@ class DropMemory:
         # A cursor written before `Sent` held lists: forgetting them costs one hash per drop, and
         # the stored data versions still keep the drops from being read again.
         fields["sent"] = {k: Sent(**v) for k, v in fields["sent"].items() if isinstance(v, dict)}
+        copies = fields.get("stored_copies", {})  # absent from cursors written before it
+        fields["stored_copies"] = {name: StoredCopy(**v) for name, v in copies.items()}
         return cls(**fields)
 
     def dump(self) -> str:
@@ -134,6 +148,7 @@ def plan_ingestion(
     - The same content as another drop under a second name is skipped with a log line: another
       file's planned this tick or earlier, or, for a key that holds nothing yet, the content a
       drop stored (its file may have left the folder: an archived drop sent again, or renamed).
+      The stored drops are read for such a file once, then only its drop while it stays unchanged.
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
       is what the drop already holds.
@@ -167,6 +182,21 @@ def plan_ingestion(
         skip(name, reason)
 
     content_owner = {sent.sha256: key for key, sent in memory.sent.items()}
+    copies: dict[str, StoredCopy] = {}  # this tick's `memory.stored_copies`
+    landed_keys = {f.key for f in files}
+
+    def held_still(copy: StoredCopy) -> bool:
+        held = ingested(copy.drop) if copy.drop in partitions else None
+        return held is not None and held.sha256 == copy.sha256
+
+    def stored_copy_note(drop: str) -> str:
+        if drop in landed_keys:  # its own file is here too (older than it, say): not removable
+            return f"same content as drop '{drop}'; skipped"
+        return (
+            f"same content as stored drop '{drop}'; skipped (to read it under this name, remove "
+            f"that drop first: sentiment-platform remove-drop {drop})"
+        )
+
     stored_owner: dict[str, str] | None = None  # read once a tick, when first needed
 
     def stored_content_owner(sha: str) -> str | None:
@@ -192,6 +222,11 @@ def plan_ingestion(
             if file.name in memory.seen:
                 skip(file.name, "is still changing; read once it stops")
             continue  # new or still changing: look again next tick
+        copy = memory.stored_copies.get(file.name)
+        if copy is not None and copy.signature == file.signature and held_still(copy):
+            copies[file.name] = copy
+            skip(file.name, stored_copy_note(copy.drop))
+            continue
         unchanged_ns = now_ns - file.mtime_ns
         previous = memory.sent.get(key)
         again = False
@@ -226,11 +261,8 @@ def plan_ingestion(
         if other is None and ingested(key) is None:
             other = stored_content_owner(sha)
             if other is not None and other != key:
-                skip(
-                    file.name,
-                    f"same content as stored drop '{other}'; skipped (to read it under this name, "
-                    f"remove that drop first: sentiment-platform remove-drop {other})",
-                )
+                copies[file.name] = StoredCopy(other, sha, file.signature)
+                skip(file.name, stored_copy_note(other))
                 continue
         memory.sent[key] = Sent(sha, file.signature, now_ns)
         content_owner[sha] = key
@@ -248,6 +280,7 @@ def plan_ingestion(
         if key not in partitions:
             new_keys.append(key)
     memory.seen = {f.name: f.signature for f in files}
+    memory.stored_copies = copies
     return IngestionPlan(requests, new_keys, log, memory)
 
 

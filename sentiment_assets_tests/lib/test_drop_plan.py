@@ -211,6 +211,48 @@ def test_a_stored_drop_renamed_or_sent_again_after_it_left_is_skipped_with_a_lin
     assert _requested(landing.tick()) == [("r_again", "r_again.csv")]
 
 
+def test_a_copy_of_a_stored_drop_left_in_the_folder_is_not_looked_up_every_tick():
+    """The stored drops are read once to find it; after that only its own drop, while the copy
+    stays unchanged (a sensor tick must not cost a query per drop for as long as it stays)."""
+    landing = Landing()
+    for n in range(5):
+        landing.write(f"r{n}.csv", f"{n}\n".encode())
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.remove("r0.csv")
+    landing.write("r0_again.csv", b"0\n")
+    landing.tick()
+    asked: list[str] = []
+    stored = landing.stored
+
+    class Counting(dict):
+        def get(self, key, default=None):
+            asked.append(key)
+            return stored.get(key, default)
+
+    landing.stored = Counting(stored)
+    assert _requested(landing.tick()) == [] and len(asked) >= 5
+    asked.clear()
+    assert _requested(landing.tick()) == [] and asked == ["r0"]
+    # The drop takes other content: the copy is its old content, no drop's now, and is read.
+    stored["r0"] = Ingested("elsewhere.csv", sha256_hex(b"other\n"))
+    assert _requested(landing.tick()) == [("r0_again", "r0_again.csv")]
+
+
+def test_a_copy_older_than_its_drops_own_file_is_not_told_to_remove_the_drop():
+    """`sentiment-run` plans with no memory, oldest first: a `cp -p` copy comes before the file
+    it copies, which is still there, so `remove-drop` would refuse."""
+    landing = Landing()
+    landing.write("copy.csv", b"a\n")
+    landing.write("r.csv", b"a\n")
+    landing.stored["r"] = Ingested("r.csv", sha256_hex(b"a\n"))
+    landing.partitions.add("r")
+    landing.tick()
+    plan = landing.tick()
+    assert _requested(plan) == []
+    assert plan.log == ["copy.csv: same content as drop 'r'; skipped"]
+
+
 def test_a_quarantined_drop_landing_again_is_read_again_even_with_the_same_bytes():
     landing = Landing()
     landing.write("bad.csv", b"broken\n")
