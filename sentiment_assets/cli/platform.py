@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         # No sample drops: they are `sentiment-run`'s first run's. A team that starts the UI and
         # then copies its own export in must not train on synthetic reviews beside it.
         prepare()
+        if (landing := untouched_landing()) is not None:
+            print(
+                f"The landing folder {landing} is empty: copy a review export (CSV) into it (or, "
+                "with make dev stopped, make run writes sample drops there and runs everything)"
+            )
     if args.command == "prepare":
         return 0
     from sentiment_assets.lib.tracking import PRODUCTION_URI
@@ -143,9 +148,8 @@ _INSTANCE_SECTIONS = {
 }
 
 
-def prepare(*, sample_drops: bool = False) -> None:
-    """A DAGSTER_HOME with the project's instance config; with `sample_drops`, the sample drops
-    written into a landing folder that is empty and has never had any (`sentiment-run` asks)."""
+def prepare() -> None:
+    """A DAGSTER_HOME with the project's instance config, and the landing folder."""
     # Stored reviews, models and run logs are personal data: owner-only from the top.
     settings.private_dir(settings.data_dir())
     store = settings.sqlite_path(settings.tracking_uri())
@@ -155,15 +159,12 @@ def prepare(*, sample_drops: bool = False) -> None:
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     # Two processes creating a fresh instance at once (make run and make dev started together)
-    # race in Dagster's SQLite migrations and can leave its schema with two heads, for good; the
-    # landing folder's sample drops would be written twice too.
+    # race in Dagster's SQLite migrations and can leave its schema with two heads, for good.
     with locked(home / "prepare.lock"):
-        _prepare(home, sample_drops)
+        _prepare(home)
 
 
-def _prepare(home: Path, sample_drops: bool) -> None:
-    from sentiment_assets.cli.sample_drops import write_sample_drops
-    from sentiment_assets.lib import drops
+def _prepare(home: Path) -> None:
     from sentiment_assets.lib.storage.legacy import adopt_legacy_values
 
     if not (home / "dagster.yaml").exists():
@@ -180,29 +181,40 @@ def _prepare(home: Path, sample_drops: bool) -> None:
                 )
     import dagster as dg
 
-    from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.platform.concurrency import register_pools
 
     with dg.DagsterInstance.get() as instance:
         register_pools(instance)
-        # Drops registered before and an empty landing folder mean they were all read (or
-        # quarantined): sample reviews must not join the real ones.
-        registered = bool(instance.get_dynamic_partitions(review_drops.name))
-    landing = settings.landing_dir()
-    files, refused = drops.scan_landing(landing)
-    if not files and not refused and not registered:
-        if sample_drops:
-            written = write_sample_drops(landing)
-            print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
-        else:
-            landing.mkdir(exist_ok=True)
-            print(
-                f"The landing folder {landing} is empty: copy a review export (CSV) into it, or "
-                "run make run, which writes sample drops there first"
-            )
+    settings.landing_dir().mkdir(exist_ok=True)
     adopted = adopt_legacy_values(settings.storage_dir())
     if adopted:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")
+
+
+def untouched_landing() -> Path | None:
+    """The landing folder while it is empty and no drop is registered (none landed yet, or all
+    were removed); None otherwise. Registered drops and an empty folder mean they were all read
+    (or quarantined): sample reviews must not join the real ones."""
+    import dagster as dg
+
+    from sentiment_assets.defs.ingestion.partitions import review_drops
+    from sentiment_assets.lib import drops
+
+    with dg.DagsterInstance.get() as instance:
+        if instance.get_dynamic_partitions(review_drops.name):
+            return None
+    landing = settings.landing_dir()
+    files, refused = drops.scan_landing(landing)
+    return landing if not files and not refused else None
+
+
+def write_first_samples() -> None:
+    """The sample drops, into an untouched landing folder: `sentiment-run`'s, once it may go on."""
+    from sentiment_assets.cli.sample_drops import write_sample_drops
+
+    if (landing := untouched_landing()) is not None:
+        written = write_sample_drops(landing)
+        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
 
 
 @contextmanager

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from sentiment_assets.cli import finish
 from sentiment_assets.cli.console import RunConsole
-from sentiment_assets.cli.platform import ANOTHER_AT_WORK, prepare, working_alone
+from sentiment_assets.cli.platform import (
+    ANOTHER_AT_WORK,
+    prepare,
+    working_alone,
+    write_first_samples,
+)
 from sentiment_assets.lib import drops, settings
 
 if TYPE_CHECKING:
@@ -45,8 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also show what the libraries print: Dagster's event lines, TensorFlow, MLflow",
     )
     args = parser.parse_args(argv)
+    try:  # read when the definitions load, mid-run: refused before anything is done
+        settings.executor()
+    except ValueError as err:
+        print(f"sentiment-run: {err}", file=sys.stderr)
+        return 2
     console = RunConsole(args.verbose)
-    prepare(sample_drops=True)
+    prepare()
 
     import dagster as dg
 
@@ -59,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # Refused before a word of the plan is shown or the last run's log is replaced.
             _refuse_while_store_busy(instance, console)
+            write_first_samples()
             console.start_log()
             return _run(instance, console, args.epochs)
         except (StoreBusy, InstanceFailed) as refused:

@@ -207,7 +207,8 @@ def test_only_sentiment_run_writes_sample_drops(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """The UIs' commands set the instance up without them: a team that starts `make dev` and then
-    copies its own export in must not train on synthetic reviews beside it."""
+    copies its own export in must not train on synthetic reviews beside it. A `sentiment-run`
+    writes them once it may go on, not when it refuses."""
     from sentiment_assets.cli.platform import working_alone
 
     landing = data_dir / "landing"
@@ -217,8 +218,12 @@ def test_only_sentiment_run_writes_sample_drops(
     assert list(landing.iterdir()) == []
     assert f"The landing folder {landing} is empty: copy a review export" in capsys.readouterr().out
 
-    with working_alone():  # sentiment-run then refuses to go on, after setting up
+    with working_alone():  # another sentiment-run is at work
         assert run.main([]) == 1
+    assert list(landing.iterdir()) == []
+
+    monkeypatch.setattr(run, "_run", lambda *args: 0)  # what it would do next
+    assert run.main([]) == 0
     assert sorted(p.name for p in landing.iterdir()) == [
         f"reviews_sample-0{n}.csv" for n in (1, 2, 3)
     ]

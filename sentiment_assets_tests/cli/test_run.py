@@ -396,6 +396,23 @@ def test_a_training_run_whose_process_is_gone_is_failed_not_waited_for(
     assert f"Run {left.run_id} was left in progress by a process that is gone: failed" in said
 
 
+def test_a_mistyped_executor_is_refused_before_anything_is_done(
+    data_dir: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The definitions, which read it, load only at the first run: after ingestion had begun."""
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    monkeypatch.setenv("SENTIMENT_EXECUTOR", "celry")
+    assert run.main([]) == 2
+    printed = capfd.readouterr()
+    assert printed.err == (
+        "sentiment-run: SENTIMENT_EXECUTOR is 'celry': it takes multiprocess (the default) or "
+        "celery\n"
+    )
+    assert printed.out == ""
+    assert list((data_dir / "landing").iterdir()) == []
+    assert not (data_dir / "dagster_home").exists()
+
+
 def _last_runs_log() -> Path:
     log = settings.run_log_path()
     log.parent.mkdir()
