@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ):
         command = commands.add_parser(name, help=what)
-        command.add_argument("--port", type=int, default=port)
+        command.add_argument("--port", type=_port, default=port)
         if name == "dev":
             command.add_argument("--dg", action="store_true", help="run `dg dev` instead")
     remove = commands.add_parser(
@@ -93,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1 to 65535)")
+    return port
 
 
 # How the Makefile names each command's port.

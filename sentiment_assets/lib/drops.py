@@ -276,6 +276,9 @@ def quarantine(path: Path, problem: str, folder: Path, read: DropBytes) -> Path:
         return target
 
 
+_NOTED_NAME = re.compile(r"(.+?\.csv): ", re.IGNORECASE)
+
+
 def quarantined(folder: Path, key: str) -> list[Path]:
     """The files of drop `key` in the quarantine folder, told by their notes (each names the file
     it was read from: `quarantine`), with the notes; none when the folder cannot be read."""
@@ -287,10 +290,11 @@ def quarantined(folder: Path, key: str) -> list[Path]:
     for note in notes:
         try:
             with note.open(encoding="utf-8", errors="replace") as f:
-                name = f.readline().partition(": ")[0]
+                # "<name>: <problem>", and a name may hold ": " too: it ends at its ".csv".
+                named = _NOTED_NAME.match(f.readline())
         except OSError:
             continue
-        if name and partition_key(name) == key:
+        if named and partition_key(named[1]) == key:
             moved = note.with_name(note.name.removesuffix(NOTE_SUFFIX))
             found += [path for path in (moved, note) if path.exists()]
     return found

@@ -245,3 +245,10 @@ def test_a_server_on_a_port_in_use_is_one_line_naming_the_port(
         f"sentiment-platform {command}: port {port} on 127.0.0.1 is in use (another server, or "
         f"an earlier one still running); choose another with --port (make {command} {setting}=...)"
     )
+
+
+def test_a_port_out_of_range_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", "70000"])
+    assert exit_.value.code == 2
+    assert "argument --port: 70000 is not a port (1 to 65535)" in capsys.readouterr().err

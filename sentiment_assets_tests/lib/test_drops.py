@@ -16,6 +16,7 @@ from sentiment_assets.lib.drops import (
     last_byte,
     partition_key,
     quarantine,
+    quarantined,
     read_drop,
     scan_landing,
 )
@@ -203,6 +204,25 @@ def test_a_write_over_a_drop_that_puts_its_times_back_changes_its_signature(tmp_
     (second,) = scan_landing(tmp_path)[0]
     assert (second.size, second.mtime_ns, second.inode) == (first.size, first.mtime_ns, first.inode)
     assert second.signature != first.signature
+
+
+def test_a_drops_quarantined_files_are_told_by_the_name_in_their_note(tmp_path):
+    landing, folder = tmp_path / "landing", tmp_path / "quarantine"
+    landing.mkdir()
+    for name in ("r: copy.csv", "r.csv", "r.csv"):  # ": " inside a name, and a second r.csv
+        (landing / name).write_text("bad\n")
+        quarantine(landing / name, "a problem: bad", folder, read_drop(landing / name))
+    assert [p.name for p in quarantined(folder, "r_copy")] == [
+        "r: copy.csv",
+        "r: copy.csv.error.txt",
+    ]
+    assert [p.name for p in quarantined(folder, "r")] == [
+        "r.1.csv",
+        "r.1.csv.error.txt",
+        "r.csv",
+        "r.csv.error.txt",
+    ]
+    assert quarantined(folder, "other") == [] and quarantined(tmp_path / "none", "r") == []
 
 
 def test_quarantine_of_a_250_character_name_keeps_its_note_beside_it(tmp_path):
