@@ -13,11 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sentiment_assets.cli import finish
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.storage.files import locked
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         # No sample drops: they are `sentiment-run`'s first run's. A team that starts the UI and
         # then copies its own export in must not train on synthetic reviews beside it.
         prepare()
-        if (landing := untouched_landing()) is not None:
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            landing = untouched_landing(instance)
+        if landing is not None:
             print(
                 f"The landing folder {landing} is empty: copy a review export (CSV) into it (or, "
                 "with make dev stopped, make run writes sample drops there and runs everything)"
@@ -198,28 +205,25 @@ def _prepare(home: Path) -> None:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")
 
 
-def untouched_landing() -> Path | None:
+def untouched_landing(instance: dg.DagsterInstance) -> Path | None:
     """The landing folder while it is empty and no drop is registered (none landed yet, or all
     were removed); None otherwise. Registered drops and an empty folder mean they were all read
     (or quarantined): sample reviews must not join the real ones."""
-    import dagster as dg
-
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.lib import drops
 
-    with dg.DagsterInstance.get() as instance:
-        if instance.get_dynamic_partitions(review_drops.name):
-            return None
+    if instance.get_dynamic_partitions(review_drops.name):
+        return None
     landing = settings.landing_dir()
     files, refused = drops.scan_landing(landing)
     return landing if not files and not refused else None
 
 
-def write_first_samples() -> None:
+def write_first_samples(instance: dg.DagsterInstance) -> None:
     """The sample drops, into an untouched landing folder: `sentiment-run`'s, once it may go on."""
     from sentiment_assets.cli.sample_drops import write_sample_drops
 
-    if (landing := untouched_landing()) is not None:
+    if (landing := untouched_landing(instance)) is not None:
         written = write_sample_drops(landing)
         print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
 

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # Refused before a word of the plan is shown or the last run's log is replaced.
             _refuse_while_store_busy(instance, console)
-            write_first_samples()
+            write_first_samples(instance)
             console.start_log()
             return _run(instance, console, args.epochs)
         except (StoreBusy, InstanceFailed) as refused:
