@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         # The scoring server starts uvicorn by name.
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    sys.stdout.flush()  # what was printed above: exec drops Python's buffers (a log, a pipe)
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
 
@@ -225,7 +226,10 @@ def write_first_samples(instance: dg.DagsterInstance) -> None:
 
     if (landing := untouched_landing(instance)) is not None:
         written = write_sample_drops(landing)
-        print(f"Landing folder was empty: wrote {len(written)} sample drops to {landing}")
+        # Flushed: `sentiment-run`'s progress goes out on a stream of its own, line by line.
+        print(
+            f"Landing folder was empty: wrote {len(written)} sample drops to {landing}", flush=True
+        )
 
 
 @contextmanager

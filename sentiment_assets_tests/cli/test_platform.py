@@ -252,3 +252,30 @@ def test_a_port_out_of_range_is_a_usage_error(capsys) -> None:
         main(["serve", "--port", "70000"])
     assert exit_.value.code == 2
     assert "argument --port: 70000 is not a port (1 to 65535)" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # starts the MLflow UI
+def test_what_a_ui_command_says_before_the_server_starts_reaches_a_log(data_dir: Path) -> None:
+    """Written to a file (make dev > log), not a terminal: exec drops what Python still buffers."""
+    import os
+    import socket
+    import sys
+    import time
+
+    from sentiment_assets_tests.processes import free_port, start_group, stop_group
+
+    log, port = data_dir / "ui.log", free_port()
+    command = [str(Path(sys.executable).with_name("sentiment-platform")), "mlflow-ui"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as a shell has it
+    ui = start_group([*command, "--port", str(port)], log, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the server answers: the command's own lines come before it
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert ui.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+    finally:
+        stop_group(ui)
+    assert f"The landing folder {data_dir / 'landing'} is empty" in log.read_text()
