@@ -189,8 +189,9 @@ def plan_ingestion(
         held = ingested(copy.drop) if copy.drop in partitions else None
         return held is not None and held.sha256 == copy.sha256
 
-    def stored_copy_note(drop: str) -> str:
-        if drop in landed_keys:  # its own file is here too (older than it, say): not removable
+    def copy_note(drop: str) -> str:
+        """Why a file with `drop`'s content is skipped; how to read it, when its drop's file left."""
+        if drop in landed_keys:  # its own file is here (for a stored drop, maybe older than it)
             return f"same content as drop '{drop}'; skipped"
         return (
             f"same content as stored drop '{drop}'; skipped (to read it under this name, remove "
@@ -225,7 +226,7 @@ def plan_ingestion(
         copy = memory.stored_copies.get(file.name)
         if copy is not None and copy.signature == file.signature and held_still(copy):
             copies[file.name] = copy
-            skip(file.name, stored_copy_note(copy.drop))
+            skip(file.name, copy_note(copy.drop))
             continue
         unchanged_ns = now_ns - file.mtime_ns
         previous = memory.sent.get(key)
@@ -256,13 +257,13 @@ def plan_ingestion(
             continue
         other = content_owner.get(sha)
         if other is not None and other != key:
-            skip(file.name, f"same content as drop '{other}'; skipped")
+            skip(file.name, copy_note(other))
             continue
         if other is None and ingested(key) is None:
             other = stored_content_owner(sha)
             if other is not None and other != key:
                 copies[file.name] = StoredCopy(other, sha, file.signature)
-                skip(file.name, stored_copy_note(other))
+                skip(file.name, copy_note(other))
                 continue
         memory.sent[key] = Sent(sha, file.signature, now_ns)
         content_owner[sha] = key
