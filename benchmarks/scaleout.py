@@ -207,6 +207,9 @@ def tracking_overhead(server_uri: str, folder: Path) -> object:
     from sentiment_assets.model.reviews import read_reviews
     from sentiment_assets.model.stems import stem_reviews
 
+    # MLflow writes a "View run ... at" link to stdout for each run on a tracking server: noise in
+    # the record.
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     paths = write_sample_drops(folder / "drops", drops=2, rows_per_drop=1500)
     dataset = build_dataset(pd.concat([stem_reviews(read_reviews(p)) for p in paths]))
     candidate = make_candidate("tfidf-logreg", "tfidf")

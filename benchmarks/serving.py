@@ -145,7 +145,14 @@ def serving(
                     for name, port in ((n, port) for n, (_, port) in servers.items()):
                         result = _load(port, bodies[batch], args)
                         found.setdefault((workers, batch, name), []).append(result)
-                        print(f"   {name}, {batch} per request: {result}", flush=True)
+                        # Progress for the person watching, kept out of the record: the
+                        # table below holds every round's answers.
+                        print(
+                            f"   {name}, {batch} per request: "
+                            f"{result['requests'] / result['seconds']:.1f} requests/s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
         finally:
             for process, _ in servers.values():
                 stop_group(process)

@@ -302,6 +302,24 @@ class MlflowStore:
                 ended.append(run.info.run_id)
         return ended
 
+    def finished_runs_tagged(self, key: str, value: str) -> list[tuple[str, str | None]]:
+        """The FINISHED runs of the experiment whose tag `key` is `value`, as (run id, the
+        Dagster run that logged it or None)."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            return []
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"attributes.status = 'FINISHED' and tags.`{key}` = '{value}'",
+        )
+        return [(run.info.run_id, run.data.tags.get(DAGSTER_RUN_TAG)) for run in runs]
+
+    def end_as_killed(self, run_id: str) -> None:
+        """Mark a run KILLED (a FINISHED one too): the status MLflow gives a run whose work did
+        not reach its end."""
+        self.client().set_terminated(run_id, status="KILLED")
+
     def pending_versions(self) -> list[Any]:
         """The versions still marked as registered for a promotion (`PROMOTION_PENDING_TAG`)."""
         return self.client().search_model_versions(

@@ -312,6 +312,37 @@ def test_a_live_record_left_running_by_a_killed_scoring_is_ended_by_the_next_one
     assert client.get_run(foreign.info.run_id).info.status == "RUNNING"
 
 
+@pytest.mark.slow  # a production model trained first
+def test_a_live_record_logged_by_a_scoring_killed_before_dagster_stored_it_is_ended(live) -> None:
+    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG
+
+    folder, instance = live
+    monitoring = MlflowStore.default().monitoring()
+    client = monitoring.client()
+    unrelated = instance.get_runs(limit=1)[0].run_id  # finished; it stored no live record
+    key = _land(folder)
+    assert ingest(instance, [key])[key].success
+    (stored,) = client.search_runs([monitoring.experiment_id()], f"tags.drop = '{key}'")
+
+    def finished(dagster_run: str) -> str:
+        run = client.create_run(
+            monitoring.experiment_id(), tags={DAGSTER_RUN_TAG: dagster_run, "drop": key}
+        )
+        client.set_terminated(run.info.run_id, status="FINISHED")
+        return run.info.run_id
+
+    # What a scoring killed after its MLflow run ended, before Dagster stored the record, leaves:
+    # a FINISHED record of a Dagster run that ended without materializing it. One of a Dagster
+    # run this instance does not know is left alone.
+    lost, foreign = finished(unrelated), finished("elsewhere")
+
+    assert _materialize(instance, key, "live_quality").success
+
+    status = {run_id: client.get_run(run_id).info.status for run_id in (lost, foreign)}
+    assert status == {lost: "KILLED", foreign: "FINISHED"}
+    assert client.get_run(stored.info.run_id).info.status == "FINISHED"  # Dagster stored it
+
+
 def test_a_drop_before_any_production_model_records_that_plainly(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=300)
 

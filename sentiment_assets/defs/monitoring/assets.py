@@ -20,6 +20,7 @@ from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_mar
 from sentiment_assets.defs.platform.resources import (
     MlflowTracking,
     end_abandoned_runs,
+    run_ended,
     run_tags,
     store_failures,
 )
@@ -107,6 +108,8 @@ def score_drop(
                 if same_content_since(context.instance, drop, content.sha256, scored):
                     # Stored before records named their content: it measured today's.
                     stored = stored.model_copy(update={"content": content.sha256})
+            if version is not None:
+                _end_unstored_records(context, store.monitoring(), drop)
             quality = monitoring.record_to_keep(measured, stored)
             if quality is not measured:
                 context.log.info(
@@ -135,6 +138,37 @@ def score_drop(
             data_version=dg.DataVersion(value_version(quality)),
             metadata=_live_metadata(quality, store, logged),
         )
+
+
+def _end_unstored_records(context: dg.AssetExecutionContext, store: MlflowStore, drop: str) -> None:
+    """End as KILLED each FINISHED live record of the drop in MLflow whose Dagster run ended
+    without storing it (killed between the two), so that the drop's FINISHED records are the ones
+    Dagster stored."""
+    for run_id, dagster_run in store.finished_runs_tagged("drop", drop):
+        lost = (
+            dagster_run is not None
+            and run_ended(context.instance, dagster_run)
+            and not _stored_by(context.instance, dagster_run, drop)
+        )
+        if lost:
+            store.end_as_killed(run_id)
+            context.log.warning(
+                f"Ended MLflow run {run_id} ({store.experiment_name}) as KILLED: its Dagster "
+                f"run {dagster_run} ended without storing this live record of {drop}"
+            )
+
+
+def _stored_by(instance: dg.DagsterInstance, run_id: str, drop: str) -> bool:
+    """Whether the Dagster run materialized the drop's live_quality."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return any(
+        (event := record.event_log_entry.dagster_event) is not None
+        and event.asset_key == dg.AssetKey(LIVE)
+        and event.partition == drop
+        for record in records
+    )
 
 
 def _score(
