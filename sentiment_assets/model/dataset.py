@@ -132,12 +132,6 @@ class PaddedDataset:
         h.update("\n".join(self.vocabulary.words).encode())
         return h.hexdigest()[:16]
 
-    def oov_rate(self, name: str = "test") -> float:
-        """Share of non-padding tokens of a split that fall outside the vocabulary."""
-        x, _ = self.split(name)
-        tokens = x[x != PAD]
-        return float((tokens == OOV).mean()) if tokens.size else 0.0
-
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         write_parquet(self.reviews, folder / REVIEWS_FILE)

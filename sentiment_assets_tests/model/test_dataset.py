@@ -169,7 +169,7 @@ def test_vocabulary_is_fitted_on_the_training_split_only():
     assert y_test.tolist() == [0]
     x_validation, _ = dataset.split("validation")
     assert x_validation.tolist() == [[2, OOV, PAD, PAD]]
-    assert dataset.oov_rate("test") == 0.75
+    assert dataset.vocabulary.oov_rate(dataset.split_reviews("test")) == 0.75
 
 
 def test_sequence_length_defaults_to_the_longest_training_review():
@@ -289,11 +289,11 @@ def test_split_selects_rows_and_labels():
     assert isinstance(dataset.split_reviews("test").index, pd.RangeIndex)
 
 
-def test_oov_rate_counts_non_padding_tokens_of_a_split():
+def test_oov_rate_counts_the_stems_of_a_split_outside_the_vocabulary():
     dataset = _hand_dataset()
-    assert dataset.oov_rate() == pytest.approx(3 / 4)  # test: 2 1 1 | 1
-    assert dataset.oov_rate("train") == 0.0
-    assert dataset.oov_rate("validation") == 0.0  # no tokens at all
+    assert dataset.vocabulary.oov_rate(dataset.split_reviews("test")) == 0.5  # small | meh
+    assert dataset.vocabulary.oov_rate(dataset.split_reviews("train")) == 0.0  # nice
+    assert dataset.vocabulary.oov_rate(dataset.split_reviews("validation")) == 1.0  # big
 
 
 def test_fingerprint_changes_when_a_label_changes():
