@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sentiment_assets.lib import settings
+from sentiment_assets.model.review_schema import DECOMPRESS, SAVE_AS_CSV
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Keys end up in folder names and run tags: a 250-character file name must not make them too long.
@@ -43,9 +44,9 @@ NOT_REGULAR = "is not a regular file; skipped"
 
 # Exports that are not CSV text, by their own suffix: named, with what to do, not passed over.
 _NOT_CSV = {
-    ".xlsx": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
-    ".xls": "is an Excel workbook, not a CSV file; save it as CSV UTF-8",
-    ".gz": "is compressed; decompress it into the landing folder",
+    ".xlsx": f"is an Excel workbook, not a CSV file; {SAVE_AS_CSV}",
+    ".xls": f"is an Excel workbook, not a CSV file; {SAVE_AS_CSV}",
+    ".gz": f"is compressed; {DECOMPRESS}",
     ".zip": "is a ZIP archive; unpack its CSV files into the landing folder",
 }
 

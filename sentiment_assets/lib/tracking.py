@@ -42,6 +42,7 @@ PRODUCTION_ALIAS = "production"
 CANDIDATE_TAG = "candidate"  # on a candidate's run: its name
 DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or registered the version
 DAGSTER_ASSET_TAG = "dagster_asset_key"
+DROP_TAG = "drop"  # on a live record's run: the drop it scored
 # On a version registered for a promotion until the alias has moved to it: one that keeps it after
 # its Dagster run ended never held production (the run failed or was killed in between).
 PROMOTION_PENDING_TAG = "promotion_pending"
@@ -214,7 +215,7 @@ class MlflowStore:
 
         monitoring = self.monitoring()
         run_tags = {
-            "drop": quality.drop,
+            DROP_TAG: quality.drop,
             "production_version": str(version.version),
             "registered_model": self.model_name,
             "production_run_id": version.run_id,

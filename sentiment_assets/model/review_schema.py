@@ -84,12 +84,16 @@ _BYTE_ORDER_MARKS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
+# What to do with a workbook or a compressed export (also named by its suffix: `lib/drops.py`).
+SAVE_AS_CSV = "save it as CSV UTF-8"
+DECOMPRESS = "decompress it into the landing folder"
+EXPORT_AS_UTF8 = "export it as UTF-8"  # text in another encoding
 # Files that are not text at all, by their first bytes; each would end in a stray byte and wait
 # as unfinished.
 _CONTAINERS = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)", "save it as CSV UTF-8"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook", "save it as CSV UTF-8"),
-    (b"\x1f\x8b", "gzip-compressed", "decompress it into the landing folder"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)", SAVE_AS_CSV),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook", SAVE_AS_CSV),
+    (b"\x1f\x8b", "gzip-compressed", DECOMPRESS),
 )
 
 
@@ -109,12 +113,12 @@ def wrong_encoding(head: bytes) -> str | None:
         if head.startswith(mark):
             return (
                 f"it is {encoding} text (it starts with a {encoding} byte-order mark); "
-                "export it as UTF-8"
+                f"{EXPORT_AS_UTF8}"
             )
     sample = head[:64]
     for nuls, characters in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
         if len(sample) >= 8 and not nuls.strip(b"\0") and b"\0" not in characters:
-            return "it is UTF-16 text (a NUL byte beside each character); export it as UTF-8"
+            return f"it is UTF-16 text (a NUL byte beside each character); {EXPORT_AS_UTF8}"
     return None
 
 

@@ -27,6 +27,7 @@ from .review_columns import (
 )
 from .review_schema import (
     EXAMPLES,
+    EXPORT_AS_UTF8,
     HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
@@ -221,7 +222,7 @@ def _records(path: Path, stream: BinaryIO) -> Iterator[tuple[int, list[str], str
                 raise ReviewFileError(
                     path,
                     f"the file is not UTF-8 text: byte 0x{data[err.start]:02x} at byte offset "
-                    f"{offset + err.start} (line {number}) is invalid; export it as UTF-8",
+                    f"{offset + err.start} (line {number}) is invalid; {EXPORT_AS_UTF8}",
                 ) from None
             offset += len(data)
             for piece in _LONE_CR.split(text) if "\r" in text else (text,):

@@ -314,7 +314,7 @@ def test_a_live_record_left_running_by_a_killed_scoring_is_ended_by_the_next_one
 
 @pytest.mark.slow  # a production model trained first
 def test_a_live_record_logged_by_a_scoring_killed_before_dagster_stored_it_is_ended(live) -> None:
-    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG
+    from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, DROP_TAG
 
     folder, instance = live
     monitoring = MlflowStore.default().monitoring()
@@ -326,7 +326,7 @@ def test_a_live_record_logged_by_a_scoring_killed_before_dagster_stored_it_is_en
 
     def finished(dagster_run: str) -> str:
         run = client.create_run(
-            monitoring.experiment_id(), tags={DAGSTER_RUN_TAG: dagster_run, "drop": key}
+            monitoring.experiment_id(), tags={DAGSTER_RUN_TAG: dagster_run, DROP_TAG: key}
         )
         client.set_terminated(run.info.run_id, status="FINISHED")
         return run.info.run_id

@@ -27,7 +27,12 @@ from sentiment_assets.defs.platform.resources import (
 from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
-from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, MONITORING_EXPERIMENT, MlflowStore
+from sentiment_assets.lib.tracking import (
+    DAGSTER_RUN_TAG,
+    DROP_TAG,
+    MONITORING_EXPERIMENT,
+    MlflowStore,
+)
 from sentiment_assets.lib.versions import code_version, frame_version, value_version
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.evaluation import NOT_RECOMMENDED, not_recommended_share
@@ -144,7 +149,7 @@ def _end_unstored_records(context: dg.AssetExecutionContext, store: MlflowStore,
     """End as KILLED each FINISHED live record of the drop in MLflow whose Dagster run ended
     without storing it (killed between the two), so that the drop's FINISHED records are the ones
     Dagster stored."""
-    for run_id, dagster_run in store.finished_runs_tagged("drop", drop):
+    for run_id, dagster_run in store.finished_runs_tagged(DROP_TAG, drop):
         lost = (
             dagster_run is not None
             and run_ended(context.instance, dagster_run)
