@@ -130,19 +130,12 @@ def drops_dataset(drops: Sequence[Path], *, check: bool = True) -> PaddedDataset
 
 def stemmed_drops(drops: Sequence[Path]) -> pd.DataFrame:
     """The drops read and stemmed as `raw_reviews` and `stemmed_corpus` do, in time order."""
-    import pandas as pd
-
     from sentiment_assets.lib.drops import partition_key
+    from sentiment_assets.model.dataset import corpus_of
     from sentiment_assets.model.reviews import read_reviews
-    from sentiment_assets.model.stems import Corpus, stem_reviews
+    from sentiment_assets.model.stems import stem_reviews
 
-    return pd.concat(
-        [
-            stem_reviews(read_reviews(path)).assign(**{Corpus.DROP: partition_key(path)})
-            for path in sorted(drops, key=partition_key)
-        ],
-        ignore_index=True,
-    )
+    return corpus_of({partition_key(path): stem_reviews(read_reviews(path)) for path in drops})
 
 
 def dataset_of(corpus: pd.DataFrame, drops: Sequence[Path], *, check: bool = True) -> PaddedDataset:

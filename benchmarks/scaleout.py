@@ -199,19 +199,18 @@ def tracking_overhead(server_uri: str, folder: Path) -> object:
     """Seconds to log one TF-IDF candidate and to register it, on each store."""
     import pandas as pd
 
+    from benchmarks.future import stemmed_drops
     from sentiment_assets.cli.sample_drops import write_sample_drops
     from sentiment_assets.lib.tracking import MlflowStore
     from sentiment_assets.model.candidates import make_candidate
     from sentiment_assets.model.dataset import build_dataset
     from sentiment_assets.model.predictions import Predictor
-    from sentiment_assets.model.reviews import read_reviews
-    from sentiment_assets.model.stems import stem_reviews
 
     # MLflow writes a "View run ... at" link to stdout for each run on a tracking server: noise in
     # the record.
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     paths = write_sample_drops(folder / "drops", drops=2, rows_per_drop=1500)
-    dataset = build_dataset(pd.concat([stem_reviews(read_reviews(p)) for p in paths]))
+    dataset = build_dataset(stemmed_drops(paths))
     candidate = make_candidate("tfidf-logreg", "tfidf")
     candidate.fit(dataset)
     predictor = Predictor(candidate, 0.5)

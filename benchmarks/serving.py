@@ -99,14 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 def _production_model(folder: Path, drops: list[Path]) -> dict[str, str]:
     """Train tfidf-nb (what a new drop retrains) on the drops into `folder`'s store, put it in
     production; the environment every command then runs in."""
-    import pandas as pd
-
+    from benchmarks.future import stemmed_drops
     from sentiment_assets.lib.tracking import MlflowStore
     from sentiment_assets.lib.training import plan, train_candidate
     from sentiment_assets.model.candidates import make_candidate
     from sentiment_assets.model.dataset import build_dataset
-    from sentiment_assets.model.reviews import read_reviews
-    from sentiment_assets.model.stems import stem_reviews
 
     env = {**os.environ, "SENTIMENT_DATA_DIR": str(folder)}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # the scoring server runs uvicorn
@@ -114,7 +111,7 @@ def _production_model(folder: Path, drops: list[Path]) -> dict[str, str]:
     os.environ.update(env)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     print(f"Training {MODEL} on the real drops ...", flush=True)
-    dataset = build_dataset(pd.concat([stem_reviews(read_reviews(p)) for p in drops]))
+    dataset = build_dataset(stemmed_drops(drops))
     store = MlflowStore.default()
     candidate = make_candidate(MODEL, MODEL)
     with contextlib.redirect_stderr(io.StringIO()):

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,15 @@ class PaddedDataset:
         return set(read_parquet(folder / REVIEWS_FILE, columns=[Corpus.DROP])[Corpus.DROP])
 
 
+def corpus_of(stems_by_drop: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The drops' stemmed reviews as one corpus, in the order of their keys, each row with its
+    drop: what `build_dataset` splits."""
+    return pd.concat(
+        [frame.assign(**{Corpus.DROP: key}) for key, frame in sorted(stems_by_drop.items())],
+        ignore_index=True,
+    )
+
+
 def build_dataset(
     corpus: pd.DataFrame,
     vocabulary_size: int = VOCABULARY_SIZE,
@@ -174,6 +183,15 @@ def build_dataset(
         train_lengths = [len(s) for s, train in zip(encoded, is_train, strict=True) if train]
         sequence_length = max(train_lengths, default=1) or 1
     return PaddedDataset(reviews, pad(encoded, sequence_length), vocabulary, sequence_length)
+
+
+def split_leaks(dataset: PaddedDataset) -> tuple[int, int]:
+    """What would let a test review be seen in training: texts found in two splits (as `split_of`
+    reads a text), and review ids repeated within a drop."""
+    reviews = dataset.reviews
+    texts = reviews[Corpus.TEXT].str.strip()
+    in_two_splits = int((reviews.groupby(texts)[Corpus.SPLIT].nunique() > 1).sum())
+    return in_two_splits, int(reviews.duplicated([Corpus.DROP, Corpus.REVIEW_ID]).sum())
 
 
 def trainability_problem(dataset: PaddedDataset) -> str | None:

@@ -2,12 +2,11 @@
 
 from dataclasses import replace
 
-import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.training.checks import no_review_in_two_splits
-from sentiment_assets.model.dataset import build_dataset
+from sentiment_assets.model.dataset import build_dataset, corpus_of
 from sentiment_assets.model.reviews import read_reviews
 from sentiment_assets.model.stems import Corpus, stem_reviews
 
@@ -17,8 +16,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory):
     """Two sample drops made into a dataset as `padded_dataset` makes it (each review's drop
     beside it)."""
     drops = write_sample_drops(tmp_path_factory.mktemp("drops"), drops=2, rows_per_drop=300)
-    stems = [stem_reviews(read_reviews(p)).assign(**{Corpus.DROP: p.stem}) for p in drops]
-    return build_dataset(pd.concat(stems, ignore_index=True))
+    return build_dataset(corpus_of({p.stem: stem_reviews(read_reviews(p)) for p in drops}))
 
 
 def _checked(dataset):

@@ -15,11 +15,12 @@ from sentiment_assets.model.dataset import (
     PaddedDataset,
     Vocabulary,
     build_dataset,
+    corpus_of,
     pad,
     split_of,
 )
 from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
-from sentiment_assets.model.stems import stem_reviews
+from sentiment_assets.model.stems import Corpus, stem_reviews
 
 SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}
 
@@ -170,6 +171,15 @@ def test_vocabulary_is_fitted_on_the_training_split_only():
     x_validation, _ = dataset.split("validation")
     assert x_validation.tolist() == [[2, OOV, PAD, PAD]]
     assert dataset.vocabulary.oov_rate(dataset.split_reviews("test")) == 0.75
+
+
+def test_the_corpus_holds_each_drops_reviews_in_key_order_with_their_drop():
+    later = pd.DataFrame({Corpus.REVIEW_ID: [1], Corpus.TEXT: ["late"]})
+    earlier = pd.DataFrame({Corpus.REVIEW_ID: [1, 2], Corpus.TEXT: ["early", "on time"]})
+    corpus = corpus_of({"reviews_2026-02": later, "reviews_2026-01": earlier})
+    assert corpus[Corpus.TEXT].tolist() == ["early", "on time", "late"]
+    assert corpus[Corpus.DROP].tolist() == ["reviews_2026-01"] * 2 + ["reviews_2026-02"]
+    assert corpus.index.tolist() == [0, 1, 2]
 
 
 def test_sequence_length_defaults_to_the_longest_training_review():

@@ -36,6 +36,7 @@ from sentiment_assets.model.dataset import (
     SPLITS,
     PaddedDataset,
     build_dataset,
+    corpus_of,
     trainability_problem,
 )
 from sentiment_assets.model.stems import Corpus
@@ -44,10 +45,7 @@ from sentiment_assets.model.stems import Corpus
 @dg.asset(kinds={"numpy", "parquet"}, code_version=code_version(__name__, "padded_dataset"))
 def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedDataset]:
     """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
-    corpus = pd.concat(
-        [frame.assign(**{Corpus.DROP: key}) for key, frame in sorted(stemmed_corpus.items())],
-        ignore_index=True,
-    )
+    corpus = corpus_of(stemmed_corpus)
     dataset = build_dataset(corpus)
     problem = trainability_problem(dataset)
     if problem:

@@ -4,8 +4,7 @@ import dagster as dg
 
 from sentiment_assets.lib import production
 from sentiment_assets.lib.production import ProductionDecision
-from sentiment_assets.model.dataset import PaddedDataset
-from sentiment_assets.model.stems import Corpus
+from sentiment_assets.model.dataset import PaddedDataset, split_leaks
 
 
 @dg.asset_check(
@@ -14,10 +13,7 @@ from sentiment_assets.model.stems import Corpus
     description="No review is in two splits: a test review is never also a training review.",
 )
 def no_review_in_two_splits(padded_dataset: PaddedDataset) -> dg.AssetCheckResult:
-    reviews = padded_dataset.reviews
-    splits_per_text = reviews.groupby(reviews[Corpus.TEXT].str.strip())[Corpus.SPLIT].nunique()
-    leaked = int((splits_per_text > 1).sum())
-    repeated_ids = int(reviews.duplicated([Corpus.DROP, Corpus.REVIEW_ID]).sum())
+    leaked, repeated_ids = split_leaks(padded_dataset)
     return dg.AssetCheckResult(
         passed=leaked == 0 and repeated_ids == 0,
         metadata={"texts_in_two_splits": leaked, "repeated_review_ids": repeated_ids},
