@@ -16,7 +16,9 @@ MAX_RUNS_PER_TICK = 5
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def review_drop_sensor(context: dg.SensorEvaluationContext, landing: ReviewLanding):
+def review_drop_sensor(
+    context: dg.SensorEvaluationContext, landing: ReviewLanding
+) -> dg.SensorResult:
     """Each new, complete CSV in the landing folder becomes a partition and a run that reads it.
 
     Files still being written (size or times changed since the last tick, or no final newline

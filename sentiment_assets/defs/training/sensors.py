@@ -28,22 +28,18 @@ NEW_DATA_TRAINING = {"candidates": NEW_DATA_CANDIDATES, "only_new_data": True}
 )
 def retrain_on_new_data(
     context: dg.SensorEvaluationContext, io_manager: dg.ResourceParam[ArtifactIOManager]
-):
-    """Retrain once drops stemmed after the last dataset build are all in, so drops that land
-    together cause one retraining, and nothing waits for a schedule; and once a drop the dataset
-    holds was removed (`sentiment-platform remove-drop`), so the candidates are trained without
-    its reviews; production moves to one of them only by the promotion rule.
-
-    It trains the candidates that can take production (`NEW_DATA_CANDIDATES`); the weekly
-    schedule and manual runs train the full line-up. Timestamps, not events, decide, and the
-    dataset counts as built from the drops stemmed before its run *started*: a drop that finishes
-    while a retraining runs triggers the next one (at worst one retraining too many, never one too
-    few). A drop stemmed but never scored (its ingestion run failed or was stopped in between) holds
-    the retraining until production has scored it. The run key is the newest drop's time, so a
-    failed retraining is not retried every tick; the next drop (or a person) starts the next one.
-    The cursor holds the drops of the last evaluation, so the stored dataset is read only when one
-    of them has gone.
-    """
+) -> dg.RunRequest | dg.SkipReason:
+    """Retrains the candidates that can take production once the drops stemmed after the last
+    dataset build are all in and scored by production, or once a drop the dataset holds was
+    removed; production moves to one of them only by the promotion rule."""
+    # The weekly schedule and manual runs train the full line-up. Timestamps, not events, decide,
+    # and the dataset counts as built from the drops stemmed before its run *started*: a drop that
+    # finishes while a retraining runs triggers the next one (at worst one retraining too many,
+    # never one too few). A drop stemmed but never scored (its ingestion run failed or was stopped
+    # in between) holds the retraining until production has scored it. The run key is the newest
+    # drop's time, so a failed retraining is not retried every tick; the next drop (or a person)
+    # starts the next one. The cursor holds the drops of the last evaluation, so the stored
+    # dataset is read only when one of them has gone.
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
     removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
