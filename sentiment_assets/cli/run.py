@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
+    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.training.config import TrainingConfig
     from sentiment_assets.defs.training.dataset_inputs import unscored_since_built
@@ -98,7 +99,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
         _name_failed_drops(failed, console)
         return 1
     if not training_wave(instance, training):
-        decision = _stored(instance, "production_model")
+        decision = _stored(instance, PRODUCTION_MODEL)
         console.step(
             "Nothing to train: the dataset, candidates and decision are up to date with the "
             f"drops, code and training settings; {_production(decision)}"
@@ -110,8 +111,8 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
         console.summary(None, None)
         _name_failed_drops(failed, console)
         return 1
-    decision: ProductionDecision = _stored(instance, "production_model")
-    console.summary(decision, _stored(instance, "trained_models"))
+    decision: ProductionDecision = _stored(instance, PRODUCTION_MODEL)
+    console.summary(decision, _stored(instance, TRAINED_MODELS))
     return _exit_status(decision, failed, console)
 
 
@@ -179,15 +180,19 @@ def refresh_drops(
     stored for its content (`unscored`: an ingestion that failed or was stopped after reading):
     then the drop is scored now, except the drops `just_failed` to ingest. The drops whose run
     failed."""
-    import dagster as dg
 
-    from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, review_drops, stored_drop
-    from sentiment_assets.defs.monitoring.assets import LIVE, PREDICTIONS
+    from sentiment_assets.defs.asset_keys import (
+        DROP_PREDICTIONS,
+        LIVE_QUALITY,
+        RAW_REVIEWS,
+        STEMMED_CORPUS,
+    )
+    from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
     from sentiment_assets.defs.platform.staleness import MISSING, Staleness
     from sentiment_assets.defs.training.dataset_inputs import unscored
 
     console = console or RunConsole(verbose=True)
-    stemmed = dg.AssetKey("stemmed_corpus")
+    stemmed = STEMMED_CORPUS
     failed = []
     for key in instance.get_dynamic_partitions(review_drops.name):
         why = Staleness(instance, _defs()).stale_or_missing([RAW_REVIEWS], key).get(RAW_REVIEWS)
@@ -214,7 +219,7 @@ def refresh_drops(
             failed.append(key)
             continue
         if key not in just_failed and unscored(instance, [key], _defs().resources["io_manager"]):
-            selection = [dg.AssetKey(LIVE), dg.AssetKey(PREDICTIONS)]
+            selection = [LIVE_QUALITY, DROP_PREDICTIONS]
             if not _materialize_drop(
                 instance, console, key, selection, "its content was never scored", {}
             ):
@@ -250,8 +255,7 @@ def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dic
     a partition go) or a drop was stemmed after it was built (which Dagster's stops seeing from
     100 drops on: `dataset_inputs`), and `trained_models` also when it was trained with other
     settings than `training`."""
-    import dagster as dg
-
+    from sentiment_assets.defs.asset_keys import PADDED_DATASET, TRAINED_MODELS
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.platform.staleness import Staleness
     from sentiment_assets.defs.training.dataset_inputs import stemmed_since_built
@@ -260,8 +264,8 @@ def training_wave(instance: dg.DagsterInstance, training: TrainingConfig) -> dic
     from sentiment_assets.lib.versions import training_version
 
     staleness = Staleness(instance, _defs())
-    dataset, trained = dg.AssetKey("padded_dataset"), dg.AssetKey("trained_models")
-    stale = staleness.stale_or_missing(dg.AssetKey(name) for name in TRAINING_ASSETS)
+    dataset, trained = PADDED_DATASET, TRAINED_MODELS
+    stale = staleness.stale_or_missing(TRAINING_ASSETS)
     if dataset not in stale:
         held = _defs().resources["io_manager"].dataset_drops()
         if removed := removed_drops(held, set(instance.get_dynamic_partitions(review_drops.name))):
@@ -285,6 +289,7 @@ def train_changed(
     """Materialize the next wave of the training job until nothing in it is stale or missing, so
     that an asset rebuilt to the same data version leaves what is downstream alone; False when a
     run failed, or something is still stale once each asset was materialized."""
+    from sentiment_assets.defs.asset_keys import TRAINED_MODELS
     from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
 
     console = console or RunConsole(verbose=True)
@@ -294,7 +299,7 @@ def train_changed(
             return True
         for key, why in wave.items():
             console.step(f"Materializing {key.to_user_string()}: {why}")
-        trains = any(key.path[0] == "trained_models" for key in wave)
+        trains = TRAINED_MODELS in wave
         run_config = {"ops": {"trained_models": {"config": overrides}}} if trains else {}
         if not _execute(
             instance,
@@ -355,15 +360,14 @@ def _refuse_while_store_busy(instance: dg.DagsterInstance, console: RunConsole) 
             )
 
 
-def _stored(instance: dg.DagsterInstance, asset: str) -> Any:
+def _stored(instance: dg.DagsterInstance, asset: dg.AssetKey) -> Any:
     """The stored value of an asset of the training job."""
-    import dagster as dg
-
+    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
     from sentiment_assets.lib.production import ProductionDecision
     from sentiment_assets.lib.training import TrainedModels
 
-    kind = {"production_model": ProductionDecision, "trained_models": TrainedModels}[asset]
-    return _defs().load_asset_value(dg.AssetKey(asset), instance=instance, python_type=kind)
+    kind = {PRODUCTION_MODEL: ProductionDecision, TRAINED_MODELS: TrainedModels}[asset]
+    return _defs().load_asset_value(asset, instance=instance, python_type=kind)
 
 
 @cache

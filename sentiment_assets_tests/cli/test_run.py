@@ -18,7 +18,7 @@ from sentiment_assets.lib import settings
 from sentiment_assets_tests.support import definitions, mlflow_writes
 
 QUICK = [{"name": "tfidf", "family": "tfidf-logreg"}]
-TRAINING = [dg.AssetKey(name) for name in TRAINING_ASSETS]
+TRAINING = list(TRAINING_ASSETS)
 INGESTION = [dg.AssetKey("raw_reviews"), dg.AssetKey("stemmed_corpus")]
 
 

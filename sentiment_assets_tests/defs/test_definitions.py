@@ -22,6 +22,13 @@ def test_the_graph_runs_from_csv_drop_to_production_model() -> None:
         assert {p.to_user_string() for p in node.parent_keys} == parents, asset
 
 
+def test_the_named_asset_keys_are_the_graphs_assets() -> None:
+    from sentiment_assets.defs import asset_keys
+
+    named = {v for v in vars(asset_keys).values() if isinstance(v, dg.AssetKey)}
+    assert named == set(defs.resolve_asset_graph().get_all_asset_keys())
+
+
 def test_every_asset_is_described_grouped_and_kinded_for_the_ui() -> None:
     for spec in defs.resolve_all_asset_specs():
         assert spec.group_name == "sentiment"

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
-from sentiment_assets.defs.ingestion.partitions import RAW_REVIEWS, stored_drop
+from sentiment_assets.defs.asset_keys import RAW_REVIEWS
+from sentiment_assets.defs.ingestion.partitions import stored_drop
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import drops, settings
 from sentiment_assets.lib.drops import sha256_hex

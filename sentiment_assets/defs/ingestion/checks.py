@@ -3,12 +3,13 @@
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.asset_keys import RAW_REVIEWS
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.model.reviews import MAX_NULL_TEXT_SHARE, TEXT, has_text, validation_problems
 
 
 @dg.asset_check(
-    asset="raw_reviews",
+    asset=RAW_REVIEWS,
     partitions_def=review_drops,
     blocking=True,
     description="The stored drop is fit to train on: required columns, labels 0/1, unique review "

@@ -4,12 +4,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from sentiment_assets.defs.asset_keys import RAW_REVIEWS
 from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.drops import FILE_TAG
 
 review_drops = dg.DynamicPartitionsDefinition(name="review_drops")
 
-RAW_REVIEWS = dg.AssetKey("raw_reviews")
 # Where Dagster records the data version of a materialization (not exported by dagster itself).
 DATA_VERSION_TAG = "dagster/data_version"
 # The metadata entry of `raw_reviews` naming the file it read.

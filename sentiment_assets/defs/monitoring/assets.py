@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.asset_keys import (
+    DROP_PREDICTIONS,
+    LIVE_QUALITY,
+    PADDED_DATASET,
+    STEMMED_CORPUS,
+)
 from sentiment_assets.defs.ingestion.partitions import (
     first_stored,
     review_drops,
@@ -42,8 +48,8 @@ from sentiment_assets.model.stems import Corpus
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
-PREDICTIONS, LIVE = "drop_predictions", "live_quality"
-STEMMED, DATASET = dg.AssetKey("stemmed_corpus"), dg.AssetKey("padded_dataset")
+# score_drop's output names, which name its two assets.
+PREDICTIONS, LIVE = DROP_PREDICTIONS.to_user_string(), LIVE_QUALITY.to_user_string()
 CODE_VERSION = code_version(__name__, "score_drop")
 
 
@@ -73,8 +79,8 @@ CODE_VERSION = code_version(__name__, "score_drop")
         ),
     },
     internal_asset_deps={
-        PREDICTIONS: {STEMMED},
-        LIVE: {STEMMED, DATASET, dg.AssetKey(PREDICTIONS)},
+        PREDICTIONS: {STEMMED_CORPUS},
+        LIVE: {STEMMED_CORPUS, PADDED_DATASET, DROP_PREDICTIONS},
     },
     can_subset=True,
     pool=MLFLOW_POOL,
@@ -107,7 +113,7 @@ def score_drop(
             measured = monitoring.measure_live_quality(
                 drop, stemmed_corpus, dataset, scoring, scored_at, content and content.sha256
             )
-            stored = io_manager.stored_value(dg.AssetKey(LIVE), drop, LiveQuality)
+            stored = io_manager.stored_value(LIVE_QUALITY, drop, LiveQuality)
             if stored is not None and stored.content is None and content is not None:
                 scored = datetime.fromisoformat(stored.scored_at).timestamp()
                 if same_content_since(context.instance, drop, content.sha256, scored):
@@ -170,7 +176,7 @@ def _stored_by(instance: dg.DagsterInstance, run_id: str, drop: str) -> bool:
     ).records
     return any(
         (event := record.event_log_entry.dagster_event) is not None
-        and event.asset_key == dg.AssetKey(LIVE)
+        and event.asset_key == LIVE_QUALITY
         and event.partition == drop
         for record in records
     )

@@ -6,9 +6,9 @@ from collections.abc import Callable
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.asset_keys import LIVE_QUALITY, RAW_REVIEWS
 from sentiment_assets.defs.ingestion.partitions import (
     DATA_VERSION_TAG,
-    RAW_REVIEWS,
     materializations,
     review_drops,
 )
@@ -22,7 +22,7 @@ from sentiment_assets.model.reviews import LABEL
 
 
 @dg.asset_check(
-    asset="raw_reviews",
+    asset=RAW_REVIEWS,
     partitions_def=review_drops,
     description="Share of 'not recommended' close to the earlier drops' (a warning).",
 )
@@ -55,7 +55,7 @@ def label_balance_drift(
 
 
 @dg.asset_check(
-    asset="raw_reviews",
+    asset=RAW_REVIEWS,
     partitions_def=review_drops,
     description="A drop's new content holds most of the reviews of the content it replaces (a "
     "warning): a re-export cut short or filtered would otherwise replace what the models learn "
@@ -125,7 +125,7 @@ def _drift_check(
     threshold; `unmeasured` says why it may be missing."""
 
     @dg.asset_check(
-        asset="live_quality", name=name, partitions_def=review_drops, description=description
+        asset=LIVE_QUALITY, name=name, partitions_def=review_drops, description=description
     )
     def check(live_quality: LiveQuality, monitoring: MonitoringThresholds) -> dg.AssetCheckResult:
         found = problem(live_quality.drift, monitoring.thresholds())
@@ -167,7 +167,7 @@ score_drift = _drift_check(
 
 
 @dg.asset_check(
-    asset="live_quality",
+    asset=LIVE_QUALITY,
     partitions_def=review_drops,
     description="The production model's ROC AUC on the new drop, before it learns from it, is at "
     "least the floor and no further below its own test estimate than the margin.",

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field, PrivateAttr
 
+from sentiment_assets.defs.asset_keys import PADDED_DATASET
 from sentiment_assets.defs.ingestion.partitions import review_drops
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.storage.files import DiskFull
@@ -15,7 +16,6 @@ from sentiment_assets.lib.storage.store import KEEP_VERSIONS, NotStored, Slot, V
 from sentiment_assets.lib.storage.values import read_table, read_value, write_value
 from sentiment_assets.model.dataset import PaddedDataset
 
-DATASET = dg.AssetKey("padded_dataset")
 # The metadata entry naming the stored version a materialization wrote.
 STORED_VERSION = "stored_version"
 _NAMED = 5  # how many partitions never stored a warning names
@@ -151,7 +151,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
         try:
-            return self.store().read(_slot(DATASET, None), PaddedDataset.saved_drops)
+            return self.store().read(_slot(PADDED_DATASET, None), PaddedDataset.saved_drops)
         except NotStored:
             return None
 

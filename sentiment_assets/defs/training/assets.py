@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
@@ -192,8 +193,8 @@ def production_model(
 def _decided_on_stored(instance: dg.DagsterInstance) -> bool:
     """Whether `production_model` decided on the stored candidates (a decision that failed, the
     store locked or the alias moved meanwhile, is still to be made)."""
-    trained = instance.fetch_materializations(dg.AssetKey("trained_models"), limit=1).records
-    decided = instance.fetch_materializations(dg.AssetKey("production_model"), limit=1).records
+    trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records
+    decided = instance.fetch_materializations(PRODUCTION_MODEL, limit=1).records
     return bool(trained and decided) and decided[0].timestamp > trained[0].timestamp
 
 

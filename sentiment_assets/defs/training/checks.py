@@ -2,13 +2,14 @@
 
 import dagster as dg
 
+from sentiment_assets.defs.asset_keys import PADDED_DATASET, PRODUCTION_MODEL
 from sentiment_assets.lib import production
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.model.dataset import PaddedDataset, split_leaks
 
 
 @dg.asset_check(
-    asset="padded_dataset",
+    asset=PADDED_DATASET,
     blocking=True,
     description="No review is in two splits: a test review is never also a training review.",
 )
@@ -21,7 +22,7 @@ def no_review_in_two_splits(padded_dataset: PaddedDataset) -> dg.AssetCheckResul
 
 
 @dg.asset_check(
-    asset="production_model",
+    asset=PRODUCTION_MODEL,
     blocking=True,
     description="The production model passes the quality gate of the promotion rule: it beats the "
     f"majority baseline, does not give every review one score, has test ROC AUC >= "

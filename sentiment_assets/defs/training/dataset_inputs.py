@@ -12,15 +12,14 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from sentiment_assets.defs.asset_keys import LIVE_QUALITY, PADDED_DATASET, STEMMED_CORPUS
 from sentiment_assets.defs.ingestion.partitions import (
     content_stored_since,
     materializations,
     review_drops,
 )
-from sentiment_assets.defs.monitoring.assets import LIVE
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 
-DATASET, STEMMED = dg.AssetKey("padded_dataset"), dg.AssetKey("stemmed_corpus")
 # Stem records looked at a time: the newest is nearly always a drop that is still there.
 _PAGE = 100
 
@@ -28,7 +27,7 @@ _PAGE = 100
 def dataset_built_from(instance: dg.DagsterInstance) -> float:
     """The start of the run behind the latest dataset: it read every drop stemmed before then
     (0.0 before the first dataset)."""
-    records = instance.fetch_materializations(DATASET, limit=1).records
+    records = instance.fetch_materializations(PADDED_DATASET, limit=1).records
     if not records:
         return 0.0
     run = instance.get_run_record_by_id(records[0].run_id)
@@ -39,7 +38,7 @@ def newest_stems(instance: dg.DagsterInstance, drops: set[str] | None = None) ->
     """When a drop of `drops` (default: the drops now) was last stemmed; None before the first."""
     if drops is None:
         drops = set(instance.get_dynamic_partitions(review_drops.name))
-    stems = materializations(instance, STEMMED, limit=_PAGE)
+    stems = materializations(instance, STEMMED_CORPUS, limit=_PAGE)
     return next((r.timestamp for r in stems if r.partition_key in drops), None)
 
 
@@ -64,12 +63,12 @@ def unscored(
         since = content_stored_since(instance, drop)
         if since is None:
             continue  # nothing stored: nothing to learn
-        if not io_manager.is_stored(dg.AssetKey(LIVE), drop):
+        if not io_manager.is_stored(LIVE_QUALITY, drop):
             waiting.append(drop)
             continue
         scored = instance.fetch_materializations(
             dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(LIVE), asset_partitions=[drop], after_timestamp=since
+                asset_key=LIVE_QUALITY, asset_partitions=[drop], after_timestamp=since
             ),
             limit=1,
         ).records
@@ -84,7 +83,7 @@ def unscored_since_built(
     """`unscored` among the drops of `drops` stemmed after the stored dataset was built: those
     the next retraining would learn first."""
     since_built = dg.AssetRecordsFilter(
-        asset_key=STEMMED, after_timestamp=dataset_built_from(instance)
+        asset_key=STEMMED_CORPUS, after_timestamp=dataset_built_from(instance)
     )
     stemmed = {record.partition_key for record in materializations(instance, since_built)}
     return unscored(instance, stemmed & drops, io_manager)

@@ -1,7 +1,9 @@
 import dagster as dg
 
+from sentiment_assets.defs.asset_keys import PADDED_DATASET, PRODUCTION_MODEL, TRAINED_MODELS
+
 # The training job's assets, upstream first (`sentiment-run` materializes those stale among them).
-TRAINING_ASSETS = ("padded_dataset", "trained_models", "production_model")
+TRAINING_ASSETS = (PADDED_DATASET, TRAINED_MODELS, PRODUCTION_MODEL)
 
 # Across drops: rebuild the dataset, train the candidates, decide on production.
 train_and_promote = dg.define_asset_job(
