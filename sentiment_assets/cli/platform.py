@@ -150,7 +150,7 @@ def _without_production_model() -> int | None:
         return 4
     print(
         "sentiment-platform serve: no production model in the MLflow store at "
-        f"{settings.redacted(store.uri)}; materialize production_model first (make run)",
+        f"{settings.redacted(store.uri)}; {store.no_production_hint()}",
         file=sys.stderr,
     )
     return 3

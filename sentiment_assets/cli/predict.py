@@ -329,7 +329,7 @@ def _load_reporting(model_uri: str) -> Any:
         problem = settings.without_credentials(str(err), store.uri)
         # Training makes a production model; no run makes a version or alias someone mistyped.
         hint = (
-            "materialize production_model first (make run)"
+            store.no_production_hint()
             if model_uri == PRODUCTION_URI
             else "the MLflow UI (make mlflow-ui) lists the registered models' versions and aliases"
         )

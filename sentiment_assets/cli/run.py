@@ -22,6 +22,7 @@ from sentiment_assets.cli.platform import (
     write_first_samples,
 )
 from sentiment_assets.lib import drops, settings
+from sentiment_assets.lib.store_faults import MlflowStoreError
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             write_first_samples(instance)
             console.start_log()
             return _run(instance, console, args.epochs)
-        except (StoreBusy, InstanceFailed) as refused:
+        except (StoreBusy, InstanceFailed, MlflowStoreError) as refused:
             console.problem(str(refused))
             return 1
 
@@ -82,6 +83,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.training.config import TrainingConfig
     from sentiment_assets.defs.training.dataset_inputs import unscored_since_built
+    from sentiment_assets.lib.production import moved_since_decided
 
     # A drop whose stemming or scoring failed on arrival is tried again by the refresh (its
     # scoring only if it failed for another reason than this run's ingestion): named once.
@@ -99,12 +101,17 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
         _name_failed_drops(failed, console)
         return 1
     if not training_wave(instance, training):
-        decision = _stored(instance, PRODUCTION_MODEL)
+        decided = _stored(instance, PRODUCTION_MODEL).production_version
+        # The registry, not the stored decision, says what predicts: an alias moved or removed
+        # by hand since is reported as it is.
+        production = _registry_production()
+        if (moved := moved_since_decided(decided, production)) is not None:
+            console.problem(moved[0].upper() + moved[1:])
         console.step(
             "Nothing to train: the dataset, candidates and decision are up to date with the "
-            f"drops, code and training settings; {_production(decision)}"
+            f"drops, code and training settings; {_production(production)}"
         )
-        return _exit_status(decision, failed, console)
+        return _exit_status(production, failed, console)
     console.step("Training candidates and deciding on production")
     if not train_changed(instance, training, overrides, console):
         console.problem("Training failed")
@@ -113,19 +120,27 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
         return 1
     decision: ProductionDecision = _stored(instance, PRODUCTION_MODEL)
     console.summary(decision, _stored(instance, TRAINED_MODELS))
-    return _exit_status(decision, failed, console)
+    return _exit_status(decision.production_version, failed, console)
 
 
-def _production(decision: ProductionDecision) -> str:
-    if decision.production_version is None:
+def _registry_production() -> str | None:
+    """The version the production alias names in the registry now."""
+    from sentiment_assets.lib.tracking import MlflowStore
+
+    version = MlflowStore.default().production_version()
+    return None if version is None else str(version.version)
+
+
+def _production(version: str | None) -> str:
+    if version is None:
         return "there is no production model"
-    return f"production stays version {decision.production_version}"
+    return f"production stays version {version}"
 
 
-def _exit_status(decision: ProductionDecision, failed: list[str], console: RunConsole) -> int:
+def _exit_status(production: str | None, failed: list[str], console: RunConsole) -> int:
     """1 when a drop's run failed or there is no production model."""
     _name_failed_drops(failed, console)
-    return 0 if decision.production_version is not None and not failed else 1
+    return 0 if production is not None and not failed else 1
 
 
 def _name_failed_drops(failed: list[str], console: RunConsole) -> None:

@@ -182,6 +182,27 @@ def decide(challenger: ScoredModel, comparison: AucComparison | None) -> Verdict
     )
 
 
+def moved_since_decided(decided: str | None, registry: str | None) -> str | None:
+    """What a person should know when the registry's production alias is not where the last
+    decision left it (`decided`): someone moved or removed it since. None when they agree. The
+    alias stays as it is: the next decision compares its challenger with whatever it names."""
+    if decided == registry:
+        return None
+    if registry is None:
+        return (
+            f"the registry has no production alias, though the last decision left it on version "
+            f"{decided}: it was removed since, so nothing predicts or serves; set it again in the "
+            "MLflow UI (make mlflow-ui), or materialize production_model in the Dagster UI to "
+            "decide again"
+        )
+    was = "no version" if decided is None else f"version {decided}"
+    return (
+        f"the registry's production alias names version {registry}, not {was} where the last "
+        "decision left it: it was moved since (by hand, or by a decision of another instance), "
+        f"and stays; the next decision compares its challenger with version {registry}"
+    )
+
+
 def promotion_tags(
     verdict: Verdict, challenger: ScoredModel, comparison: AucComparison | None
 ) -> dict[str, str]:

@@ -303,6 +303,28 @@ class MlflowStore:
                 ended.append(run.info.run_id)
         return ended
 
+    def no_production_hint(self) -> str:
+        """What to do when no version holds the production alias: train one, or, when versions
+        are registered (the alias was removed since), set it again or decide again."""
+        registered = False
+        if not self._never_created():
+            try:
+                versions = self.client().search_model_versions(
+                    f"name = '{self.model_name}'", max_results=1
+                )
+                registered = bool(versions)
+            except Exception as err:
+                # Only a hint: a store that cannot answer gets the first-time one.
+                if not is_mlflow_failure(err):
+                    raise
+        if registered:
+            return (
+                "the registered model has versions but none holds the production alias (removed "
+                "since): set it in the MLflow UI (make mlflow-ui), or materialize production_model "
+                "in the Dagster UI (make dev) to decide again"
+            )
+        return "materialize production_model first (make run)"
+
     def finished_runs_tagged(self, key: str, value: str) -> list[tuple[str, str | None]]:
         """The FINISHED runs of the experiment whose tag `key` is `value`, as (run id, the
         Dagster run that logged it or None)."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    # Annotations only: the landing folder's checks (`lib/drops.py`) read this module's advice
+    # without loading pandas.
+    import numpy as np
+    import pandas as pd
 
 TEXT = "Review Text"
 TITLE = "Title"
@@ -137,6 +141,8 @@ def quoted(names: Iterable[str], limit: int | None = None) -> str:
 
 def rows_text(bad: pd.Series | np.ndarray, lines: list[int], ids: pd.Series | None = None) -> str:
     """The first few offending rows, by review id when it is known and by the line they start on."""
+    import numpy as np
+
     rows = np.flatnonzero(bad)
     shown = [
         f"line {lines[row]}" if ids is None else f"{REVIEW_ID} {ids.iloc[row]} (line {lines[row]})"

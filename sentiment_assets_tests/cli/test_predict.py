@@ -54,6 +54,22 @@ def test_a_missing_alias_in_an_existing_store_is_no_model(tfidf_production, caps
     assert "make run" not in err and "make mlflow-ui" in err
 
 
+def test_an_alias_removed_from_registered_versions_is_not_sent_to_make_run(
+    tfidf_production, capsys
+) -> None:
+    from sentiment_assets.lib.tracking import PRODUCTION_ALIAS
+
+    store = tfidf_production["store"]
+    store.client().delete_registered_model_alias(store.model_name, PRODUCTION_ALIAS)
+    try:
+        assert main(["Lovely dress"]) == Exit.NO_MODEL
+    finally:
+        store.set_production(tfidf_production["versions"][0])
+    err = capsys.readouterr().err
+    # An up-to-date sentiment-run trains nothing, so it would not bring the alias back.
+    assert "versions but none holds the production alias" in err and "make run" not in err
+
+
 def test_a_missing_version_is_no_model_in_mlflows_words(tfidf_production, capsys):
     uri = "models:/customer-sentiment-analysis/99"
     assert main(["--model-uri", uri, "Lovely dress"]) == Exit.NO_MODEL

@@ -11,6 +11,7 @@ import pytest
 import sentiment_assets.defs.training.config as training_config
 from sentiment_assets.cli import run
 from sentiment_assets.cli.sample_drops import write_sample_drops
+from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL
 from sentiment_assets.defs.platform.staleness import Staleness
 from sentiment_assets.defs.training.config import TrainingConfig
 from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
@@ -140,11 +141,41 @@ def test_a_rerun_does_only_what_changed(
         (landing / "reviews_broken.csv").write_text(",Review Text,Recommended IND\n0,Fine,7\n")
         failed = run.ingest(instance)
         assert failed == ["reviews_broken"]
-        decision = run._stored(instance, "production_model")
+        production = run._stored(instance, PRODUCTION_MODEL).production_version
         capfd.readouterr()
-        assert run._exit_status(decision, failed, run.RunConsole(verbose=True)) == 1
+        assert run._exit_status(production, failed, run.RunConsole(verbose=True)) == 1
         assert "Drop(s) whose run failed: reviews_broken" in capfd.readouterr().err
-        assert run._exit_status(decision, [], run.RunConsole(verbose=True)) == 0
+        assert run._exit_status(production, [], run.RunConsole(verbose=True)) == 0
+
+
+@pytest.mark.slow  # sentiment-run trains first
+def test_an_alias_moved_or_removed_by_hand_is_what_a_rerun_reports(
+    quick_candidates: Path, capfd: pytest.CaptureFixture
+) -> None:
+    from sentiment_assets.lib.tracking import PRODUCTION_ALIAS, MlflowStore
+
+    assert run.main(["-v"]) == 0
+    store = MlflowStore.default()
+    client, name = store.client(), store.model_name
+    first = client.get_model_version(name, "1")
+    # A rollback by hand, to a version registered by hand.
+    second = client.create_model_version(name, first.source, first.run_id).version
+    client.set_registered_model_alias(name, PRODUCTION_ALIAS, second)
+    capfd.readouterr()
+
+    assert run.main(["-v"]) == 0
+    said = capfd.readouterr()
+    assert f"production alias names version {second}, not version 1" in said.err
+    assert f"production stays version {second}" in said.out
+
+    # A take-down: nothing predicts, so the rerun fails, saying why; it trains nothing.
+    client.delete_registered_model_alias(name, PRODUCTION_ALIAS)
+    writes = mlflow_writes()
+    assert run.main(["-v"]) == 1
+    said = capfd.readouterr()
+    assert "no production alias, though the last decision left it on version 1" in said.err
+    assert "there is no production model" in said.out
+    assert mlflow_writes() == writes
 
 
 def _edited(*assets: str) -> dg.Definitions:
