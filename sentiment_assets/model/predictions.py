@@ -60,7 +60,7 @@ class Predictor:
         texts = values[:, position[TEXT_COLUMN]].tolist()
         refuse_unscorable(texts)
         if TITLE_COLUMN in position:
-            titles = [t if isinstance(t, str) else None for t in values[:, position[TITLE_COLUMN]]]
+            titles = known_titles(values[:, position[TITLE_COLUMN]].tolist())
         else:
             titles = [None] * len(texts)
         probabilities = self.candidate.predict_proba(texts, titles)
@@ -72,12 +72,31 @@ def refuse_unscorable(texts: list[object]) -> None:
     """Raise `InvalidReviews` naming the rows whose review is not text or is blank."""
     bad = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
     if bad:
-        shown = ", ".join(map(str, bad[:_EXAMPLES])) + (
-            f" and {len(bad) - _EXAMPLES} more" if len(bad) > _EXAMPLES else ""
-        )
         raise InvalidReviews(
-            f"{TEXT_COLUMN} must be non-blank text; it is empty, blank or not text in row(s) {shown}"
+            f"{TEXT_COLUMN} must be non-blank text; it is empty, blank or not text in row(s) "
+            f"{_rows(bad)}"
         )
+
+
+def known_titles(titles: list[object]) -> list[str | None]:
+    """Each title as text, or None where it is missing (None, NaN); `InvalidReviews` naming the
+    rows whose title is something else (a number, a list): read as no title, it would change the
+    score without a word."""
+    bad = [
+        i
+        for i, title in enumerate(titles)
+        if not isinstance(title, str) and not (pd.api.types.is_scalar(title) and pd.isna(title))
+    ]
+    if bad:
+        raise InvalidReviews(
+            f"{TITLE_COLUMN} must be text or missing; it is not text in row(s) {_rows(bad)}"
+        )
+    return [title if isinstance(title, str) else None for title in titles]
+
+
+def _rows(rows: list[int]) -> str:
+    more = len(rows) - _EXAMPLES
+    return ", ".join(map(str, rows[:_EXAMPLES])) + (f" and {more} more" if more > 0 else "")
 
 
 def copy_code(destination: Path) -> Path:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.lib.tracking import PRODUCTION_URI, MlflowStore
-from sentiment_assets.model.predictions import InvalidReviews, Predictor
+from sentiment_assets.model.predictions import InvalidReviews, Predictor, known_titles
 from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
 
 # A Keras production model (the session's production_store) logged and loaded through MLflow.
@@ -146,6 +146,21 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
     reviews = pd.DataFrame({"review_text": ["Fine", bad]}, dtype=object)
 
     with pytest.raises(InvalidReviews, match=r"review_text must be non-blank text.*row\(s\) 1"):
+        predictor.predict(reviews)
+
+
+def test_a_title_is_text_or_missing_and_anything_else_is_refused() -> None:
+    assert known_titles(["Nice", None, float("nan"), pd.NA]) == ["Nice", None, None, None]
+    with pytest.raises(InvalidReviews, match=r"title must be text or missing.*row\(s\) 1, 2$"):
+        known_titles(["Nice", 5, ["a"]])
+
+
+def test_a_review_with_a_number_for_a_title_is_refused_not_scored_untitled(production) -> None:
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
+    predictor = Predictor.load(local / "artifacts" / "candidate")
+    reviews = pd.DataFrame({"review_text": ["Fine", "Fine"], "title": ["Ok", 5]}, dtype=object)
+
+    with pytest.raises(InvalidReviews, match=r"title must be text or missing.*row\(s\) 1"):
         predictor.predict(reviews)
 
 
