@@ -138,9 +138,10 @@ def train_candidate(
 
     def log_epoch(epoch: int, logs: dict[str, float] | None = None) -> None:
         metrics = {k: float(v) for k, v in (logs or {}).items()}
-        mlflow.log_metrics(metrics, step=epoch)
+        # Keras counts epochs from 0; people, the fit report and its `best_epoch` from 1, and so
+        # do the steps of the history in MLflow (its charts and `best_epoch` then agree).
+        mlflow.log_metrics(metrics, step=epoch + 1)
         shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
-        # Keras counts epochs from 0; people and the fit report count from 1.
         log.info(
             "%s: epoch %d, %s",
             candidate.name,
@@ -174,11 +175,16 @@ def train_candidate(
         }
         for split, metrics in scores.items():
             mlflow.log_metrics({f"{split}_{k}": v for k, v in metrics.as_dict().items()})
+        # Epoch counts only for families that train in epochs: a one-shot fit has none to show.
+        epoch_counts = (
+            {"epochs_trained": report.epochs_trained, "best_epoch": report.best_epoch}
+            if report.history
+            else {}
+        )
         mlflow.log_metrics(
             {
                 "threshold": threshold,
-                "epochs_trained": report.epochs_trained,
-                "best_epoch": report.best_epoch,
+                **epoch_counts,
                 "training_seconds": seconds,
                 **({} if fitted.refit_seconds is None else {"refit_seconds": fitted.refit_seconds}),
             }

@@ -59,6 +59,15 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     assert all("validation_roc_auc" in r.data.metrics for r in runs)
     keras_runs = [r for r in runs if r.data.params["family"] in ("seed-keras", "ngram-mlp")]
     assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in keras_runs)
+    for r in keras_runs:
+        # The history's steps count epochs from 1, as best_epoch and epochs_trained do.
+        steps = [m.step for m in client.get_metric_history(r.info.run_id, "val_loss")]
+        assert steps == list(range(1, int(r.data.metrics["epochs_trained"]) + 1))
+        assert 1 <= r.data.metrics["best_epoch"] <= steps[-1]
+    # A one-shot fit has no epochs to count.
+    assert not {"best_epoch", "epochs_trained"} & set(
+        next(r for r in runs if r.data.tags["candidate"] == "tfidf-nb").data.metrics
+    )
     # Preprocessing choices are candidate settings, recorded as params.
     preprocessing = {
         r.data.tags["candidate"]: (r.data.params["keep_negations"], r.data.params["uses_title"])
