@@ -204,7 +204,10 @@ def moved_since_decided(decided: str | None, registry: str | None) -> str | None
 
 
 def promotion_tags(
-    verdict: Verdict, challenger: ScoredModel, comparison: AucComparison | None
+    verdict: Verdict,
+    challenger: ScoredModel,
+    champion: ScoredModel | None,
+    comparison: AucComparison | None,
 ) -> dict[str, str]:
     """The evidence for a promotion, as the tags of the version it registers: written before the
     alias moves, so the registry holds why a version took production even when the step fails
@@ -214,14 +217,29 @@ def promotion_tags(
         "promotion.challenger": challenger.name,
         "promotion.test_roc_auc": f"{challenger.test.roc_auc:.6f}",
     }
+    if champion is not None and champion.version is not None:
+        tags["promotion.previous_version"] = champion.version
     if comparison is not None:
         tags |= {
+            "promotion.significance_level": f"{comparison.level:g}",
             "promotion.previous_roc_auc": f"{comparison.production_roc_auc:.6f}",
             "promotion.roc_auc_difference": f"{comparison.difference:+.6f}",
             "promotion.p_value": f"{comparison.p_value:.3g}",
             "promotion.test_reviews": str(comparison.reviews),
         }
     return tags
+
+
+def decision_tags(verdict: Verdict, production_version: str | None, run_id: str) -> dict[str, str]:
+    """What became of a challenger, as tags of its MLflow run: kept or promoted, why, the version
+    production is on after the decision, and the Dagster run that decided. A kept challenger
+    leaves no version, so its run is where MLflow shows the decision."""
+    return {
+        "decision": "promoted" if verdict.promote else "kept",
+        "decision.reason": verdict.reason,
+        "decision.production_version": production_version or "none",
+        "decision.dagster_run_id": run_id,
+    }
 
 
 def compare_roc_auc(

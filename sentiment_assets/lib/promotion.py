@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sentiment_assets.lib import production
 from sentiment_assets.lib.live_gap import latest_live, live_gap
 from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG, MlflowStore
 from sentiment_assets.model.stems import Corpus
 
@@ -83,11 +84,13 @@ def promote(
         if verdict.promote:
             # The evidence goes on the version before the alias moves: if the step fails after
             # the move (storing this decision on a full disk, say), the registry still says why.
-            evidence = production.promotion_tags(verdict, challenger, comparison)
+            evidence = production.promotion_tags(verdict, challenger, champion, comparison)
             evidence[DAGSTER_RUN_TAG] = run_id
             evidence[PROMOTION_PENDING_TAG] = "true"
             expected = champion.version if champion is not None else None
-            version = _register_unless_moved(store, best.model_uri, best.run_id, evidence, expected)
+            version = _register_unless_moved(
+                store, best.model_uri, best.run_id, evidence, expected, verdict.reason
+            )
             challenger = challenger.model_copy(update={"version": version})
     if verdict.promote:
         with store.failures_explained(STEP, "every value stored before is unchanged"):
@@ -101,6 +104,13 @@ def promote(
             "that version's tags"
         )
     held = challenger if verdict.promote else champion
+    held_version = held.version if held is not None else None
+    try:
+        with store.failures_explained(STEP, "the decision stands; the challenger's run lacks it"):
+            store.tag_run(best.run_id, production.decision_tags(verdict, held_version, run_id))
+    except MlflowStoreError as err:
+        # The decision is made and carried out: its record in the run is for people to read.
+        log(f"Warning: {err}")
     log(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return ProductionDecision(
         promoted=verdict.promote,
@@ -108,13 +118,18 @@ def promote(
         challenger=challenger,
         champion=champion,
         comparison=comparison,
-        production_version=held.version if held is not None else None,
+        production_version=held_version,
         live_gap=gap,
     )
 
 
 def _register_unless_moved(
-    store: MlflowStore, model_uri: str, run_id: str, evidence: dict[str, str], expected: str | None
+    store: MlflowStore,
+    model_uri: str,
+    run_id: str,
+    evidence: dict[str, str],
+    expected: str | None,
+    reason: str,
 ) -> str:
     """The challenger's registered version, if the alias still names `expected` (the version
     compared against) before and after registering; else `ProductionMoved` (or the store's
@@ -122,7 +137,7 @@ def _register_unless_moved(
     registered). MLflow has no conditional alias update: this narrows the window to the moment
     between the last read and the move (two training runs may overlap where the pool allows it)."""
     store.expect_production(expected)
-    version = store.register_version(model_uri, run_id, evidence)
+    version = store.register_version(model_uri, run_id, evidence, description=reason)
     try:
         store.expect_production(expected)
     except BaseException:

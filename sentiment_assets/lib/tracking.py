@@ -233,11 +233,19 @@ class MlflowStore:
         return run.info.experiment_id, run.info.run_id
 
     def register_version(
-        self, logged_model_uri: str, run_id: str, tags: Mapping[str, str] | None = None
+        self,
+        logged_model_uri: str,
+        run_id: str,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
     ) -> str:
-        """The registered version of a run's logged model, with `tags`: created on first call,
-        found again (and tagged) on later ones, so a retried step registers nothing twice."""
+        """The registered version of a run's logged model, with `tags` and `description`: created
+        on first call, found again (and tagged) on later ones, so a retried step registers
+        nothing twice. The registered model gets its description (`DESCRIPTION`) while it has
+        none."""
         import mlflow
+
+        from sentiment_assets.model.predictions import DESCRIPTION
 
         client = self.client()
         existing = client.search_model_versions(
@@ -247,9 +255,21 @@ class MlflowStore:
             version = str(existing[0].version)
             for key, value in (tags or {}).items():
                 client.set_model_version_tag(self.model_name, version, key, value)
-            return version
-        self.activate()
-        return str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
+        else:
+            self.activate()
+            registered = mlflow.register_model(logged_model_uri, self.model_name, tags=tags)
+            version = str(registered.version)
+        if description:
+            client.update_model_version(self.model_name, version, description=description)
+        if not client.get_registered_model(self.model_name).description:
+            client.update_registered_model(self.model_name, description=DESCRIPTION)
+        return version
+
+    def tag_run(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set `tags` on a finished run (a decision about the candidate it trained)."""
+        client = self.client()
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)
 
     def version_uri(self, version: str) -> str:
         return f"models:/{self.model_name}/{version}"

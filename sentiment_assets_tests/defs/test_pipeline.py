@@ -89,6 +89,13 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     best = choose_challenger(candidates)
     assert best.validation.roc_auc == max(c.validation.roc_auc for c in candidates)
     assert production.run_id == best.run_id
+    # The registry says what its versions give and why this one took production; the
+    # challenger's run says what became of it.
+    assert "1 for 'recommended'" in client.get_registered_model(MODEL_NAME).description
+    assert production.description == decision.reason
+    decided = client.get_run(best.run_id).data.tags
+    assert (decided["decision"], decided["decision.production_version"]) == ("promoted", "1")
+    assert decided["decision.dagster_run_id"] == result.run_id
 
     # Better than always saying "recommended", on the test split it never trained or stopped on
     # (the bounds sit well below the measured 0.96 / 0.92 / 0.78: they catch breakage, not noise).
@@ -143,6 +150,9 @@ def test_worse_candidates_do_not_move_production(trained) -> None:
         first.output_for_node("production_model").challenger.test.roc_auc
     )
     assert decision.comparison.difference < 0
+    kept = client.get_run(decision.challenger.run_id).data.tags
+    assert (kept["decision"], kept["decision.reason"]) == ("kept", decision.reason)
+    assert kept["decision.production_version"] == before
     runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id])
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert len(runs) == 6

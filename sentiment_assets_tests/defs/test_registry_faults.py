@@ -194,6 +194,8 @@ def test_a_decision_stored_on_a_full_disk_after_the_move_leaves_its_evidence_on_
     assert "better by more than chance" in tags["promotion.reason"]
     assert float(tags["promotion.roc_auc_difference"]) > 0
     assert float(tags["promotion.p_value"]) < 0.05
+    assert tags["promotion.significance_level"] == "0.05"
+    assert tags["promotion.previous_version"] == "1"  # what it replaced
     assert tags["promotion.challenger"] == "tfidf" and tags["dagster_run_id"] == failed.run_id
     logged = [
         e.message for e in instance.all_logs(failed.run_id) if e.step_key == "production_model"

@@ -82,8 +82,14 @@ class _Registry:
     def expect_production(self, expected: str | None) -> None:
         pass
 
-    def register_version(self, model_uri: str, run_id: str, evidence: dict[str, str]) -> str:
+    def register_version(
+        self, model_uri: str, run_id: str, evidence: dict[str, str], description: str
+    ) -> str:
+        self.registered = (evidence, description)
         return "4"
+
+    def tag_run(self, run_id: str, tags: dict[str, str]) -> None:
+        self.tagged = (run_id, tags)
 
     def move_production(self, version: str) -> None:
         self.moved.append(version)
