@@ -42,6 +42,7 @@ PRODUCTION_ALIAS = "production"
 CANDIDATE_TAG = "candidate"  # on a candidate's run: its name
 DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or registered the version
 DAGSTER_ASSET_TAG = "dagster_asset_key"
+DAGSTER_CODE_VERSION_TAG = "dagster_code_version"  # of that asset
 DROP_TAG = "drop"  # on a live record's run: the drop it scored
 # On a version registered for a promotion until the alias has moved to it: one that keeps it after
 # its Dagster run ended never held production (the run failed or was killed in between).

@@ -14,7 +14,7 @@ from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets.lib.tracking import EXPERIMENT_NAME, MODEL_NAME, MlflowStore
 from sentiment_assets.model.dataset import PaddedDataset
-from sentiment_assets_tests.support import ingest, train
+from sentiment_assets_tests.support import definitions, ingest, train
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +56,14 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id}
     assert {r.data.tags["dagster_asset_key"] for r in runs} == {"trained_models"}
+    code_version = definitions().get_assets_def("trained_models").code_versions_by_key
+    assert {r.data.tags["dagster_code_version"] for r in runs} == {
+        code_version[dg.AssetKey("trained_models")]
+    }
+    # The dataset each trained on, as MLflow shows inputs: named, under its fingerprint.
+    fingerprint = result.output_for_node("trained_models").data_version
+    inputs = {(i.dataset.name, i.dataset.digest) for r in runs for i in r.inputs.dataset_inputs}
+    assert inputs == {("padded_dataset", fingerprint)}
     assert all("validation_roc_auc" in r.data.metrics for r in runs)
     keras_runs = [r for r in runs if r.data.params["family"] in ("seed-keras", "ngram-mlp")]
     assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in keras_runs)

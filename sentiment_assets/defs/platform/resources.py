@@ -71,12 +71,17 @@ class MlflowTracking(dg.ConfigurableResource):
 
 
 def run_tags(context: dg.AssetExecutionContext, asset: str | None = None) -> dict[str, str]:
-    """What an MLflow run logged by an asset is tagged with: the Dagster run and the asset (the
-    step's own unless named: a multi-asset's step has several)."""
-    return {
+    """What an MLflow run logged by an asset is tagged with: the Dagster run, the asset (the
+    step's own unless named: a multi-asset's step has several) and its code version."""
+    key = dg.AssetKey(asset) if asset else context.asset_key
+    tags = {
         tracking.DAGSTER_RUN_TAG: context.run.run_id,
-        tracking.DAGSTER_ASSET_TAG: asset or context.asset_key.to_user_string(),
+        tracking.DAGSTER_ASSET_TAG: key.to_user_string(),
     }
+    code_version = context.assets_def.code_versions_by_key.get(key)
+    if code_version:
+        tags[tracking.DAGSTER_CODE_VERSION_TAG] = code_version
+    return tags
 
 
 def run_ended(instance: dg.DagsterInstance, run_id: str) -> bool:
