@@ -143,7 +143,9 @@ class RunConsole:
             check = event.asset_check_evaluation_data
             if not check.passed:
                 name = f"{check.asset_key.to_user_string()} {check.check_name}"
-                self.out.print(f"  ! check {escape(name)} failed", style="yellow")
+                # What it found, as a step failure says why: else only the UI would tell.
+                found = f": {check.description}" if check.description else ""
+                self.out.print(f"  ! check {escape(name + ' failed' + found)}", style="yellow")
 
     def _materialized(self, materialization: dg.AssetMaterialization) -> None:
         name = materialization.asset_key.to_user_string()

@@ -149,3 +149,40 @@ def test_a_failed_step_is_shown_once_not_again_for_each_step_it_held_back(capfd)
     shown = capfd.readouterr()  # the console writes to copies of the file descriptors
     assert "Dependencies" not in shown.out + shown.err
     assert "! reviews_sample-03: no production model yet" in shown.out
+
+
+def test_a_failed_check_is_shown_with_what_it_found(capfd) -> None:
+    import logging
+
+    import dagster as dg
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+
+    from sentiment_assets.cli.console import RunConsole
+
+    found = "the drop's new content holds 2,000 reviews, 33% of the 6,000 it replaces"
+    evaluation = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey("raw_reviews"),
+        check_name="replaced_drop_size",
+        passed=False,
+        description=found,
+    )
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION.value,
+        job_name="ingest_drop",
+        event_specific_data=evaluation,
+    )
+    RunConsole(verbose=True)._show_event(
+        EventLogEntry(
+            error_info=None,
+            level=logging.WARNING,
+            user_message="",
+            run_id="run",
+            timestamp=0.0,
+            step_key="raw_reviews_replaced_drop_size",
+            job_name="ingest_drop",
+            dagster_event=event,
+        )
+    )
+    out = " ".join(capfd.readouterr().out.split())  # as one line, whatever the terminal's width
+    assert f"! check raw_reviews replaced_drop_size failed: {found}" in out
