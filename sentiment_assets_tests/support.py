@@ -51,6 +51,10 @@ def ingest(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, dg.Execut
     }
 
 
+# A quick `train` configuration: one candidate, TF-IDF logistic regression (no TensorFlow).
+QUICK_TRAINING = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
+
+
 def train(instance: dg.DagsterInstance, **training_config: object) -> dg.ExecuteInProcessResult:
     """Run the real `train_and_promote` job with a TrainingConfig override."""
     run_config = {"ops": {"trained_models": {"config": training_config}}}

@@ -24,7 +24,12 @@ from sentiment_assets.cli.platform import prepare
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
 from sentiment_assets.lib import settings
-from sentiment_assets_tests.defs.test_ui import DagsterDev, dagster_dev
+from sentiment_assets_tests.defs.under_dev import (
+    TRAINING_SECONDS,
+    DagsterDev,
+    dagster_dev,
+    trained_by_sensor,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +37,6 @@ pytestmark = pytest.mark.slow
 POLL_SECONDS = 2
 # Longer than the webhook is held below: the alert sensor may take this long without timing out.
 ALERT_DEADLINE_SECONDS = 400
-TRAINING_SECONDS = 600
 INGESTION_SECONDS = 240
 
 
@@ -114,7 +118,7 @@ def test_a_killed_training_run_is_failed_by_monitoring_and_the_next_drop_retrain
         with dagster_dev(tmp_path / "dagster_dev.log") as dagster:
             # The line runs by itself: the first drop is read and a retraining follows.
             first = dagster.wait_for(
-                "first retraining", lambda: _trained_by_sensor(instance, after=0), TRAINING_SECONDS
+                "first retraining", lambda: trained_by_sensor(instance, after=0), TRAINING_SECONDS
             )
 
             # `sentiment-run` trains beside it, and is killed mid-training (out of memory, say).
@@ -142,7 +146,7 @@ def test_a_killed_training_run_is_failed_by_monitoring_and_the_next_drop_retrain
             # The new drop retrains as usual: nothing waits for the killed run any more.
             dagster.wait_for(
                 "retraining after the kill",
-                lambda: _trained_by_sensor(instance, after=first),
+                lambda: trained_by_sensor(instance, after=first),
                 TRAINING_SECONDS,
             )
 
@@ -150,23 +154,6 @@ def test_a_killed_training_run_is_failed_by_monitoring_and_the_next_drop_retrain
     assert [a["run_id"] for a in lines] == [killed]
     assert "is gone" in lines[0]["error"]
     assert {a["run_id"] for a in webhook.posted} == {killed}
-
-
-def _trained_by_sensor(instance: dg.DagsterInstance, after: float) -> float | None:
-    """The start of a sensor-launched retraining that succeeded after `after`, if any; a failed
-    one ends the test."""
-    runs = instance.get_run_records(
-        dg.RunsFilter(
-            job_name="train_and_promote", tags={"dagster/sensor_name": "retrain_on_new_data"}
-        )
-    )
-    for record in runs:
-        if (record.start_time or 0) <= after:
-            continue
-        assert record.dagster_run.status != dg.DagsterRunStatus.FAILURE, record.dagster_run.run_id
-        if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
-            return record.start_time
-    return None
 
 
 def _kill_mid_training(dagster: DagsterDev, instance: dg.DagsterInstance, log: Path) -> str:

@@ -14,8 +14,7 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib.storage.objects import open_files
 from sentiment_assets.lib.storage.store import POINTER, Slot
 from sentiment_assets.lib.storage.values import read_value
-from sentiment_assets_tests.defs.test_training_assets import QUICK
-from sentiment_assets_tests.support import failure_message, ingest, train
+from sentiment_assets_tests.support import QUICK_TRAINING, failure_message, ingest, train
 
 
 def _land(data_dir: Path, name: str, rows: int, seed: int) -> pd.DataFrame:
@@ -39,7 +38,7 @@ def test_a_drop_named_like_an_old_version_keeps_its_value_and_trains(
 
     assert len(_stored("raw_reviews", "reviews_x.old")) == 600
     assert len(_stored("raw_reviews", "reviews_x")) == 500
-    result = train(instance, **QUICK)
+    result = train(instance, **QUICK_TRAINING)
     assert result.success
     dataset = result.asset_materializations_for_node("padded_dataset")[0]
     assert dataset.metadata["drops"].value == ["reviews_x", "reviews_x.old"]

@@ -21,9 +21,14 @@ from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import write_value
 from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
-from sentiment_assets_tests.support import definitions, ingest, raise_check_alerts, train
+from sentiment_assets_tests.support import (
+    QUICK_TRAINING,
+    definitions,
+    ingest,
+    raise_check_alerts,
+    train,
+)
 
-QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
 ROWS = 600
 DRIFT_CHECKS = {"label_balance_drift", "vocabulary_drift", "review_length_drift", "score_drift"}
 
@@ -44,7 +49,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert all(
             r.success for r in ingest(instance, ["reviews_sample-01", "reviews_sample-02"]).values()
         )
-        assert train(instance, **QUICK).success
+        assert train(instance, **QUICK_TRAINING).success
     return folder
 
 
@@ -191,7 +196,9 @@ def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_
 
     # The retraining that follows learns from the drop and says how the challenger does on the
     # drop's reviews it held out.
-    decision: ProductionDecision = train(instance, **QUICK).output_for_node("production_model")
+    decision: ProductionDecision = train(instance, **QUICK_TRAINING).output_for_node(
+        "production_model"
+    )
     gap = decision.live_gap
     assert gap.drop == key and gap.scored_by_version == "1" and gap.shortfall
     assert gap.held_out_reviews > 0 and gap.challenger_roc_auc is not None
@@ -402,7 +409,7 @@ def test_the_real_drops_stay_quiet_and_a_drop_from_another_shop_does_not(
         assert result.success
         records[key] = result.output_for_node("score_drop", "live_quality"), _checks(result)
         if key != shifted[0].stem:
-            assert train(instance, **QUICK).success
+            assert train(instance, **QUICK_TRAINING).success
 
     for key, (quality, checks) in records.items():
         drift, label = quality.drift, checks["label_balance_drift"].metadata

@@ -14,8 +14,7 @@ from sentiment_assets.defs.platform.resources import ArtifactIOManager
 from sentiment_assets.lib.monitoring import LiveQuality
 from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import read_value
-from sentiment_assets_tests.defs.test_faults_under_dev import TRAINING_SECONDS, _trained_by_sensor
-from sentiment_assets_tests.defs.test_ui import dagster_dev
+from sentiment_assets_tests.defs.under_dev import TRAINING_SECONDS, dagster_dev, trained_by_sensor
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +36,12 @@ def test_a_drop_is_scored_live_before_the_retraining_that_includes_it(
 
     with dg.DagsterInstance.get() as instance, dagster_dev(tmp_path / "dagster_dev.log") as dev:
         first = dev.wait_for(
-            "first retraining", lambda: _trained_by_sensor(instance, after=0), TRAINING_SECONDS
+            "first retraining", lambda: trained_by_sensor(instance, after=0), TRAINING_SECONDS
         )
         shutil.move(later / f"{NEW}.csv", landing)
         second = dev.wait_for(
             "retraining on the new drop",
-            lambda: _trained_by_sensor(instance, after=first),
+            lambda: trained_by_sensor(instance, after=first),
             TRAINING_SECONDS,
         )
 

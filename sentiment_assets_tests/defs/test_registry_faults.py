@@ -15,6 +15,7 @@ from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets_tests.servers import FaultyProxy, mlflow_server
 from sentiment_assets_tests.support import (
+    QUICK_TRAINING,
     coin_flip_production,
     definitions,
     failure_message,
@@ -24,14 +25,12 @@ from sentiment_assets_tests.support import (
 
 pytestmark = pytest.mark.slow  # a tracking server, SQLite's 20 s busy timeout, training
 
-QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
-
 
 def _first_production(data_dir: Path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """Sample drops ingested and a first model trained and promoted (version 1)."""
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
-    first = train(instance, **QUICK)
+    first = train(instance, **QUICK_TRAINING)
     assert first.success and first.output_for_node("production_model").production_version == "1"
     return first
 
@@ -60,7 +59,7 @@ def test_a_registry_that_fails_alias_look_ups_fails_production_model(
         first = _first_production(data_dir, instance)
 
         proxy.alias_reply = (500, b"injected fault")
-        again = train(instance, **QUICK)
+        again = train(instance, **QUICK_TRAINING)
 
         assert not again.success
         assert [e.step_key for e in again.all_events if e.is_step_failure] == ["production_model"]
@@ -142,7 +141,7 @@ def test_a_full_disk_fails_training_and_says_so(data_dir: Path, instance, small_
     store = MlflowStore.default()
     _fill(small_disk)
 
-    again = train(instance, **QUICK)
+    again = train(instance, **QUICK_TRAINING)
 
     assert not again.success
     assert [e.step_key for e in again.all_events if e.is_step_failure] == ["trained_models"]
@@ -182,7 +181,7 @@ def test_a_decision_stored_on_a_full_disk_after_the_move_leaves_its_evidence_on_
         return write_value(value, folder)
 
     monkeypatch.setattr(io_manager, "write_value", full_disk_for_decisions)
-    failed = train(instance, **QUICK)
+    failed = train(instance, **QUICK_TRAINING)
 
     # The alias moved on evidence, and the step failed storing its decision: the evidence is on
     # the version, written before the move, and the event log says the alias moved.
@@ -230,7 +229,7 @@ def test_an_alias_move_that_errors_is_read_back(
         raise MlflowException("API request failed with error code 504 != 200: gateway timeout")
 
     monkeypatch.setattr(MlflowClient, "set_registered_model_alias", gateway_timeout)
-    result = train(instance, **QUICK)
+    result = train(instance, **QUICK_TRAINING)
 
     versions = store.client().search_model_versions(f"name = '{store.model_name}'")
     if applied:  # the registry did move it: the promotion stands, as stored
@@ -272,7 +271,7 @@ def test_a_store_that_fails_after_registering_leaves_no_version_registered(
         return expect(self, expected)
 
     monkeypatch.setattr(MlflowStore, "expect_production", fails_the_second_time)
-    failed = train(instance, **QUICK)
+    failed = train(instance, **QUICK_TRAINING)
 
     assert not failed.success and "injected" in failure_message(failed)
     assert str(store.production_version().version) == "1"
@@ -296,7 +295,7 @@ def test_a_version_is_marked_pending_from_its_registration_until_the_alias_moves
         return move(self, version)
 
     monkeypatch.setattr(MlflowStore, "move_production", move_seeing_the_mark)
-    assert train(instance, **QUICK).success
+    assert train(instance, **QUICK_TRAINING).success
 
     assert marks == {"2": "true"}
     assert PROMOTION_PENDING_TAG not in store.client().get_model_version(store.model_name, "2").tags
@@ -325,7 +324,7 @@ def test_a_version_whose_promotion_ended_before_the_move_is_deleted_by_the_next_
             store.model_name, candidate.model_uri, candidate.run_id, tags=tags
         )
 
-    again = train(instance, **QUICK)
+    again = train(instance, **QUICK_TRAINING)
 
     assert again.success
     versions = client.search_model_versions(f"name = '{store.model_name}'")
@@ -359,7 +358,7 @@ def test_an_mlflow_run_left_running_by_a_killed_training_is_ended_by_the_next_on
     running = _running_dagster_run(instance)
     training = client.create_run(store.experiment_id(), tags={DAGSTER_RUN_TAG: running})
 
-    assert train(instance, **QUICK).success
+    assert train(instance, **QUICK_TRAINING).success
 
     assert client.get_run(left.info.run_id).info.status == "KILLED"
     assert client.get_run(foreign.info.run_id).info.status == "RUNNING"

@@ -12,6 +12,7 @@ from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets_tests.support import (
+    QUICK_TRAINING,
     coin_flip_production,
     coin_flip_version,
     definitions,
@@ -21,8 +22,6 @@ from sentiment_assets_tests.support import (
     retrain_sensor,
     train,
 )
-
-QUICK = {"candidates": [{"name": "tfidf", "family": "tfidf-logreg"}]}
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def _versions(store: MlflowStore) -> list[str]:
 
 @pytest.mark.slow  # a training run
 def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
-    result = train(instance, **QUICK)
+    result = train(instance, **QUICK_TRAINING)
 
     assert result.success
     trained: TrainedModels = result.output_for_node("trained_models")
@@ -69,7 +68,7 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     _assert_plottable(result, candidate, first)
 
     # A rerun on unchanged data trains the same model again: nothing is registered or moved.
-    again = train(instance, **QUICK)
+    again = train(instance, **QUICK_TRAINING)
     decision: ProductionDecision = again.output_for_node("production_model")
     assert decision.champion is not None and decision.champion.version == "1"
     assert decision.champion.test == first.challenger.test == decision.challenger.test
@@ -138,7 +137,7 @@ def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, in
     # score that is not significant is tested on the pure function, test_auc_comparison.py.)
     run_config = {
         "ops": {
-            "trained_models": {"config": QUICK},
+            "trained_models": {"config": QUICK_TRAINING},
             "production_model": {"config": {"significance_level": 0.01}},
         }
     }
@@ -180,7 +179,7 @@ def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
 
 @pytest.mark.slow  # a training run
 def test_a_drop_stored_again_unchanged_retrains_nothing(drops, instance) -> None:
-    assert train(instance, **QUICK).success
+    assert train(instance, **QUICK_TRAINING).success
     # A backfill of a drop: read and stemmed again, to the same content (and scored again).
     assert ingest(instance, ["reviews_sample-01"])["reviews_sample-01"].success
     before = mlflow_writes()
@@ -285,7 +284,7 @@ def test_production_moved_during_the_decision_is_never_overwritten(
         return score(model, reviews, **kwargs)
 
     monkeypatch.setattr(production, "score_model", score_while_another_decision_moves_the_alias)
-    result = train(instance, **QUICK)
+    result = train(instance, **QUICK_TRAINING)
 
     # The TF-IDF challenger beat the coin flip it was compared with, but production moved: the
     # decision fails, registers nothing, and leaves the other decision's alias alone.
@@ -308,7 +307,7 @@ def test_production_moved_after_the_challenger_was_registered_unregisters_it(
     monkeypatch.setattr(
         MlflowStore, "register_version", register_while_another_decision_moves_the_alias
     )
-    result = train(instance, **QUICK)
+    result = train(instance, **QUICK_TRAINING)
 
     # The other decision's alias stands, and the challenger registered for nothing is gone again.
     _assert_the_other_decision_stands(result, store, first, other)

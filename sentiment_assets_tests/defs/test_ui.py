@@ -1,19 +1,13 @@
 """The project as a person meets it: `dagster dev` on the real drops, the daemon's sensors doing the
 work by themselves, results read back through the GraphQL API and seen in a headless Chromium."""
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -21,12 +15,9 @@ from sentiment_assets.cli.platform import prepare
 from sentiment_assets.lib import drops
 from sentiment_assets.lib.tracking import MODEL_NAME, PRODUCTION_URI
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
-from sentiment_assets_tests.processes import free_port, start_group, stop_group
+from sentiment_assets_tests.defs.under_dev import STARTUP_SECONDS, DagsterDev, dagster_dev
 from sentiment_assets_tests.support import LINEAGE
 
-T = TypeVar("T")
-
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_ARGS = [
@@ -49,49 +40,11 @@ NOT_MATERIALIZED = {"drop_predictions"}
 MLFLOW_UI = "http://127.0.0.1:5000/#/"
 WEEK, THREE_DAYS = 7 * 24 * 3600, 3 * 24 * 3600
 
-STARTUP_SECONDS = 120
 # Two sensor ticks to see a stable file, three ingestions, a tick to retrain, then training; about
 # 100 s on two idle cores.
 PIPELINE_SECONDS = 360
 SHORT_WAIT_SECONDS = 60
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-class DagsterDev:
-    """A running `dagster dev`: its GraphQL API and the log it writes."""
-
-    def __init__(self, url: str, log: Path, process: subprocess.Popen) -> None:
-        self.url, self.log, self.process = url, log, process
-
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.load(response)
-        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
-        return body["data"]
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait_for(self, what: str, found: Callable[[], T | None], timeout: float) -> T:
-        """Poll until `found` returns something; fail with the log's tail after `timeout` s."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"dagster dev exited ({self.process.returncode}) while waiting for "
-                    f"{what}\n--- dagster dev log ---\n{self.log_tail()}"
-                )
-            result = found()
-            if result is not None:
-                return result
-            time.sleep(2)
-        pytest.fail(f"no {what} within {timeout:.0f} s\n--- dagster dev log ---\n{self.log_tail()}")
 
 
 @pytest.mark.slow
@@ -371,36 +324,6 @@ def require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run the UI test: {message}")
     pytest.skip(message)
-
-
-@contextmanager
-def dagster_dev(log: Path) -> Iterator[DagsterDev]:
-    """`dagster dev` (webserver, daemon, code server) in a process group of its own, on a free
-    port, with the current environment; the whole group is stopped afterwards."""
-    venv_bin = Path(sys.executable).parent
-    port = free_port()
-    env = {
-        **os.environ,
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    command = [str(venv_bin / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
-    command += ["-m", "sentiment_assets.definitions"]
-    process = start_group(command, log, env=env, cwd=REPO)
-    dagster = DagsterDev(f"http://127.0.0.1:{port}", log, process)
-    try:
-        dagster.wait_for("answer from /server_info", lambda: server_info(dagster), STARTUP_SECONDS)
-        yield dagster
-    finally:
-        stop_group(process)
-
-
-def server_info(dagster: DagsterDev) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"{dagster.url}/server_info", timeout=5) as response:
-            return json.load(response)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from sentiment_assets.lib.production import compare_roc_auc, decide
-from sentiment_assets_tests.lib.test_production import _model
+from sentiment_assets_tests.lib import builders
 
 
 def _reviews(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,7 +52,7 @@ def test_identical_scores_show_no_difference_and_are_never_promoted():
     assert same.difference == 0 and same.low == 0 and same.high == 0
     assert same.p_value == 1.0
     assert not same.better_beyond_chance
-    assert not decide(_model(), same).promote
+    assert not decide(builders.model(), same).promote
 
 
 def test_a_perfect_challenger_against_a_constant_model_is_better_beyond_chance():
@@ -65,7 +65,7 @@ def test_a_perfect_challenger_against_a_constant_model_is_better_beyond_chance()
     assert comparison.difference == 0.5 and comparison.low == comparison.high == 0.5
     assert comparison.p_value == 0.0
     assert comparison.better_beyond_chance
-    assert decide(_model(), comparison).promote
+    assert decide(builders.model(), comparison).promote
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])
@@ -105,7 +105,7 @@ def test_a_clearly_better_challenger_is_promoted():
     comparison = compare_roc_auc(labels, strong, weak, level=0.05)
     assert comparison.difference > 0.1 and comparison.low > 0
     assert comparison.p_value < 1e-6
-    assert decide(_model(), comparison).promote
+    assert decide(builders.model(), comparison).promote
 
 
 def test_a_marginally_different_challenger_is_not_promoted():
@@ -115,7 +115,7 @@ def test_a_marginally_different_challenger_is_not_promoted():
     assert comparison.difference != 0 and abs(comparison.difference) < 0.01
     assert comparison.low < 0 < comparison.high
     assert comparison.p_value > 0.05
-    assert not decide(_model(), comparison).promote
+    assert not decide(builders.model(), comparison).promote
 
 
 def test_swapping_the_models_negates_the_difference_and_keeps_the_p_value():

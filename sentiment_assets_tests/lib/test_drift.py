@@ -8,18 +8,10 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.lib import drift
-from sentiment_assets.lib.drift import DropDrift, Thresholds, population_stability_index
+from sentiment_assets.lib.drift import DropDrift, population_stability_index
 from sentiment_assets.model.dataset import build_dataset
 from sentiment_assets.model.stems import Corpus, stem_reviews
-
-THRESHOLDS = Thresholds(
-    label_share_difference=0.1,
-    oov_rate_increase=0.05,
-    review_length_psi=0.25,
-    score_psi=0.25,
-    live_roc_auc_floor=0.75,
-    live_roc_auc_margin=0.05,
-)
+from sentiment_assets_tests.lib.builders import THRESHOLDS
 
 
 def test_psi_of_two_bins_by_hand():

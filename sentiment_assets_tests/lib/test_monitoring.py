@@ -11,39 +11,12 @@ from sentiment_assets.lib import live_gap, monitoring
 from sentiment_assets.lib.monitoring import LiveQuality, Scoring
 from sentiment_assets.model.evaluation import brier_score, classification_metrics
 from sentiment_assets.model.stems import Corpus
-from sentiment_assets_tests.lib.test_drift import THRESHOLDS
-
-SCORED_AT = "2026-11-27T08:00:00+00:00"
-
-
-def _drop(labels: list[int]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            Corpus.REVIEW_ID: range(10, 10 + len(labels)),
-            Corpus.LABEL: labels,
-            Corpus.TITLE: ["Nice", None] * (len(labels) // 2),
-            Corpus.TEXT: [f"review {i}" for i in range(len(labels))],
-            Corpus.STEMS: [f"review {i}" for i in range(len(labels))],
-        }
-    )
-
-
-def _predicted(probabilities: list[float], threshold: float = 0.5) -> pd.DataFrame:
-    p = np.array(probabilities)
-    return pd.DataFrame({"probability": p, "label": (p >= threshold).astype(int)})
-
-
-LABELS = [0, 0, 1, 1, 1, 1]
-PROBABILITIES = [0.1, 0.6, 0.4, 0.7, 0.8, 0.9]
-
-
-def _quality(learned: bool | None = False, probabilities=PROBABILITIES) -> LiveQuality:
-    scoring = Scoring("3", "run-3", _predicted(probabilities), None, learned)
-    return monitoring.measure_live_quality("d", _drop(LABELS), None, scoring, SCORED_AT)
+from sentiment_assets_tests.lib import builders
+from sentiment_assets_tests.lib.builders import LABELS, PROBABILITIES, SCORED_AT, THRESHOLDS
 
 
 def test_the_live_record_is_the_metrics_of_production_on_the_drop() -> None:
-    quality = _quality()
+    quality = builders.quality()
     labels, probabilities = np.array(LABELS), np.array(PROBABILITIES)
     assert quality.metrics == classification_metrics(labels, probabilities)
     assert quality.metrics.roc_auc == pytest.approx(7 / 8)  # 7 of 8 pairs ranked right
@@ -58,7 +31,7 @@ def test_the_live_record_is_the_metrics_of_production_on_the_drop() -> None:
 
 
 def test_a_drop_before_any_production_model_says_so() -> None:
-    quality = monitoring.measure_live_quality("first", _drop(LABELS), None, None, SCORED_AT)
+    quality = monitoring.measure_live_quality("first", builders.drop(LABELS), None, None, SCORED_AT)
     assert quality.production_version is None and quality.metrics is None
     assert not quality.live and quality.reliability == []
     assert quality.status() == "no production model when the drop was scored: nothing scored it"
@@ -72,11 +45,11 @@ def test_a_drop_before_any_production_model_says_so() -> None:
 
 def test_the_gate_fails_below_the_floor_or_far_below_the_test_estimate() -> None:
     # Labels flipped: production ranks every pair but one the wrong way round.
-    flipped = _quality(probabilities=[1 - x for x in PROBABILITIES])
+    flipped = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
     assert monitoring.live_shortfall(flipped, THRESHOLDS) == [
         "live ROC AUC 0.1250 is below the floor 0.75"
     ]
-    good = _quality()
+    good = builders.quality()
     assert monitoring.live_shortfall(good, THRESHOLDS) == []
     # Against its own test estimate: 0.875 live is fine beside 0.92, not beside 0.93.
     for test_auc, problems in ((0.92, 0), (0.93, 1)):
@@ -94,19 +67,19 @@ def _with_auc(metrics, roc_auc: float):
 
 
 def test_a_model_that_may_have_learned_from_the_drop_is_not_live() -> None:
-    learned = _quality(learned=True, probabilities=[1 - x for x in PROBABILITIES])
+    learned = builders.quality(learned=True, probabilities=[1 - x for x in PROBABILITIES])
     assert not learned.live
     assert "not a live measure" in learned.status()
     assert monitoring.live_shortfall(learned, THRESHOLDS) == []
     # Trained outside this Dagster instance: unknown, and judged.
-    unknown = _quality(learned=None, probabilities=[1 - x for x in PROBABILITIES])
+    unknown = builders.quality(learned=None, probabilities=[1 - x for x in PROBABILITIES])
     assert unknown.live and "unknown" in unknown.status()
     assert monitoring.live_shortfall(unknown, THRESHOLDS)
 
 
 def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> None:
-    live = _quality().model_copy(update={"content": "sha-a"})
-    later = _quality(learned=True).model_copy(
+    live = builders.quality().model_copy(update={"content": "sha-a"})
+    later = builders.quality(learned=True).model_copy(
         update={"content": "sha-a", "scored_at": "2026-12-01T00:00:00+00:00"}
     )
     assert monitoring.record_to_keep(later, live) is live
@@ -122,20 +95,24 @@ def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> Non
 
 
 def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live() -> None:
-    scoring = Scoring("3", "run-3", _predicted(PROBABILITIES), None, False)
-    one_label = monitoring.measure_live_quality("all-happy", _drop([1] * 6), None, scoring, "z")
+    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    one_label = monitoring.measure_live_quality(
+        "all-happy", builders.drop([1] * 6), None, scoring, "z"
+    )
     assert one_label.live and not one_label.ranked
     assert one_label.status().endswith(
         "every review has one label, so there is no ROC AUC to judge"
     )
     assert monitoring.live_shortfall(one_label, THRESHOLDS) == []
-    earlier = _quality()
+    earlier = builders.quality()
     assert live_gap.latest_live([earlier, one_label]) == earlier
 
 
 def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
-    scoring = Scoring("3", "run-3", _predicted(PROBABILITIES), None, False)
-    one_label = monitoring.measure_live_quality("all-happy", _drop([1] * 6), None, scoring, "z")
+    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    one_label = monitoring.measure_live_quality(
+        "all-happy", builders.drop([1] * 6), None, scoring, "z"
+    )
     figures = monitoring.live_figures(one_label)
     assert "live_roc_auc" not in figures
     assert "live_accuracy" in figures  # the measured figures stay
@@ -143,20 +120,27 @@ def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
 
 
 def test_latest_live_is_the_newest_live_record() -> None:
-    old, new = _quality(), _quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"})
-    learned = _quality(learned=True).model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})
+    old, new = (
+        builders.quality(),
+        builders.quality().model_copy(update={"scored_at": "2026-11-28T00:00:00+00:00"}),
+    )
+    learned = builders.quality(learned=True).model_copy(
+        update={"scored_at": "2026-12-01T00:00:00+00:00"}
+    )
     assert live_gap.latest_live([old, learned, new]) == new
     assert live_gap.latest_live([learned]) is None
 
 
 def test_of_two_live_records_scored_in_the_same_second_the_later_drop_is_the_latest() -> None:
-    first, second = _quality(), _quality().model_copy(update={"drop": "e"})
+    first, second = builders.quality(), builders.quality().model_copy(update={"drop": "e"})
     assert live_gap.latest_live([first, second]).drop == "e"
     assert live_gap.latest_live([second, first]).drop == "e"
 
 
 def test_drop_predictions_one_row_per_review_with_the_version() -> None:
-    table = monitoring.predictions_table(_drop(LABELS), _predicted(PROBABILITIES), "3")
+    table = monitoring.predictions_table(
+        builders.drop(LABELS), builders.predicted(PROBABILITIES), "3"
+    )
     assert list(table.columns) == list(monitoring.PREDICTION_COLUMNS)
     assert table[Corpus.REVIEW_ID].tolist() == [10, 11, 12, 13, 14, 15]
     assert table["recommended_ind"].tolist() == LABELS
@@ -172,7 +156,7 @@ def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     )
     challenger = np.array([0.1, 0.9, 0.9, 0.2, 0.8, 0.1])  # ranks d's reviews perfectly
     production = np.array([0.9, 0.1, 0.5, 0.8, 0.2, 0.5])  # inverts them
-    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
 
     gap = live_gap.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
 
@@ -183,8 +167,11 @@ def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     # A challenger 0.06 below its own test estimate there does not close it.
     assert not live_gap.live_gap(short, test, challenger, None, 1.06, THRESHOLDS).closes
     # Without a shortfall there is nothing to close.
-    assert live_gap.live_gap(_quality(), test, challenger, None, 0.97, THRESHOLDS).closes is None
-    learned = _quality(learned=True)
+    assert (
+        live_gap.live_gap(builders.quality(), test, challenger, None, 0.97, THRESHOLDS).closes
+        is None
+    )
+    learned = builders.quality(learned=True)
     with pytest.raises(ValueError, match="not scored live"):
         live_gap.live_gap(learned, test, challenger, None, 0.97, THRESHOLDS)
 
@@ -196,7 +183,7 @@ def test_a_challenger_is_not_said_to_close_the_gap_on_held_out_reviews_of_one_la
     )
     challenger = np.array([0.9, 0.1, 0.8, 0.9, 0.7])
     production = np.array([0.2, 0.9, 0.3, 0.1, 0.4])
-    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
 
     gap = live_gap.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
 

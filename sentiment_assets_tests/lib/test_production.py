@@ -9,8 +9,6 @@ from sentiment_assets.lib.production import (
     ROC_AUC_FLOOR,
     SANITY_REVIEWS,
     AucComparison,
-    SanityPrediction,
-    ScoredModel,
     Verdict,
     choose_challenger,
     decide,
@@ -18,36 +16,9 @@ from sentiment_assets.lib.production import (
 )
 from sentiment_assets.lib.training import CandidateResult
 from sentiment_assets.model.evaluation import Metrics
+from sentiment_assets_tests.lib import builders
 
 NAN = math.nan
-
-
-def _metrics(
-    roc_auc: float = 0.85, accuracy: float = 0.88, baseline: float = 0.82, constant: bool = False
-) -> Metrics:
-    return Metrics(
-        accuracy=accuracy,
-        roc_auc=roc_auc,
-        not_recommended_precision=0.5,
-        not_recommended_recall=0.5,
-        not_recommended_f1=0.5,
-        majority_baseline_accuracy=baseline,
-        constant_output=constant,
-        n_recommended_predicted_recommended=80,
-        n_recommended_predicted_not_recommended=2,
-        n_not_recommended_predicted_recommended=10,
-        n_not_recommended_predicted_not_recommended=8,
-    )
-
-
-def _model(sane: bool = True, **metrics: float) -> ScoredModel:
-    sanity = [
-        SanityPrediction(
-            text=text, expected=label, probability=0.5, label=label if sane else 1 - label
-        )
-        for text, label in SANITY_REVIEWS.items()
-    ]
-    return ScoredModel(name="m", version="1", run_id="r", test=_metrics(**metrics), sanity=sanity)
 
 
 def _comparison(difference: float, p_value: float, level: float = 0.05) -> AucComparison:
@@ -64,21 +35,21 @@ def _comparison(difference: float, p_value: float, level: float = 0.05) -> AucCo
 
 
 def test_the_first_model_that_passes_the_gate_is_promoted():
-    verdict = decide(_model(roc_auc=0.81), None)
+    verdict = decide(builders.model(roc_auc=0.81), None)
     assert verdict == Verdict(True, verdict.reason)
     assert "no production model" in verdict.reason and "0.8100" in verdict.reason
 
 
 def test_a_model_below_the_roc_auc_floor_is_refused_even_as_the_first():
-    below = decide(_model(roc_auc=ROC_AUC_FLOOR - 0.0001), None)
+    below = decide(builders.model(roc_auc=ROC_AUC_FLOOR - 0.0001), None)
     assert not below.promote
     assert f"{ROC_AUC_FLOOR - 0.0001:.4f} is below the floor {ROC_AUC_FLOOR}" in below.reason
-    assert decide(_model(roc_auc=ROC_AUC_FLOOR), None).promote
+    assert decide(builders.model(roc_auc=ROC_AUC_FLOOR), None).promote
 
 
 @pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
 def test_constant_output_is_refused_even_with_a_better_score(comparison):
-    verdict = decide(_model(roc_auc=0.99, constant=True), comparison)
+    verdict = decide(builders.model(roc_auc=0.99, constant=True), comparison)
     assert not verdict.promote
     assert "every review the same score" in verdict.reason
 
@@ -87,32 +58,32 @@ def test_constant_output_is_refused_even_with_a_better_score(comparison):
 @pytest.mark.parametrize("accuracy", [0.82, 0.80, NAN])
 def test_not_beating_the_majority_baseline_is_refused(accuracy, comparison):
     # Equal is not enough: a model predicting "recommended" everywhere scores exactly the baseline.
-    verdict = decide(_model(accuracy=accuracy, baseline=0.82, roc_auc=0.9), comparison)
+    verdict = decide(builders.model(accuracy=accuracy, baseline=0.82, roc_auc=0.9), comparison)
     assert not verdict.promote
     assert "0.8200" in verdict.reason
 
 
 def test_just_beating_the_baseline_is_enough():
-    assert decide(_model(accuracy=0.8201, baseline=0.82), None).promote
+    assert decide(builders.model(accuracy=0.8201, baseline=0.82), None).promote
 
 
 @pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
 def test_undefined_roc_auc_is_refused(comparison):
-    verdict = decide(_model(roc_auc=NAN), comparison)
+    verdict = decide(builders.model(roc_auc=NAN), comparison)
     assert not verdict.promote
     assert "undefined" in verdict.reason
 
 
 @pytest.mark.parametrize("comparison", [None, _comparison(0.1, 1e-9)])
 def test_a_model_that_gets_a_sanity_review_wrong_is_refused_before_the_alias_moves(comparison):
-    verdict = decide(_model(roc_auc=0.99, sane=False), comparison)
+    verdict = decide(builders.model(roc_auc=0.99, sane=False), comparison)
     assert not verdict.promote
     assert "sanity review(s) wrong" in verdict.reason
     assert all(repr(text) in verdict.reason for text in SANITY_REVIEWS)
 
 
 def test_a_challenger_better_beyond_chance_is_promoted_with_the_evidence_in_the_reason():
-    verdict = decide(_model(), _comparison(0.02, 0.001))
+    verdict = decide(builders.model(), _comparison(0.02, 0.001))
     assert verdict.promote
     assert "difference +0.0200" in verdict.reason
     assert "95% interval +0.0100 to +0.0300" in verdict.reason
@@ -130,41 +101,26 @@ def test_a_challenger_better_beyond_chance_is_promoted_with_the_evidence_in_the_
     ],
 )
 def test_a_challenger_not_better_beyond_chance_is_kept(difference, p_value, level):
-    verdict = decide(_model(), _comparison(difference, p_value, level))
+    verdict = decide(builders.model(), _comparison(difference, p_value, level))
     assert not verdict.promote
     assert f"not better by more than chance at level {level}" in verdict.reason
 
 
 def test_the_gate_lists_every_problem_and_nothing_for_a_good_model():
-    assert quality_problems(_model()) == []
-    problems = quality_problems(_model(roc_auc=0.6, accuracy=0.8, constant=True, sane=False))
+    assert quality_problems(builders.model()) == []
+    problems = quality_problems(
+        builders.model(roc_auc=0.6, accuracy=0.8, constant=True, sane=False)
+    )
     assert len(problems) == 4
 
 
-def _candidate(name: str, validation_auc: float, test_auc: float) -> CandidateResult:
-    return CandidateResult(
-        name=name,
-        family="tfidf-logreg",
-        experiment_id="1",
-        run_id=name,
-        model_uri=f"models:/{name}",
-        threshold=0.5,
-        validation=_metrics(roc_auc=validation_auc),
-        test=_metrics(roc_auc=test_auc),
-        epochs_trained=1,
-        best_epoch=1,
-        training_seconds=1.0,
-        history={},
-    )
-
-
 def test_the_challenger_is_chosen_on_validation_never_on_test():
-    candidates = [_candidate("a", 0.90, 0.99), _candidate("b", 0.95, 0.80)]
+    candidates = [builders.candidate("a", 0.90, 0.99), builders.candidate("b", 0.95, 0.80)]
     assert choose_challenger(candidates).name == "b"
 
 
 def test_a_candidate_result_survives_its_json_round_trip_with_an_undefined_auc():
-    result = _candidate("a", NAN, 0.9)
+    result = builders.candidate("a", NAN, 0.9)
     back = CandidateResult.model_validate_json(result.model_dump_json())
     assert math.isnan(back.validation.roc_auc)
     assert back.test == result.test and isinstance(back.test, Metrics)

@@ -12,9 +12,8 @@ from sentiment_assets.lib.promotion import discard_abandoned, promote
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG
 from sentiment_assets.model import predictions as p
 from sentiment_assets.model.stems import Corpus
-from sentiment_assets_tests.lib.test_drift import THRESHOLDS
-from sentiment_assets_tests.lib.test_monitoring import PROBABILITIES, _quality
-from sentiment_assets_tests.lib.test_production import _candidate
+from sentiment_assets_tests.lib import builders
+from sentiment_assets_tests.lib.builders import PROBABILITIES, THRESHOLDS
 
 
 def _version(version: str, pending_for_run: str | None = None) -> ModelVersion:
@@ -115,13 +114,13 @@ def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> N
     texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
     right = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
     wrong = {t: 0.9 - 0.8 * y for t, y in zip(texts, labels, strict=True)}
-    best = _candidate("challenger", 0.9, 0.9)
+    best = builders.candidate("challenger", 0.9, 0.9)
     # Version 3 holds production and scored drop "d" live, short of the floor.
     store = _Registry(
         [_version("3")],
         models={best.model_uri: _Model(right), "models:/sentiment/3": _Model(wrong)},
     )
-    short = _quality(probabilities=[1 - x for x in PROBABILITIES])
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
 
     decision = promote(
         store,

@@ -1,10 +1,6 @@
 """The MLflow store ends every run it starts, stores never mix, the experiment is created once
 however many create it, and only a registry that says so has no production model."""
 
-import subprocess
-import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,12 @@ from sentiment_assets.lib.tracking import (
     PRODUCTION_URI,
     MlflowStore,
     model_uri,
+)
+from sentiment_assets_tests.lib import builders
+from sentiment_assets_tests.lib.tracking_support import (
+    experiment_ids_from_processes,
+    experiment_ids_from_threads,
+    log_constant,
 )
 
 
@@ -91,24 +93,8 @@ def test_the_default_store_follows_the_environment(data_dir: Path, monkeypatch) 
     assert MlflowStore.default().uri == "sqlite:////elsewhere/mlflow.db"
 
 
-def _log_constant(store: MlflowStore, run_name: str) -> tuple[str, str]:
-    """A tiny logged model in a run of its own: its URI and the run id."""
-    import mlflow.pyfunc
-
-    with store.start_run(run_name, {}) as run:
-        info = mlflow.pyfunc.log_model(
-            name="constant", python_model=_Constant(), pip_requirements=["mlflow"]
-        )
-    return info.model_uri, run.info.run_id
-
-
-class _Constant(__import__("mlflow").pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return model_input
-
-
 def test_the_production_uri_loads_the_version_behind_the_alias(shared: MlflowStore) -> None:
-    logged, run_id = _log_constant(shared, "aliased")
+    logged, run_id = log_constant(shared, "aliased")
     version = shared.register_version(logged, run_id)
     shared.set_production(version)
 
@@ -122,8 +108,8 @@ def test_the_production_uri_loads_the_version_behind_the_alias(shared: MlflowSto
 
 def test_registering_a_run_twice_gives_its_one_version(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    first = _log_constant(store, "first")
-    second = _log_constant(store, "second")
+    first = log_constant(store, "first")
+    second = log_constant(store, "second")
     versions = [store.register_version(*first), store.register_version(*second)]
     assert store.register_version(*first) == versions[0]  # a retried step
     assert versions == ["1", "2"]
@@ -138,9 +124,9 @@ def test_an_alias_move_that_errors_and_cannot_be_read_back_says_the_outcome_is_u
     from mlflow.exceptions import MlflowException
 
     store = _store(tmp_path)
-    first = store.register_version(*_log_constant(store, "first"))
+    first = store.register_version(*log_constant(store, "first"))
     store.set_production(first)
-    second = store.register_version(*_log_constant(store, "second"))
+    second = store.register_version(*log_constant(store, "second"))
 
     def fails(*args: object) -> None:
         raise MlflowException("the tracking server is gone")
@@ -175,13 +161,11 @@ def test_a_store_never_created_has_no_production_model_and_stays_uncreated(tmp_p
 def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     shared: MlflowStore,
 ) -> None:
-    from sentiment_assets_tests.lib.test_monitoring import _quality
-
-    logged, run_id = _log_constant(shared, "scored")
+    logged, run_id = log_constant(shared, "scored")
     version = shared.client().get_model_version(
         shared.model_name, shared.register_version(logged, run_id)
     )
-    quality = _quality().model_copy(update={"drop": "reviews_x"})
+    quality = builders.quality().model_copy(update={"drop": "reviews_x"})
 
     experiment_id, monitoring_run = shared.log_live_quality(
         quality, version, {"dagster_run_id": "r"}
@@ -214,7 +198,7 @@ def test_a_registered_model_without_the_alias_means_no_production_model_yet(
     tmp_path: Path,
 ) -> None:
     store = _store(tmp_path)
-    store.register_version(*_log_constant(store, "unaliased"))
+    store.register_version(*log_constant(store, "unaliased"))
     assert store.production_version() is None
 
 
@@ -222,41 +206,6 @@ def test_a_store_that_cannot_be_read_is_not_an_empty_one(tmp_path: Path) -> None
     (tmp_path / "mlflow.db").write_bytes(b"not a database" * 100)
     with pytest.raises(MlflowStoreError, match=r"could not read the production alias.*mlflow\.db"):
         _store(tmp_path).production_version()
-
-
-def experiment_ids_from_threads(store: MlflowStore, threads: int = 8) -> set[str]:
-    """The experiment id as many threads see it, all asking at the same moment."""
-    start = threading.Barrier(threads)
-
-    def create(_: int) -> str:
-        start.wait()
-        return store.experiment_id()
-
-    with ThreadPoolExecutor(threads) as pool:
-        return set(pool.map(create, range(threads)))
-
-
-def experiment_ids_from_processes(store: MlflowStore, folder: Path, processes: int = 2) -> set[str]:
-    """The experiment id as several processes see it, all asking at the same moment."""
-    go = folder / "go"
-    code = (
-        "import sys, time, pathlib, mlflow\n"
-        "from sentiment_assets.lib.tracking import MlflowStore\n"
-        "store = MlflowStore(sys.argv[1], experiment_name=sys.argv[2])\n"
-        "print('ready', flush=True)\n"
-        "while not pathlib.Path(sys.argv[3]).exists(): time.sleep(0.005)\n"
-        "print(store.experiment_id())\n"
-    )
-    command = [sys.executable, "-c", code, store.uri, store.experiment_name, str(go)]
-    running = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(processes)
-    ]
-    assert [p.stdout.readline().strip() for p in running] == ["ready"] * processes
-    go.touch()
-    outputs = [process.communicate(timeout=120) for process in running]
-    assert all(p.returncode == 0 for p in running), [err for _, err in outputs]
-    return {out.strip() for out, _ in outputs}
 
 
 def test_many_threads_create_the_experiment_once(tmp_path: Path) -> None:

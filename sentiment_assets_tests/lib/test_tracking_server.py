@@ -9,10 +9,10 @@ import pytest
 
 from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import MlflowStore
-from sentiment_assets_tests.lib.test_tracking import (
-    _log_constant,
+from sentiment_assets_tests.lib.tracking_support import (
     experiment_ids_from_processes,
     experiment_ids_from_threads,
+    log_constant,
 )
 from sentiment_assets_tests.servers import FaultyProxy, mlflow_server
 
@@ -61,7 +61,7 @@ def test_two_processes_create_the_experiment_once(server: str, tmp_path: Path) -
 def test_the_registry_says_when_there_is_no_production_model(server: str) -> None:
     store = _fresh(server)
     assert store.production_version() is None  # no registered model
-    store.register_version(*_log_constant(store, "unaliased"))
+    store.register_version(*log_constant(store, "unaliased"))
     assert store.production_version() is None  # a registered model without the alias
     store.set_production("1")
     assert str(store.production_version().version) == "1"
@@ -72,7 +72,7 @@ def test_an_alias_look_up_that_fails_is_an_error_not_an_empty_registry(
     proxy: FaultyProxy, status: int
 ) -> None:
     store = _fresh(proxy.url)
-    store.set_production(store.register_version(*_log_constant(store, "aliased")))
+    store.set_production(store.register_version(*log_constant(store, "aliased")))
     proxy.alias_reply = (status, b"injected fault")
 
     with pytest.raises(MlflowStoreError) as raised:
@@ -95,7 +95,7 @@ def test_the_alias_look_up_fails_before_any_model_is_registered_too(
 
 def test_a_not_found_reply_is_checked_against_the_registered_model(proxy: FaultyProxy) -> None:
     store = _fresh(proxy.url)
-    store.set_production(store.register_version(*_log_constant(store, "aliased")))
+    store.set_production(store.register_version(*log_constant(store, "aliased")))
     # A reply that looks like MLflow's "no such alias" while the alias exists.
     not_found = {"error_code": "INVALID_PARAMETER_VALUE", "message": "alias production not found"}
     proxy.alias_reply = (400, json.dumps(not_found).encode())

@@ -71,11 +71,6 @@ def challenger(request: pytest.FixtureRequest) -> Challenger:
     return request.getfixturevalue(request.param)
 
 
-@pytest.fixture(scope="module")
-def test_reviews(sample_dataset: PaddedDataset) -> pd.DataFrame:
-    return sample_dataset.split_reviews("test")
-
-
 def _scores(candidate: Challenger, reviews: pd.DataFrame) -> np.ndarray:
     return candidate.predict_proba(reviews["text"].tolist(), reviews["title"].tolist())
 

@@ -4,7 +4,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sentiment_assets.model.candidates.seed_keras import FitReport, KerasTraining, SeedKeras
@@ -43,11 +42,6 @@ def fitted(sample_dataset: PaddedDataset) -> tuple[SeedKeras, FitReport, list[tu
         sample_dataset, on_epoch=lambda epoch, logs: epochs.append((epoch, dict(logs)))
     )
     return candidate, report, epochs
-
-
-@pytest.fixture(scope="module")
-def test_reviews(sample_dataset: PaddedDataset) -> pd.DataFrame:
-    return sample_dataset.split_reviews("test")
 
 
 def test_build_gives_exactly_the_seed_architecture():
