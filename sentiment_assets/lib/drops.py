@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sentiment_assets.lib import settings
-from sentiment_assets.model.review_schema import DECOMPRESS, SAVE_AS_CSV
+from sentiment_assets.model.review_schema import DECOMPRESS, NO_FINAL_NEWLINE, SAVE_AS_CSV
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Keys end up in folder names and run tags: a 250-character file name must not make them too long.
@@ -151,10 +151,17 @@ class Unfinished:
     def note(self, grace_seconds: float) -> str:
         """What to say about it: why it waits, or why it is judged truncated."""
         if self.truncated(grace_seconds):
+            # A complete export may lack only its final newline (some tools write none).
+            fix = (
+                "if the export is complete, end it with a newline (or export it again)"
+                if self.reason == NO_FINAL_NEWLINE
+                else "export it again"
+            )
             return (
                 f"the file is incomplete: {self.reason}, and it has not changed for "
                 f"{_duration(self.unchanged_ns / 1e9)} (the grace period is "
-                f"{_duration(grace_seconds)}): judged truncated"
+                f"{_duration(grace_seconds)}): judged truncated; {fix}, and copy it into the "
+                "landing folder again"
             )
         return (
             f"the file is incomplete: {self.reason}; left in the landing folder and read once "

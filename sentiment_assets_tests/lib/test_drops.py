@@ -284,9 +284,15 @@ def test_an_unfinished_file_waits_for_the_grace_period_then_is_judged_truncated(
     assert cut.truncated(15 * 60)
     assert cut.note(15 * 60) == (
         "the file is incomplete: it does not end with a newline, and it has not changed for "
-        "15 min (the grace period is 15 min): judged truncated"
+        "15 min (the grace period is 15 min): judged truncated; if the export is complete, end it "
+        "with a newline (or export it again), and copy it into the landing folder again"
     )
     assert Unfinished("it is empty", 0).truncated(0)
+    assert (
+        Unfinished("it is empty", 0)
+        .note(0)
+        .endswith("judged truncated; export it again, and copy it into the landing folder again")
+    )
 
 
 def test_file_sha256_equals_hashlib(tmp_path):
