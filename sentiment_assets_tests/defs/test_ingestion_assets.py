@@ -177,6 +177,35 @@ def test_the_stored_drop_is_verified_and_a_bad_one_is_never_stemmed(
     assert instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus")) == set()
 
 
+def test_a_cut_export_saved_again_neither_hides_nor_pushes_out_the_full_content(
+    data_dir: Path, instance
+) -> None:
+    from sentiment_assets.cli.sample_drops import sample_reviews
+    from sentiment_assets.lib.storage.store import Slot
+    from sentiment_assets.lib.storage.values import read_value
+
+    landed = data_dir / "landing" / "reviews_x.csv"
+    reviews = sample_reviews(300, seed=5)
+
+    def land(rows: int, line_end: str = "\n") -> list[str]:
+        reviews.head(rows).to_csv(landed, index=False, lineterminator=line_end)
+        result = ingest(instance, ["reviews_x"])["reviews_x"]
+        assert result.success, failure_message(result)
+        return [c.description or "" for c in result.get_asset_check_evaluations() if not c.passed]
+
+    assert land(300) == []
+    assert land(160) == []  # 53%: a correction, say
+    # Cut short, then saved again as Excel would (CRLF), then back: other bytes, the same
+    # reviews, each read as new content. Each still warns against the largest content kept,
+    # not only the latest (160), and none pushes it out of the kept versions.
+    for line_end in ("\n", "\r\n", "\n", "\r\n"):
+        (warning,) = land(100, line_end)
+        assert "100 reviews, 33% of the 300 of an earlier content" in warning
+    store, slot = ArtifactIOManager().store(), Slot("raw_reviews", "reviews_x")
+    kept = [len(store.read(slot, read_value, v)) for v in store.versions(slot)]
+    assert kept == [100, 160, 300]
+
+
 def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, instance) -> None:
     # A filtered re-save, or an export cut short, under a drop's name: it replaces the drop.
     from sentiment_assets.cli.sample_drops import sample_reviews
@@ -200,13 +229,14 @@ def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, in
     assert first.passed and first.metadata["reviews_before"].value is None
     assert replaced_drop_size(280).passed  # a correction, say
     assert replaced_drop_size(250).passed
-    # Against the content it replaced, the latest other one: 250, not the first (300, 280).
+    # Against the largest earlier content still kept: 280 (the first, 300, has made way for
+    # the three contents after it).
     assert warned(replaced_drop_size(100)).startswith(
-        "the drop's new content holds 100 reviews, 40% of the 250 of the content it replaced "
-        "(threshold 50%); the replaced content stays readable as an earlier stored version"
+        "the drop's content holds 100 reviews, 36% of the 280 of an earlier content (threshold "
+        "50%); that content stays readable as an earlier stored version of the drop"
     )
-    # Read again (a retry, a backfill): still against what it replaced, not against itself.
-    assert "40% of the 250" in warned(replaced_drop_size(100))
+    # Read again (a retry, a backfill): still against the earlier contents, not against itself.
+    assert "36% of the 280" in warned(replaced_drop_size(100))
     # Removed for good, then landed again smaller: nothing stored is replaced.
     for asset in ("raw_reviews", "stemmed_corpus", "live_quality", "drop_predictions"):
         ArtifactIOManager().remove_partition(dg.AssetKey(asset), "reviews_x")

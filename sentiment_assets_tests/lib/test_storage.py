@@ -85,6 +85,34 @@ def test_a_replaced_value_stays_readable_and_the_last_versions_are_kept(tmp_path
         values.read(slot, read, version="no-such-version")
 
 
+def test_a_content_written_again_replaces_its_own_version_not_another_content(
+    tmp_path: Path,
+) -> None:
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("raw_reviews", "reviews_x")
+    for text, content in [("full", "A"), ("cut", "B"), ("other", "C"), ("cut again", "B")]:
+        stored = values.write(slot, writer(text), run_id="run", content=content)
+    # The first "cut" made way for its re-read; the full content is still kept.
+    assert [values.read(slot, read, version=v) for v in values.versions(slot)] == [
+        "cut again",
+        "other",
+        "full",
+    ]
+    assert read(stored.replaced) == "other"
+    # Re-read while it is the current content: nothing else kept is replaced, and no earlier
+    # value of another content is named as what it replaces.
+    again = values.write(slot, writer("cut, third read"), run_id="run", content="B")
+    assert again.replaced is None
+    assert [values.read(slot, read, version=v) for v in values.versions(slot)] == [
+        "cut, third read",
+        "other",
+        "full",
+    ]
+    # A value without a content counts on its own.
+    values.write(slot, writer("unlabelled"), run_id="run")
+    assert len(values.versions(slot)) == KEEP_VERSIONS
+
+
 def test_a_reader_slower_than_the_versions_kept_reads_the_value_written_since(
     tmp_path: Path,
 ) -> None:

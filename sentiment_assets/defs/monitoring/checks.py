@@ -68,14 +68,14 @@ def replaced_drop_size(
     monitoring: MonitoringThresholds,
 ) -> dg.AssetCheckResult:
     rows = len(raw_reviews)
-    replaced = _replaced_content(context.instance, io_manager, context.partition_key)
-    before = _row_count(replaced) if replaced is not None else None
+    earlier = _earlier_contents(context.instance, io_manager, context.partition_key)
+    before = max(filter(None, map(_row_count, earlier)), default=None)
     problem = None
     if before and rows < monitoring.replaced_rows_share * before:
         problem = (
-            f"the drop's new content holds {rows:,} reviews, {rows / before:.0%} of the {before:,} "
-            f"of the content it replaced (threshold {monitoring.replaced_rows_share:.0%}); the "
-            "replaced content stays readable as an earlier stored version"
+            f"the drop's content holds {rows:,} reviews, {rows / before:.0%} of the {before:,} of "
+            f"an earlier content (threshold {monitoring.replaced_rows_share:.0%}); that content "
+            "stays readable as an earlier stored version of the drop"
         )
     return dg.AssetCheckResult(
         passed=problem is None,
@@ -85,28 +85,28 @@ def replaced_drop_size(
     )
 
 
-def _replaced_content(
+def _earlier_contents(
     instance: dg.DagsterInstance, io_manager: ArtifactIOManager, key: str
-) -> dg.EventLogRecord | None:
-    """The drop's latest read of other content than its current one, while that read's value is
-    still kept; None when there is none (a first read, content read again after `remove-drop`
-    deleted the old, or versions pruned past it). Reads of the current content are passed over:
-    a retry or a backfill of it still compares with what it replaced."""
+) -> list[dg.EventLogRecord]:
+    """The drop's reads of other content than its current one whose values are still kept: none
+    for a first read, or content read again after `remove-drop` deleted the old. Each is compared,
+    not only the latest: a cut export saved again (other bytes, the same reviews) must not hide
+    the full content it cut from."""
     kept = set(io_manager.stored_versions(RAW_REVIEWS, key))
     reads = materializations(
         instance, dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key])
     )
     current = next(reads, None)
     if current is None:
-        return None
+        return []
     content = current.asset_materialization.tags.get(DATA_VERSION_TAG)
-    for record in reads:
-        stored = record.asset_materialization.metadata.get(STORED_VERSION)
-        if stored is None or stored.value not in kept:
-            return None
-        if record.asset_materialization.tags.get(DATA_VERSION_TAG) != content:
-            return record
-    return None
+    return [
+        record
+        for record in reads
+        if (stored := record.asset_materialization.metadata.get(STORED_VERSION)) is not None
+        and stored.value in kept
+        and record.asset_materialization.tags.get(DATA_VERSION_TAG) != content
+    ]
 
 
 def _row_count(record: dg.EventLogRecord) -> int | None:

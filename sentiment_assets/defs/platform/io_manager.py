@@ -5,7 +5,7 @@ from typing import Any, Union, get_args, get_origin
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from sentiment_assets.defs.asset_keys import PADDED_DATASET
 from sentiment_assets.defs.ingestion.partitions import review_drops
@@ -14,6 +14,7 @@ from sentiment_assets.lib.storage.files import DiskFull
 from sentiment_assets.lib.storage.objects import open_files
 from sentiment_assets.lib.storage.store import KEEP_VERSIONS, NotStored, Slot, VersionedStore
 from sentiment_assets.lib.storage.values import read_table, read_value, write_value
+from sentiment_assets.lib.versions import frame_version, value_version
 from sentiment_assets.model.dataset import PaddedDataset
 
 # The metadata entry naming the stored version a materialization wrote.
@@ -52,13 +53,15 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         partition = context.partition_key if context.has_asset_partitions else None
         slot = _slot(context.asset_key, partition)
         try:
-            stored = self.store().write(slot, partial(write_value, obj), context.run_id)
+            stored = self.store().write(
+                slot, partial(write_value, obj), context.run_id, content=_content(obj)
+            )
         except DiskFull as err:
             raise dg.Failure(description=str(err), allow_retries=False) from err
         if stored.replaced is not None:
             context.log.info(
                 f"{slot}: stored version {stored.version}; the value it replaces stays readable "
-                f"at {stored.replaced} (the last {KEEP_VERSIONS} versions are kept)"
+                f"at {stored.replaced} (the last {KEEP_VERSIONS} different values are kept)"
             )
         context.add_output_metadata(
             {STORED_VERSION: stored.version, "stored_at": dg.MetadataValue.path(str(stored.path))}
@@ -182,3 +185,16 @@ def _ever_materialized(context: dg.InputContext) -> bool:
 
 def _slot(key: dg.AssetKey, partition: str | None) -> Slot:
     return Slot(key.to_user_string(), partition)
+
+
+def _content(value: Any) -> str | None:
+    """A hash of what a value holds, for the store to keep one version per content: a drop read
+    again to the same rows replaces that read instead of pushing an earlier, different content
+    out of the kept versions (a review lost a drop's full content to re-saves of a cut one)."""
+    if isinstance(value, pd.DataFrame):
+        return frame_version(value)
+    if isinstance(value, PaddedDataset):
+        return value.fingerprint
+    if isinstance(value, BaseModel):
+        return value_version(value)
+    return None

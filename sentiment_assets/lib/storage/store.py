@@ -22,15 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sentiment_assets.lib.storage.files import DiskFull, LocalFiles
 
 if TYPE_CHECKING:
     from sentiment_assets.lib.storage.objects import ObjectFiles
 
-# Versions kept per value: the current one and the two before it. A reader that read the pointer
-# just before a swap reads the version before, so at least two must stay.
+# Versions kept per value: the current one and the two before it, of other contents (a write of
+# the content a kept version holds replaces that version). A reader that read the pointer just
+# before a swap reads the version before, so at least two must stay.
 KEEP_VERSIONS = 3
 
 POINTER, LOCK, VERSIONS = "current", "lock", "versions"
@@ -75,10 +76,13 @@ class Slot:
 
 
 class Pointer(BaseModel):
-    """The `current` file. Only `version` and `kept` are read back; the rest is for people."""
+    """The `current` file. Only `version`, `kept` and `contents` are read back; the rest is for
+    people."""
 
     version: str
     kept: list[str]
+    # What each kept version holds, where its writer said (`VersionedStore.write`'s `content`).
+    contents: dict[str, str] = Field(default_factory=dict)
     asset: str
     partition: str | None
     run_id: str
@@ -87,7 +91,8 @@ class Pointer(BaseModel):
 
 @dataclass(frozen=True)
 class Stored:
-    """What a write stored: the new version, where it is, and where the one it replaced is kept."""
+    """What a write stored: the new version, where it is, and where the one it replaced is kept
+    (None when there was none, or it held the same content and made way)."""
 
     version: str
     path: Path | str  # a folder, or an object-store URL
@@ -106,10 +111,20 @@ class VersionedStore:
             raise ValueError("keep at least 2 versions: a reader may still read the one before")
         self.files, self.keep = files, keep
 
-    def write(self, slot: Slot, write_value: Callable[[Path], None], run_id: str) -> Stored:
+    def write(
+        self,
+        slot: Slot,
+        write_value: Callable[[Path], None],
+        run_id: str,
+        content: str | None = None,
+    ) -> Stored:
         """Write a new version with `write_value(folder)`, then make it the current one.
 
-        One writer per slot at a time; another waits, so two runs never mix their values.
+        `content` names what the value holds (a hash of it): a kept version of the same content
+        is replaced rather than kept beside it, so writing one content again (a drop read again
+        by new code, or re-saved with other line ends) never pushes another content out of the
+        last `keep`. One writer per slot at a time; another waits, so two runs never mix their
+        values.
         """
         version = "-".join(
             (f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}", encode_name(run_id[:8]), secrets.token_hex(4))
@@ -121,9 +136,15 @@ class VersionedStore:
                 self._clean(slot, earlier)  # what crashed writes left frees its space first
                 with self.files.staged(self._version(slot, version)) as folder:
                     write_value(folder)
+                contents = {**(before.contents if before else {})}
+                others = [v for v in earlier if content is None or contents.get(v) != content]
+                kept = [version, *others][: self.keep]
+                if content is not None:
+                    contents[version] = content
                 pointer = Pointer(
                     version=version,
-                    kept=[version, *earlier][: self.keep],
+                    kept=kept,
+                    contents={v: c for v, c in contents.items() if v in kept},
                     asset=slot.asset,
                     partition=slot.partition,
                     run_id=run_id,
@@ -143,7 +164,7 @@ class VersionedStore:
         return Stored(
             version=version,
             path=self.path(slot, version),
-            replaced=self.path(slot, before.version) if before else None,
+            replaced=self.path(slot, before.version) if before and before.version in kept else None,
         )
 
     def read(self, slot: Slot, read_value: Callable[[Path], T], version: str | None = None) -> T:
