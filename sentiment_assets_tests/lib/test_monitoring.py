@@ -9,6 +9,7 @@ import pytest
 
 from sentiment_assets.lib import live_gap, monitoring
 from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.model.dataset import PaddedDataset, Vocabulary
 from sentiment_assets.model.evaluation import brier_score, classification_metrics
 from sentiment_assets.model.stems import Corpus
 from sentiment_assets_tests.lib import builders
@@ -117,6 +118,44 @@ def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
     assert "live_roc_auc" not in figures
     assert "live_accuracy" in figures  # the measured figures stay
     assert not any(math.isnan(v) for v in figures.values()), figures
+
+
+def _dataset_holding(reviews: pd.DataFrame, splits: list[str]) -> PaddedDataset:
+    """A dataset of these reviews in these splits (the sequences do not matter here)."""
+    held = reviews.assign(**{Corpus.SPLIT: splits, Corpus.DROP: "earlier"})
+    return PaddedDataset(held, np.zeros((len(held), 2), dtype=np.int32), Vocabulary(("review",)), 2)
+
+
+def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures() -> None:
+    reviews = builders.drop(LABELS)
+    # An export sent again in part: four of its reviews are in the training data, one of them
+    # only in the test split (evaluated, never learned), one with other spacing.
+    earlier = reviews.iloc[:4].copy()
+    earlier.loc[2, Corpus.TEXT] = f"  {earlier.loc[2, Corpus.TEXT]} "
+    dataset = _dataset_holding(earlier, ["train", "test", "validation", "train"])
+    assert monitoring.in_training(reviews, dataset).tolist() == [1, 0, 1, 1, 0, 0]
+
+    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    unseen = [1, 4, 5]
+    expected = classification_metrics(
+        np.array(LABELS)[unseen], np.array(PROBABILITIES)[unseen], predicted=np.array([1, 1, 1])
+    )
+    assert quality.metrics == expected and quality.reviews == 6
+    assert quality.reviews_in_training == 3 and quality.live
+    assert quality.status().endswith(
+        "3 of its 6 reviews are in the training data already and left out of the live figures"
+    )
+    assert monitoring.live_figures(quality)["reviews_in_training"] == 3
+
+    # Every review learned already: no live figures at all, and the gate has nothing to judge.
+    learned = _dataset_holding(reviews, ["train"] * 6)
+    none_live = monitoring.measure_live_quality("d", reviews, learned, scoring, SCORED_AT)
+    assert none_live.metrics is None and not none_live.live
+    assert none_live.status().endswith(
+        "every review of the drop is in the training data already: no live measure"
+    )
+    assert monitoring.live_shortfall(none_live, THRESHOLDS) == []
 
 
 def test_latest_live_is_the_newest_live_record() -> None:
