@@ -127,8 +127,7 @@ def _registry_production() -> str | None:
     """The version the production alias names in the registry now."""
     from sentiment_assets.lib.tracking import MlflowStore
 
-    version = MlflowStore.default().production_version()
-    return None if version is None else str(version.version)
+    return MlflowStore.default().production_version_number()
 
 
 def _production(version: str | None) -> str:

@@ -324,6 +324,23 @@ class MlflowStore:
                 ended.append(run.info.run_id)
         return ended
 
+    def production_version_number(self) -> str | None:
+        """The version the production alias names, read as `sentiment-predict` reads it: one
+        query on a SQLite registry (no SQLAlchemy store to set up: a second of an unchanged
+        `sentiment-run`), MLflow whenever that query cannot answer."""
+        import sqlite3
+
+        from sentiment_assets.lib.model_loading import alias_from_sqlite
+
+        try:
+            found = alias_from_sqlite(self.uri, PRODUCTION_URI)
+        except sqlite3.Error:
+            found = None  # locked: MLflow waits, and says what went wrong if it must
+        if found is not None:
+            return found.version
+        version = self.production_version()
+        return None if version is None else str(version.version)
+
     def no_production_hint(self) -> str:
         """What to do when no version holds the production alias: train one, or, when versions
         are registered (the alias was removed since), set it again or decide again."""
