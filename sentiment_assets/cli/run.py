@@ -87,7 +87,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
 
     # A drop whose stemming or scoring failed on arrival is tried again by the refresh (its
     # scoring only if it failed for another reason than this run's ingestion): named once.
-    failed = ingest(instance, console)
+    failed, unread = ingest(instance, console)
     failed = list(dict.fromkeys(failed + refresh_drops(instance, console, failed)))
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
@@ -98,7 +98,7 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
             "and a retraining now would learn them before their live quality is measured; run "
             "this again once that is fixed"
         )
-        _name_failed_drops(failed, console)
+        _name_failed_drops(failed, unread, console)
         return 1
     if not training_wave(instance, training):
         decided = _stored(instance, PRODUCTION_MODEL).production_version
@@ -111,16 +111,16 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
             "Nothing to train: the dataset, candidates and decision are up to date with the "
             f"drops, code and training settings; {_production(production)}"
         )
-        return _exit_status(production, failed, console)
+        return _exit_status(production, failed, unread, console)
     console.step("Training candidates and deciding on production")
     if not train_changed(instance, training, overrides, console):
         console.problem("Training failed")
         console.summary(None, None)
-        _name_failed_drops(failed, console)
+        _name_failed_drops(failed, unread, console)
         return 1
     decision: ProductionDecision = _stored(instance, PRODUCTION_MODEL)
     console.summary(decision, _stored(instance, TRAINED_MODELS))
-    return _exit_status(decision.production_version, failed, console)
+    return _exit_status(decision.production_version, failed, unread, console)
 
 
 def _registry_production() -> str | None:
@@ -136,24 +136,34 @@ def _production(version: str | None) -> str:
     return f"production stays version {version}"
 
 
-def _exit_status(production: str | None, failed: list[str], console: RunConsole) -> int:
-    """1 when a drop's run failed or there is no production model."""
-    _name_failed_drops(failed, console)
-    return 0 if production is not None and not failed else 1
+def _exit_status(
+    production: str | None, failed: list[str], unread: list[str], console: RunConsole
+) -> int:
+    """1 when a drop's run failed, a landing file stays unread until someone acts on it, or
+    there is no production model."""
+    _name_failed_drops(failed, unread, console)
+    return 0 if production is not None and not failed and not unread else 1
 
 
-def _name_failed_drops(failed: list[str], console: RunConsole) -> None:
+def _name_failed_drops(failed: list[str], unread: list[str], console: RunConsole) -> None:
     if failed:
         console.problem(
             f"Drop(s) whose run failed: {', '.join(failed)} (see above); training read only the "
             "stems that were stored"
         )
+    if unread:
+        # Last, and in the exit status: a scheduled run must not pass over a week's export.
+        console.problem(
+            f"File(s) in the landing folder left unread until acted on: {'; '.join(unread)}"
+        )
 
 
-def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> list[str]:
+def ingest(
+    instance: dg.DagsterInstance, console: RunConsole | None = None
+) -> tuple[list[str], list[str]]:
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
     (every file counts as stable: whoever runs this has finished copying); the drops whose run
-    failed."""
+    failed, and the landing files left unread until someone acts on them (with why)."""
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
     from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
@@ -180,7 +190,7 @@ def ingest(instance: dg.DagsterInstance, console: RunConsole | None = None) -> l
             instance, console, "ingest_drop", title, partition_key=request.key, tags=tags
         ):
             failed.append(request.key)
-    return failed
+    return failed, plan.unread
 
 
 def refresh_drops(

@@ -117,6 +117,9 @@ class IngestionPlan:
     new_keys: list[str]
     log: list[str]  # why files were skipped: each reason once, when it first applies
     memory: DropMemory
+    # Of those, the files that stay unread until a person acts (renames, converts, copies them
+    # in), with why: all of them this tick, noted before or not.
+    unread: list[str] = field(default_factory=list)
 
 
 def plan_ingestion(
@@ -173,13 +176,17 @@ def plan_ingestion(
                 del memory.owners[key]  # its partition was deleted: the key is free again
     noted, memory.noted = memory.noted, {}
 
-    def skip(name: str, reason: str) -> None:
+    unread: list[str] = []
+
+    def skip(name: str, reason: str, *, until_acted_on: bool = False) -> None:
         memory.noted[name] = reason
         if noted.get(name) != reason:
             log.append(f"{name}: {reason}")
+        if until_acted_on:
+            unread.append(f"{name}: {reason}")
 
     for name, reason in refused.items():
-        skip(name, reason)
+        skip(name, reason, until_acted_on=True)
 
     content_owner = {sent.sha256: key for key, sent in memory.sent.items()}
     copies: dict[str, StoredCopy] = {}  # this tick's `memory.stored_copies`
@@ -217,7 +224,11 @@ def plan_ingestion(
         if owner is None:
             owner = memory.owners[key] = _earlier_owner(key, file.name, ingested)
         if owner != file.name:
-            skip(file.name, f"maps to partition key '{key}', which {owner} already owns; rename it")
+            skip(
+                file.name,
+                f"maps to partition key '{key}', which {owner} already owns; rename it",
+                until_acted_on=True,
+            )
             continue
         if memory.seen.get(file.name) != file.signature:
             if file.name in memory.seen:
@@ -282,7 +293,7 @@ def plan_ingestion(
             new_keys.append(key)
     memory.seen = {f.name: f.signature for f in files}
     memory.stored_copies = copies
-    return IngestionPlan(requests, new_keys, log, memory)
+    return IngestionPlan(requests, new_keys, log, memory, unread)
 
 
 def plan_folder(

@@ -120,7 +120,7 @@ def test_a_rerun_does_only_what_changed(
             if p.name == "reviews_sample-02.csv"
         ]
         shutil.copyfile(newer, landing / newer.name)
-        assert run.ingest(instance) == []
+        assert run.ingest(instance) == ([], [])
         assert _stale(instance, changed) == {"padded_dataset", "production_model"}
         assert set(run.training_wave(instance, TrainingConfig())) == {dg.AssetKey("padded_dataset")}
 
@@ -139,13 +139,26 @@ def test_a_rerun_does_only_what_changed(
         # A drop that cannot be stored is the run's failure: sentiment-run exits 1, naming it
         # (and trains on the rest).
         (landing / "reviews_broken.csv").write_text(",Review Text,Recommended IND\n0,Fine,7\n")
-        failed = run.ingest(instance)
+        # So is an export nothing will read until someone acts on it (a scheduled run must not
+        # pass over the week's export): a workbook, a name another drop owns. A same-content
+        # copy is skipped without that: nothing to do.
+        (landing / "reviews_2026-05.xlsx").write_bytes(b"PK\x03\x04")
+        shutil.copyfile(landing / "reviews_sample-02.csv", landing / "reviews sample-02.csv")
+        shutil.copyfile(landing / "reviews_sample-02.csv", landing / "copy.csv")
+        failed, unread = run.ingest(instance)
         assert failed == ["reviews_broken"]
+        assert [line.split(":")[0] for line in unread] == [
+            "reviews_2026-05.xlsx",
+            "reviews sample-02.csv",
+        ]
         production = run._stored(instance, PRODUCTION_MODEL).production_version
         capfd.readouterr()
-        assert run._exit_status(production, failed, run.RunConsole(verbose=True)) == 1
+        assert run._exit_status(production, failed, [], run.RunConsole(verbose=True)) == 1
         assert "Drop(s) whose run failed: reviews_broken" in capfd.readouterr().err
-        assert run._exit_status(production, [], run.RunConsole(verbose=True)) == 0
+        assert run._exit_status(production, [], unread, run.RunConsole(verbose=True)) == 1
+        said = " ".join(capfd.readouterr().err.split())
+        assert "left unread until acted on: reviews_2026-05.xlsx: is an Excel workbook" in said
+        assert run._exit_status(production, [], [], run.RunConsole(verbose=True)) == 0
 
 
 @pytest.mark.slow  # sentiment-run trains first
