@@ -53,13 +53,15 @@ def predict_reviews(model: Any, reviews: pd.DataFrame) -> pd.DataFrame:
 class Scoring:
     """What the production model said when the drop was scored: its predictions for the drop's
     reviews and for the training data's test split (None without training data), in their
-    order, and whether it may have learned from the drop (None: unknown)."""
+    order, whether it may have learned from the drop (None: unknown), and the drops of the
+    training data whose content its training may have read (None: unknown)."""
 
     version: str
     run_id: str
     drop: pd.DataFrame
     test: pd.DataFrame | None
     may_have_learned_from_drop: bool | None
+    learned_drops: frozenset[str] | None = None
 
 
 class LiveQuality(BaseModel):
@@ -114,15 +116,17 @@ class LiveQuality(BaseModel):
         if self.production_version is not None and self.reviews_in_training:
             if self.reviews_in_training == self.reviews:
                 told += (
-                    "; every review of the drop is in the training data already: no live measure"
+                    "; every review of the drop is in the data production was trained on: no live "
+                    "measure"
                 )
             else:
                 told += (
                     f"; {self.reviews_in_training:,} of its {self.reviews:,} reviews are in the "
-                    "training data already and left out of the live figures"
+                    "data production was trained on, and left out of the live figures"
                 )
         if self.metrics is not None and not self.ranked:
-            told += "; every review has one label, so there is no ROC AUC to judge"
+            measured = "every review measured" if self.reviews_in_training else "every review"
+            told += f"; {measured} has one label, so there is no ROC AUC to judge"
         return told
 
     def _scored_by(self) -> str:
@@ -157,7 +161,7 @@ def measure_live_quality(
     drop_scores = test_scores = None
     metrics = test_metrics = brier = calibration = None
     reliability: list[ReliabilityBin] = []
-    learnable = in_training(reviews, dataset)
+    learnable = in_training(reviews, dataset, scoring.learned_drops if scoring else None)
     if scoring is not None:
         drop_scores = scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
         unseen = ~learnable
@@ -195,15 +199,19 @@ def measure_live_quality(
     )
 
 
-def in_training(reviews: pd.DataFrame, dataset: PaddedDataset | None) -> np.ndarray:
-    """Which of a drop's reviews are in the dataset's train or validation split (by text, as the
-    split reads it): a model trained on it may have learned them (a refit learns both). A drop's
-    live figures leave them out: a re-sent export scored 0.985 live against 0.960 for its first
-    sending, on reviews production had learned."""
-    if dataset is None:
+def in_training(
+    reviews: pd.DataFrame, dataset: PaddedDataset | None, learned_drops: frozenset[str] | None
+) -> np.ndarray:
+    """Which of a drop's reviews production may have learned: their text (as the split reads it)
+    is in the train or validation split (a refit learns both) among the dataset's reviews of
+    `learned_drops`, the drops its training may have read (None: unknown, nothing left out). A
+    drop's live figures leave them out: a re-sent export scored 0.985 live against 0.960 for its
+    first sending, on reviews production had learned."""
+    if dataset is None or not learned_drops:
         return np.zeros(len(reviews), dtype=bool)
-    learnable = dataset.reviews[Corpus.SPLIT] != "test"
-    texts = set(dataset.reviews.loc[learnable, Corpus.TEXT].str.strip())
+    held = dataset.reviews
+    learnable = (held[Corpus.SPLIT] != "test") & held[Corpus.DROP].isin(learned_drops)
+    texts = set(held.loc[learnable, Corpus.TEXT].str.strip())
     return reviews[Corpus.TEXT].str.strip().isin(texts).to_numpy()
 
 

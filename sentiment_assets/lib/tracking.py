@@ -234,19 +234,11 @@ class MlflowStore:
         return run.info.experiment_id, run.info.run_id
 
     def register_version(
-        self,
-        logged_model_uri: str,
-        run_id: str,
-        tags: Mapping[str, str] | None = None,
-        description: str | None = None,
+        self, logged_model_uri: str, run_id: str, tags: Mapping[str, str] | None = None
     ) -> str:
-        """The registered version of a run's logged model, with `tags` and `description`: created
-        on first call, found again (and tagged) on later ones, so a retried step registers
-        nothing twice. The registered model gets its description (`DESCRIPTION`) while it has
-        none."""
+        """The registered version of a run's logged model, with `tags`: created on first call,
+        found again (and tagged) on later ones, so a retried step registers nothing twice."""
         import mlflow
-
-        from sentiment_assets.model.predictions import DESCRIPTION
 
         client = self.client()
         existing = client.search_model_versions(
@@ -260,11 +252,17 @@ class MlflowStore:
             self.activate()
             registered = mlflow.register_model(logged_model_uri, self.model_name, tags=tags)
             version = str(registered.version)
-        if description:
-            client.update_model_version(self.model_name, version, description=description)
+        return version
+
+    def describe_version(self, version: str, description: str) -> None:
+        """Set a version's description; the registered model gets its own (`DESCRIPTION`: what
+        its versions take and give) while it has none."""
+        from sentiment_assets.model.predictions import DESCRIPTION
+
+        client = self.client()
+        client.update_model_version(self.model_name, version, description=description)
         if not client.get_registered_model(self.model_name).description:
             client.update_registered_model(self.model_name, description=DESCRIPTION)
-        return version
 
     def tag_run(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set `tags` on a finished run (a decision about the candidate it trained)."""
@@ -333,7 +331,7 @@ class MlflowStore:
         from sentiment_assets.lib.model_loading import alias_from_sqlite
 
         try:
-            found = alias_from_sqlite(self.uri, PRODUCTION_URI)
+            found = alias_from_sqlite(self.uri, model_uri(self.model_name))
         except sqlite3.Error:
             found = None  # locked: MLflow waits, and says what went wrong if it must
         if found is not None:
@@ -366,14 +364,26 @@ class MlflowStore:
     def finished_runs_tagged(self, key: str, value: str) -> list[tuple[str, str | None]]:
         """The FINISHED runs of the experiment whose tag `key` is `value`, as (run id, the
         Dagster run that logged it or None)."""
+        from mlflow.store.entities.paged_list import PagedList
+
         client = self.client()
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is None:
             return []
-        runs = client.search_runs(
-            [experiment.experiment_id],
-            filter_string=f"attributes.status = 'FINISHED' and tags.`{key}` = '{value}'",
-        )
+        finished = "attributes.status = 'FINISHED'"
+        # MLflow's filter strings have no escapes: a value holding both quotes (a partition added
+        # by hand) is matched here instead, page by page.
+        quote = next((q for q in ("'", '"') if q not in value), None)
+        wanted = f" and tags.`{key}` = {quote}{value}{quote}" if quote else ""
+        runs: list[Any] = []
+        page: PagedList | None = None
+        while page is None or page.token:
+            page = client.search_runs(
+                [experiment.experiment_id],
+                filter_string=finished + wanted,
+                page_token=page.token if page is not None else None,
+            )
+            runs += [run for run in page if run.data.tags.get(key) == value]
         return [(run.info.run_id, run.data.tags.get(DAGSTER_RUN_TAG)) for run in runs]
 
     def end_as_killed(self, run_id: str) -> None:

@@ -206,6 +206,23 @@ def test_a_cut_export_saved_again_neither_hides_nor_pushes_out_the_full_content(
     assert kept == [100, 160, 300]
 
 
+def test_a_cut_accepted_and_then_added_to_passes(data_dir: Path, instance) -> None:
+    from sentiment_assets.cli.sample_drops import sample_reviews
+
+    landed = data_dir / "landing" / "reviews_x.csv"
+    reviews = sample_reviews(300, seed=5)
+
+    def warned(rows: int) -> bool:
+        reviews.head(rows).to_csv(landed, index=False, lineterminator="\n")
+        result = ingest(instance, ["reviews_x"])["reviews_x"]
+        assert result.success, failure_message(result)
+        return not next(
+            c for c in result.get_asset_check_evaluations() if c.check_name == "replaced_drop_size"
+        ).passed
+
+    assert [warned(rows) for rows in (300, 100, 110)] == [False, True, False]
+
+
 def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, instance) -> None:
     # A filtered re-save, or an export cut short, under a drop's name: it replaces the drop.
     from sentiment_assets.cli.sample_drops import sample_reviews

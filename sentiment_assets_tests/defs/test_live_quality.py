@@ -248,6 +248,43 @@ def test_rescored_after_a_retraining_that_learned_from_it_is_not_live(live) -> N
     ]
 
 
+@pytest.mark.slow  # a production model trained first, then a retraining
+def test_reviews_production_learned_are_left_out_and_those_it_never_read_are_not(live) -> None:
+    folder, instance = live
+    landing = folder / "landing"
+    key = _land(folder)
+    first: LiveQuality = ingest(instance, [key])[key].output_for_node("score_drop", "live_quality")
+    # The sample drops repeat a few short reviews: those of the earlier drops' train and
+    # validation splits are left out.
+    assert first.live and 0 < first.reviews_in_training < 0.05 * first.reviews
+    # A retraining that keeps production (no evidence is enough): the dataset now holds the new
+    # drop, which version 1 never read.
+    run_config = {
+        "ops": {
+            "trained_models": {"config": QUICK_TRAINING},
+            "production_model": {"config": {"significance_level": 1e-12}},
+        }
+    }
+    job = definitions().resolve_job_def("train_and_promote")
+    kept = job.execute_in_process(instance=instance, run_config=run_config)
+    assert kept.output_for_node("production_model").production_version == "1"
+
+    rescored = _materialize(instance, key, "live_quality").output_for_node(
+        "score_drop", "live_quality"
+    )
+    assert rescored.live and rescored.reviews_in_training == first.reviews_in_training
+
+    # An earlier drop version 1 learned, sent again with its first reviews' labels corrected:
+    # new content, but only its test-split reviews (never learned) are measured live.
+    reviews = pd.read_csv(landing / "reviews_sample-01.csv")
+    reviews.loc[:9, LABEL] = 1 - reviews.loc[:9, LABEL]
+    reviews.to_csv(landing / "reviews_corrected.csv", index=False, lineterminator="\n")
+    resent = ingest(instance, ["reviews_corrected"])["reviews_corrected"]
+    quality: LiveQuality = resent.output_for_node("score_drop", "live_quality")
+    assert quality.live and 0.6 * quality.reviews < quality.reviews_in_training < quality.reviews
+    assert "left out of the live figures" in quality.status()
+
+
 @pytest.mark.slow  # a production model trained first
 def test_learned_content_is_never_live_under_another_name_and_new_content_is(live) -> None:
     folder, instance = live

@@ -133,9 +133,15 @@ def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures()
     earlier = reviews.iloc[:4].copy()
     earlier.loc[2, Corpus.TEXT] = f"  {earlier.loc[2, Corpus.TEXT]} "
     dataset = _dataset_holding(earlier, ["train", "test", "validation", "train"])
-    assert monitoring.in_training(reviews, dataset).tolist() == [1, 0, 1, 1, 0, 0]
+    learned = frozenset({"earlier"})
+    assert monitoring.in_training(reviews, dataset, learned).tolist() == [1, 0, 1, 1, 0, 0]
+    # Only the drops production's training may have read count: not a drop a later retraining,
+    # which kept production, added to the dataset; nothing when that is unknown.
+    assert not monitoring.in_training(reviews, dataset, frozenset({"later"})).any()
+    assert not monitoring.in_training(reviews, dataset, None).any()
 
-    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    predicted = builders.predicted(PROBABILITIES)
+    scoring = Scoring("3", "run-3", predicted, None, False, learned_drops=learned)
     quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
     unseen = [1, 4, 5]
     expected = classification_metrics(
@@ -144,16 +150,17 @@ def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures()
     assert quality.metrics == expected and quality.reviews == 6
     assert quality.reviews_in_training == 3 and quality.live
     assert quality.status().endswith(
-        "3 of its 6 reviews are in the training data already and left out of the live figures"
+        "3 of its 6 reviews are in the data production was trained on, and left out of the live "
+        "figures"
     )
     assert monitoring.live_figures(quality)["reviews_in_training"] == 3
 
     # Every review learned already: no live figures at all, and the gate has nothing to judge.
-    learned = _dataset_holding(reviews, ["train"] * 6)
-    none_live = monitoring.measure_live_quality("d", reviews, learned, scoring, SCORED_AT)
+    whole = _dataset_holding(reviews, ["train"] * 6)
+    none_live = monitoring.measure_live_quality("d", reviews, whole, scoring, SCORED_AT)
     assert none_live.metrics is None and not none_live.live
     assert none_live.status().endswith(
-        "every review of the drop is in the training data already: no live measure"
+        "every review of the drop is in the data production was trained on: no live measure"
     )
     assert monitoring.live_shortfall(none_live, THRESHOLDS) == []
 

@@ -81,11 +81,11 @@ class _Registry:
     def expect_production(self, expected: str | None) -> None:
         pass
 
-    def register_version(
-        self, model_uri: str, run_id: str, evidence: dict[str, str], description: str
-    ) -> str:
-        self.registered = (evidence, description)
+    def register_version(self, model_uri: str, run_id: str, evidence: dict[str, str]) -> str:
         return "4"
+
+    def describe_version(self, version: str, description: str) -> None:
+        self.described = (version, description)
 
     def tag_run(self, run_id: str, tags: dict[str, str]) -> None:
         self.tagged = (run_id, tags)

@@ -146,6 +146,31 @@ def test_an_alias_move_that_errors_and_cannot_be_read_back_says_the_outcome_is_u
     assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 2
 
 
+def test_the_quick_read_of_the_alias_is_the_stores_own_model(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    store = _store(tmp_path)
+    store.set_production(store.register_version(*log_constant(store, "aliased")))
+    other = replace(store, model_name="other-model")
+    other.register_version(*log_constant(other, "unaliased"))
+
+    assert store.production_version_number() == "1"
+    assert other.production_version_number() is None  # not the default model's alias
+
+
+def test_finished_runs_are_found_by_any_tag_value_quotes_included(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    client = store.client()
+    found = {}
+    for value in ("plain", "o'brien", 'say "hi"', "both ' and \""):
+        run = client.create_run(store.experiment_id(), tags={"drop": value})
+        client.set_terminated(run.info.run_id, "FINISHED")
+        found[value] = run.info.run_id
+    client.create_run(store.experiment_id(), tags={"drop": "plain"})  # RUNNING: not found
+    for value, run_id in found.items():
+        assert store.finished_runs_tagged("drop", value) == [(run_id, None)], value
+
+
 def test_no_registered_model_means_no_production_model_yet(tmp_path: Path) -> None:
     store = _store(tmp_path)
     store.experiment_id()  # the store exists, with no registered model

@@ -73,6 +73,16 @@ def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
     return None
 
 
+def first_stored_times(instance: dg.DagsterInstance) -> dict[str, float]:
+    """`first_stored` for every content ever stored, from one pass over the reads."""
+    first: dict[str, float] = {}
+    for record in materializations(instance, RAW_REVIEWS, ascending=True):
+        sha = record.asset_materialization.tags.get(DATA_VERSION_TAG)
+        if sha is not None:
+            first.setdefault(sha, record.timestamp)
+    return first
+
+
 def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, since: float) -> bool:
     """Whether every read of drop `key` stored after `since` (a timestamp) holds the content
     `sha256`: nothing else replaced it meanwhile, though it may have been read again."""

@@ -1,6 +1,7 @@
 """One drop scored by the production model when it lands, before any retraining learns from it:
 `drop_predictions` and `live_quality`, one partition per drop, from one scoring by one version."""
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from sentiment_assets.defs.asset_keys import (
 )
 from sentiment_assets.defs.ingestion.partitions import (
     first_stored,
+    first_stored_times,
     review_drops,
     same_content_since,
     stored_drop,
@@ -192,29 +194,59 @@ def _score(
 ) -> Scoring:
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
+    trained = _training_end(context, store, version.run_id)
     return Scoring(
         version=str(version.version),
         run_id=version.run_id,
         drop=monitoring.predict_reviews(model, reviews),
         test=monitoring.predict_reviews(model, test) if test is not None else None,
-        may_have_learned_from_drop=_trained_after_stored(context, store, version.run_id, content),
+        may_have_learned_from_drop=_trained_after_stored(context, trained, content),
+        learned_drops=_learned_drops(context, trained, dataset),
     )
 
 
+def _training_end(
+    context: dg.AssetExecutionContext, store: MlflowStore, run_id: str
+) -> float | None:
+    """When the Dagster run that trained the version (its MLflow run's `dagster_run_id`) ended:
+    infinity while it runs, None when this instance does not know it (a model trained elsewhere)."""
+    training_run = store.run_tag(run_id, DAGSTER_RUN_TAG)
+    record = context.instance.get_run_record_by_id(training_run) if training_run else None
+    if record is None:
+        return None
+    return record.end_time if record.end_time is not None else math.inf
+
+
 def _trained_after_stored(
-    context: dg.AssetExecutionContext, store: MlflowStore, run_id: str, content: Ingested | None
+    context: dg.AssetExecutionContext, trained: float | None, content: Ingested | None
 ) -> bool | None:
-    """Whether the Dagster run that trained the version ended after the drop's content (its
+    """Whether the version's training (ended at `trained`) ended after the drop's content (its
     file's sha256) was first stored, under this drop or any other, so that its dataset may hold
     those reviews; None when either is unknown (a model trained elsewhere). Content, not the
     drop: reading or stemming it again later (new code), or the same file landing under another
     name, does not make what was learned from it unseen; new content is unseen until trained on."""
-    training_run = store.run_tag(run_id, DAGSTER_RUN_TAG)
-    record = context.instance.get_run_record_by_id(training_run) if training_run else None
     first = first_stored(context.instance, content.sha256) if content is not None else None
-    if record is None or first is None:
+    if trained is None or first is None:
         return None
-    return record.end_time is None or record.end_time > first
+    return trained > first
+
+
+def _learned_drops(
+    context: dg.AssetExecutionContext, trained: float | None, dataset: PaddedDataset | None
+) -> frozenset[str] | None:
+    """The dataset's drops whose current content was first stored before the version's training
+    ended (at `trained`): the drops it may have learned. Not the dataset as it is now: a
+    retraining that kept production rebuilt it with drops production never read. None when the
+    training is unknown here."""
+    if trained is None or dataset is None:
+        return None
+    first = first_stored_times(context.instance)
+    learned = set()
+    for drop in set(dataset.reviews[Corpus.DROP]):
+        held = stored_drop(context.instance, drop)
+        if held is not None and first.get(held.sha256, math.inf) < trained:
+            learned.add(drop)
+    return frozenset(learned)
 
 
 def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:

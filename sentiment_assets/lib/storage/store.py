@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 # Versions kept per value: the current one and the two before it, of other contents (a write of
 # the content a kept version holds replaces that version). A reader that read the pointer just
-# before a swap reads the version before, so at least two must stay.
+# before a swap reads the version before, so at least two must stay; when that version held the
+# same content it is gone, and `read` reads the new one instead.
 KEEP_VERSIONS = 3
 
 POINTER, LOCK, VERSIONS = "current", "lock", "versions"
