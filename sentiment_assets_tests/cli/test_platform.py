@@ -98,7 +98,7 @@ def test_remove_drop_deletes_its_partition_and_values_and_nothing_else(
 
     # Landed again, the same file is a drop again (the event log still holds its old reads).
     shutil.move(data_dir / "elsewhere.csv", data_dir / "landing" / "reviews_sample-02.csv")
-    assert run.ingest(instance) == []
+    assert run.ingest(instance) == ([], [])
     assert "reviews_sample-02" in instance.get_dynamic_partitions(review_drops.name)
     assert all(len(_versions(asset, "reviews_sample-02")) == 1 for asset in DROPPED)
 
