@@ -3,17 +3,33 @@ group of its own, on a free loopback port, stopped by its PID and never by name.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+def graphql(webserver: str, query: str, **variables: object) -> dict:
+    """The data of a GraphQL query to a Dagster webserver; its errors raised, not returned."""
+    request = urllib.request.Request(
+        f"{webserver}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.load(response)
+    if body.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {body['errors']}")
+    return body["data"]
 
 
 def free_port() -> int:

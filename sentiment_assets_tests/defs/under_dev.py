@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from sentiment_assets_tests.processes import free_port, start_group, stop_group
+from sentiment_assets_tests.processes import free_port, graphql, start_group, stop_group
 
 if TYPE_CHECKING:  # imported where used: test_ui imports this module and loads no Dagster itself
     import dagster as dg
@@ -37,15 +37,7 @@ class DagsterDev:
         self.url, self.log, self.process = url, log, process
 
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.load(response)
-        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
-        return body["data"]
+        return graphql(self.url, query, **variables)
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""

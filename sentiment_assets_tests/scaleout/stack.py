@@ -8,7 +8,6 @@ are filled in here, through the same environment variables a real deployment set
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentiment_assets_tests.processes import free_port, start_group, stop_group, wait_until
+from sentiment_assets_tests.processes import (
+    free_port,
+    graphql,
+    start_group,
+    stop_group,
+    wait_until,
+)
 from sentiment_assets_tests.scaleout.services import (
     STARTUP_SECONDS,
     VENV_BIN,
@@ -78,16 +83,7 @@ class Stack:
         )
 
     def graphql(self, query: str, **variables: object) -> dict:
-        request = urllib.request.Request(
-            f"{self.webserver}/graphql",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.load(response)
-        if body.get("errors"):
-            raise RuntimeError(f"GraphQL errors: {body['errors']}")
-        return body["data"]
+        return graphql(self.webserver, query, **variables)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         log = self.logs / f"{name}.log"
