@@ -7,6 +7,7 @@ wording and the rating strongly but not perfectly, so a model has something real
 
 import argparse
 import random
+import sys
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -271,3 +272,7 @@ def _mess_up(rng: random.Random, records: list[dict]) -> None:
         source = records[rng.randrange(row)]
         source[TITLE] = source[TEXT] = None
         records[row] = dict(source)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -115,6 +115,22 @@ def test_command_line(tmp_path, capsys):
     assert _digests(written) == _digests(expected)
 
 
+@pytest.mark.slow  # a fresh interpreter
+def test_the_module_runs_as_the_command_does(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sentiment_assets.cli.sample_drops", str(tmp_path), "--drops", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / "reviews_sample-01.csv")
+    assert (tmp_path / "reviews_sample-01.csv").stat().st_size > 0
+
+
 def test_a_shifted_drop_has_another_label_share_vocabulary_and_length(reviews):
     shifted = sample_reviews(4500, mix=SHIFTED)
     assert 0.50 < shifted[LABEL].mean() < 0.62  # about 43 % not recommended, against 18 %
