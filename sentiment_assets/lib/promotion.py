@@ -133,10 +133,10 @@ def _register_unless_moved(
 ) -> str:
     """The challenger's registered version, with the decision's `reason` as its description, if
     the alias still names `expected` (the version compared against) before and after
-    registering; else `ProductionMoved` (or the store's
-    failure), and the version registered meanwhile is deleted again (only promoted versions stay
-    registered). MLflow has no conditional alias update: this narrows the window to the moment
-    between the last read and the move (two training runs may overlap where the pool allows it)."""
+    registering; else `ProductionMoved` (or the store's failure), and the version registered
+    meanwhile is deleted again (only promoted versions stay registered). MLflow has no
+    conditional alias update: this narrows the window to the moment between the last read and
+    the move (two training runs may overlap where the pool allows it)."""
     store.expect_production(expected)
     version = store.register_version(model_uri, run_id, evidence)
     try:

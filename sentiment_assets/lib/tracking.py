@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.models.model import ModelInfo
+    from mlflow.store.entities.paged_list import PagedList
 
     from sentiment_assets.lib.monitoring import LiveQuality
     from sentiment_assets.model.predictions import Predictor
@@ -248,11 +249,9 @@ class MlflowStore:
             version = str(existing[0].version)
             for key, value in (tags or {}).items():
                 client.set_model_version_tag(self.model_name, version, key, value)
-        else:
-            self.activate()
-            registered = mlflow.register_model(logged_model_uri, self.model_name, tags=tags)
-            version = str(registered.version)
-        return version
+            return version
+        self.activate()
+        return str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
 
     def describe_version(self, version: str, description: str) -> None:
         """Set a version's description; the registered model gets its own (`DESCRIPTION`: what
@@ -364,8 +363,6 @@ class MlflowStore:
     def finished_runs_tagged(self, key: str, value: str) -> list[tuple[str, str | None]]:
         """The FINISHED runs of the experiment whose tag `key` is `value`, as (run id, the
         Dagster run that logged it or None)."""
-        from mlflow.store.entities.paged_list import PagedList
-
         client = self.client()
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is None:

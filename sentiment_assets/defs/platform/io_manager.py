@@ -192,7 +192,10 @@ def _content(value: Any) -> str | None:
     again to the same rows replaces that read instead of pushing an earlier, different content
     out of the kept versions (a review lost a drop's full content to re-saves of a cut one)."""
     if isinstance(value, pd.DataFrame):
-        return frame_version(value)
+        try:
+            return frame_version(value)
+        except TypeError:  # a cell pandas cannot hash (a list): stored, counted on its own
+            return None
     if isinstance(value, PaddedDataset):
         return value.fingerprint
     if isinstance(value, BaseModel):
