@@ -86,9 +86,9 @@ class LiveQuality(BaseModel):
     drift: DropDrift
     # The sha256 of the drop's file the record measured (None in records made before it was kept).
     content: str | None = None
-    # The drop's reviews whose text is in the training data's train or validation split at
-    # scoring time (an export sent again, a drop repeating an earlier one): production may have
-    # learned them, so they are left out of the live figures (0 in records made before).
+    # The drop's reviews whose text is in the train or validation split of a drop production's
+    # training may have read (an export sent again, a drop repeating an earlier one): left out
+    # of the live figures (`in_training`; 0 in records made before).
     reviews_in_training: int = 0
 
     @property
