@@ -64,17 +64,9 @@ def materializations(
         cursor = page.cursor
 
 
-def first_stored(instance: dg.DagsterInstance, sha256: str) -> float | None:
-    """When content (a file's sha256, `raw_reviews`' data version) was first stored, under any
-    drop, removed ones included; None if never."""
-    for record in materializations(instance, RAW_REVIEWS, ascending=True):
-        if record.asset_materialization.tags.get(DATA_VERSION_TAG) == sha256:
-            return record.timestamp
-    return None
-
-
-def first_stored_times(instance: dg.DagsterInstance) -> dict[str, float]:
-    """`first_stored` for every content ever stored, from one pass over the reads."""
+def first_stored(instance: dg.DagsterInstance) -> dict[str, float]:
+    """When each content (a file's sha256, `raw_reviews`' data version) was first stored, under
+    any drop, removed ones included: one pass over the reads."""
     first: dict[str, float] = {}
     for record in materializations(instance, RAW_REVIEWS, ascending=True):
         sha = record.asset_materialization.tags.get(DATA_VERSION_TAG)

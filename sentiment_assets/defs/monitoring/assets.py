@@ -17,7 +17,6 @@ from sentiment_assets.defs.asset_keys import (
 )
 from sentiment_assets.defs.ingestion.partitions import (
     first_stored,
-    first_stored_times,
     review_drops,
     same_content_since,
     stored_drop,
@@ -195,13 +194,14 @@ def _score(
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
     trained = _training_end(context, store, version.run_id)
+    first = first_stored(context.instance) if trained is not None else {}
     return Scoring(
         version=str(version.version),
         run_id=version.run_id,
         drop=monitoring.predict_reviews(model, reviews),
         test=monitoring.predict_reviews(model, test) if test is not None else None,
-        may_have_learned_from_drop=_trained_after_stored(context, trained, content),
-        learned_drops=_learned_drops(context, trained, dataset),
+        may_have_learned_from_drop=_trained_after_stored(trained, first, content),
+        learned_drops=_learned_drops(context, trained, first, dataset),
     )
 
 
@@ -218,29 +218,32 @@ def _training_end(
 
 
 def _trained_after_stored(
-    context: dg.AssetExecutionContext, trained: float | None, content: Ingested | None
+    trained: float | None, first: dict[str, float], content: Ingested | None
 ) -> bool | None:
     """Whether the version's training (ended at `trained`) ended after the drop's content (its
-    file's sha256) was first stored, under this drop or any other, so that its dataset may hold
-    those reviews; None when either is unknown (a model trained elsewhere). Content, not the
-    drop: reading or stemming it again later (new code), or the same file landing under another
-    name, does not make what was learned from it unseen; new content is unseen until trained on."""
-    first = first_stored(context.instance, content.sha256) if content is not None else None
-    if trained is None or first is None:
+    file's sha256) was first stored (`first`, by content), under this drop or any other, so that
+    its dataset may hold those reviews; None when either is unknown (a model trained elsewhere).
+    Content, not the drop: reading or stemming it again later (new code), or the same file
+    landing under another name, does not make what was learned from it unseen; new content is
+    unseen until trained on."""
+    stored = first.get(content.sha256) if content is not None else None
+    if trained is None or stored is None:
         return None
-    return trained > first
+    return trained > stored
 
 
 def _learned_drops(
-    context: dg.AssetExecutionContext, trained: float | None, dataset: PaddedDataset | None
+    context: dg.AssetExecutionContext,
+    trained: float | None,
+    first: dict[str, float],
+    dataset: PaddedDataset | None,
 ) -> frozenset[str] | None:
-    """The dataset's drops whose current content was first stored before the version's training
-    ended (at `trained`): the drops it may have learned. Not the dataset as it is now: a
-    retraining that kept production rebuilt it with drops production never read. None when the
-    training is unknown here."""
+    """The dataset's drops whose current content was first stored (`first`, by content) before
+    the version's training ended (at `trained`): the drops it may have learned. Not the dataset
+    as it is now: a retraining that kept production rebuilt it with drops production never read.
+    None when the training is unknown here."""
     if trained is None or dataset is None:
         return None
-    first = first_stored_times(context.instance)
     learned = set()
     for drop in set(dataset.reviews[Corpus.DROP]):
         held = stored_drop(context.instance, drop)
