@@ -121,6 +121,9 @@ def score_drop(
                     # Stored before records named their content: it measured today's.
                     stored = stored.model_copy(update={"content": content.sha256})
             if version is not None:
+                # What killed scorings left in MLflow: a record still RUNNING, or FINISHED but
+                # never stored by Dagster.
+                end_abandoned_runs(context, store.monitoring())
                 _end_unstored_records(context, store.monitoring(), drop)
             quality = monitoring.record_to_keep(measured, stored)
             if quality is not measured:
@@ -129,7 +132,6 @@ def score_drop(
                     f"{quality.production_version}); scored again now: {measured.status()}"
                 )
             elif version is not None:
-                end_abandoned_runs(context, store.monitoring())
                 logged = store.log_live_quality(quality, version, run_tags(context, LIVE))
     if PREDICTIONS in wanted:
         if scoring is None:
