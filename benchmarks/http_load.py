@@ -1,7 +1,11 @@
 """`python -m benchmarks.http_load`: a bounded HTTP load on a scoring server, from its own process.
 
 A fixed number of keep-alive connections each send the next request as soon as the answer to the
-last one is in (a closed loop: the load never exceeds what the server takes). Requests cycle
+last one is in (a closed loop: the load never exceeds what the server takes). The connections open
+one after another, `--stagger` seconds apart, each loaded as soon as it is open: opened in one
+burst, they all went to one worker of a server with two (its asyncio loop accepts every pending
+connection at once), in two rounds of three measured, and a keep-alive connection stays with the
+worker that took it. Requests cycle
 through the given bodies. Only answers completed inside the measured window count; the window
 follows a warm-up, and when it closes with fewer than `--min-answers` answers (large batches on a
 slow server) it stays open until that many are in, so no percentile is taken of nothing. Prints
@@ -73,10 +77,20 @@ async def _connection(port: int, requests: list[bytes], offset: int, window: Win
 
 
 async def _load(
-    port: int, requests: list[bytes], connections: int, warmup: float, window: Window
+    port: int,
+    requests: list[bytes],
+    connections: int,
+    warmup: float,
+    window: Window,
+    stagger: float,
 ) -> None:
     window.start = time.perf_counter() + warmup
-    await asyncio.gather(*(_connection(port, requests, i, window) for i in range(connections)))
+    loads = []
+    for i in range(connections):
+        # A worker busy with the connections it took lets an idle one accept the next.
+        loads.append(asyncio.create_task(_connection(port, requests, i, window)))
+        await asyncio.sleep(stagger)
+    await asyncio.gather(*loads)
 
 
 def run(
@@ -86,6 +100,7 @@ def run(
     warmup: float,
     seconds: float,
     min_answers: int,
+    stagger: float = 0.05,
 ) -> dict:
     """Load the server at `port` with POSTs of `bodies` to /invocations; what it answered."""
     requests = [
@@ -95,7 +110,7 @@ def run(
         for body in bodies
     ]
     window = Window(0.0, seconds, min_answers)
-    asyncio.run(_load(port, requests, connections, warmup, window))
+    asyncio.run(_load(port, requests, connections, warmup, window, stagger))
     latencies, failures = window.latencies, window.failures
     usage = resource.getrusage(resource.RUSAGE_SELF)
     milliseconds = np.array(latencies) * 1000
@@ -119,9 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--min-answers", type=int, default=20)
+    parser.add_argument(
+        "--stagger", type=float, default=0.05, help="seconds between opening two connections"
+    )
     args = parser.parse_args(argv)
     bodies = [json.dumps(body).encode() for body in json.loads(args.bodies.read_text())]
-    result = run(args.port, bodies, args.connections, args.warmup, args.seconds, args.min_answers)
+    result = run(
+        args.port,
+        bodies,
+        args.connections,
+        args.warmup,
+        args.seconds,
+        args.min_answers,
+        args.stagger,
+    )
     print(json.dumps(result))
     return 0
 

@@ -47,6 +47,7 @@ SERVING_SHARE_TARGET = 2 / 3  # one review per request, against the trivial pyfu
 P99_TARGET_MS = 100
 BATCHES = (1, 100, 1000)
 MIN_ANSWERS = 20  # a load's window stays open until it has this many (a p99 of fewer is a max)
+STAGGER = 0.05  # seconds between opening two connections (`benchmarks.http_load`)
 # The README blocks it fills: start-up, --file, serving with one review's cost.
 README_BLOCKS = ("serving-startup", "serving-file", "serving")
 MODEL = "tfidf-nb"  # the family of the candidate a new drop retrains, hence production's
@@ -139,8 +140,8 @@ def serving(
         try:
             for _ in range(args.serving_rounds):
                 for batch in BATCHES:
-                    for name, port in ((n, port) for n, (_, port) in servers.items()):
-                        result = _load(port, bodies[batch], args)
+                    for name, (process, port) in servers.items():
+                        result = _load(port, bodies[batch], args, process.pid)
                         found.setdefault((workers, batch, name), []).append(result)
                         # Progress for the person watching, kept out of the record: the
                         # table below holds every round's answers.
@@ -156,7 +157,8 @@ def serving(
     rows = [_row(*key, results) for key, results in found.items()]
     table = pd.DataFrame(rows)
     print_table(
-        f"3. mlflow models serve: {args.connections} keep-alive connections from a second process, "
+        f"3. mlflow models serve: {args.connections} keep-alive connections from a second process "
+        f"(opened {STAGGER:g} s apart), "
         f"{args.seconds:g} s measured after 2 s of warm-up (longer until {MIN_ANSWERS} answers are "
         f"in), median of {args.serving_rounds} rounds (real reviews with their titles)",
         table,
@@ -218,6 +220,7 @@ def _row(workers: int, batch: int, name: str, results: list[dict]) -> dict:
         "load generator CPU %": round(
             100 * statistics.median(r["client_cpu_seconds"] / r["seconds"] for r in results)
         ),
+        "server CPU by process %": " ".join(r["server_cpu_split"] for r in results),
     }
 
 
@@ -289,12 +292,44 @@ def _serve(uri: str, workers: int, env: dict[str, str], folder: Path, name: str)
     return process, port
 
 
-def _load(port: int, bodies: Path, args: argparse.Namespace) -> dict:
+def _load(port: int, bodies: Path, args: argparse.Namespace, server_group: int) -> dict:
+    """One load (`benchmarks.http_load`) and how the server's processes shared the CPU it took
+    (`cpu_split`: "52/48", two workers took the load evenly; "100", one took it all)."""
     command = [sys.executable, "-m", "benchmarks.http_load", "--port", str(port), "--bodies"]
     command += [str(bodies), "--connections", str(args.connections), "--seconds", str(args.seconds)]
-    command += ["--min-answers", str(MIN_ANSWERS)]
+    command += ["--min-answers", str(MIN_ANSWERS), "--stagger", str(STAGGER)]
+    before = group_cpu(server_group)
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+    return {
+        **json.loads(done.stdout),
+        "server_cpu_split": cpu_split(before, group_cpu(server_group)),
+    }
+
+
+def cpu_split(before: dict[int, float], after: dict[int, float]) -> str:
+    """Each process's share of the CPU seconds the group used between two `group_cpu` readings,
+    in %, largest first, those under 10 % left out: "52/48", or "100" for one process."""
+    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    total = sum(used.values())
+    if total <= 0:
+        return "idle"
+    shares = sorted(
+        (round(100 * s / total) for s in used.values() if s >= 0.1 * total), reverse=True
+    )
+    return "/".join(map(str, shares))
+
+
+def group_cpu(group: int) -> dict[int, float]:
+    """CPU seconds (user and system) of each live process in the process group, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # After the command's closing parenthesis: state, ppid, pgrp, ..., utime (12th), stime.
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[2]) == group:
+                found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 if __name__ == "__main__":

@@ -1,3 +1,7 @@
+import itertools
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +98,79 @@ def test_the_load_window_stays_open_until_it_has_enough_answers():
     enough.count(10.0, 11.0, 200)
     enough.count(11.0, 16.0, 200)  # after the window closed
     assert (enough.latencies, enough.closed_at) == ([1.0], 15.0)
+
+
+def test_the_load_opens_its_connections_one_after_another():
+    """Opened in one burst, every connection went to one worker of a two-worker server."""
+    import asyncio
+    import threading
+
+    from benchmarks.http_load import run
+
+    opened: list[float] = []
+    ready = threading.Event()
+    port_box: list[int] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.append(time.perf_counter())
+        while line := await reader.readline():
+            length = 0
+            while (header := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = header.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            assert line.startswith(b"POST /invocations")
+        writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port_box.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        async with server:
+            await asyncio.sleep(5)
+
+    threading.Thread(target=asyncio.run, args=(serve(),), daemon=True).start()
+    assert ready.wait(5)
+    result = run(port_box[0], [b"{}"], 3, 0.3, 0.3, 1, stagger=0.1)
+    assert result["requests"] > 0 and result["errors"] == 0
+    assert len(opened) == 3
+    assert min(b - a for a, b in itertools.pairwise(opened)) >= 0.09
+
+
+def test_the_server_cpu_split_names_each_busy_process_share():
+    from benchmarks.serving import cpu_split
+
+    assert cpu_split({1: 1.0, 2: 1.0}, {1: 3.0, 2: 2.9, 3: 0.05}) == "51/48"
+    assert cpu_split({1: 1.0, 2: 1.0}, {1: 5.0, 2: 1.0}) == "100"  # one worker took it all
+    assert cpu_split({1: 0.0}, {1: 0.0, 4: 1.0}) == "100"  # a process that started meanwhile
+    assert cpu_split({1: 1.0}, {1: 1.0}) == "idle"
+
+
+def test_the_server_cpu_is_read_per_process_of_its_group():
+    from benchmarks.serving import group_cpu
+
+    busy = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nend = time.time() + 30\nwhile time.time() < end: pass",
+        ],
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.5)
+        first = group_cpu(busy.pid)
+        time.sleep(0.5)
+        second = group_cpu(busy.pid)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert set(first) == set(second) == {busy.pid}
+    assert second[busy.pid] > first[busy.pid]
+    assert group_cpu(busy.pid) == {}
 
 
 def test_the_main_benchmark_records_its_summary_in_the_readme_block_only(tmp_path, monkeypatch):
