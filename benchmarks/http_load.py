@@ -56,6 +56,18 @@ class Window:
         return len(self.latencies) >= self.min_answers
 
 
+async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 message: its first line and its body (sized by Content-Length); (b"", b"")
+    when the connection is closed."""
+    first = await reader.readline()
+    length = 0
+    while first and (header := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = header.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return first, await reader.readexactly(length)
+
+
 async def _connection(port: int, requests: list[bytes], offset: int, window: Window) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = offset
@@ -64,13 +76,7 @@ async def _connection(port: int, requests: list[bytes], offset: int, window: Win
             began = time.perf_counter()
             writer.write(requests[sent % len(requests)])
             sent += 1
-            status = int((await reader.readline()).split()[1])
-            length = 0
-            while (header := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = header.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status = int((await read_message(reader))[0].split()[1])
             window.count(began, time.perf_counter(), status)
     finally:
         writer.close()

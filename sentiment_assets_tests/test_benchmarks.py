@@ -105,7 +105,7 @@ def test_the_load_opens_its_connections_one_after_another():
     import asyncio
     import threading
 
-    from benchmarks.http_load import run
+    from benchmarks.http_load import read_message, run
 
     opened: list[float] = []
     ready = threading.Event()
@@ -113,16 +113,10 @@ def test_the_load_opens_its_connections_one_after_another():
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         opened.append(time.perf_counter())
-        while line := await reader.readline():
-            length = 0
-            while (header := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = header.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+        while (message := await read_message(reader))[0]:
+            assert message[0].startswith(b"POST /invocations")
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             await writer.drain()
-            assert line.startswith(b"POST /invocations")
         writer.close()
 
     async def serve() -> None:
