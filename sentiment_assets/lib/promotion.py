@@ -177,5 +177,5 @@ def discard_abandoned(
         if store.discard_version(version):
             log(
                 f"Deleted version {version}: registered for a promotion by Dagster run {run}, "
-                "which ended before the alias moved to it"
+                "which ended without moving the alias to it"
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,20 +238,42 @@ class MlflowStore:
         self, logged_model_uri: str, run_id: str, tags: Mapping[str, str] | None = None
     ) -> str:
         """The registered version of a run's logged model, with `tags`: created on first call,
-        found again (and tagged) on later ones, so a retried step registers nothing twice."""
+        found again (and tagged) on later ones, so a retried step registers nothing twice.
+
+        MLflow's HTTP client sends a failed request again itself: a registration the server
+        applied but whose reply was lost (or replaced by a gateway's 5xx) is then applied twice or
+        more. The extra versions of the run are deleted again, and all of them when the call
+        fails: only a version this returns is registered for the promotion."""
         import mlflow
 
         client = self.client()
-        existing = client.search_model_versions(
-            f"name = '{self.model_name}' and run_id = '{run_id}'"
-        )
+        existing = self._versions_of_run(run_id)
         if existing:
-            version = str(existing[0].version)
+            version = existing[0]
             for key, value in (tags or {}).items():
                 client.set_model_version_tag(self.model_name, version, key, value)
             return version
         self.activate()
-        return str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
+        try:
+            created = str(
+                mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version
+            )
+        except BaseException:
+            with suppress(Exception):  # the store that failed may fail this too: left as it is
+                for version in self._versions_of_run(run_id):
+                    self.discard_version(version)
+            raise
+        for version in self._versions_of_run(run_id):
+            if version != created:
+                self.discard_version(version)
+        return created
+
+    def _versions_of_run(self, run_id: str) -> list[str]:
+        """The registered versions of the run's model, oldest first."""
+        found = self.client().search_model_versions(
+            f"name = '{self.model_name}' and run_id = '{run_id}'"
+        )
+        return [str(v.version) for v in sorted(found, key=lambda v: int(v.version))]
 
     def describe_version(self, version: str, description: str) -> None:
         """Set a version's description; the registered model gets its own (`DESCRIPTION`: what
@@ -406,8 +428,20 @@ class MlflowStore:
         except Exception as err:
             if not is_mlflow_failure(err):
                 raise
-            return False
+            # Applied though its reply was lost: MLflow's retry then finds nothing to delete.
+            return self._gone(version)
         return True
+
+    def _gone(self, version: str) -> bool:
+        """Whether the registry says the version does not exist (a store that fails to say
+        counts as "it may")."""
+        try:
+            self.client().get_model_version(self.model_name, version)
+        except Exception as err:
+            if not is_mlflow_failure(err):
+                raise
+            return getattr(err, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+        return False
 
     def expect_production(self, expected: str | None) -> None:
         """Raise `ProductionMoved` unless the alias still names `expected` (None: no alias)."""

@@ -116,6 +116,83 @@ def test_registering_a_run_twice_gives_its_one_version(tmp_path: Path) -> None:
     assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 2
 
 
+def _run_versions(store: MlflowStore, run_id: str) -> list[str]:
+    found = store.client().search_model_versions(
+        f"name = '{store.model_name}' and run_id = '{run_id}'"
+    )
+    return sorted(str(v.version) for v in found)
+
+
+def test_a_registration_mlflow_applied_twice_leaves_one_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow's client sends a request again when its reply is lost: applied twice, as a fault
+    review's proxy showed (versions 4 and 5 of one run, the alias on 5)."""
+    import mlflow
+
+    store = _store(tmp_path)
+    model, run_id = log_constant(store, "twice")
+    register = mlflow.register_model
+
+    def applied_twice(*args: object, **kwargs: object):
+        register(*args, **kwargs)
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow, "register_model", applied_twice)
+    version = store.register_version(model, run_id, {"promotion_pending": "true"})
+
+    assert _run_versions(store, run_id) == [version] == ["2"]
+
+
+def test_a_registration_that_fails_after_it_was_applied_leaves_no_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway's 502 after the server registered it, on every try."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    store = _store(tmp_path)
+    model, run_id = log_constant(store, "failed")
+    register = mlflow.register_model
+
+    def applied_then_fails(*args: object, **kwargs: object):
+        register(*args, **kwargs)
+        register(*args, **kwargs)
+        raise MlflowException("API request failed with error code 502 != 200")
+
+    monkeypatch.setattr(mlflow, "register_model", applied_then_fails)
+    with pytest.raises(MlflowException):
+        store.register_version(model, run_id)
+
+    assert _run_versions(store, run_id) == []
+
+
+def test_a_deletion_applied_though_its_reply_was_lost_counts_as_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    store = _store(tmp_path)
+    kept = store.register_version(*log_constant(store, "kept"))
+    model, run_id = log_constant(store, "deleted")
+    deleted = store.register_version(model, run_id)
+    delete = MlflowClient.delete_model_version
+
+    def applied_then_lost(self: MlflowClient, name: str, version: str) -> None:
+        delete(self, name, version)
+        raise MlflowException("Connection aborted: RemoteDisconnected")
+
+    def refused(self: MlflowClient, name: str, version: str) -> None:
+        raise MlflowException("API request failed with error code 500 != 200")
+
+    monkeypatch.setattr(MlflowClient, "delete_model_version", refused)
+    assert not store.discard_version(kept)  # refused: it stays
+    monkeypatch.setattr(MlflowClient, "delete_model_version", applied_then_lost)
+    assert store.discard_version(deleted)
+    assert _run_versions(store, run_id) == []
+    assert len(store.client().search_model_versions(f"name = '{store.model_name}'")) == 1
+
+
 def test_an_alias_move_that_errors_and_cannot_be_read_back_says_the_outcome_is_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

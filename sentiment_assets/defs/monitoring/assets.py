@@ -103,7 +103,9 @@ def score_drop(
     drop = context.partition_key
     dataset = padded_dataset if LIVE in wanted else None
     content = stored_drop(context.instance, drop)  # the drop's file, as last read
-    with store_failures(store, "score_drop", f"nothing was stored for drop {drop}"):
+    with store_failures(
+        store, "score_drop", f"no predictions or live record were stored for drop {drop}"
+    ):
         version = store.production_version()
         scored_at = datetime.now(UTC).isoformat(timespec="seconds")
         scoring = None
