@@ -269,7 +269,15 @@ def remove_drop(key: str) -> int:
         if not alone:
             print(f"{ANOTHER_AT_WORK.format(home=home)}; nothing removed", file=sys.stderr)
             return 1
-        if not instance.has_dynamic_partition(review_drops.name, key):
+        definitions = defs()
+        graph = definitions.resolve_asset_graph()
+        assets = sorted(
+            k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == review_drops
+        )
+        io_manager = definitions.resources["io_manager"]
+        # Deleting the partition in the Dagster UI removes the key only: the values stay stored.
+        partition = instance.has_dynamic_partition(review_drops.name, key)
+        if not partition and not any(io_manager.stored_versions(a, key) for a in assets):
             print(f"No drop {key!r}: nothing removed", file=sys.stderr)
             return 2
         if landed:
@@ -288,16 +296,11 @@ def remove_drop(key: str) -> int:
                 file=sys.stderr,
             )
             return 1
-        definitions = defs()
-        graph = definitions.resolve_asset_graph()
-        assets = sorted(
-            k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == review_drops
-        )
-        io_manager = definitions.resources["io_manager"]
         in_dataset = key in (io_manager.dataset_drops() or ())
         # Values first: a removal cut short leaves the partition, and running this again ends it.
         removed = {a: io_manager.remove_partition(a, key) for a in assets}
-        instance.delete_dynamic_partition(review_drops.name, key)
+        if partition:
+            instance.delete_dynamic_partition(review_drops.name, key)
     values = ", ".join(
         f"{a.to_user_string()} ({n} stored version{'' if n == 1 else 's'})"
         for a, n in removed.items()
@@ -312,7 +315,10 @@ def remove_drop(key: str) -> int:
         )
     else:
         after = "The stored dataset does not hold it, so nothing is trained again."
-    print(f"Removed drop {key!r}: its partition of {review_drops.name} {stored}. {after}")
+    whose = f"its partition of {review_drops.name} {stored}"
+    if not partition:
+        whose = f"the values its partition (deleted before, in the Dagster UI say) left: {values}"
+    print(f"Removed drop {key!r}: {whose}. {after}")
     if left := drops.quarantined(settings.quarantine_dir(), key):
         names = ", ".join(path.name for path in left)
         print(f"Its quarantined file and note are yours to delete: {names} in {left[0].parent}")

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
-    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
+    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, STEMMED_CORPUS, TRAINED_MODELS
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.training.config import TrainingConfig
     from sentiment_assets.defs.training.dataset_inputs import unscored_since_built
@@ -92,6 +92,13 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
     drops = set(instance.get_dynamic_partitions(review_drops.name))
+    if not instance.get_materialized_partitions(STEMMED_CORPUS):
+        # Every drop failed (or none came): a training run would fail on an empty dataset.
+        console.step(
+            "Nothing to train: no drop has been read yet; review CSV files go in "
+            f"{settings.landing_dir()}"
+        )
+        return _exit_status(None, failed, unread, console)
     if unscored := unscored_since_built(instance, drops, _defs().resources["io_manager"]):
         console.problem(
             f"Not training: production has not scored drop(s) {', '.join(unscored)} (see above), "
@@ -363,7 +370,27 @@ def _execute(
     if not result.success:
         url = f"{settings.dagster_ui_url()}/runs/{run_id}"
         console.problem(f"  {title} failed; its run in the Dagster UI (make dev): {url}")
+    _alert(instance, run_id, console)
     return result.success
+
+
+def _alert(instance: dg.DagsterInstance, run_id: str, console: RunConsole) -> None:
+    """The run's alerts (its failure, its failed checks), as the daemon's sensors raise them: no
+    daemon may be running, and one started later only looks at runs that end after it starts. An
+    alert the daemon wrote already is not written again."""
+    from sentiment_assets.defs.platform.alerts import deliver, run_alerts
+
+    run = instance.get_run_by_id(run_id)
+    raised = run_alerts(instance, run) if run is not None else []
+    try:
+        new = deliver(raised, lambda text: console.problem(f"  {text}"))
+    except OSError as err:  # a full disk, say: the run's outcome stands, and is shown above
+        console.problem(
+            f"  the run's alerts could not be written to {settings.alerts_path()}: {err}"
+        )
+        return
+    if new:
+        console.problem(f"  {new} alert(s) written to {settings.alerts_path()}")
 
 
 def _refuse_while_store_busy(instance: dg.DagsterInstance, console: RunConsole) -> None:

@@ -8,6 +8,7 @@ answers slowly, or one byte at a time, cannot hold the sensor that sends them.
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
 import socket
@@ -51,6 +52,10 @@ class Alert(BaseModel):
     check: str | None = None
     severity: str | None = None  # a check's: "ERROR" (a failure) or "WARN" (a warning)
 
+    def key(self) -> tuple[str, str | None, str | None, tuple[str, ...]]:
+        """What one alert is about: the run, and the check (None: the run's own failure)."""
+        return self.run_id, self.check, self.partition, tuple(self.assets)
+
 
 class Deadline:
     """A time budget shared by every POST it is passed to, from now on."""
@@ -73,13 +78,34 @@ def bounded(text: str) -> str:
     )
 
 
-def append_alert(alert: Alert, path: Path) -> None:
-    """One JSON line per alert, in a file only its owner can read (alerts quote drops)."""
+def append_alert(alert: Alert, path: Path) -> bool:
+    """One JSON line per alert, in a file only its owner can read (alerts quote drops); False, and
+    nothing written, when the file already holds an alert for the same run and finding: the
+    daemon's sensors and `sentiment-run` may both raise one for a run, at the same time."""
     settings.private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, settings.PRIVATE_FILE_MODE)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, settings.PRIVATE_FILE_MODE)
     os.fchmod(fd, settings.PRIVATE_FILE_MODE)  # also a file created before it was private
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(alert.model_dump_json() + "\n")
+    with os.fdopen(fd, "r+", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
+        written = f.read()
+        if any(_same_finding(alert, line) for line in written.splitlines()):
+            return False
+        # A last line cut short (a full disk) stays a line of its own, not the start of this one.
+        f.write(
+            ("\n" if written and not written.endswith("\n") else "")
+            + alert.model_dump_json()
+            + "\n"
+        )
+    return True
+
+
+def _same_finding(alert: Alert, line: str) -> bool:
+    """Whether a line of the file is an alert for the same run, check, partition and assets."""
+    try:
+        other = Alert.model_validate_json(line)
+    except ValueError:  # a line cut short by a full disk, or written by hand
+        return False
+    return alert.key() == other.key()
 
 
 def post_alert(alert: Alert, url: str, deadline: Deadline, attempts: int = 2) -> int:

@@ -137,6 +137,30 @@ def test_a_quarantined_drop_stays_until_it_is_removed(
     assert "quarantine" not in capsys.readouterr().out
 
 
+def test_remove_drop_removes_what_a_partition_deleted_in_the_ui_left_stored(
+    two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The UI's "delete partition" removes the key only: a review found the reviews left on disk
+    and remove-drop answering "No drop"."""
+    two_drops.delete_dynamic_partition(review_drops.name, "reviews_sample-02")
+    assert main(["remove-drop", "reviews_sample-02"]) == 2  # its file is still landed
+    assert "move it out of the landing folder first" in capsys.readouterr().err
+    shutil.move(data_dir / "landing" / "reviews_sample-02.csv", data_dir / "elsewhere.csv")
+
+    assert main(["remove-drop", "reviews_sample-02"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "Removed drop 'reviews_sample-02': the values its partition (deleted before, in the "
+        "Dagster UI say) left: live_quality (1 stored version), raw_reviews (1 stored version), "
+        "stemmed_corpus (1 stored version)"
+    ) in said
+    for asset in DROPPED:
+        assert _versions(asset, "reviews_sample-02") == []
+        assert len(_versions(asset, "reviews_sample-01")) == 1
+    assert main(["remove-drop", "reviews_sample-02"]) == 2  # nothing left of it now
+    assert "No drop 'reviews_sample-02': nothing removed" in capsys.readouterr().err
+
+
 def test_remove_drop_waits_for_runs_in_flight(
     two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -130,3 +130,29 @@ def test_an_alert_for_an_unexpected_error_carries_the_exception_and_its_cause(
         }
     ]
     assert (data_dir / "landing" / "r.csv").exists()  # a bug is not bad content
+
+
+def test_sentiment_run_raises_its_runs_alerts_once_without_the_daemon(
+    data_dir: Path, instance, capfd
+) -> None:
+    """No daemon, no sensor: `make run` on a schedule alerted nothing (a README review), and a
+    daemon started later only looks at runs that end after it starts."""
+    from sentiment_assets.cli import run
+    from sentiment_assets.defs.platform.alerts import deliver, run_alerts
+
+    (data_dir / "landing" / "bad.csv").write_bytes(
+        b",Review Text,Recommended IND\n0,Lovely,1\n1,Awful,maybe\n"
+    )
+    assert run.main(["-v"]) == 1
+    shown = capfd.readouterr()
+    assert f"1 alert(s) written to {settings.alerts_path()}" in shown.err
+    # With no drop read, nothing trains (a training run failed on the empty dataset).
+    assert "Nothing to train: no drop has been read yet" in shown.out
+
+    (alert,) = _alerts()
+    assert alert["partition"] == "bad" and alert["check"] is None
+    assert alert["causes"][0]["error"].startswith("bad.csv: Recommended IND must be 0 or 1")
+    # The daemon's sensor, looking at the same run afterwards, writes nothing again.
+    failed = instance.get_run_by_id(alert["run_id"])
+    assert deliver(run_alerts(instance, failed), print) == 0
+    assert len(_alerts()) == 1

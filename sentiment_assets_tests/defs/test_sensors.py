@@ -209,3 +209,34 @@ def test_the_retraining_sensor_reads_the_dataset_only_once_a_drop_has_gone(
     result, _ = evaluate(waited)
     assert isinstance(result, dg.RunRequest)
     assert result.run_key.startswith("removed-reviews_sample-02-")
+
+
+def test_a_retraining_that_built_the_dataset_and_failed_is_followed_by_one(data_dir, instance):
+    """A retraining started by hand took the new drops' over, and was cancelled after building
+    the dataset: the sensor said the dataset held every drop, and production never learned them
+    (a Dagster review). Its own failed retraining is still not retried."""
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    job = definitions().resolve_job_def("train_and_promote")
+    broken = {"ops": {"trained_models": {"config": {"candidates": [{"name": "x", "family": "?"}]}}}}
+
+    by_hand = job.execute_in_process(instance=instance, run_config=broken, raise_on_error=False)
+    assert not by_hand.success
+    assert instance.get_latest_materialization_event(dg.AssetKey("padded_dataset")).run_id == (
+        by_hand.run_id
+    )
+    request = retrain_sensor(instance)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"undecided-{by_hand.run_id}"
+
+    own = job.execute_in_process(
+        instance=instance,
+        run_config=broken,
+        raise_on_error=False,
+        tags={"dagster/sensor_name": retrain_on_new_data.name},
+    )
+    assert not own.success
+    skipped = retrain_sensor(instance)
+    assert isinstance(skipped, dg.SkipReason)
+    assert f"run {own.run_id} built the dataset and ended FAILURE" in skipped.skip_message
+    assert "a failed retraining is not retried" in skipped.skip_message

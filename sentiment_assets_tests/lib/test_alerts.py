@@ -153,3 +153,25 @@ def test_alert_lines_are_appended_to_an_owner_only_file(tmp_path):
     assert [json.loads(line)["run_id"] for line in path.read_text().splitlines()] == ["abc", "def"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_an_alert_already_in_the_file_is_not_written_again(tmp_path):
+    """The daemon's sensors and sentiment-run may both raise a run's alerts."""
+    path = tmp_path / "alerts" / "alerts.jsonl"
+    check = ALERT.model_copy(update={"check": "score_drift", "severity": "WARN"})
+    assert append_alert(ALERT, path)
+    assert not append_alert(ALERT.model_copy(update={"time": "later"}), path)
+    assert append_alert(check, path)  # another finding of the same run
+    assert not append_alert(check, path)
+    assert [json.loads(line)["check"] for line in path.read_text().splitlines()] == [
+        None,
+        "score_drift",
+    ]
+
+
+def test_an_alert_after_a_line_cut_short_is_a_line_of_its_own(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    path.write_text('{"time": "2026-11-28T10:00:00+00:00", "job": "ingest_dr')  # a full disk
+    assert append_alert(ALERT, path)
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["run_id"] == "abc"

@@ -1,6 +1,7 @@
 """Failed runs and failed checks raise alerts: a line in alerts.jsonl and, when configured, a
 webhook POST."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,22 +18,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
     """Every failed run becomes a line in alerts.jsonl, and a POST to SENTIMENT_ALERT_WEBHOOK;
     the alert carries each failed step's error (for a drop: the file and the problem). A check
     that failed in the run gets an alert of its own; their POSTs share one deadline."""
-    deadline = alerts.Deadline(settings.alert_webhook_timeout())
-    run = context.dagster_run
-    alert = alerts.Alert(
-        time=_now(),
-        job=run.job_name,
-        run_id=run.run_id,
-        partition=run.tags.get("dagster/partition"),
-        assets=_planned_assets(context.instance, run.run_id),
-        error=alerts.bounded(context.failure_event.message or ""),
-        causes=[
-            alerts.StepError(step=event.step_key or "", error=alerts.bounded(_step_error(event)))
-            for event in context.get_step_failure_events()[: alerts.MAX_CAUSES]
-        ],
-    )
-    _deliver(context, alert, f"run {run.run_id}", deadline)
-    _alert_failed_checks(context, deadline)
+    deliver(run_alerts(context.instance, context.dagster_run), context.log.warning)
 
 
 @dg.run_status_sensor(
@@ -44,16 +30,60 @@ def check_failure_alert(context: dg.RunStatusSensorContext) -> None:
     """A check that failed (a failure or a warning) in a run that succeeded becomes an alert like
     a failed run's: a line in alerts.jsonl, then the webhook. Failed runs' checks are alerted by
     `run_failure_alert`, so each finished run is looked at once."""
-    _alert_failed_checks(context, alerts.Deadline(settings.alert_webhook_timeout()))
+    deliver(run_alerts(context.instance, context.dagster_run), context.log.warning)
 
 
-def _alert_failed_checks(context: dg.RunStatusSensorContext, deadline: alerts.Deadline) -> None:
-    run = context.dagster_run
-    records = context.instance.get_records_for_run(
-        run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
+def run_alerts(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[alerts.Alert]:
+    """What a finished run alerts: its own failure (the run's error, each failed step's), then
+    each check that failed in it. The sensors ask when the daemon sees a run end; `sentiment-run`
+    asks for each run it executes, since without the daemon nothing else would."""
+    failure = _events(instance, run.run_id, dg.DagsterEventType.RUN_FAILURE)
+    found = [_failed_run_alert(instance, run, failure[0])] if failure else []
+    return found + _failed_check_alerts(instance, run)
+
+
+def deliver(raised: list[alerts.Alert], warn: Callable[[str], None]) -> int:
+    """Each alert as a line in alerts.jsonl, then a POST to the webhook when one is set, unless
+    the file holds it already (the daemon's sensors and `sentiment-run` may both deliver a run's);
+    the POSTs share one deadline. How many were new."""
+    deadline = alerts.Deadline(settings.alert_webhook_timeout())
+    webhook = settings.alert_webhook()
+    new = 0
+    for alert in raised:
+        # The line first: it never waits on the POST.
+        if not alerts.append_alert(alert, settings.alerts_path()):
+            continue
+        new += 1
+        if webhook:
+            try:
+                alerts.post_alert(alert, webhook, deadline)
+            except alerts.AlertNotDelivered as err:
+                warn(f"alert for {_what(alert)} (also in alerts.jsonl) {err}")
+    return new
+
+
+def _failed_run_alert(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, failure: dg.DagsterEvent
+) -> alerts.Alert:
+    step_failures = _events(instance, run.run_id, dg.DagsterEventType.STEP_FAILURE)
+    return alerts.Alert(
+        time=_now(),
+        job=run.job_name,
+        run_id=run.run_id,
+        partition=run.tags.get("dagster/partition"),
+        assets=_planned_assets(instance, run.run_id),
+        error=alerts.bounded(failure.message or ""),
+        causes=[
+            alerts.StepError(step=event.step_key or "", error=alerts.bounded(_step_error(event)))
+            for event in step_failures[: alerts.MAX_CAUSES]
+        ],
+    )
+
+
+def _failed_check_alerts(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[alerts.Alert]:
+    found = []
+    for event in _events(instance, run.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = event.event_specific_data
         if evaluation.passed:
             continue
         asset = evaluation.asset_key.to_user_string()
@@ -62,30 +92,35 @@ def _alert_failed_checks(context: dg.RunStatusSensorContext, deadline: alerts.De
         severity = evaluation.severity.value
         where = f"{asset} [{partition}]" if partition else asset
         kind = "a warning" if severity == dg.AssetCheckSeverity.WARN.value else "a failure"
-        alert = alerts.Alert(
-            time=_now(),
-            job=run.job_name,
-            run_id=run.run_id,
-            partition=partition,
-            assets=[asset],
-            error=alerts.bounded(f"check {evaluation.check_name} on {where} ({kind}): {finding}"),
-            causes=[alerts.StepError(step=evaluation.check_name, error=alerts.bounded(finding))],
-            check=evaluation.check_name,
-            severity=severity,
+        found.append(
+            alerts.Alert(
+                time=_now(),
+                job=run.job_name,
+                run_id=run.run_id,
+                partition=partition,
+                assets=[asset],
+                error=alerts.bounded(
+                    f"check {evaluation.check_name} on {where} ({kind}): {finding}"
+                ),
+                causes=[
+                    alerts.StepError(step=evaluation.check_name, error=alerts.bounded(finding))
+                ],
+                check=evaluation.check_name,
+                severity=severity,
+            )
         )
-        _deliver(context, alert, f"check {evaluation.check_name} in run {run.run_id}", deadline)
+    return found
 
 
-def _deliver(
-    context: dg.RunStatusSensorContext, alert: alerts.Alert, what: str, deadline: alerts.Deadline
-) -> None:
-    alerts.append_alert(alert, settings.alerts_path())  # first: the line never waits on the POST
-    webhook = settings.alert_webhook()
-    if webhook:
-        try:
-            alerts.post_alert(alert, webhook, deadline)
-        except alerts.AlertNotDelivered as err:
-            context.log.warning(f"alert for {what} (also in alerts.jsonl) {err}")
+def _events(
+    instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType
+) -> list[dg.DagsterEvent]:
+    records = instance.get_records_for_run(run_id, of_type=kind, limit=1000).records
+    return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+
+
+def _what(alert: alerts.Alert) -> str:
+    return f"check {alert.check} in run {alert.run_id}" if alert.check else f"run {alert.run_id}"
 
 
 def _now() -> str:
@@ -107,7 +142,5 @@ def _step_error(event: dg.DagsterEvent) -> str:
 
 def _planned_assets(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """The assets a run set out to materialize (a run of a whole job has no explicit selection)."""
-    planned = instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=1000
-    ).records
-    return sorted({r.event_log_entry.dagster_event.asset_key.to_user_string() for r in planned})
+    planned = _events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    return sorted({event.asset_key.to_user_string() for event in planned if event.asset_key})

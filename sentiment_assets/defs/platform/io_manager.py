@@ -95,8 +95,9 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
                 f" and {len(skipped) - _NAMED} more" if len(skipped) > _NAMED else ""
             )
             context.log.warning(
-                f"{key.to_user_string()} was never stored for {len(skipped)} partition(s), "
-                f"skipped: {shown} (a drop whose reading failed stays a partition until "
+                f"{key.to_user_string()} is not stored for {len(skipped)} partition(s), "
+                f"skipped: {shown} (a drop whose ingestion is still queued or running counts "
+                "from the next run on; one whose reading failed stays a partition until "
                 "sentiment-platform remove-drop removes it)"
             )
         if not values:

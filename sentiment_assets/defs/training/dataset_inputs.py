@@ -34,6 +34,15 @@ def dataset_built_from(instance: dg.DagsterInstance) -> float:
     return run.start_time if run is not None and run.start_time else records[0].timestamp
 
 
+def dataset_left_undecided(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """The run that built the stored dataset, when it ended without success (cancelled or failed
+    after building it): no candidates or decision came from that dataset. None otherwise."""
+    records = instance.fetch_materializations(PADDED_DATASET, limit=1).records
+    run = instance.get_run_by_id(records[0].run_id) if records else None
+    ended_early = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
+    return run if run is not None and run.status in ended_early else None
+
+
 def newest_stems(instance: dg.DagsterInstance, drops: set[str] | None = None) -> float | None:
     """When a drop of `drops` (default: the drops now) was last stemmed; None before the first."""
     if drops is None:

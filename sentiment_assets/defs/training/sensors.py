@@ -10,6 +10,7 @@ from sentiment_assets.defs.platform.concurrency import runs_in_flight
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.dataset_inputs import (
     dataset_built_from,
+    dataset_left_undecided,
     newest_stems,
     unscored_since_built,
 )
@@ -17,6 +18,8 @@ from sentiment_assets.defs.training.jobs import train_and_promote
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
 
+# The tag Dagster puts on the runs a sensor requested, naming it.
+SENSOR_TAG = "dagster/sensor_name"
 # What a retraining for new data trains: production's family, and only if the dataset changed.
 NEW_DATA_TRAINING = {"candidates": NEW_DATA_CANDIDATES, "only_new_data": True}
 
@@ -38,19 +41,32 @@ def retrain_on_new_data(
     # never one too few). A drop stemmed but never scored (its ingestion run failed or was stopped
     # in between) holds the retraining until production has scored it. The run key is the newest
     # drop's time, so a failed retraining is not retried every tick; the next drop (or a person)
-    # starts the next one. The cursor holds the drops of the last evaluation, so the stored
-    # dataset is read only when one of them has gone.
+    # starts the next one. A run started by hand (or the schedule) that built the dataset and
+    # then failed or was cancelled took the new drops' retraining over: one retraining follows it
+    # (a review cancelled such a run, and production never learned the drop). The cursor holds
+    # the drops of the last evaluation, so the stored dataset is read only when one has gone.
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
     removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
     newest_drop = newest_stems(context.instance, drops)
     built_from = dataset_built_from(context.instance)
+    run_key = None
     if not removed:
         context.update_cursor(json.dumps(sorted(drops)))
         if newest_drop is None:
             return dg.SkipReason("no drop has been stemmed yet")
         if newest_drop <= built_from:
-            return dg.SkipReason("the dataset already includes every stemmed drop")
+            undecided = dataset_left_undecided(context.instance)
+            if undecided is None:
+                return dg.SkipReason("the dataset already includes every stemmed drop")
+            ended = f"run {undecided.run_id} built the dataset and ended {undecided.status.value}"
+            if undecided.tags.get(SENSOR_TAG) == retrain_on_new_data.name:
+                return dg.SkipReason(
+                    f"{ended}; a failed retraining is not retried: re-execute it, or the next "
+                    "drop starts the next one"
+                )
+            context.log.info(f"{ended}: no decision came from that dataset, so one retraining")
+            run_key = f"undecided-{undecided.run_id}"
     busy = runs_in_flight(context.instance)
     if busy:
         return dg.SkipReason(f"waiting for {busy} run(s) in flight")  # a removal waits too
@@ -63,7 +79,7 @@ def retrain_on_new_data(
     if removed:
         context.update_cursor(json.dumps(sorted(drops)))
         run_key = f"removed-{','.join(removed)}-{built_from:.6f}"
-    else:
+    elif run_key is None:
         run_key = f"new-data-{newest_drop:.6f}"
     return dg.RunRequest(
         run_key=run_key,
