@@ -26,9 +26,8 @@ if TYPE_CHECKING:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sentiment-platform", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "prepare", help="set up DAGSTER_HOME and the data folder, run nothing (no sample drops)"
-    )
+    setup = "set up DAGSTER_HOME and the data folder, run nothing (no sample drops)"
+    commands.add_parser("prepare", help=setup, description=setup)
     for name, what, port in (
         (
             "dev",
@@ -42,13 +41,14 @@ def main(argv: list[str] | None = None) -> int:
             settings.SERVE_PORT,
         ),
     ):
-        command = commands.add_parser(name, help=what)
-        command.add_argument("--port", type=_port, default=port)
+        command = commands.add_parser(name, help=what, description=what)
+        command.add_argument(
+            "--port", type=_port, default=port, help=f"on 127.0.0.1 (default {port})"
+        )
         if name == "dev":
             command.add_argument("--dg", action="store_true", help="run `dg dev` instead")
-    remove = commands.add_parser(
-        "remove-drop", help="delete a drop's partition and every stored value of it, for good"
-    )
+    removal = "delete a drop's partition and every stored value of it, for good"
+    remove = commands.add_parser("remove-drop", help=removal, description=removal)
     remove.add_argument("key", help="the drop's partition key (its file name without .csv)")
     args = parser.parse_args(argv)
     if args.command == "remove-drop":

@@ -85,7 +85,11 @@ class Skipped:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
+    try:
+        args = _arguments(argv)  # imports MLflow to check --model-uri: seconds for a Ctrl-C
+    except KeyboardInterrupt:
+        print("sentiment-predict: interrupted before anything was read or written", file=sys.stderr)
+        return Exit.INTERRUPTED
     logging.basicConfig(format="sentiment-predict: %(message)s", level=logging.WARNING)
     # urllib3 warns at each of MLflow's retries of an unreachable tracking server (7 lines before
     # the one that says so); what failed is said once, at the end (`_load_reporting`).
@@ -166,10 +170,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=CHUNK_ROWS,
         help=f"reviews of a file read and scored at a time (default {CHUNK_ROWS:,})",
     )
-    parser.add_argument("--model-uri", default=PRODUCTION_URI)
+    parser.add_argument(
+        "--model-uri",
+        default=PRODUCTION_URI,
+        help=f"the MLflow model to score with (default {PRODUCTION_URI}: the production alias)",
+    )
     args = parser.parse_args(argv)
-    if bool(args.texts) == bool(args.file):
+    if args.texts and args.file:
         parser.error("give review texts or --file, not both")
+    if not args.texts and not args.file:
+        parser.error("give review texts or --file (the model scores what it is given)")
     if args.chunk_size < 1:
         parser.error("--chunk-size must be at least 1")
     if args.output:

@@ -196,16 +196,35 @@ def test_a_broken_csv_is_named_and_exits_2(data_dir: Path, capsys) -> None:
     assert "bad.csv: missing required column" in capsys.readouterr().err
 
 
-def test_nothing_to_predict_is_a_usage_error() -> None:
+def test_nothing_to_predict_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2
+    # It said "not both" when nothing was given (a README review).
+    assert "error: give review texts or --file (the model" in capsys.readouterr().err
 
 
-def test_texts_and_a_file_together_are_a_usage_error(tmp_path: Path) -> None:
+def test_texts_and_a_file_together_are_a_usage_error(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["Lovely", "--file", str(tmp_path / "reviews.csv")])
     assert exit_.value.code == 2
+    assert "error: give review texts or --file, not both" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up imports MLflow to check --model-uri: a review's Ctrl-C there got 54 lines."""
+    from sentiment_assets.cli import predict
+
+    def interrupted(uri: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(predict, "_model_uri_problem", interrupted)
+    assert main(["Lovely"]) == Exit.INTERRUPTED
+    assert capsys.readouterr().err == (
+        "sentiment-predict: interrupted before anything was read or written\n"
+    )
 
 
 def test_texts_as_csv_are_keyed_by_their_text(tfidf_production, capsys) -> None:
