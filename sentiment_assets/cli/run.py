@@ -79,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
-    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, STEMMED_CORPUS, TRAINED_MODELS
+    from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
     from sentiment_assets.defs.ingestion.partitions import review_drops
     from sentiment_assets.defs.training.config import TrainingConfig
-    from sentiment_assets.defs.training.dataset_inputs import unscored_since_built
+    from sentiment_assets.defs.training.dataset_inputs import newest_stems, unscored_since_built
     from sentiment_assets.lib.production import moved_since_decided
 
     # A drop whose stemming or scoring failed on arrival is tried again by the refresh (its
@@ -92,8 +92,9 @@ def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) 
     overrides = {} if epochs is None else {"epochs": epochs}
     training = TrainingConfig(**overrides)
     drops = set(instance.get_dynamic_partitions(review_drops.name))
-    if not instance.get_materialized_partitions(STEMMED_CORPUS):
-        # Every drop failed (or none came): a training run would fail on an empty dataset.
+    if newest_stems(instance, drops) is None:
+        # Every drop failed (or none came; removed drops' stems stay in the event log, and do
+        # not count): a training run would fail on an empty dataset.
         console.step(
             "Nothing to train: no drop has been read yet; review CSV files go in "
             f"{settings.landing_dir()}"

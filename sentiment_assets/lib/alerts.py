@@ -81,25 +81,28 @@ def bounded(text: str) -> str:
 def append_alert(alert: Alert, path: Path) -> bool:
     """One JSON line per alert, in a file only its owner can read (alerts quote drops); False, and
     nothing written, when the file already holds an alert for the same run and finding: the
-    daemon's sensors and `sentiment-run` may both raise one for a run, at the same time."""
+    daemon's sensors and `sentiment-run` may both raise one for a run, at the same time.
+
+    The file is read line by line as bytes, and only the lines that name the run are parsed:
+    a line cut short by a full disk (inside a character, say: alerts quote reviews) is no alert
+    and stops none, and a file of many alerts costs one pass, not its size in memory."""
     settings.private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, settings.PRIVATE_FILE_MODE)
     os.fchmod(fd, settings.PRIVATE_FILE_MODE)  # also a file created before it was private
-    with os.fdopen(fd, "r+", encoding="utf-8") as f:
+    run = alert.run_id.encode()
+    with os.fdopen(fd, "r+b") as f:
         fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
-        written = f.read()
-        if any(_same_finding(alert, line) for line in written.splitlines()):
-            return False
-        # A last line cut short (a full disk) stays a line of its own, not the start of this one.
-        f.write(
-            ("\n" if written and not written.endswith("\n") else "")
-            + alert.model_dump_json()
-            + "\n"
-        )
+        last = b"\n"
+        for line in f:
+            last = line[-1:]
+            if run in line and _same_finding(alert, line):
+                return False
+        # A last line cut short stays a line of its own, not the start of this one.
+        f.write((b"" if last == b"\n" else b"\n") + alert.model_dump_json().encode() + b"\n")
     return True
 
 
-def _same_finding(alert: Alert, line: str) -> bool:
+def _same_finding(alert: Alert, line: bytes) -> bool:
     """Whether a line of the file is an alert for the same run, check, partition and assets."""
     try:
         other = Alert.model_validate_json(line)

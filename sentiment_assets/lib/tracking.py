@@ -242,38 +242,51 @@ class MlflowStore:
 
         MLflow's HTTP client sends a failed request again itself: a registration the server
         applied but whose reply was lost (or replaced by a gateway's 5xx) is then applied twice or
-        more. The extra versions of the run are deleted again, and all of them when the call
-        fails: only a version this returns is registered for the promotion."""
+        more. The extra versions are deleted again, and all of them when the call fails: those
+        of the same run registered for the same Dagster run (`DAGSTER_RUN_TAG` in `tags`) that
+        the alias does not name, so a concurrent decision's version is never touched."""
         import mlflow
 
         client = self.client()
         existing = self._versions_of_run(run_id)
         if existing:
-            version = existing[0]
+            version = str(existing[0].version)
             for key, value in (tags or {}).items():
                 client.set_model_version_tag(self.model_name, version, key, value)
             return version
         self.activate()
         try:
-            created = str(
-                mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version
-            )
+            created = str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
         except BaseException:
             with suppress(Exception):  # the store that failed may fail this too: left as it is
-                for version in self._versions_of_run(run_id):
-                    self.discard_version(version)
+                self._discard_duplicates(run_id, tags, keep=None)
             raise
-        for version in self._versions_of_run(run_id):
-            if version != created:
-                self.discard_version(version)
+        self._discard_duplicates(run_id, tags, keep=created)
         return created
 
-    def _versions_of_run(self, run_id: str) -> list[str]:
+    def _versions_of_run(self, run_id: str) -> list[ModelVersion]:
         """The registered versions of the run's model, oldest first."""
         found = self.client().search_model_versions(
             f"name = '{self.model_name}' and run_id = '{run_id}'"
         )
-        return [str(v.version) for v in sorted(found, key=lambda v: int(v.version))]
+        return sorted(found, key=lambda v: int(v.version))
+
+    def _discard_duplicates(
+        self, run_id: str, tags: Mapping[str, str] | None, keep: str | None
+    ) -> None:
+        """Delete the run's versions registered by retries of one registration (see
+        `register_version`), all but `keep`."""
+        registered_by = (tags or {}).get(DAGSTER_RUN_TAG)
+        if registered_by is None:
+            return
+        held = self.production_version()
+        for found in self._versions_of_run(run_id):
+            version = str(found.version)
+            if version == keep or found.tags.get(DAGSTER_RUN_TAG) != registered_by:
+                continue
+            if held is not None and str(held.version) == version:
+                continue
+            self.discard_version(version)
 
     def describe_version(self, version: str, description: str) -> None:
         """Set a version's description; the registered model gets its own (`DESCRIPTION`: what

@@ -486,3 +486,22 @@ def test_only_drops_stemmed_since_the_dataset_was_built_hold_retraining(
 
     assert unscored(instance, sorted(both), io_manager) == [first, second]
     assert unscored_since_built(instance, both, io_manager) == [second]
+
+
+def test_no_training_run_starts_while_no_drop_of_today_was_read(
+    data_dir: Path, instance, capfd
+) -> None:
+    """A removed drop's stems stay in the event log: they do not count as a drop read."""
+    from sentiment_assets.defs.ingestion.partitions import review_drops
+    from sentiment_assets_tests.support import ingest
+
+    write_sample_drops(data_dir / "landing", drops=1, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01"])
+    (data_dir / "landing" / "reviews_sample-01.csv").unlink()
+    instance.delete_dynamic_partition(review_drops.name, "reviews_sample-01")
+    (data_dir / "landing" / "bad.csv").write_bytes(b",Review Text,Recommended IND\n0,Ok,2\n")
+
+    assert run.main(["-v"]) == 1
+    assert "Nothing to train: no drop has been read yet" in capfd.readouterr().out
+    jobs = {r.job_name for r in instance.get_runs()}
+    assert jobs == {"ingest_drop"}  # no train_and_promote run

@@ -13,7 +13,14 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.sensors import retrain_on_new_data
 from sentiment_assets.lib.drop_plan import DropMemory
 from sentiment_assets.lib.drops import FILE_TAG, SHA256_TAG, file_sha256
-from sentiment_assets_tests.support import Ticks, definitions, ingest, retrain_sensor
+from sentiment_assets_tests.support import (
+    QUICK_TRAINING,
+    Ticks,
+    definitions,
+    ingest,
+    retrain_sensor,
+    train,
+)
 
 
 @pytest.fixture
@@ -155,9 +162,7 @@ def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir
     # A new drop retrains the candidate that can take production, not the full line-up.
     trained = request.run_config["ops"]["trained_models"]["config"]["candidates"]
     assert [c["name"] for c in trained] == ["tfidf-nb"]
-    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
-    )
+    assert train(instance, **QUICK_TRAINING).success  # the dataset, and a decision on it
     assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message
 
 
@@ -177,9 +182,7 @@ def test_the_retraining_sensor_reads_the_dataset_only_once_a_drop_has_gone(
 ):
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
-    definitions().resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
-    )
+    assert train(instance, **QUICK_TRAINING).success
     reads = []
     read = ArtifactIOManager.dataset_drops
     monkeypatch.setattr(
@@ -222,9 +225,6 @@ def test_a_retraining_that_built_the_dataset_and_failed_is_followed_by_one(data_
 
     by_hand = job.execute_in_process(instance=instance, run_config=broken, raise_on_error=False)
     assert not by_hand.success
-    assert instance.get_latest_materialization_event(dg.AssetKey("padded_dataset")).run_id == (
-        by_hand.run_id
-    )
     request = retrain_sensor(instance)
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == f"undecided-{by_hand.run_id}"
@@ -238,5 +238,39 @@ def test_a_retraining_that_built_the_dataset_and_failed_is_followed_by_one(data_
     assert not own.success
     skipped = retrain_sensor(instance)
     assert isinstance(skipped, dg.SkipReason)
-    assert f"run {own.run_id} built the dataset and ended FAILURE" in skipped.skip_message
+    assert f"no decision came from the dataset this sensor's run {own.run_id} built" in (
+        skipped.skip_message
+    )
     assert "a failed retraining is not retried" in skipped.skip_message
+
+
+def test_a_dataset_built_in_one_run_and_trained_in_another_is_retrained_until_decided(
+    data_dir, instance
+):
+    """sentiment-run builds the dataset in one run and trains in the next (a second read found
+    the sensor blind to a failure of the second); a decision made later settles it."""
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    job = definitions().resolve_job_def("train_and_promote")
+    built = job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    )
+    broken = {"ops": {"trained_models": {"config": {"candidates": [{"name": "x", "family": "?"}]}}}}
+    failed = job.execute_in_process(
+        instance=instance,
+        run_config=broken,
+        asset_selection=[dg.AssetKey("trained_models")],
+        raise_on_error=False,
+    )
+    assert built.success and not failed.success
+    request = retrain_sensor(instance)
+    assert isinstance(request, dg.RunRequest) and request.run_key == f"undecided-{built.run_id}"
+
+    quick = {"ops": {"trained_models": {"config": QUICK_TRAINING}}}
+    decided = job.execute_in_process(
+        instance=instance,
+        run_config=quick,
+        asset_selection=[dg.AssetKey("trained_models"), dg.AssetKey("production_model")],
+    )
+    assert decided.success
+    assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message

@@ -175,3 +175,14 @@ def test_an_alert_after_a_line_cut_short_is_a_line_of_its_own(tmp_path):
     assert append_alert(ALERT, path)
     lines = path.read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[1])["run_id"] == "abc"
+
+
+def test_a_line_cut_inside_a_character_stops_no_alert(tmp_path):
+    """Alerts quote reviews: a full disk can cut a line inside a UTF-8 character."""
+    path = tmp_path / "alerts.jsonl"
+    quoted = ALERT.model_copy(update={"error": "Très déçue, la robe était trop grande"})
+    line = quoted.model_dump_json().encode()
+    path.write_bytes(line[: line.index("è".encode()) + 1])  # the first of its two bytes
+    assert append_alert(ALERT, path)
+    assert not append_alert(ALERT, path)
+    assert json.loads(path.read_bytes().splitlines()[1])["run_id"] == "abc"

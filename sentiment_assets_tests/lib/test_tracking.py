@@ -10,6 +10,7 @@ from sentiment_assets.defs.platform.resources import MlflowTracking
 from sentiment_assets.lib import settings
 from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import (
+    DAGSTER_RUN_TAG,
     MONITORING_EXPERIMENT,
     PRODUCTION_URI,
     MlflowStore,
@@ -139,9 +140,43 @@ def test_a_registration_mlflow_applied_twice_leaves_one_version(
         return register(*args, **kwargs)
 
     monkeypatch.setattr(mlflow, "register_model", applied_twice)
-    version = store.register_version(model, run_id, {"promotion_pending": "true"})
+    version = store.register_version(model, run_id, {DAGSTER_RUN_TAG: "run-a"})
 
     assert _run_versions(store, run_id) == [version] == ["2"]
+
+
+def test_a_concurrent_decisions_version_of_the_same_run_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two decisions on the same candidates: one registered version 1 and moved the alias to it
+    while the other registered (a review's interleaving): the second's cleanup keeps it."""
+    import mlflow
+
+    store = _store(tmp_path)
+    model, run_id = log_constant(store, "shared")
+    register = mlflow.register_model
+
+    def another_decision_first(*args: object, **kwargs: object):
+        theirs = register(model, store.model_name, tags={DAGSTER_RUN_TAG: "run-b"})
+        store.set_production(str(theirs.version))
+        return register(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow, "register_model", another_decision_first)
+    # Its first search came before the other decision registered: nothing found.
+    searches = []
+    search = MlflowStore._versions_of_run
+
+    def first_finds_nothing(self: MlflowStore, run: str) -> list:
+        searches.append(run)
+        return [] if len(searches) == 1 else search(self, run)
+
+    monkeypatch.setattr(MlflowStore, "_versions_of_run", first_finds_nothing)
+    mine = store.register_version(model, run_id, {DAGSTER_RUN_TAG: "run-a"})
+    monkeypatch.undo()
+    assert len(searches) == 2  # the cleanup looked
+
+    assert _run_versions(store, run_id) == ["1", mine] == ["1", "2"]
+    assert str(store.production_version().version) == "1"
 
 
 def test_a_registration_that_fails_after_it_was_applied_leaves_no_version(
@@ -162,7 +197,7 @@ def test_a_registration_that_fails_after_it_was_applied_leaves_no_version(
 
     monkeypatch.setattr(mlflow, "register_model", applied_then_fails)
     with pytest.raises(MlflowException):
-        store.register_version(model, run_id)
+        store.register_version(model, run_id, {DAGSTER_RUN_TAG: "run-a"})
 
     assert _run_versions(store, run_id) == []
 

@@ -115,7 +115,7 @@ def _failed_check_alerts(instance: dg.DagsterInstance, run: dg.DagsterRun) -> li
 def _events(
     instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType
 ) -> list[dg.DagsterEvent]:
-    records = instance.get_records_for_run(run_id, of_type=kind, limit=1000).records
+    records = instance.get_records_for_run(run_id, of_type=kind).records  # all of them
     return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
 
 

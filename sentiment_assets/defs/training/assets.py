@@ -6,7 +6,6 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from sentiment_assets.defs.asset_keys import PRODUCTION_MODEL, TRAINED_MODELS
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
@@ -25,6 +24,7 @@ from sentiment_assets.defs.platform.resources import (
     store_failures,
 )
 from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfig
+from sentiment_assets.defs.training.dataset_inputs import decided_on_stored
 from sentiment_assets.lib import production
 from sentiment_assets.lib.monitoring import LiveQuality
 from sentiment_assets.lib.production import ProductionDecision
@@ -98,7 +98,7 @@ def trained_models(
     dataset and the training settings, so new settings count as a change."""
     from sentiment_assets.lib.training import train_candidates
 
-    if config.only_new_data and _decided_on_stored(context.instance):
+    if config.only_new_data and decided_on_stored(context.instance):
         stored = io_manager.stored_value(context.asset_key, None, TrainedModels)
         if stored is not None and stored.data_version == padded_dataset.fingerprint:
             context.log.info(
@@ -188,14 +188,6 @@ def production_model(
         data_version=dg.DataVersion(value_version(decision)),
         metadata=_decision_metadata(decision, best, store),
     )
-
-
-def _decided_on_stored(instance: dg.DagsterInstance) -> bool:
-    """Whether `production_model` decided on the stored candidates (a decision that failed, the
-    store locked or the alias moved meanwhile, is still to be made)."""
-    trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records
-    decided = instance.fetch_materializations(PRODUCTION_MODEL, limit=1).records
-    return bool(trained and decided) and decided[0].timestamp > trained[0].timestamp
 
 
 def _candidate_numbers(results: list[CandidateResult]) -> dict[str, float | int]:

@@ -12,13 +12,21 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from sentiment_assets.defs.asset_keys import LIVE_QUALITY, PADDED_DATASET, STEMMED_CORPUS
+from sentiment_assets.defs.asset_keys import (
+    LIVE_QUALITY,
+    PADDED_DATASET,
+    PRODUCTION_MODEL,
+    STEMMED_CORPUS,
+    TRAINED_MODELS,
+)
 from sentiment_assets.defs.ingestion.partitions import (
+    DATA_VERSION_TAG,
     content_stored_since,
     materializations,
     review_drops,
 )
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+from sentiment_assets.lib.training import TrainedModels
 
 # Stem records looked at a time: the newest is nearly always a drop that is still there.
 _PAGE = 100
@@ -27,20 +35,41 @@ _PAGE = 100
 def dataset_built_from(instance: dg.DagsterInstance) -> float:
     """The start of the run behind the latest dataset: it read every drop stemmed before then
     (0.0 before the first dataset)."""
-    records = instance.fetch_materializations(PADDED_DATASET, limit=1).records
-    if not records:
+    latest = _latest_dataset(instance)
+    if latest is None:
         return 0.0
-    run = instance.get_run_record_by_id(records[0].run_id)
-    return run.start_time if run is not None and run.start_time else records[0].timestamp
+    run = instance.get_run_record_by_id(latest.run_id)
+    return run.start_time if run is not None and run.start_time else latest.timestamp
 
 
-def dataset_left_undecided(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
-    """The run that built the stored dataset, when it ended without success (cancelled or failed
-    after building it): no candidates or decision came from that dataset. None otherwise."""
+def decided_on_stored(instance: dg.DagsterInstance) -> bool:
+    """Whether `production_model` decided on the stored candidates (a decision that failed, the
+    store locked or the alias moved meanwhile, is still to be made)."""
+    trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records
+    decided = instance.fetch_materializations(PRODUCTION_MODEL, limit=1).records
+    return bool(trained and decided) and decided[0].timestamp > trained[0].timestamp
+
+
+def undecided_dataset(
+    instance: dg.DagsterInstance, io_manager: ArtifactIOManager
+) -> dg.DagsterRun | None:
+    """The run that built the stored dataset, when production was not decided on candidates
+    trained on it (their training failed or was cancelled, in that run or a later one); None
+    when it was, or there is no dataset. A dataset built again to the fingerprint the decided
+    candidates were trained on counts as decided."""
+    latest = _latest_dataset(instance)
+    if latest is None:
+        return None
+    trained = io_manager.stored_value(TRAINED_MODELS, None, TrainedModels)
+    fingerprint = latest.asset_materialization.tags.get(DATA_VERSION_TAG)
+    if trained is not None and trained.data_version == fingerprint and decided_on_stored(instance):
+        return None
+    return instance.get_run_by_id(latest.run_id)
+
+
+def _latest_dataset(instance: dg.DagsterInstance) -> dg.EventLogRecord | None:
     records = instance.fetch_materializations(PADDED_DATASET, limit=1).records
-    run = instance.get_run_by_id(records[0].run_id) if records else None
-    ended_early = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
-    return run if run is not None and run.status in ended_early else None
+    return records[0] if records else None
 
 
 def newest_stems(instance: dg.DagsterInstance, drops: set[str] | None = None) -> float | None:

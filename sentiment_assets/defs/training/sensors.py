@@ -10,8 +10,8 @@ from sentiment_assets.defs.platform.concurrency import runs_in_flight
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.dataset_inputs import (
     dataset_built_from,
-    dataset_left_undecided,
     newest_stems,
+    undecided_dataset,
     unscored_since_built,
 )
 from sentiment_assets.defs.training.jobs import train_and_promote
@@ -41,10 +41,11 @@ def retrain_on_new_data(
     # never one too few). A drop stemmed but never scored (its ingestion run failed or was stopped
     # in between) holds the retraining until production has scored it. The run key is the newest
     # drop's time, so a failed retraining is not retried every tick; the next drop (or a person)
-    # starts the next one. A run started by hand (or the schedule) that built the dataset and
-    # then failed or was cancelled took the new drops' retraining over: one retraining follows it
-    # (a review cancelled such a run, and production never learned the drop). The cursor holds
-    # the drops of the last evaluation, so the stored dataset is read only when one has gone.
+    # starts the next one. A training started by hand (or the schedule, or sentiment-run) that
+    # built the dataset and then failed or was cancelled before a decision took the new drops'
+    # retraining over: one retraining of the sensor's follows it (a review cancelled such a run,
+    # and production never learned the drop). The cursor holds the drops of the last evaluation,
+    # so the stored dataset is read only when one has gone.
     drops = set(context.instance.get_dynamic_partitions(review_drops.name))
     earlier = set(json.loads(context.cursor)) if context.cursor else None
     removed = removed_drops(io_manager.dataset_drops(), drops) if earlier != drops else []
@@ -56,16 +57,16 @@ def retrain_on_new_data(
         if newest_drop is None:
             return dg.SkipReason("no drop has been stemmed yet")
         if newest_drop <= built_from:
-            undecided = dataset_left_undecided(context.instance)
+            undecided = undecided_dataset(context.instance, io_manager)
             if undecided is None:
                 return dg.SkipReason("the dataset already includes every stemmed drop")
-            ended = f"run {undecided.run_id} built the dataset and ended {undecided.status.value}"
-            if undecided.tags.get(SENSOR_TAG) == retrain_on_new_data.name:
+            # Still training, it is a run in flight (below): only an ended one can be undecided.
+            if undecided.is_finished and undecided.tags.get(SENSOR_TAG) == retrain_on_new_data.name:
                 return dg.SkipReason(
-                    f"{ended}; a failed retraining is not retried: re-execute it, or the next "
-                    "drop starts the next one"
+                    f"no decision came from the dataset this sensor's run {undecided.run_id} "
+                    "built: a failed retraining is not retried; re-execute it, or the next drop "
+                    "starts the next one"
                 )
-            context.log.info(f"{ended}: no decision came from that dataset, so one retraining")
             run_key = f"undecided-{undecided.run_id}"
     busy = runs_in_flight(context.instance)
     if busy:
