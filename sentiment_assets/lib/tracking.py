@@ -255,13 +255,16 @@ class MlflowStore:
                 client.set_model_version_tag(self.model_name, version, key, value)
             return version
         self.activate()
+        created = None
         try:
-            created = str(mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version)
-        except BaseException:
-            with suppress(Exception):  # the store that failed may fail this too: left as it is
-                self._discard_duplicates(run_id, tags, keep=None)
-            raise
-        self._discard_duplicates(run_id, tags, keep=created)
+            created = str(
+                mlflow.register_model(logged_model_uri, self.model_name, tags=tags).version
+            )
+        finally:
+            # A cleanup the store refuses leaves the extra versions pending, to
+            # `promotion.discard_abandoned` once their Dagster run has ended.
+            with suppress(Exception):
+                self._discard_duplicates(run_id, tags, keep=created)
         return created
 
     def _versions_of_run(self, run_id: str) -> list[ModelVersion]:

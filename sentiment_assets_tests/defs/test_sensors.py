@@ -274,3 +274,8 @@ def test_a_dataset_built_in_one_run_and_trained_in_another_is_retrained_until_de
     )
     assert decided.success
     assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message
+    # Built again to the same fingerprint (a backfill reading the drops again): still decided.
+    assert job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("padded_dataset")]
+    ).success
+    assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message

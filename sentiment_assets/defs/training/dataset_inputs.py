@@ -60,10 +60,15 @@ def undecided_dataset(
     latest = _latest_dataset(instance)
     if latest is None:
         return None
-    trained = io_manager.stored_value(TRAINED_MODELS, None, TrainedModels)
-    fingerprint = latest.asset_materialization.tags.get(DATA_VERSION_TAG)
-    if trained is not None and trained.data_version == fingerprint and decided_on_stored(instance):
-        return None
+    if decided_on_stored(instance):
+        trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records[0]
+        if trained.timestamp > latest.timestamp:
+            return None  # trained after it was built, so on it, and decided: every idle tick
+        # Built again since (a drop read again, unchanged): the stored value says on what.
+        stored = io_manager.stored_value(TRAINED_MODELS, None, TrainedModels)
+        fingerprint = latest.asset_materialization.tags.get(DATA_VERSION_TAG)
+        if stored is not None and stored.data_version == fingerprint:
+            return None
     return instance.get_run_by_id(latest.run_id)
 
 
