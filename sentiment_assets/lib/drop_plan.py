@@ -154,7 +154,8 @@ def plan_ingestion(
       The stored drops are read for such a file once, then only its drop while it stays unchanged.
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
-      is what the drop already holds.
+      is what the drop already holds. A file whose drop's partition was deleted while it stayed
+      is read again, as a new drop.
     - A file that cannot be read now (`last_byte`, `head` or `sha256` raise `OSError`) is
       skipped and tried again next tick; it never stops the others.
     - Every reason to skip a file (including `refused` entries from `scan_landing`) is logged
@@ -174,6 +175,11 @@ def plan_ingestion(
             memory.sent.pop(key, None)
             if key not in partitions:
                 del memory.owners[key]  # its partition was deleted: the key is free again
+        elif key not in partitions and key in memory.sent:
+            # Its partition was deleted (the UI's "delete partition") while its file stayed:
+            # a landed file is a drop, read again now, where it stayed unread without a word
+            # once older than the grace period (remove-drop takes a drop away for good).
+            del memory.sent[key]
     noted, memory.noted = memory.noted, {}
 
     unread: list[str] = []

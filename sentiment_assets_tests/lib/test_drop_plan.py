@@ -296,6 +296,23 @@ def test_a_deleted_partition_frees_its_key_for_another_name():
     assert _requested(landing.tick()) == [("r", " r.csv")]
 
 
+def test_a_partition_deleted_while_its_file_stays_is_read_again_at_once():
+    """The UI's "delete partition" with the file left landed: a review saw it read again 15
+    minutes later for a young file, and never for one older than the grace period."""
+    landing = Landing()
+    landing.write("r.csv", b"a\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.now_ns += 3600 * 10**9  # an hour on, far past the grace period
+    assert _requested(landing.tick()) == []
+    landing.partitions.discard("r")
+    del landing.stored["r"]  # the deleted partition holds nothing the sensor can see
+    plan = landing.tick()
+    assert _requested(plan) == [("r", "r.csv")] and plan.new_keys == ["r"]
+    landing.ingest(plan)
+    assert _requested(landing.tick()) == []
+
+
 def test_a_backlog_is_planned_a_bounded_number_per_tick():
     landing = Landing()
     landing.max_requests = 2
