@@ -282,14 +282,17 @@ class MlflowStore:
         registered_by = (tags or {}).get(DAGSTER_RUN_TAG)
         if registered_by is None:
             return
+        extra = [
+            str(found.version)
+            for found in self._versions_of_run(run_id)
+            if str(found.version) != keep and found.tags.get(DAGSTER_RUN_TAG) == registered_by
+        ]
+        if not extra:
+            return  # the usual case: no alias read
         held = self.production_version()
-        for found in self._versions_of_run(run_id):
-            version = str(found.version)
-            if version == keep or found.tags.get(DAGSTER_RUN_TAG) != registered_by:
-                continue
-            if held is not None and str(held.version) == version:
-                continue
-            self.discard_version(version)
+        for version in extra:
+            if held is None or str(held.version) != version:
+                self.discard_version(version)
 
     def describe_version(self, version: str, description: str) -> None:
         """Set a version's description; the registered model gets its own (`DESCRIPTION`: what

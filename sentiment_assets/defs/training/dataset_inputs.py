@@ -35,7 +35,7 @@ _PAGE = 100
 def dataset_built_from(instance: dg.DagsterInstance) -> float:
     """The start of the run behind the latest dataset: it read every drop stemmed before then
     (0.0 before the first dataset)."""
-    latest = _latest_dataset(instance)
+    latest = _latest(instance, PADDED_DATASET)
     if latest is None:
         return 0.0
     run = instance.get_run_record_by_id(latest.run_id)
@@ -45,9 +45,7 @@ def dataset_built_from(instance: dg.DagsterInstance) -> float:
 def decided_on_stored(instance: dg.DagsterInstance) -> bool:
     """Whether `production_model` decided on the stored candidates (a decision that failed, the
     store locked or the alias moved meanwhile, is still to be made)."""
-    trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records
-    decided = instance.fetch_materializations(PRODUCTION_MODEL, limit=1).records
-    return bool(trained and decided) and decided[0].timestamp > trained[0].timestamp
+    return _decided_after(instance, _latest(instance, TRAINED_MODELS))
 
 
 def undecided_dataset(
@@ -57,11 +55,11 @@ def undecided_dataset(
     trained on it (their training failed or was cancelled, in that run or a later one); None
     when it was, or there is no dataset. A dataset built again to the fingerprint the decided
     candidates were trained on counts as decided."""
-    latest = _latest_dataset(instance)
+    latest = _latest(instance, PADDED_DATASET)
     if latest is None:
         return None
-    if decided_on_stored(instance):
-        trained = instance.fetch_materializations(TRAINED_MODELS, limit=1).records[0]
+    trained = _latest(instance, TRAINED_MODELS)
+    if trained is not None and _decided_after(instance, trained):
         if trained.timestamp > latest.timestamp:
             return None  # trained after it was built, so on it, and decided: every idle tick
         # Built again since (a drop read again, unchanged): the stored value says on what.
@@ -72,8 +70,14 @@ def undecided_dataset(
     return instance.get_run_by_id(latest.run_id)
 
 
-def _latest_dataset(instance: dg.DagsterInstance) -> dg.EventLogRecord | None:
-    records = instance.fetch_materializations(PADDED_DATASET, limit=1).records
+def _decided_after(instance: dg.DagsterInstance, trained: dg.EventLogRecord | None) -> bool:
+    """Whether `production_model` was materialized after the candidates of `trained`."""
+    decided = _latest(instance, PRODUCTION_MODEL)
+    return trained is not None and decided is not None and decided.timestamp > trained.timestamp
+
+
+def _latest(instance: dg.DagsterInstance, asset: dg.AssetKey) -> dg.EventLogRecord | None:
+    records = instance.fetch_materializations(asset, limit=1).records
     return records[0] if records else None
 
 
