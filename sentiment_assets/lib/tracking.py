@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,7 @@ class MlflowStore:
         from mlflow.exceptions import MlflowException
 
         with self._store_lock():
+            self._create_sqlite_store()
             client = self.client()
             experiment = client.get_experiment_by_name(self.experiment_name)
             if experiment is None:
@@ -105,17 +107,36 @@ class MlflowStore:
             )
         return experiment.experiment_id
 
+    def _create_sqlite_store(self) -> None:
+        """A SQLite store that does not exist yet, created with MLflow's Default experiment (0)
+        beside the others' artifacts: created by a client, its artifacts would go to `mlruns/0` in
+        whatever folder the first process ran in, where a notebook logging to this store without
+        choosing an experiment would then write. A store that exists is left as it is."""
+        artifacts = settings.artifacts_dir(self.uri)
+        if artifacts is None or not self._never_created():
+            return
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        SqlAlchemyStore(self.uri, str(artifacts)).engine.dispose()
+
     @contextmanager
     def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Run]:
         """An MLflow run for the block: FINISHED when it completes, FAILED when it raises an error,
-        KILLED when it is interrupted (Ctrl-C, a terminated Dagster run)."""
+        KILLED when it is interrupted (Ctrl-C, a terminated Dagster run). Tagged with the git
+        commit of this code when it runs from a checkout, as MLflow tags a script's runs."""
         import mlflow
+        from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 
         self.activate()
+        commit = source_commit()
         run = mlflow.start_run(
             experiment_id=self.experiment_id(),
             run_name=run_name,
-            tags={"developer": self.developer, **tags},
+            tags={
+                "developer": self.developer,
+                **({MLFLOW_GIT_COMMIT: commit} if commit else {}),
+                **tags,
+            },
         )
         try:
             yield run
@@ -204,12 +225,19 @@ class MlflowStore:
         return replace(self, experiment_name=MONITORING_EXPERIMENT)
 
     def log_live_quality(
-        self, quality: LiveQuality, version: ModelVersion, tags: dict[str, str]
+        self,
+        quality: LiveQuality,
+        version: ModelVersion,
+        tags: dict[str, str],
+        source_file: str | None = None,
     ) -> tuple[str, str]:
         """A FINISHED run in the monitoring experiment with the drop's figures, tagged with the
         drop and the production version; a live record's `live_*` figures are also linked to that
         version's logged model (its page in the MLflow UI lists them beside its training
-        metrics, which the other figures' names would collide with). The experiment and run ids."""
+        metrics, which the other figures' names would collide with). The drop is the run's
+        evaluation dataset (its file as the source, the file's sha256 as the digest), and the
+        linked figures name it: a version that scored several drops has one `live_roc_auc` per
+        drop on its model's page, each with its dataset. The experiment and run ids."""
         import mlflow
 
         from sentiment_assets.lib.model_loading import logged_model_id
@@ -227,10 +255,13 @@ class MlflowStore:
         }
         figures = live_figures(quality)
         linked = {k: v for k, v in figures.items() if quality.live and k.startswith("live_")}
+        drop = drop_dataset(quality.drop, quality.content, source_file)
         with monitoring.start_run(f"live-{quality.drop}", run_tags) as run:
+            if drop is not None:
+                mlflow.log_input(drop, context="evaluation")
             mlflow.log_metrics({k: v for k, v in figures.items() if k not in linked})
             if linked:
-                mlflow.log_metrics(linked, model_id=logged_model_id(version))
+                mlflow.log_metrics(linked, model_id=logged_model_id(version), dataset=drop)
             mlflow.log_dict(quality.model_dump(mode="json"), "live_quality.json")
         return run.info.experiment_id, run.info.run_id
 
@@ -517,3 +548,42 @@ class MlflowStore:
         db.parent.mkdir(parents=True, exist_ok=True)
         with locked(db.with_suffix(".lock")):
             yield
+
+
+# A dataset's digest in MLflow's store: at most 36 characters (PostgreSQL enforces it).
+DIGEST_LENGTH = 16
+
+
+def drop_dataset(drop: str, sha256: str | None, source_file: str | None) -> Any:
+    """A drop as an MLflow dataset of metadata only: named by its partition key, its digest the
+    start of the sha256 of the file read (Dagster's data version of its raw_reviews), its source
+    the file; None when either is unknown (a record made before records named its content)."""
+    if sha256 is None or source_file is None:
+        return None
+    import warnings
+
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    from mlflow.exceptions import MlflowException
+
+    with warnings.catch_warnings():
+        # MLflow registers two local-file sources and says it picked one.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            source = resolve_dataset_source(source_file)
+        except MlflowException:  # a name MLflow knows no source for: the record goes without
+            return None
+    return MetaDataset(source, name=drop, digest=sha256[:DIGEST_LENGTH])
+
+
+@cache
+def source_commit() -> str | None:
+    """The git commit this package was loaded from, when it runs from a checkout (an editable
+    install); None elsewhere, without importing GitPython (an image has no repository)."""
+    here = Path(__file__).resolve()
+    if not any((folder / ".git").exists() for folder in here.parents):
+        return None
+    from mlflow.utils.git_utils import get_git_commit
+
+    return get_git_commit(str(here))

@@ -168,16 +168,24 @@ def train_candidate(
         )
         # The dataset as an MLflow input (the UI's Dataset column), under its fingerprint: the
         # padded_dataset data version Dagster shows.
-        mlflow.log_input(_mlflow_dataset(dataset), context="training")
+        inputs = _mlflow_dataset(dataset)
+        mlflow.log_input(inputs, context="training")
         fitted = fit_candidate(dataset, planned, on_epoch=log_epoch)
         report, threshold = fitted.report, fitted.threshold
+        if report.history and report.best_epoch < report.epochs_trained:
+            # The weights kept are the best epoch's: its figures again one step after the last,
+            # so that each history's latest value (what the runs table shows and sorts by) is the
+            # kept model's, as MLflow's Keras autologging does after early stopping.
+            best = report.best_epoch - 1
+            mlflow.log_metrics(
+                {key: values[best] for key, values in report.history.items() if len(values) > best},
+                step=report.epochs_trained + 1,
+            )
         seconds = fitted.fit_seconds + (fitted.refit_seconds or 0.0)
         scores = {
             "validation": fitted.validation,
             "test": classification_metrics(*score_split(candidate, dataset, "test"), threshold),
         }
-        for split, metrics in scores.items():
-            mlflow.log_metrics({f"{split}_{k}": v for k, v in metrics.as_dict().items()})
         # Epoch counts only for families that train in epochs: a one-shot fit has none to show.
         epoch_counts = (
             {"epochs_trained": report.epochs_trained, "best_epoch": report.best_epoch}
@@ -197,6 +205,14 @@ def train_candidate(
             curves = training_curves_png(report.history, f"{candidate.name}: training curves")
             mlflow.log_image(_image(curves), "training_curves.png")
         info = store.log_model(Predictor(candidate, threshold))
+        for split, metrics in scores.items():
+            # The logged model's, named by the dataset they were measured on (its page in the
+            # MLflow UI shows the dataset beside each); the run's figures too.
+            mlflow.log_metrics(
+                {f"{split}_{k}": v for k, v in metrics.as_dict().items()},
+                model_id=info.model_id,
+                dataset=inputs,
+            )
     result = CandidateResult(
         name=candidate.name,
         family=candidate.family,

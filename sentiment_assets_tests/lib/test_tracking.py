@@ -1,6 +1,7 @@
 """The MLflow store ends every run it starts, stores never mix, the experiment is created once
 however many create it, and only a registry that says so has no production model."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,36 @@ def test_artifacts_live_beside_the_sqlite_store(tmp_path: Path) -> None:
     store = _store(tmp_path / "store")
     experiment = MlflowClient(store.uri).get_experiment(store.experiment_id())
     assert Path(experiment.artifact_location) == tmp_path / "store" / "artifacts"
+
+
+def test_the_default_experiment_keeps_its_artifacts_beside_the_store_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook logging to the store without choosing an experiment writes beside the store,
+    not into whatever folder the process that created the store ran in."""
+    monkeypatch.chdir(tmp_path)
+    store = _store(tmp_path / "store")
+    store.experiment_id()
+    default = MlflowClient(store.uri).get_experiment("0")
+    assert Path(default.artifact_location) == tmp_path / "store" / "artifacts" / "0"
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_runs_name_the_git_commit_of_the_code_they_ran(shared: MlflowStore) -> None:
+    import subprocess
+
+    import sentiment_assets
+
+    checkout = Path(sentiment_assets.__file__).parent
+    head = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        pytest.skip("the package does not run from a git checkout here")
+    with shared.start_run("commit", {}) as run:
+        pass
+    tags = MlflowClient(shared.uri).get_run(run.info.run_id).data.tags
+    assert tags["mlflow.source.git.commit"] == head.stdout.strip()
 
 
 def test_two_stores_never_see_each_others_runs(tmp_path: Path) -> None:
@@ -302,10 +333,10 @@ def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     version = shared.client().get_model_version(
         shared.model_name, shared.register_version(logged, run_id)
     )
-    quality = builders.quality().model_copy(update={"drop": "reviews_x"})
+    quality = builders.quality().model_copy(update={"drop": "reviews_x", "content": "ab" * 32})
 
     experiment_id, monitoring_run = shared.log_live_quality(
-        quality, version, {"dagster_run_id": "r"}
+        quality, version, {"dagster_run_id": "r"}, "/landing/reviews_x.csv"
     )
 
     client = shared.client()
@@ -329,6 +360,14 @@ def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     assert client.get_run(learned_run).data.metrics["live_roc_auc"] == pytest.approx(
         quality.metrics.roc_auc
     )
+    # The drop is the run's evaluation dataset, and the linked figures name it.
+    [drop] = run.inputs.dataset_inputs
+    assert (drop.dataset.name, drop.dataset.digest) == ("reviews_x", quality.content[:16])
+    assert json.loads(drop.dataset.source) == {"uri": "/landing/reviews_x.csv"}
+    assert [t.value for t in drop.tags if t.key == "mlflow.data.context"] == ["evaluation"]
+    assert {(m.dataset_name, m.dataset_digest) for m in linked} == {
+        ("reviews_x", quality.content[:16])
+    }
 
 
 def test_a_registered_model_without_the_alias_means_no_production_model_yet(

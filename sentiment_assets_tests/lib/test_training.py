@@ -121,6 +121,49 @@ def test_two_candidates_of_one_name_are_refused_before_either_trains(sample_data
         train_candidates(sample_dataset, twins, store=None, tags={})  # the store is never reached
 
 
+def test_after_early_stopping_each_epoch_figure_ends_on_the_kept_epoch(
+    sample_dataset, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runs table shows (and sorts by) each metric's latest value: after early stopping
+    restored the best epoch's weights, that is the best epoch's, logged one step after the last,
+    as MLflow's Keras autologging does; the steps before are the epochs as they ran."""
+    from sentiment_assets.lib import training
+    from sentiment_assets.lib.tracking import MlflowStore
+    from sentiment_assets.model.candidates import FitReport
+
+    history = {"val_loss": [0.5, 0.3, 0.4, 0.45], "loss": [0.6, 0.4, 0.3, 0.2]}
+
+    def early_stopped(dataset, planned, on_epoch=None):
+        fitted = fit_candidate(dataset, planned)
+        for epoch in range(4):
+            on_epoch(epoch, {key: values[epoch] for key, values in history.items()})
+        report = FitReport(history=history, epochs_trained=4, best_epoch=2)
+        return replace(fitted, report=report)
+
+    monkeypatch.setattr(training, "fit_candidate", early_stopped)
+    store = MlflowStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result, _ = training.train_candidate(
+        sample_dataset, plan(make_candidate("tfidf-logreg", "stopped")), store, tags={}
+    )
+
+    client = store.client()
+    for key, values in history.items():
+        steps = [(m.step, m.value) for m in client.get_metric_history(result.run_id, key)]
+        assert sorted(steps) == [*zip(range(1, 5), values, strict=True), (5, values[1])]
+        assert client.get_run(result.run_id).data.metrics[key] == values[1]
+    # The split figures name the dataset they were measured on, on the logged model's page too.
+    model = client.get_logged_model(result.model_uri.removeprefix("models:/"))
+    named = {m.key: (m.dataset_name, m.dataset_digest) for m in model.metrics}
+    assert (
+        named["test_roc_auc"]
+        == named["validation_roc_auc"]
+        == (
+            "padded_dataset",
+            sample_dataset.fingerprint,
+        )
+    )
+
+
 @pytest.mark.slow  # trains a Keras network until its first epoch, then one candidate more
 def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
     sample_dataset, tmp_path

@@ -134,7 +134,9 @@ def score_drop(
                     f"{quality.production_version}); scored again now: {measured.status()}"
                 )
             elif version is not None:
-                logged = store.log_live_quality(quality, version, run_tags(context, LIVE))
+                logged = store.log_live_quality(
+                    quality, version, run_tags(context, LIVE), content and content.file
+                )
     if PREDICTIONS in wanted:
         if scoring is None:
             context.log.warning(f"{drop}: no production model yet, so no predictions to store")
