@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, what, port in (
         (
             "dev",
-            "the Dagster UI and daemon (`dagster dev`; --dg for `dg dev`)",
+            "the Dagster UI and daemon (`dg dev`; --dagster-dev for `dagster dev`)",
             settings.DAGSTER_UI_PORT,
         ),
         ("mlflow-ui", "the MLflow UI on the tracking store", settings.MLFLOW_UI_PORT),
@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             "--port", type=_port, default=port, help=f"on 127.0.0.1 (default {port})"
         )
         if name == "dev":
-            command.add_argument("--dg", action="store_true", help="run `dg dev` instead")
+            command.add_argument(
+                "--dagster-dev",
+                action="store_true",
+                help="run `dagster dev` instead (Dagster 1.13 marks it superseded by `dg dev`)",
+            )
     removal = "delete a drop's partition and every stored value of it, for good"
     remove = commands.add_parser("remove-drop", help=removal, description=removal)
     remove.add_argument("key", help="the drop's partition key (its file name without .csv)")
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     # CSRF protection (a page in the same browser could launch runs).
     loopback = ["--host", "127.0.0.1", "--port", str(args.port)]
     if args.command == "dev":
-        tool = "dg" if args.dg else "dagster"
+        tool = "dagster" if args.dagster_dev else "dg"
         command = [str(bin_dir / tool), "dev", "-h", "127.0.0.1", "-p", str(args.port)]
     elif args.command == "mlflow-ui":
         command = [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", uri, *loopback]
@@ -287,8 +291,8 @@ def remove_drop(key: str) -> int:
                 file=sys.stderr,
             )
             return 2
-        for dead in fail_dead_runs(instance):
-            print(f"Run {dead} was left in progress by a process that is gone: failed")
+        for dead, why in fail_dead_runs(instance):
+            print(f"Run {dead} was {why}: failed")
         if busy := runs_in_flight(instance):
             print(
                 f"{busy} run(s) queued or in progress could read or write drop {key!r}: run this "

@@ -17,6 +17,7 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.config import TrainingConfig
 from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import read_value
+from sentiment_assets_tests.processes import free_port
 from sentiment_assets_tests.support import (
     QUICK_TRAINING,
     definitions,
@@ -194,6 +195,24 @@ def test_serve_without_a_production_model_says_so_and_sets_nothing_up(
     assert list((data_dir / "landing").iterdir()) == []
 
 
+@pytest.mark.parametrize(("flags", "tool"), [([], "dg"), (["--dagster-dev"], "dagster")])
+def test_dev_starts_dg_dev_on_the_platforms_instance(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], tool: str
+) -> None:
+    """`dg dev` by default, as Dagster 1.13 would have it (`dagster dev` warns it is superseded)."""
+    import sys
+
+    started: list[tuple[str, list[str], dict[str, str]]] = []
+    monkeypatch.setattr("os.execve", lambda *args: started.append(args))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # main sets it; put back afterwards
+    port = free_port()
+    assert main(["dev", "--port", str(port), *flags]) == 0
+    [(program, argv, env)] = started
+    assert program == str(Path(sys.executable).parent / tool)
+    assert argv[1:] == ["dev", "-h", "127.0.0.1", "-p", str(port)]
+    assert env["DAGSTER_HOME"] == str(data_dir / "dagster_home")
+
+
 def test_remove_drop_is_refused_while_sentiment_run_works(
     two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -210,6 +229,7 @@ def test_remove_drop_is_refused_while_sentiment_run_works(
 
 def test_prepare_waits_while_another_process_sets_the_instance_up(data_dir: Path) -> None:
     # Two processes migrating a fresh SQLite instance at once can leave it with two schema heads.
+    import os
     import subprocess
     import sys
     import time
@@ -222,6 +242,8 @@ def test_prepare_waits_while_another_process_sets_the_instance_up(data_dir: Path
         child = subprocess.Popen(
             [str(Path(sys.executable).with_name("sentiment-platform")), "prepare"],
             stdout=subprocess.DEVNULL,
+            # Not a DAGSTER_HOME an earlier test of this worker left set: it would prepare that.
+            env={**os.environ, "DAGSTER_HOME": str(home)},
         )
         deadline = time.monotonic() + 60
         while f"-> FLOCK  ADVISORY  WRITE {child.pid} " not in Path("/proc/locks").read_text():

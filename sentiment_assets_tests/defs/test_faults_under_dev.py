@@ -1,4 +1,4 @@
-"""Faults while `dagster dev` runs the line by itself: a training run killed with its process is
+"""Faults while `dg dev` runs the line by itself: a training run killed with its process is
 failed by run monitoring, which frees the MLflow pool, and a webhook that holds its alert open
 does not keep the next drop from being read and retrained on."""
 

@@ -1,4 +1,4 @@
-"""Under `dagster dev`, a new drop is scored by the production model before the retraining that
+"""Under `dg dev`, a new drop is scored by the production model before the retraining that
 includes it: the order is read back from the event log of the instance the daemon ran."""
 
 import shutil

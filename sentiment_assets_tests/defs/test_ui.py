@@ -1,4 +1,4 @@
-"""The project as a person meets it: `dagster dev` on the real drops, the daemon's sensors doing the
+"""The project as a person meets it: `dg dev` on the real drops, the daemon's sensors doing the
 work by themselves, results read back through the GraphQL API and seen in a headless Chromium."""
 
 import os
@@ -156,7 +156,7 @@ def failures(dagster: DagsterDev, runs: list[dict[str, Any]]) -> str:
             if e["__typename"] in {"ExecutionStepFailureEvent", "RunFailureEvent"}
         ]
         lines.append(f"{run['jobName']} {run['runId']} {run['status']}: {messages}")
-    return "\n".join(lines) + f"\n--- dagster dev log ---\n{dagster.log_tail()}"
+    return "\n".join(lines) + f"\n--- dg dev log ---\n{dagster.log_tail()}"
 
 
 def tag(run: dict[str, Any], key: str) -> str | None:

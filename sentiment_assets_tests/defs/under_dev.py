@@ -1,4 +1,4 @@
-"""`dagster dev` for tests that watch the line run by itself: the server in a process group of its
+"""`dg dev` for tests that watch the line run by itself: the server in a process group of its
 own, its GraphQL API, and what its daemon has trained so far."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ TRAINING_SECONDS = 600
 
 
 class DagsterDev:
-    """A running `dagster dev`: its GraphQL API and the log it writes."""
+    """A running `dg dev`: its GraphQL API and the log it writes."""
 
     def __init__(self, url: str, log: Path, process: subprocess.Popen) -> None:
         self.url, self.log, self.process = url, log, process
@@ -49,19 +49,19 @@ class DagsterDev:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(
-                    f"dagster dev exited ({self.process.returncode}) while waiting for "
-                    f"{what}\n--- dagster dev log ---\n{self.log_tail()}"
+                    f"dg dev exited ({self.process.returncode}) while waiting for "
+                    f"{what}\n--- dg dev log ---\n{self.log_tail()}"
                 )
             result = found()
             if result is not None:
                 return result
             time.sleep(2)
-        pytest.fail(f"no {what} within {timeout:.0f} s\n--- dagster dev log ---\n{self.log_tail()}")
+        pytest.fail(f"no {what} within {timeout:.0f} s\n--- dg dev log ---\n{self.log_tail()}")
 
 
 @contextmanager
 def dagster_dev(log: Path) -> Iterator[DagsterDev]:
-    """`dagster dev` (webserver, daemon, code server) in a process group of its own, on a free
+    """`dg dev` (webserver, daemon, code server) in a process group of its own, on a free
     port, with the current environment; the whole group is stopped afterwards."""
     venv_bin = Path(sys.executable).parent
     port = free_port()
@@ -70,8 +70,8 @@ def dagster_dev(log: Path) -> Iterator[DagsterDev]:
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    command = [str(venv_bin / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
-    command += ["-m", "sentiment_assets.definitions"]
+    # `dg dev`, as `make dev` runs it: the definitions from [tool.dg] in pyproject.toml.
+    command = [str(venv_bin / "dg"), "dev", "-h", "127.0.0.1", "-p", str(port)]
     process = start_group(command, log, env=env, cwd=REPO)
     dagster = DagsterDev(f"http://127.0.0.1:{port}", log, process)
     try:
