@@ -29,6 +29,7 @@ from sentiment_assets.lib import settings
 if TYPE_CHECKING:
     import dagster as dg
     from dagster import EventLogEntry
+    from dagster_shared.error import SerializableErrorInfo
 
     from sentiment_assets.lib.production import ProductionDecision
     from sentiment_assets.lib.training import CandidateResult, TrainedModels
@@ -137,7 +138,7 @@ class RunConsole:
         elif event.is_step_failure:
             data = event.step_failure_data
             why = data.user_failure_data.description if data.user_failure_data else None
-            why = why or (data.error.message.strip().splitlines()[-1] if data.error else "failed")
+            why = why or (_raised(data.error) if data.error else "failed")
             self.problem(f"  ✗ {event.step_key} failed: {why}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             check = event.asset_check_evaluation_data
@@ -285,3 +286,15 @@ def _output_to(path: Path) -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in saved:
             os.close(fd)
+
+
+# Dagster's errors that wrap what a step raised: their message names the step, not the problem.
+_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
+
+
+def _raised(error: SerializableErrorInfo) -> str:
+    """What a step raised, in one line: the exception Dagster wrapped (`numpy...ArrayMemoryError:
+    Unable to allocate 53.0 GiB ...`), not the wrapper's `Error occurred while executing op`."""
+    while error.cls_name in _WRAPPERS and error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1]

@@ -9,7 +9,11 @@ training job: on unchanged data, code and settings it trains nothing and writes 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -37,6 +41,66 @@ class StoreBusy(RuntimeError):
     """Another run writes the SQLite MLflow store, which must not see two writers."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached `sentiment-run`: it stops after the run in progress."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Interrupts:
+    """The interrupts (SIGINT, SIGTERM) this process received, whoever handled them.
+
+    Dagster's in-process execution takes SIGINT (and SIGTERM) over while a run executes: it turns
+    one into the failure of the step in progress, retries it when the step has a retry policy, or
+    drops it between steps, and the run ends as if nothing had been asked. A wakeup file
+    descriptor sees every signal whatever its Python handler, so `sentiment-run` can stop after
+    that run rather than go on to train and promote (`check`)."""
+
+    _WATCHED = frozenset({signal.SIGINT, signal.SIGTERM})
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._fds: tuple[int, int] | None = None
+
+    @contextmanager
+    def watching(self) -> Iterator[Interrupts]:
+        self.received = None
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        # SIGTERM as Ctrl-C (Dagster does the same while a run executes), not an exit on the spot
+        # that leaves a run NOT_STARTED and says nothing.
+        previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        self._fds = (read, write)
+        try:
+            yield self
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            signal.signal(signal.SIGTERM, previous_term)
+            os.close(read)
+            os.close(write)
+            self._fds = None
+
+    def poll(self) -> int | None:
+        """The first of SIGINT and SIGTERM that came since watching began, if any."""
+        if self._fds is not None and self.received is None:
+            with suppress(BlockingIOError):
+                while data := os.read(self._fds[0], 64):
+                    self.received = next((n for n in data if n in self._WATCHED), self.received)
+        return self.received
+
+    def check(self) -> None:
+        """Raise `Interrupted` if SIGINT or SIGTERM came since watching began."""
+        if (signum := self.poll()) is not None:
+            raise Interrupted(signum)
+
+
+_interrupts = Interrupts()
+
+
 class InstanceFailed(RuntimeError):
     """The Dagster instance's storage failed (a full disk, say) outside any step."""
 
@@ -61,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import dagster as dg
 
-    with working_alone() as alone, dg.DagsterInstance.get() as instance:
+    with (
+        _interrupts.watching(),
+        working_alone() as alone,
+        dg.DagsterInstance.get() as instance,
+    ):
         if not alone:
             console.problem(
                 "Not ingesting or training: " + ANOTHER_AT_WORK.format(home=settings.dagster_home())
@@ -76,6 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         except (StoreBusy, InstanceFailed, MlflowStoreError) as refused:
             console.problem(str(refused))
             return 1
+        except (Interrupted, KeyboardInterrupt):
+            signum = _interrupts.poll() or signal.SIGINT
+            console.problem(
+                f"sentiment-run: interrupted ({signal.Signals(signum).name}); stopped before "
+                "anything more was started: what the runs before stored is kept, and the run in "
+                "progress, if any, was marked failed; run sentiment-run again to go on"
+            )
+            return 128 + signum
 
 
 def _run(instance: dg.DagsterInstance, console: RunConsole, epochs: int | None) -> int:
@@ -357,11 +433,20 @@ def _execute(
     _refuse_while_store_busy(instance, console)
     from sqlalchemy.exc import DatabaseError
 
+    _interrupts.check()
+    run_id = None
     try:
         with console.job(instance, title) as run_id:
             result = _job(job).execute_in_process(
                 instance=instance, raise_on_error=False, run_id=run_id, **kwargs
             )
+        _interrupts.check()  # one Dagster took as a step's failure, a retry, or dropped
+    except (KeyboardInterrupt, Interrupted):
+        # Not alerted: a stop asked for. A run left unfinished (interrupted before it started,
+        # or outside Dagster's handling) is marked failed now rather than by a later run.
+        if run_id is not None:
+            _fail_unfinished(instance, run_id)
+        raise
     except DatabaseError as err:  # a step's own failures are the result's, not raised
         raise InstanceFailed(
             f"{title}: the Dagster instance at {settings.dagster_home()} could not be used: "
@@ -373,6 +458,18 @@ def _execute(
         console.problem(f"  {title} failed; its run in the Dagster UI (make dev): {url}")
     _alert(instance, run_id, console)
     return result.success
+
+
+def _fail_unfinished(instance: dg.DagsterInstance, run_id: str) -> None:
+    import dagster as dg
+
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status in (
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+    ):
+        instance.report_run_failed(run, "sentiment-run was interrupted (Ctrl-C or SIGTERM)")
 
 
 def _alert(instance: dg.DagsterInstance, run_id: str, console: RunConsole) -> None:
@@ -400,8 +497,8 @@ def _refuse_while_store_busy(instance: dg.DagsterInstance, console: RunConsole) 
     from sentiment_assets.defs.platform.concurrency import runs_writing_mlflow
     from sentiment_assets.defs.platform.run_launcher import fail_dead_runs
 
-    for dead in fail_dead_runs(instance):
-        console.problem(f"Run {dead} was left in progress by a process that is gone: failed")
+    for dead, why in fail_dead_runs(instance):
+        console.problem(f"Run {dead} was {why}: failed")
 
     if settings.sqlite_path(settings.tracking_uri()) is not None:
         busy = runs_writing_mlflow(instance)
@@ -435,7 +532,14 @@ def _job(name: str) -> dg.JobDefinition:
 
 def cli() -> NoReturn:
     """The `sentiment-run` command."""
-    finish(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before the interrupts were watched (imports, set-up) or after
+        print(
+            "sentiment-run: interrupted before any run started or after the last", file=sys.stderr
+        )
+        code = 128 + signal.SIGINT
+    finish(code)
 
 
 if __name__ == "__main__":

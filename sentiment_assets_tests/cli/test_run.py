@@ -2,7 +2,9 @@
 it trains nothing and writes nothing to MLflow; a changed drop, code or setting makes exactly what
 depends on it stale, as the UI's "Materialize changed and missing" sees it."""
 
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import dagster as dg
@@ -247,6 +249,8 @@ def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_
     said = capfd.readouterr().err
     assert f"Not training: production has not scored drop(s) {drop}" in said
     assert f"Drop(s) whose run failed: {drop}" in said
+    # What the step raised, not Dagster's "Error occurred while executing op" around it.
+    assert "✗ score_drop failed: RuntimeError: the production model could not score" in said
     with dg.DagsterInstance.get() as instance:
         assert drop in instance.get_materialized_partitions(dg.AssetKey("stemmed_corpus"))
         assert drop not in instance.get_materialized_partitions(live)
@@ -505,3 +509,50 @@ def test_no_training_run_starts_while_no_drop_of_today_was_read(
     assert "Nothing to train: no drop has been read yet" in capfd.readouterr().out
     jobs = {r.job_name for r in instance.get_runs()}
     assert jobs == {"ingest_drop"}  # no train_and_promote run
+
+
+@pytest.mark.slow  # sentiment-run trains twice
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_stops_sentiment_run_after_the_run_it_reached(
+    quick_candidates: Path,
+    capfd: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    signum: signal.Signals,
+) -> None:
+    """Dagster takes an interrupt over while a run executes (the step in progress fails, or is
+    retried); sentiment-run once went on to train and promote, and exited 0."""
+    import sentiment_assets.lib.monitoring as monitoring
+
+    assert run.main(["-v"]) == 0  # production version 1, from two drops
+    more = write_sample_drops(quick_candidates / "more", drops=3, rows_per_drop=600, seed=11)
+    shutil.copyfile(more[2], quick_candidates / "landing" / more[2].name)
+    measure = monitoring.measure_live_quality
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signum)  # Ctrl-C, or the SIGTERM of a service manager
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(monitoring, "measure_live_quality", interrupted)
+    # pytest-xdist's workers ignore SIGINT; a terminal's process does not.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    alerts = settings.alerts_path()
+    before = alerts.read_text() if alerts.exists() else ""
+    capfd.readouterr()
+    try:
+        assert run.main(["-v"]) == 128 + signum
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    said = capfd.readouterr().err
+    assert f"sentiment-run: interrupted ({signum.name}); stopped before anything more" in said
+    with dg.DagsterInstance.get() as instance:
+        trained = instance.fetch_materializations(dg.AssetKey("trained_models"), 10).records
+        assert len(trained) == 1  # nothing trained, nothing decided
+        runs = instance.get_runs()
+        assert not [r for r in runs if r.status in (dg.DagsterRunStatus.STARTED,)]
+    assert (alerts.read_text() if alerts.exists() else "") == before  # a stop asked for
+    from sentiment_assets.lib.tracking import MlflowStore
+
+    assert MlflowStore.default().production_version_number() == "1"
+
+    monkeypatch.setattr(monitoring, "measure_live_quality", measure)
+    assert run.main(["-v"]) == 0  # and the next one goes on from there

@@ -13,6 +13,8 @@ import dagster as dg
 import pytest
 
 from sentiment_assets.defs.platform.run_launcher import (
+    GONE,
+    NEVER_STARTED,
     LocalRunLauncher,
     fail_dead_runs,
     process_alive,
@@ -93,7 +95,7 @@ def test_a_run_whose_process_was_killed_is_reported_failed(home: Path):
         )
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
         # Without the daemon's run monitoring (sentiment-run, remove-drop), they fail it.
-        assert fail_dead_runs(instance) == [run.run_id]
+        assert fail_dead_runs(instance) == [(run.run_id, GONE)]
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert fail_dead_runs(instance) == []
 
@@ -107,7 +109,7 @@ def test_a_run_created_and_never_started_is_failed_after_the_start_timeout(home:
         )
         assert fail_dead_runs(instance) == []  # just created: its process may start it yet
         later = time.time() + instance.run_monitoring_start_timeout_seconds + 1
-        assert fail_dead_runs(instance, now=later) == [run.run_id]
+        assert fail_dead_runs(instance, now=later) == [(run.run_id, NEVER_STARTED)]
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
 

@@ -58,11 +58,16 @@ def process_alive(pid: int, started_by: float) -> bool:
         return True
 
 
-def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> list[str]:
+# Why `fail_dead_runs` failed a run, as the commands say it: "Run <id> was <why>: failed".
+GONE = "left in progress by a process that is gone"
+NEVER_STARTED = "created by a process that never started it"
+
+
+def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> list[tuple[str, str]]:
     """Mark failed, as the daemon's run monitoring would, each run in progress whose process is
     gone, and each run created but never started within the start timeout (a process that failed
     or was killed between creating and starting it: the queue's runs leave that state at once);
-    the ids of those runs. Without the daemon (`sentiment-run`, `remove-drop` on the embedded
+    the ids of those runs, each with why (`GONE`, `NEVER_STARTED`). Without the daemon (`sentiment-run`, `remove-drop` on the embedded
     default) nothing else would: a killed `sentiment-run` left its run STARTED, holding the MLflow
     pool for good. Only this launcher can tell; with another, nothing is checked."""
     import time
@@ -79,7 +84,7 @@ def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> li
         now_run = instance.get_run_by_id(run.run_id)
         if health.status == WorkerStatus.FAILED and now_run and now_run.status == run.status:
             instance.report_run_failed(run, f"Marked failed: {health.msg}")
-            failed.append(run.run_id)
+            failed.append((run.run_id, GONE))
     timeout = instance.run_monitoring_start_timeout_seconds
     created_before = (now or time.time()) - timeout
     for record in instance.get_run_records(
@@ -88,5 +93,5 @@ def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> li
         if record.create_timestamp.timestamp() < created_before:
             message = f"Marked failed: created {timeout} s ago or more and never started"
             instance.report_run_failed(record.dagster_run, message)
-            failed.append(record.dagster_run.run_id)
+            failed.append((record.dagster_run.run_id, NEVER_STARTED))
     return failed
