@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sentiment_assets.lib import settings
-from sentiment_assets.model.review_schema import DECOMPRESS, NO_FINAL_NEWLINE, SAVE_AS_CSV
+from sentiment_assets.model.review_schema import NO_FINAL_NEWLINE, SAVE_AS_CSV
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Keys end up in folder names and run tags: a 250-character file name must not make them too long.
@@ -46,7 +46,7 @@ NOT_REGULAR = "is not a regular file; skipped"
 _NOT_CSV = {
     ".xlsx": f"is an Excel workbook, not a CSV file; {SAVE_AS_CSV}",
     ".xls": f"is an Excel workbook, not a CSV file; {SAVE_AS_CSV}",
-    ".gz": f"is compressed; {DECOMPRESS}",
+    ".gz": "is compressed; decompress it into the landing folder",
     ".zip": "is a ZIP archive; unpack its CSV files into the landing folder",
 }
 

@@ -564,7 +564,6 @@ def drop_dataset(drop: str, sha256: str | None, source_file: str | None) -> Any:
 
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
-
     from mlflow.exceptions import MlflowException
 
     with warnings.catch_warnings():

@@ -3,6 +3,7 @@ integers; and the check every stored drop passes (`validation_problems`)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -94,14 +95,15 @@ def _review_ids(
     path: Path, frame: pd.DataFrame, lines: list[int], first_row: int, seen: UniqueIds
 ) -> pd.Series:
     """Take the id column out of `frame` (or number the rows) and check the ids are unique."""
-    if frame.columns[0] in _ID_COLUMNS:
-        found = pd.to_numeric(frame.pop(frame.columns[0]), errors="coerce")
+    if (column := _id_column(path, frame)) is not None:
+        where = "the first column" if column == frame.columns[0] else _unnamed(column)
+        found = pd.to_numeric(frame.pop(column), errors="coerce")
         # From 2^53 on, ids read as floats lose digits (two become one) or wrap as int64.
         not_whole = found.isna() | (found % 1 != 0) | (found >= 2**53) | (found <= -(2**53))
         if not_whole.any():
             raise ReviewFileError(
                 path,
-                "the first column holds the review ids, which must be whole numbers below 2^53; "
+                f"{where} holds the review ids, which must be whole numbers below 2^53; "
                 f"it does not on {rows_text(not_whole, lines)}",
             )
         found = found.astype("int64")
@@ -113,6 +115,40 @@ def _review_ids(
         )
     seen.add(path, found, lines)
     return found
+
+
+def _id_column(path: Path, frame: pd.DataFrame) -> str | None:
+    """The column of review ids: the first when it has no name (Kaggle's export) or is named
+    `review_id`; else the one column without a name that holds values wherever it stands (the
+    export with its columns reordered: numbering the rows instead would lose the retailer's ids),
+    never one left empty (a trailing comma). None when there is none."""
+    first = frame.columns[0]
+    if first in _ID_COLUMNS:
+        return first
+    holding = [c for c in frame.columns if _UNNAMED.fullmatch(c) and frame[c].notna().any()]
+    if len(holding) > 1:
+        raise ReviewFileError(
+            path,
+            f"columns {_and([str(_position(c)) for c in holding])} have no name and hold "
+            "values: only one may, the review ids (the export's first column); name the others",
+        )
+    return holding[0] if holding else None
+
+
+def _unnamed(column: str) -> str:
+    """A column pandas named for its empty header, as a person counts columns."""
+    return f"column {_position(column)} (its header is empty)"
+
+
+def _position(column: str) -> int:
+    return int(column.split(": ")[1]) + 1
+
+
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+_UNNAMED = re.compile(r"Unnamed: \d+")
 
 
 def _whole_numbers(

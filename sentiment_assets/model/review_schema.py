@@ -90,8 +90,10 @@ _BYTE_ORDER_MARKS = (
 )
 # What to do with a workbook or a compressed export (also named by its suffix: `lib/drops.py`).
 SAVE_AS_CSV = "save it as CSV UTF-8"
-DECOMPRESS = "decompress it into the landing folder"
+DECOMPRESS = "decompress it first (gunzip)"  # by content: a drop or a file to score alike
 EXPORT_AS_UTF8 = "export it as UTF-8"  # text in another encoding
+# Excel's regional "CSV" (semicolons where the comma is a decimal mark) and its tab-delimited text.
+EXPORT_WITH_COMMAS = "export it as CSV UTF-8 (comma delimited)"
 # Files that are not text at all, by their first bytes; each would end in a stray byte and wait
 # as unfinished.
 _CONTAINERS = (

@@ -28,6 +28,7 @@ from .review_columns import (
 from .review_schema import (
     EXAMPLES,
     EXPORT_AS_UTF8,
+    EXPORT_WITH_COMMAS,
     HEAD_BYTES,
     KAGGLE_COLUMNS,
     LABEL,
@@ -38,6 +39,7 @@ from .review_schema import (
     TITLE,
     IncompleteFileError,
     ReviewFileError,
+    example,
     quoted,
     unfinished_tail,
     wrong_encoding,
@@ -146,6 +148,12 @@ def review_chunks(
         raise ReviewFileError(path, f"the header names column(s) {quoted(repeated)} twice or more")
     required = REQUIRED_COLUMNS if require_label else (TEXT,)
     missing = [column for column in required if column not in columns]
+    if missing and (separator := _other_separator(header, required)):
+        raise ReviewFileError(
+            path,
+            f"its fields are separated by {separator}, not commas (the header is "
+            f"{example(header.strip())}); {EXPORT_WITH_COMMAS}",
+        )
     if missing:
         raise ReviewFileError(
             path,
@@ -169,6 +177,19 @@ def review_chunks(
         first_row += len(frame)
     if not first_row:
         raise ReviewFileError(path, "the file has a header but no review rows")
+
+
+_OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def _other_separator(header: str, required: tuple[str, ...]) -> str | None:
+    """The separator (in words) that the header is written with, when it is not the comma: the
+    required columns are all there once the header is split at it."""
+    for separator, name in _OTHER_SEPARATORS.items():
+        fields = {field.strip().strip('"') for field in header.split(separator)}
+        if separator in header and all(column in fields for column in required):
+            return name
+    return None
 
 
 def _frame(header: str, records: list[str]) -> pd.DataFrame:

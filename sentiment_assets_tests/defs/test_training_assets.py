@@ -11,6 +11,7 @@ from sentiment_assets.defs.training.config import CandidateConfig, TrainingConfi
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.tracking import MlflowStore
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
+from sentiment_assets.model.dataset import MAX_SEQUENCE_LENGTH, split_of
 from sentiment_assets_tests.support import (
     QUICK_TRAINING,
     coin_flip_production,
@@ -200,6 +201,35 @@ def test_a_drop_stored_again_unchanged_retrains_nothing(drops, instance) -> None
     again = train(instance, **request.run_config["ops"]["trained_models"]["config"])
     built = {m.asset_key.path[-1] for m in again.get_asset_materialization_events()}
     assert again.success and built == {"padded_dataset", "trained_models", "production_model"}
+
+
+def test_a_review_longer_than_any_export_is_cut_and_named_not_padded_to(
+    data_dir: Path, instance
+) -> None:
+    """A cell that swallowed a sheet once padded every review to its length (53 GiB asked for)."""
+    import pandas as pd
+
+    [first, _] = write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
+    reviews = pd.read_csv(first, index_col=0)
+    # Three stems a sentence, in the training split (a longer one elsewhere is cut as well).
+    sentences = next(n for n in range(300, 400) if split_of("Lovely soft fabric. " * n) == "train")
+    reviews.iloc[7, reviews.columns.get_loc("Review Text")] = "Lovely soft fabric. " * sentences
+    reviews.to_csv(first)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+
+    result = train(instance, **QUICK_TRAINING)
+
+    assert result.success
+    built = result.asset_materializations_for_node("padded_dataset")[0].metadata
+    assert built["sequence_length"].value == MAX_SEQUENCE_LENGTH
+    assert built["reviews_cut"].value == 1
+    review_id = reviews.index[7]
+    said = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(
+        "1 review(s) have more than 200 stems" in line
+        and f"drop reviews_sample-01, review id {review_id}, {3 * sentences} stems" in line
+        for line in said
+    ), said
 
 
 def test_training_config_refits_as_the_family_does_unless_told() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from sentiment_assets.cli.sample_drops import write_sample_drops
 from sentiment_assets.model.dataset import (
+    MAX_SEQUENCE_LENGTH,
     OOV,
     PAD,
     SPLITS,
@@ -197,6 +198,16 @@ def test_sequence_length_defaults_to_the_longest_training_review():
     assert dataset.sequences.shape == (3, 3)
     assert dataset.sequences[2].tolist() == [2, 3, 4]  # cut at the end
     assert build_dataset(corpus, sequence_length=8).sequences.shape == (3, 8)
+
+
+def test_a_review_longer_than_any_export_keeps_its_first_stems_and_pads_no_other_to_it():
+    """A cell that swallowed a sheet: padded to its length, a whole drop asked 53 GiB."""
+    [train_a, train_b] = _texts_in("train", 2)
+    swallowed = " ".join(["fabric"] * 1_000_000)
+    dataset = build_dataset(_corpus([(None, train_a, 1, swallowed), (None, train_b, 0, "a b")]))
+    assert dataset.sequence_length == MAX_SEQUENCE_LENGTH
+    assert dataset.sequences.shape == (2, MAX_SEQUENCE_LENGTH)
+    assert dataset.cut_reviews()[Corpus.TEXT].tolist() == [train_a]
 
 
 def test_sequence_length_is_at_least_one_when_training_reviews_have_no_stems():

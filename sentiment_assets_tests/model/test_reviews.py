@@ -3,6 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sentiment_assets.model.review_schema import example
 from sentiment_assets.model.reviews import (
     HEAD_BYTES,
     KAGGLE_COLUMNS,
@@ -246,6 +247,28 @@ def test_a_header_with_two_unnamed_columns_is_read(tmp_path):
     assert reviews[TEXT].tolist() == ["Fits well", "Ripped"]
 
 
+def test_the_id_column_moved_elsewhere_still_holds_the_ids(tmp_path):
+    """The export with its columns reordered: its rows once got numbers 0, 1, ... for ids, and
+    the retailer's ids became a text column."""
+    path = _write(tmp_path, "Title,Review Text,Recommended IND,\nNice,Fits,1,13500\n,Rip,0,13501\n")
+    reviews = read_reviews(path)
+    assert reviews[REVIEW_ID].tolist() == [13500, 13501]
+    assert list(reviews.columns) == [REVIEW_ID, TITLE, TEXT, LABEL]
+
+
+def test_two_unnamed_columns_holding_values_are_refused_not_guessed(tmp_path):
+    path = _write(tmp_path, "Title,,Review Text,Recommended IND,\nNice,a,Fits,1,7\n,b,Rip,0,8\n")
+    assert _problem(path) == (
+        "columns 2 and 5 have no name and hold values: only one may, the review ids (the "
+        "export's first column); name the others"
+    )
+    moved = _write(tmp_path, "Title,Review Text,Recommended IND,\nNice,Fits,1,x7\n")
+    assert _problem(moved) == (
+        "column 4 (its header is empty) holds the review ids, which must be whole numbers below "
+        "2^53; it does not on line 2"
+    )
+
+
 @pytest.mark.parametrize(
     ("fields", "broken"),
     [
@@ -293,6 +316,23 @@ def test_a_crlf_file_stopped_between_its_cr_and_lf_is_still_being_written(tmp_pa
 def test_a_workbook_or_compressed_file_is_refused_as_such_not_as_unfinished(tmp_path, start, said):
     path = _write(tmp_path, start + bytes(range(256)) * 4)
     assert _problem(path).startswith(f"{said}, not CSV text; ")
+
+
+def test_a_compressed_file_is_told_to_be_decompressed_wherever_it_is_read(tmp_path):
+    """Not "into the landing folder": `sentiment-predict --file` reads files from anywhere."""
+    path = _write(tmp_path, b"\x1f\x8b\x08\x00\x00\x00" + bytes(range(256)))
+    assert _problem(path) == "it is gzip-compressed, not CSV text; decompress it first (gunzip)"
+
+
+@pytest.mark.parametrize(("separator", "words"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_named_as_such(tmp_path, separator, words):
+    """Excel's regional CSV and its tab-delimited text: their columns were said to be missing."""
+    content = (HEADER + _row(1)).replace(",", separator)
+    assert _problem(_write(tmp_path, content)) == (
+        f"its fields are separated by {words}, not commas (the header is "
+        f"{example(HEADER.replace(',', separator).strip())}); export it as CSV UTF-8 (comma "
+        "delimited)"
+    )
 
 
 def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):

@@ -34,6 +34,7 @@ from sentiment_assets.lib.tracking import MlflowStore, model_uri
 from sentiment_assets.lib.training import CandidateResult, TrainedModels
 from sentiment_assets.lib.versions import code_version, training_version, value_version
 from sentiment_assets.model.dataset import (
+    MAX_SEQUENCE_LENGTH,
     SPLITS,
     PaddedDataset,
     build_dataset,
@@ -44,13 +45,25 @@ from sentiment_assets.model.stems import Corpus
 
 
 @dg.asset(kinds={"numpy", "parquet"}, code_version=code_version(__name__, "padded_dataset"))
-def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedDataset]:
+def padded_dataset(
+    context: dg.AssetExecutionContext, stemmed_corpus: dict[str, pd.DataFrame]
+) -> dg.Output[PaddedDataset]:
     """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
     corpus = corpus_of(stemmed_corpus)
     dataset = build_dataset(corpus)
     problem = trainability_problem(dataset)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
+    cut = dataset.cut_reviews()
+    if len(cut):
+        longest = cut.loc[cut[Corpus.STEMS].str.len().idxmax()]
+        context.log.warning(
+            f"{len(cut)} review(s) have more than {MAX_SEQUENCE_LENGTH} stems, which no export "
+            f"cut at 508 characters holds: the Keras candidates read their first "
+            f"{dataset.sequence_length} (the longest: drop "
+            f"{longest[Corpus.DROP]}, review id {longest[Corpus.REVIEW_ID]}, "
+            f"{len(longest[Corpus.STEMS].split())} stems)"
+        )
     splits = {
         name: {
             "rows": len(part := dataset.split_reviews(name)),
@@ -73,6 +86,7 @@ def padded_dataset(stemmed_corpus: dict[str, pd.DataFrame]) -> dg.Output[PaddedD
             },
             "vocabulary_size": dataset.vocabulary.size,
             "sequence_length": dataset.sequence_length,
+            "reviews_cut": len(cut),
             # The definition the vocabulary-drift check compares each drop with.
             "test_oov_rate": round(dataset.vocabulary.oov_rate(dataset.split_reviews("test")), 4),
             "fingerprint": dataset.fingerprint,
