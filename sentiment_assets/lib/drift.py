@@ -32,6 +32,7 @@ class Thresholds(BaseModel):
     oov_rate_increase: float
     review_length_psi: float
     score_psi: float
+    min_drift_reviews: int
     live_roc_auc_floor: float
     live_roc_auc_margin: float
 
@@ -124,6 +125,18 @@ def label_share_problem(
     return (
         f"'not recommended' share {share:.3f} is {abs(share - earlier_share):.3f} from the "
         f"earlier drops' {earlier_share:.3f} (threshold {thresholds.label_share_difference})"
+    )
+
+
+def too_few_to_judge(reviews: int, thresholds: Thresholds) -> str | None:
+    """Why a drop is too small for its drift to be judged, if it is: a share, a rate or a PSI of
+    a handful of reviews is noise (3 reviews gave a review-length PSI of 5.5 with the mean length
+    within a word of the training data's)."""
+    if reviews >= thresholds.min_drift_reviews:
+        return None
+    return (
+        f"not judged: the drop has {reviews} review(s), fewer than {thresholds.min_drift_reviews} "
+        "(min_drift_reviews), too few for a share, a rate or a PSI to mean anything"
     )
 
 

@@ -430,6 +430,27 @@ def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, ins
     assert _checks(again)["label_balance_drift"].metadata["earlier_drops"].value == 0
 
 
+def test_a_drop_of_a_handful_of_reviews_is_not_judged_for_drift(data_dir: Path, instance) -> None:
+    """Three reviews gave a review-length PSI of 5.5 with the mean length within a word of the
+    training data's, and every drift check warned (and alerted)."""
+    from sentiment_assets.cli.sample_drops import sample_reviews
+
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
+    tiny = sample_reviews(3, seed=5).assign(**{LABEL: 0})
+    tiny.rename(columns={"review_id": ""}).to_csv(
+        data_dir / "landing" / "tiny.csv", index=False, lineterminator="\n"
+    )
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    assert train(instance, **QUICK_TRAINING).success
+
+    [run] = ingest(instance, ["tiny"]).values()
+
+    checks = _checks(run)
+    for name in DRIFT_CHECKS:
+        assert checks[name].passed, name
+        assert checks[name].description.startswith("not judged: the drop has 3 review(s)"), name
+
+
 @pytest.mark.slow
 def test_the_real_drops_stay_quiet_and_a_drop_from_another_shop_does_not(
     real_drops: list[Path], data_dir: Path, instance

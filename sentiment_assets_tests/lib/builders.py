@@ -19,6 +19,7 @@ THRESHOLDS = Thresholds(
     oov_rate_increase=0.05,
     review_length_psi=0.25,
     score_psi=0.25,
+    min_drift_reviews=1,
     live_roc_auc_floor=0.75,
     live_roc_auc_margin=0.05,
 )

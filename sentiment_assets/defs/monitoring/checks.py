@@ -40,11 +40,13 @@ def label_balance_drift(
     labels = [frame[LABEL] for name, frame in stored.items() if name in earlier]
     share = not_recommended_share(raw_reviews[LABEL])
     baseline = not_recommended_share(pd.concat(labels)) if labels else None
-    problem = drift.label_share_problem(share, baseline, monitoring.thresholds())
+    thresholds = monitoring.thresholds()
+    unjudged = drift.too_few_to_judge(len(raw_reviews), thresholds)
+    problem = None if unjudged else drift.label_share_problem(share, baseline, thresholds)
     return dg.AssetCheckResult(
         passed=problem is None,
         severity=dg.AssetCheckSeverity.WARN,
-        description=problem,
+        description=problem or unjudged,
         metadata={
             "not_recommended_share": round(share, 4),
             "earlier_drops_share": round(baseline, 4) if baseline is not None else None,
@@ -131,12 +133,16 @@ def _drift_check(
         asset=LIVE_QUALITY, name=name, partitions_def=review_drops, description=description
     )
     def check(live_quality: LiveQuality, monitoring: MonitoringThresholds) -> dg.AssetCheckResult:
-        found = problem(live_quality.drift, monitoring.thresholds())
+        thresholds = monitoring.thresholds()
+        unjudged = drift.too_few_to_judge(live_quality.reviews, thresholds)
+        found = None if unjudged else problem(live_quality.drift, thresholds)
         values = live_quality.drift.model_dump()
         return dg.AssetCheckResult(
             passed=found is None,
             severity=dg.AssetCheckSeverity.WARN,
-            description=found or (None if values[figures[0]] is not None else unmeasured),
+            description=found
+            or unjudged
+            or (None if values[figures[0]] is not None else unmeasured),
             metadata={figure: values[figure] for figure in figures},
         )
 

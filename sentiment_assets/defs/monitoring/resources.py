@@ -43,6 +43,11 @@ class MonitoringThresholds(dg.ConfigurableResource):
         "scores on the drop against its scores on the training data's test split exceeds this "
         "(real drops: 0.010-0.011).",
     )
+    min_drift_reviews: int = Field(
+        default=100,
+        description="the drift checks judge only drops of at least this many reviews (with "
+        "text): on fewer, a share, a rate or a PSI is noise (real drops: about 5,800 each).",
+    )
     live_roc_auc_floor: float = Field(
         default=ROC_AUC_FLOOR,
         description="live_quality_gate fails when production's ROC AUC on a new drop is below this "
