@@ -40,15 +40,19 @@ def promote(
     run_id: str,
     run_ended: Callable[[str], bool],
     log: Callable[[str], None],
+    warn: Callable[[str], None] | None = None,
 ) -> ProductionDecision:
     """Decide on the challenger `best` (`production.choose_challenger`) against the version behind
     the alias, on the test split's `reviews`, and carry the decision out; the live records
     (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version;
-    `run_ended` tells whether a Dagster run has ended (`discard_abandoned`)."""
+    `run_ended` tells whether a Dagster run has ended (`discard_abandoned`). `log` takes what the
+    decision did, `warn` (by default `log`) what a person should see besides: a version deleted
+    for a run that never moved the alias to it, a decision the challenger's run lacks."""
+    warn = warn or log
     latest = latest_live(live)
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()
-        discard_abandoned(store, current, run_ended, log)
+        discard_abandoned(store, current, run_ended, warn)
         challenger, challenger_scores = production.score_model(
             store.load_model(best.model_uri),
             reviews,
@@ -110,7 +114,7 @@ def promote(
             store.tag_run(best.run_id, production.decision_tags(verdict, held_version, run_id))
     except MlflowStoreError as err:
         # The decision is made and carried out: its record in the run is for people to read.
-        log(f"Warning: {err}")
+        warn(str(err))
     log(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return ProductionDecision(
         promoted=verdict.promote,

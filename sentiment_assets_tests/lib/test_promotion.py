@@ -141,6 +141,48 @@ def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> N
     assert decision.promoted and store.moved == ["4"]
 
 
+def test_a_version_deleted_for_a_run_that_never_moved_the_alias_is_a_warning() -> None:
+    """What sentiment-run shows: version numbers jumped from 1 to 3 without a word."""
+    reviews = pd.DataFrame(
+        {
+            Corpus.TEXT: [f"review {i}" for i in range(4)],
+            Corpus.TITLE: [None] * 4,
+            Corpus.LABEL: [0, 1, 0, 1],
+            Corpus.DROP: ["d"] * 4,
+        }
+    )
+    texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
+    scores = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    best = builders.candidate("challenger", 0.9, 0.9)
+    pending = _version("2", pending_for_run="killed-run")
+    store = _Registry(
+        [_version("1")],
+        pending=[pending],
+        models={best.model_uri: _Model(scores), "models:/sentiment/1": _Model(scores)},
+    )
+    logged, warned = [], []
+
+    promote(
+        store,
+        best,
+        reviews,
+        [],
+        level=0.05,
+        thresholds=THRESHOLDS,
+        run_id="dagster-run",
+        run_ended=lambda run: run == "killed-run",
+        log=logged.append,
+        warn=warned.append,
+    )
+
+    assert store.discarded == ["2"]
+    assert warned == [
+        "Deleted version 2: registered for a promotion by Dagster run killed-run, which ended "
+        "without moving the alias to it"
+    ]
+    assert not any("Deleted" in line for line in logged)
+
+
 def test_a_pending_version_the_alias_moved_to_meanwhile_is_not_discarded() -> None:
     # Version 2's run has ended, but between the first read of the alias (version 1) and the
     # delete, its decision moved the alias to it.

@@ -192,6 +192,7 @@ def production_model(
             run_id=context.run.run_id,
             run_ended=lambda run_id: run_ended(context.instance, run_id),
             log=context.log.info,
+            warn=context.log.warning,  # on the console of sentiment-run too
         )
     except MlflowStoreError as err:
         raise dg.Failure(description=str(err)) from err
