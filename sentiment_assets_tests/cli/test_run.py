@@ -256,10 +256,29 @@ def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_
         assert drop not in instance.get_materialized_partitions(live)
         trained = len(instance.fetch_materializations(dg.AssetKey("trained_models"), 10).records)
         assert trained == 1
-        # The retraining sensor holds too, and says why.
+        # Under the daemon, the retraining sensor asks to score it first, once for its content
+        # (`dg dev` killed during the scoring left it so, and it waited for a person) ...
+        scoring = retrain_sensor(instance)
+        assert isinstance(scoring, dg.SensorResult)
+        [request] = scoring.run_requests
+        assert (request.job_name, request.partition_key) == ("ingest_drop", drop)
+        assert set(request.asset_selection) == {live, dg.AssetKey("drop_predictions")}
+        assert request.run_key.startswith(f"score-{drop}-")
+        tags = {"dagster/run_key": request.run_key, "dagster/sensor_name": "retrain_on_new_data"}
+        job = definitions().resolve_job_def("ingest_drop")
+        failed = job.execute_in_process(
+            instance=instance,
+            partition_key=drop,
+            asset_selection=request.asset_selection,
+            tags=tags,
+            raise_on_error=False,
+        )
+        assert not failed.success  # the scoring fails again here
+        # ... and holds the retraining when that scoring failed too, saying why.
         skipped = retrain_sensor(instance)
         assert isinstance(skipped, dg.SkipReason)
         assert f"waiting for production to score drop(s) {drop}" in skipped.skip_message
+        assert "the scoring this sensor then requested failed too" in skipped.skip_message
 
     # Fixed: the next sentiment-run scores it first (live: version 1 never saw it), then trains.
     monkeypatch.setattr(monitoring, "measure_live_quality", measure)

@@ -5,7 +5,9 @@ import json
 
 import dagster as dg
 
-from sentiment_assets.defs.ingestion.partitions import review_drops
+from sentiment_assets.defs.asset_keys import DROP_PREDICTIONS, LIVE_QUALITY
+from sentiment_assets.defs.ingestion.jobs import ingest_drop
+from sentiment_assets.defs.ingestion.partitions import content_stored_since, review_drops
 from sentiment_assets.defs.platform.concurrency import runs_in_flight
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.training.dataset_inputs import (
@@ -18,28 +20,31 @@ from sentiment_assets.defs.training.jobs import train_and_promote
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
 
-# The tag Dagster puts on the runs a sensor requested, naming it.
+# The tags Dagster puts on the runs a sensor requested, naming it and the request's run key.
 SENSOR_TAG = "dagster/sensor_name"
+RUN_KEY_TAG = "dagster/run_key"
 # What a retraining for new data trains: production's family, and only if the dataset changed.
 NEW_DATA_TRAINING = {"candidates": NEW_DATA_CANDIDATES, "only_new_data": True}
 
 
 @dg.sensor(
-    job=train_and_promote,
+    jobs=[train_and_promote, ingest_drop],
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def retrain_on_new_data(
     context: dg.SensorEvaluationContext, io_manager: dg.ResourceParam[ArtifactIOManager]
-) -> dg.RunRequest | dg.SkipReason:
+) -> dg.RunRequest | dg.SensorResult | dg.SkipReason:
     """Retrains the candidates that can take production once the drops stemmed after the last
     dataset build are all in and scored by production, or once a drop the dataset holds was
-    removed; production moves to one of them only by the promotion rule."""
+    removed; production moves to one of them only by the promotion rule. A drop stemmed but not
+    scored is scored first, once per content."""
     # The weekly schedule and manual runs train the full line-up. Timestamps, not events, decide,
     # and the dataset counts as built from the drops stemmed before its run *started*: a drop that
     # finishes while a retraining runs triggers the next one (at worst one retraining too many,
     # never one too few). A drop stemmed but never scored (its ingestion run failed or was stopped
-    # in between) holds the retraining until production has scored it. The run key is the newest
+    # in between) holds the retraining until production has scored it; the sensor asks for that
+    # scoring once per content (`_scorings`). The run key is the newest
     # drop's time, so a failed retraining is not retried every tick; the next drop (or a person)
     # starts the next one. A training started by hand (or the schedule, or sentiment-run) that
     # built the dataset and then failed or was cancelled before a decision took the new drops'
@@ -72,10 +77,13 @@ def retrain_on_new_data(
     if busy:
         return dg.SkipReason(f"waiting for {busy} run(s) in flight")  # a removal waits too
     if unscored := unscored_since_built(context.instance, drops, io_manager):
+        if scorings := _scorings(context.instance, unscored):
+            return dg.SensorResult(run_requests=scorings)
         return dg.SkipReason(
             f"waiting for production to score drop(s) {', '.join(unscored)} (their ingestion run "
-            "failed or was stopped after stemming): a retraining now would learn them before "
-            "their live quality is measured; materialize live_quality and drop_predictions for them"
+            "failed or was stopped after stemming, and the scoring this sensor then requested "
+            "failed too): a retraining now would learn them before their live quality is "
+            "measured; materialize live_quality and drop_predictions for them"
         )
     if removed:
         context.update_cursor(json.dumps(sorted(drops)))
@@ -86,3 +94,25 @@ def retrain_on_new_data(
         run_key=run_key,
         run_config={"ops": {"trained_models": {"config": NEW_DATA_TRAINING}}},
     )
+
+
+def _scorings(instance: dg.DagsterInstance, unscored: list[str]) -> list[dg.RunRequest]:
+    """A scoring run (`ingest_drop` for `live_quality` and `drop_predictions`) for each drop of
+    `unscored` that this sensor has not asked to score for its current content yet: a drop whose
+    ingestion was stopped after stemming (`dg dev` killed, say) is scored without a person, once,
+    as `sentiment-run` scores it; a scoring that fails is left to a person (the skip says so)."""
+    requests = []
+    for drop in unscored:
+        since = content_stored_since(instance, drop)
+        run_key = f"score-{drop}-{since:.6f}"
+        if instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=1):
+            continue
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key,
+                job_name=ingest_drop.name,
+                partition_key=drop,
+                asset_selection=[LIVE_QUALITY, DROP_PREDICTIONS],
+            )
+        )
+    return requests
