@@ -121,6 +121,16 @@ DESCRIPTION = (
 )
 
 
+def input_example() -> pd.DataFrame:
+    """Two reviews as every logged model takes them, one without a title."""
+    return pd.DataFrame(
+        {
+            TEXT_COLUMN: ["Lovely fabric, fits well", "It ripped after one wash"],
+            TITLE_COLUMN: ["Love it", None],
+        }
+    )
+
+
 def signature() -> Any:
     """What every logged model takes and gives: review text and an optional title; a probability
     and a label."""

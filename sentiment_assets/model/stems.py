@@ -64,11 +64,19 @@ NEGATIONS = frozenset(
 )
 
 
-@cache
+# NLTK's 179-word English stopword list, shipped as package data (nltk.download needs a network).
+# Read when the module is imported, not when first needed: a logged model imports this package
+# from its own folder, once per process and content (`pyfunc_entry`), and MLflow validates a model
+# it logs from a temporary folder that it deletes; a later model of the same code, imported no
+# more, found no file there.
+_ENGLISH_STOPWORDS = frozenset(
+    Path(__file__).with_name("stopwords_english.txt").read_text("ascii").split()
+)
+
+
 def english_stopwords() -> frozenset[str]:
-    """NLTK's 179-word English stopword list, shipped as package data (nltk.download needs a network)."""
-    text = Path(__file__).with_name("stopwords_english.txt").read_text("ascii")
-    return frozenset(text.split())
+    """NLTK's English stopword list."""
+    return _ENGLISH_STOPWORDS
 
 
 @cache

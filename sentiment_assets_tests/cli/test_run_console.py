@@ -20,7 +20,6 @@ NOISE = (
     " - DEBUG - ",
     "oneDNN",
     "absl::InitializeLog",
-    "An input example was not provided",
     "Downloading artifacts",
     "BetaWarning",
 )
@@ -82,7 +81,7 @@ def test_a_run_shows_progress_and_outcome_and_keeps_library_output_in_its_log(
     log = data_dir / "logs" / "sentiment-run.log"
     assert f"What the libraries printed: {log} (-v shows it here)" in run.stdout
     kept = log.read_text()
-    assert " - DEBUG - " in kept and "An input example was not provided" in kept
+    assert " - DEBUG - " in kept and "Validating input example against model signature" in kept
 
 
 @pytest.mark.slow  # the command in a process of its own

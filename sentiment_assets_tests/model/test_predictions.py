@@ -57,6 +57,19 @@ def test_signature_asks_for_review_text_and_an_optional_title(production) -> Non
     assert [c.name for c in signature.outputs.inputs] == ["probability", "label"]
 
 
+def test_the_logged_model_carries_an_example_that_mlflow_serves(production) -> None:
+    """The MLflow UI shows it, and `serving_input_example.json` is a request the scoring server
+    takes; MLflow checked, when logging, that the model loads and scores it."""
+    from mlflow.models import Model, validate_serving_input
+
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
+    example = Model.load(str(local)).load_input_example(str(local))
+    assert list(example.columns) == ["review_text", "title"]
+    request = (local / "serving_input_example.json").read_text()
+    scored = validate_serving_input(PRODUCTION_URI, request)
+    assert list(scored.columns) == ["probability", "label"] and len(scored) == len(example)
+
+
 def test_the_model_carries_the_model_package_and_no_platform_code(production) -> None:
     local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
     code = local / "artifacts" / "code"

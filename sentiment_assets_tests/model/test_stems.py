@@ -207,3 +207,28 @@ def test_mark_negations_marks_the_words_after_a_cue(text, expected):
 def test_mark_negations_scope_and_a_new_cue_restarts_it():
     assert mark_negations("not a b c", scope=1) == "not not_a b c"
     assert mark_negations("no way not nice here", scope=2) == "no not_way not_not not_nice not_here"
+
+
+def test_a_model_package_imported_from_a_folder_since_deleted_still_stems(tmp_path) -> None:
+    """A logged model imports this package from its own folder once per process and content;
+    MLflow validates a model it logs from a temporary folder it then deletes, and the stopwords,
+    read when first needed, were no longer there for the next model of the same code."""
+    import importlib
+    import shutil
+    import sys
+    import uuid
+
+    import sentiment_assets.model
+    from sentiment_assets.model.predictions import copy_code
+    from sentiment_assets.model.pyfunc_entry import import_model_package
+
+    folder = copy_code(tmp_path / "code")
+    (folder / "marker.txt").write_text(uuid.uuid4().hex)  # content of its own: a fresh import
+    package = import_model_package(folder)
+    assert package.__name__ != sentiment_assets.model.__name__
+    # What loading a model imports (`SentimentModel.load_context`), the stemmer with it.
+    importlib.import_module(f"{package.__name__}.predictions")
+    shutil.rmtree(folder)
+
+    stems = sys.modules[f"{package.__name__}.stems"]
+    assert stems.stem_corpus(["The dress is not what I expected"]) == ["dress expect"]
