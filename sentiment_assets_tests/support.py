@@ -151,17 +151,30 @@ def raise_check_alerts(instance: dg.DagsterInstance, run: dg.ExecuteInProcessRes
     check_failure_alert(context)
 
 
-def retrain_sensor(instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
-    """One evaluation of the real retraining sensor, with the code location's storage."""
+def retrain_sensor(
+    instance: dg.DagsterInstance,
+) -> dg.RunRequest | dg.SensorResult | dg.SkipReason:
+    """One evaluation of the real retraining sensor, with the code location's storage, as the
+    daemon evaluates it: Dagster checks what it returns (a request that names no job, for a
+    sensor of two jobs, failed every tick under the daemon while calling the function passed)."""
     import dagster as dg
 
     from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
-    from sentiment_assets.defs.training.sensors import retrain_on_new_data
 
+    defs = definitions()
     context = dg.build_sensor_context(
-        instance=instance, resources={"io_manager": ArtifactIOManager()}
+        instance=instance, resources={"io_manager": ArtifactIOManager()}, definitions=defs
     )
-    return retrain_on_new_data(context)
+    # The daemon resolves a request's dynamic partition against the instance; so must this.
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    with partition_loading_context(dynamic_partitions_store=instance):
+        evaluated = defs.get_sensor_def("retrain_on_new_data").evaluate_tick(context)
+    if evaluated.skip_message is not None or not evaluated.run_requests:
+        return dg.SkipReason(evaluated.skip_message)
+    if len(evaluated.run_requests) == 1:
+        return evaluated.run_requests[0]
+    return dg.SensorResult(run_requests=evaluated.run_requests)
 
 
 class Ticks:

@@ -12,6 +12,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
@@ -63,14 +64,21 @@ class Interrupts:
     def __init__(self) -> None:
         self.received: int | None = None
         self._fds: tuple[int, int] | None = None
+        self._forward = -1  # a wakeup fd set before (an event loop's): what it would have read
 
     @contextmanager
     def watching(self) -> Iterator[Interrupts]:
+        """Watch until the block ends; outside the main thread (where signals are not delivered
+        and no handler can be set) nothing is watched, as Dagster does."""
         self.received = None
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
         read, write = os.pipe()
         os.set_blocking(read, False)
         os.set_blocking(write, False)
         previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        self._forward = previous_fd
         # SIGTERM as Ctrl-C (Dagster does the same while a run executes), not an exit on the spot
         # that leaves a run NOT_STARTED and says nothing.
         previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -78,6 +86,7 @@ class Interrupts:
         try:
             yield self
         finally:
+            self.poll()  # what came meanwhile, passed on to the earlier fd
             signal.set_wakeup_fd(previous_fd)
             signal.signal(signal.SIGTERM, previous_term)
             os.close(read)
@@ -86,10 +95,14 @@ class Interrupts:
 
     def poll(self) -> int | None:
         """The first of SIGINT and SIGTERM that came since watching began, if any."""
-        if self._fds is not None and self.received is None:
+        if self._fds is not None:
             with suppress(BlockingIOError):
                 while data := os.read(self._fds[0], 64):
-                    self.received = next((n for n in data if n in self._WATCHED), self.received)
+                    if self.received is None:
+                        self.received = next((n for n in data if n in self._WATCHED), None)
+                    if self._forward != -1:
+                        with suppress(OSError):
+                            os.write(self._forward, data)
         return self.received
 
     def check(self) -> None:
@@ -538,7 +551,7 @@ def cli() -> NoReturn:
         print(
             "sentiment-run: interrupted before any run started or after the last", file=sys.stderr
         )
-        code = 128 + signal.SIGINT
+        code = 128 + (_interrupts.received or signal.SIGINT)
     finish(code)
 
 

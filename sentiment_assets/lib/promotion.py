@@ -48,7 +48,7 @@ def promote(
     `run_ended` tells whether a Dagster run has ended (`discard_abandoned`). `log` takes what the
     decision did, `warn` (by default `log`) what a person should see besides: a version deleted
     for a run that never moved the alias to it, a decision the challenger's run lacks."""
-    warn = warn or log
+    warn = warn or (lambda message: log(f"Warning: {message}"))
     latest = latest_live(live)
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()

@@ -238,7 +238,7 @@ class MlflowStore:
         quality: LiveQuality,
         version: ModelVersion,
         tags: dict[str, str],
-        source_file: str | None = None,
+        source_file: Path | None = None,
     ) -> tuple[str, str]:
         """A FINISHED run in the monitoring experiment with the drop's figures, tagged with the
         drop and the production version; a live record's `live_*` figures are also linked to that
@@ -563,10 +563,11 @@ class MlflowStore:
 DIGEST_LENGTH = 16
 
 
-def drop_dataset(drop: str, sha256: str | None, source_file: str | None) -> Any:
+def drop_dataset(drop: str, sha256: str | None, source_file: Path | None) -> Any:
     """A drop as an MLflow dataset of metadata only: named by its partition key, its digest the
     start of the sha256 of the file read (Dagster's data version of its raw_reviews), its source
-    the file; None when either is unknown (a record made before records named its content)."""
+    the file, as a `file://` URI (a name alone could read as another source: `s3:x.csv`); None
+    when either is unknown (a record made before records named its content)."""
     if sha256 is None or source_file is None:
         return None
     import warnings
@@ -579,7 +580,7 @@ def drop_dataset(drop: str, sha256: str | None, source_file: str | None) -> Any:
         # MLflow registers two local-file sources and says it picked one.
         warnings.simplefilter("ignore", UserWarning)
         try:
-            source = resolve_dataset_source(source_file)
+            source = resolve_dataset_source(source_file.absolute().as_uri())
         except MlflowException:  # a name MLflow knows no source for: the record goes without
             return None
     return MetaDataset(source, name=drop, digest=sha256[:DIGEST_LENGTH])

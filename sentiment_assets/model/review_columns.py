@@ -35,6 +35,9 @@ class UniqueIds:
     def __init__(self) -> None:
         self._seen = np.empty(0, dtype=np.int64)
         self._lines = np.empty(0, dtype=np.int64)
+        # The file's id column, chosen on its first chunk and held for the others (`_id_column`).
+        self.column: str | None = None
+        self.column_chosen = False
 
     def add(self, path: Path, ids: pd.Series, lines: list[int]) -> None:
         values = ids.to_numpy(dtype=np.int64)
@@ -95,7 +98,9 @@ def _review_ids(
     path: Path, frame: pd.DataFrame, lines: list[int], first_row: int, seen: UniqueIds
 ) -> pd.Series:
     """Take the id column out of `frame` (or number the rows) and check the ids are unique."""
-    if (column := _id_column(path, frame)) is not None:
+    if not seen.column_chosen:
+        seen.column, seen.column_chosen = _id_column(path, frame), True
+    if (column := seen.column) is not None:
         where = "the first column" if column == frame.columns[0] else _unnamed(column)
         found = pd.to_numeric(frame.pop(column), errors="coerce")
         # From 2^53 on, ids read as floats lose digits (two become one) or wrap as int64.
@@ -118,21 +123,30 @@ def _review_ids(
 
 
 def _id_column(path: Path, frame: pd.DataFrame) -> str | None:
-    """The column of review ids: the first when it has no name (Kaggle's export) or is named
-    `review_id`; else the one column without a name that holds values wherever it stands (the
-    export with its columns reordered: numbering the rows instead would lose the retailer's ids),
-    never one left empty (a trailing comma). None when there is none."""
+    """The column of review ids, chosen on the file's first chunk (`frame`) and held for the
+    others: the first when it has no name (Kaggle's export) or is named `review_id`; else the one
+    column without a name whose first row holds a whole number, wherever it stands (the export
+    with its columns reordered: numbering the rows instead lost the retailer's ids). The first row
+    alone decides, so a file read whole (a drop) and 2,000 rows at a time (`sentiment-predict`)
+    decide alike; a column without a name that starts otherwise (empty: a trailing comma; a note)
+    stays a column. None when there is no id column: the rows are numbered."""
     first = frame.columns[0]
     if first in _ID_COLUMNS:
         return first
-    holding = [c for c in frame.columns if _UNNAMED.fullmatch(c) and frame[c].notna().any()]
-    if len(holding) > 1:
+    ids = [c for c in frame.columns if _UNNAMED.fullmatch(c) and _whole(frame[c].iloc[:1])]
+    if len(ids) > 1:
         raise ReviewFileError(
             path,
-            f"columns {_and([str(_position(c)) for c in holding])} have no name and hold "
-            "values: only one may, the review ids (the export's first column); name the others",
+            f"columns {_and([str(_position(c)) for c in ids])} have no name and start with a "
+            "whole number: only one may, the review ids (the export's first column); name the "
+            "others",
         )
-    return holding[0] if holding else None
+    return ids[0] if ids else None
+
+
+def _whole(values: pd.Series) -> bool:
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(len(values)) and bool((numbers.notna() & (numbers % 1 == 0)).all())
 
 
 def _unnamed(column: str) -> str:

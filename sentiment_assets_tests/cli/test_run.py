@@ -258,9 +258,8 @@ def test_a_drop_stemmed_but_never_scored_is_scored_before_any_retraining_learns_
         assert trained == 1
         # Under the daemon, the retraining sensor asks to score it first, once for its content
         # (`dg dev` killed during the scoring left it so, and it waited for a person) ...
-        scoring = retrain_sensor(instance)
-        assert isinstance(scoring, dg.SensorResult)
-        [request] = scoring.run_requests
+        request = retrain_sensor(instance)
+        assert isinstance(request, dg.RunRequest)
         assert (request.job_name, request.partition_key) == ("ingest_drop", drop)
         assert set(request.asset_selection) == {live, dg.AssetKey("drop_predictions")}
         assert request.run_key.startswith(f"score-{drop}-")
@@ -575,3 +574,43 @@ def test_an_interrupt_stops_sentiment_run_after_the_run_it_reached(
 
     monkeypatch.setattr(monitoring, "measure_live_quality", measure)
     assert run.main(["-v"]) == 0  # and the next one goes on from there
+
+
+def test_the_interrupts_watched_pass_every_signal_on_to_a_wakeup_fd_set_before() -> None:
+    """An event loop's wakeup fd (asyncio's) still hears of the signals that came meanwhile."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    earlier = signal.set_wakeup_fd(write)
+    handler = signal.signal(signal.SIGUSR1, lambda *args: None)
+    try:
+        with run.Interrupts().watching() as interrupts:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            interrupts.check()  # not an interrupt
+        assert signal.set_wakeup_fd(write) == write  # put back
+        assert os.read(read, 16) == bytes([signal.SIGUSR1])
+    finally:
+        signal.set_wakeup_fd(earlier)
+        signal.signal(signal.SIGUSR1, handler)
+        os.close(read)
+        os.close(write)
+
+
+def test_sentiment_run_outside_the_main_thread_watches_no_signal() -> None:
+    """Signals reach the main thread only, and only it may set their handlers."""
+    import threading
+
+    found: list[object] = []
+
+    def watch() -> None:
+        try:
+            with run.Interrupts().watching() as interrupts:
+                interrupts.check()
+            found.append("watched nothing")
+        except Exception as err:  # set_wakeup_fd: "only works in main thread"
+            found.append(err)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    thread.join()
+    assert found == ["watched nothing"]

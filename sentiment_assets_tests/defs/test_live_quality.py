@@ -128,6 +128,11 @@ def test_a_new_drop_is_scored_by_production_before_any_retraining(live) -> None:
     (run,) = store.client().search_runs([experiment.experiment_id])
     assert run.data.tags["drop"] == key and run.data.tags["production_version"] == "1"
     assert run.data.metrics["live_roc_auc"] == pytest.approx(quality.metrics.roc_auc)
+    # The drop is its evaluation dataset, the file it was read from as the source.
+    [drop] = run.inputs.dataset_inputs
+    assert drop.dataset.name == key and drop.dataset.digest == quality.content[:16]
+    landed = settings.landing_dir() / f"{key}.csv"
+    assert json.loads(drop.dataset.source) == {"uri": landed.absolute().as_uri()}
 
 
 @pytest.mark.slow  # a production model trained first

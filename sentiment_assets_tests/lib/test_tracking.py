@@ -336,7 +336,7 @@ def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     quality = builders.quality().model_copy(update={"drop": "reviews_x", "content": "ab" * 32})
 
     experiment_id, monitoring_run = shared.log_live_quality(
-        quality, version, {"dagster_run_id": "r"}, "/landing/reviews_x.csv"
+        quality, version, {"dagster_run_id": "r"}, Path("/landing/s3:reviews_x.csv")
     )
 
     client = shared.client()
@@ -363,7 +363,9 @@ def test_live_quality_is_a_monitoring_run_linked_to_the_production_version(
     # The drop is the run's evaluation dataset, and the linked figures name it.
     [drop] = run.inputs.dataset_inputs
     assert (drop.dataset.name, drop.dataset.digest) == ("reviews_x", quality.content[:16])
-    assert json.loads(drop.dataset.source) == {"uri": "/landing/reviews_x.csv"}
+    # A file's name that reads as another source (s3:) stays the local file it is.
+    assert drop.dataset.source_type == "local"
+    assert json.loads(drop.dataset.source) == {"uri": "file:///landing/s3%3Areviews_x.csv"}
     assert [t.value for t in drop.tags if t.key == "mlflow.data.context"] == ["evaluation"]
     assert {(m.dataset_name, m.dataset_digest) for m in linked} == {
         ("reviews_x", quality.content[:16])

@@ -256,17 +256,36 @@ def test_the_id_column_moved_elsewhere_still_holds_the_ids(tmp_path):
     assert list(reviews.columns) == [REVIEW_ID, TITLE, TEXT, LABEL]
 
 
-def test_two_unnamed_columns_holding_values_are_refused_not_guessed(tmp_path):
-    path = _write(tmp_path, "Title,,Review Text,Recommended IND,\nNice,a,Fits,1,7\n,b,Rip,0,8\n")
+def test_two_unnamed_columns_starting_with_numbers_are_refused_not_guessed(tmp_path):
+    path = _write(tmp_path, "Title,,Review Text,Recommended IND,\nNice,3,Fits,1,7\n,4,Rip,0,8\n")
     assert _problem(path) == (
-        "columns 2 and 5 have no name and hold values: only one may, the review ids (the "
-        "export's first column); name the others"
+        "columns 2 and 5 have no name and start with a whole number: only one may, the review "
+        "ids (the export's first column); name the others"
     )
-    moved = _write(tmp_path, "Title,Review Text,Recommended IND,\nNice,Fits,1,x7\n")
+    moved = _write(tmp_path, "Title,Review Text,Recommended IND,\nNice,Fits,1,7\nOk,Fine,1,x\n")
     assert _problem(moved) == (
         "column 4 (its header is empty) holds the review ids, which must be whole numbers below "
-        "2^53; it does not on line 2"
+        "2^53; it does not on line 3"
     )
+
+
+def test_an_unnamed_column_of_notes_stays_a_column(tmp_path):
+    """Empty on the first row (a trailing comma, a note here and there): not the ids."""
+    path = _write(
+        tmp_path, "Title,Review Text,Recommended IND,\nNice,Fits,1,\nOk,Fine,1,see note\n"
+    )
+    reviews = read_reviews(path)
+    assert reviews[REVIEW_ID].tolist() == [0, 1]
+    assert reviews["Unnamed: 3"].tolist()[1] == "see note"
+
+
+def test_the_id_column_is_chosen_alike_read_whole_or_in_chunks(tmp_path):
+    rows = "".join(f"Nice,Fits,1,{100 + i}\n" for i in range(5))
+    path = _write(tmp_path, "Title,Review Text,Recommended IND,\n" + rows)
+    whole = read_reviews(path)[REVIEW_ID].tolist()
+    with open_reviews(path) as stream:
+        chunked = [i for chunk in review_chunks(stream, path, rows=2) for i in chunk[REVIEW_ID]]
+    assert whole == chunked == [100, 101, 102, 103, 104]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from sentiment_assets.defs.platform.resources import (
     run_tags,
     store_failures,
 )
-from sentiment_assets.lib import monitoring
+from sentiment_assets.lib import monitoring, settings
 from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
 from sentiment_assets.lib.tracking import (
@@ -134,9 +134,8 @@ def score_drop(
                     f"{quality.production_version}); scored again now: {measured.status()}"
                 )
             elif version is not None:
-                logged = store.log_live_quality(
-                    quality, version, run_tags(context, LIVE), content and content.file
-                )
+                source = settings.landing_dir() / content.file if content and content.file else None
+                logged = store.log_live_quality(quality, version, run_tags(context, LIVE), source)
     if PREDICTIONS in wanted:
         if scoring is None:
             context.log.warning(f"{drop}: no production model yet, so no predictions to store")

@@ -56,7 +56,7 @@ def padded_dataset(
         raise dg.Failure(description=problem, allow_retries=False)
     cut = dataset.cut_reviews()
     if len(cut):
-        longest = cut.loc[cut[Corpus.STEMS].str.len().idxmax()]
+        longest = cut.loc[cut[Corpus.STEMS].str.split().map(len).idxmax()]
         context.log.warning(
             f"{len(cut)} review(s) have more than {MAX_SEQUENCE_LENGTH} stems, which no export "
             f"cut at 508 characters holds: the Keras candidates read their first "

@@ -92,6 +92,7 @@ def retrain_on_new_data(
         run_key = f"new-data-{newest_drop:.6f}"
     return dg.RunRequest(
         run_key=run_key,
+        job_name=train_and_promote.name,  # the sensor targets the scoring's job too
         run_config={"ops": {"trained_models": {"config": NEW_DATA_TRAINING}}},
     )
 
