@@ -159,17 +159,17 @@ def retrain_sensor(
     sensor of two jobs, failed every tick under the daemon while calling the function passed)."""
     import dagster as dg
 
-    from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
-
-    defs = definitions()
-    context = dg.build_sensor_context(
-        instance=instance, resources={"io_manager": ArtifactIOManager()}, definitions=defs
-    )
     # The daemon resolves a request's dynamic partition against the instance; so must this.
     from dagster._core.definitions.partitions.context import partition_loading_context
 
+    from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
+    from sentiment_assets.defs.training.sensors import retrain_on_new_data
+
+    context = dg.build_sensor_context(
+        instance=instance, resources={"io_manager": ArtifactIOManager()}, definitions=definitions()
+    )
     with partition_loading_context(dynamic_partitions_store=instance):
-        evaluated = defs.get_sensor_def("retrain_on_new_data").evaluate_tick(context)
+        evaluated = retrain_on_new_data.evaluate_tick(context)
     if evaluated.skip_message is not None or not evaluated.run_requests:
         return dg.SkipReason(evaluated.skip_message)
     if len(evaluated.run_requests) == 1:
