@@ -67,9 +67,10 @@ def fail_dead_runs(instance: dg.DagsterInstance, now: float | None = None) -> li
     """Mark failed, as the daemon's run monitoring would, each run in progress whose process is
     gone, and each run created but never started within the start timeout (a process that failed
     or was killed between creating and starting it: the queue's runs leave that state at once);
-    the ids of those runs, each with why (`GONE`, `NEVER_STARTED`). Without the daemon (`sentiment-run`, `remove-drop` on the embedded
-    default) nothing else would: a killed `sentiment-run` left its run STARTED, holding the MLflow
-    pool for good. Only this launcher can tell; with another, nothing is checked."""
+    the ids of those runs, each with why (`GONE`, `NEVER_STARTED`). Without the daemon
+    (`sentiment-run`, `remove-drop` on the embedded default) nothing else would: a killed
+    `sentiment-run` left its run STARTED, holding the MLflow pool for good. Only this launcher can
+    tell; with another, nothing is checked."""
     import time
 
     from sentiment_assets.defs.platform.concurrency import IN_PROGRESS
