@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     # CSRF protection (a page in the same browser could launch runs).
     loopback = ["--host", "127.0.0.1", "--port", str(args.port)]
     if args.command == "dev":
-        tool = "dagster" if args.dagster_dev else "dg"
-        command = [str(bin_dir / tool), "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+        command = _dev_command(bin_dir, args.port, args.dagster_dev)
     elif args.command == "mlflow-ui":
         command = [str(bin_dir / "mlflow"), "ui", "--backend-store-uri", uri, *loopback]
     else:
@@ -105,6 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()  # what was printed above: exec drops Python's buffers (a log, a pipe)
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
+
+
+def _dev_command(bin_dir: Path, port: int, dagster_dev: bool) -> list[str]:
+    """`dg dev` on the project this package belongs to, from whatever folder it is run (`dg dev`
+    looks for the project in the working folder, and failed anywhere else); `dagster dev` on its
+    `workspace.yaml` when asked. Installed without its project (an image, a wheel), `dagster dev`
+    on the module."""
+    command = ["dev", "-h", "127.0.0.1", "-p", str(port)]
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file() or not (root / "workspace.yaml").is_file():
+        return [str(bin_dir / "dagster"), *command, "-m", "sentiment_assets.definitions"]
+    if dagster_dev:
+        return [str(bin_dir / "dagster"), *command, "-w", str(root / "workspace.yaml")]
+    return [str(bin_dir / "dg"), *command, "--target-path", str(root)]
 
 
 def _port(text: str) -> int:
@@ -201,10 +214,12 @@ def _prepare(home: Path) -> None:
     import dagster as dg
 
     from sentiment_assets.defs.platform.concurrency import register_pools
+    from sentiment_assets.lib.tracking import MlflowStore
 
     with dg.DagsterInstance.get() as instance:
         register_pools(instance)
     settings.landing_dir().mkdir(exist_ok=True)
+    MlflowStore.default().create_if_missing()
     adopted = adopt_legacy_values(settings.storage_dir())
     if adopted:
         print(f"Moved {len(adopted)} values stored before versions into versioned storage")

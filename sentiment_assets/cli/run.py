@@ -93,6 +93,13 @@ class Interrupts:
             os.close(write)
             self._fds = None
 
+    def rearm(self) -> None:
+        """SIGTERM as Ctrl-C again after a run: Dagster leaves it with SIGINT's handler, which a
+        process started as a background job of a script ignores (so SIGTERM did nothing from
+        the second run on)."""
+        if self._fds is not None:
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
+
     def poll(self) -> int | None:
         """The first of SIGINT and SIGTERM that came since watching began, if any."""
         if self._fds is not None:
@@ -450,9 +457,12 @@ def _execute(
     run_id = None
     try:
         with console.job(instance, title) as run_id:
-            result = _job(job).execute_in_process(
-                instance=instance, raise_on_error=False, run_id=run_id, **kwargs
-            )
+            try:
+                result = _job(job).execute_in_process(
+                    instance=instance, raise_on_error=False, run_id=run_id, **kwargs
+                )
+            finally:
+                _interrupts.rearm()
         _interrupts.check()  # one Dagster took as a step's failure, a retry, or dropped
     except (KeyboardInterrupt, Interrupted):
         # Not alerted: a stop asked for. A run left unfinished (interrupted before it started,

@@ -107,6 +107,13 @@ class MlflowStore:
             )
         return experiment.experiment_id
 
+    def create_if_missing(self) -> None:
+        """`_create_sqlite_store` under the store's lock, before any MLflow client touches it
+        (`sentiment-platform prepare`: a step's first query, say, would create it otherwise)."""
+        if settings.artifacts_dir(self.uri) is not None and self._never_created():
+            with self._store_lock():
+                self._create_sqlite_store()
+
     def _create_sqlite_store(self) -> None:
         """A SQLite store that does not exist yet, created with MLflow's Default experiment (0)
         beside the others' artifacts: created by a client, its artifacts would go to `mlruns/0` in

@@ -53,6 +53,24 @@ def test_prepare_makes_the_data_and_mlflow_folders_owner_only(
     assert not old.exists()
 
 
+def test_prepare_makes_the_mlflow_store_with_every_artifact_beside_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Made by whichever MLflow client touched it first (a step's query), the store put its
+    Default experiment's artifacts in `mlruns/0` of the folder sentiment-run was started in."""
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("DAGSTER_HOME", str(data_dir / "dagster_home"))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+
+    assert main(["prepare"]) == 0
+
+    default = MlflowClient(f"sqlite:///{data_dir / 'mlflow' / 'mlflow.db'}").get_experiment("0")
+    assert Path(default.artifact_location) == data_dir / "mlflow" / "artifacts" / "0"
+    assert not (elsewhere / "mlruns").exists()
+
+
 @pytest.fixture
 def two_drops(data_dir: Path, instance) -> dg.DagsterInstance:
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
@@ -209,7 +227,15 @@ def test_dev_starts_dg_dev_on_the_platforms_instance(
     assert main(["dev", "--port", str(port), *flags]) == 0
     [(program, argv, env)] = started
     assert program == str(Path(sys.executable).parent / tool)
-    assert argv[1:] == ["dev", "-h", "127.0.0.1", "-p", str(port)]
+    assert argv[1:6] == ["dev", "-h", "127.0.0.1", "-p", str(port)]
+    # On the project's own definitions from whatever folder it runs in (`dg dev` looked for a
+    # project in the working folder and failed anywhere else).
+    repository = Path(__file__).resolve().parents[2]
+    assert argv[6:] == (
+        ["--target-path", str(repository)]
+        if tool == "dg"
+        else ["-w", str(repository / "workspace.yaml")]
+    )
     assert env["DAGSTER_HOME"] == str(data_dir / "dagster_home")
 
 

@@ -614,3 +614,27 @@ def test_sentiment_run_outside_the_main_thread_watches_no_signal() -> None:
     thread.start()
     thread.join()
     assert found == ["watched nothing"]
+
+
+@pytest.mark.slow  # sentiment-run ingests two drops
+def test_sigterm_between_runs_stops_a_sentiment_run_started_as_a_background_job(
+    quick_candidates: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background job of a script starts with SIGINT ignored; Dagster gives SIGTERM SIGINT's
+    handler when a run ends, so from the second run on SIGTERM was ignored too."""
+    busy_check = run._refuse_while_store_busy
+    calls = []
+
+    def terminated_before_the_second_run(*args) -> None:
+        calls.append(args)
+        if len(calls) == 3:  # main, then before each run: after the first run
+            os.kill(os.getpid(), signal.SIGTERM)
+        busy_check(*args)
+
+    monkeypatch.setattr(run, "_refuse_while_store_busy", terminated_before_the_second_run)
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert run.main(["-v"]) == 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert "sentiment-run: interrupted (SIGTERM)" in capfd.readouterr().err

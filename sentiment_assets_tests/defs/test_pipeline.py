@@ -68,10 +68,17 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     keras_runs = [r for r in runs if r.data.params["family"] in ("seed-keras", "ngram-mlp")]
     assert all(len(client.get_metric_history(r.info.run_id, "val_loss")) >= 2 for r in keras_runs)
     for r in keras_runs:
-        # The history's steps count epochs from 1, as best_epoch and epochs_trained do.
-        steps = [m.step for m in client.get_metric_history(r.info.run_id, "val_loss")]
-        assert steps == list(range(1, int(r.data.metrics["epochs_trained"]) + 1))
-        assert 1 <= r.data.metrics["best_epoch"] <= steps[-1]
+        # The history's steps count epochs from 1, as best_epoch and epochs_trained do; after
+        # early stopping kept an earlier epoch, its figure comes once more, one step after.
+        history = sorted(
+            (m.step, m.value) for m in client.get_metric_history(r.info.run_id, "val_loss")
+        )
+        trained, best = int(r.data.metrics["epochs_trained"]), int(r.data.metrics["best_epoch"])
+        assert 1 <= best <= trained
+        kept = [(trained + 1, history[best - 1][1])] if best < trained else []
+        assert [step for step, _ in history] == [*range(1, trained + 1), *(s for s, _ in kept)]
+        assert history[trained:] == kept
+        assert r.data.metrics["val_loss"] == history[best - 1][1]
     # A one-shot fit has no epochs to count.
     assert not {"best_epoch", "epochs_trained"} & set(
         next(r for r in runs if r.data.tags["candidate"] == "tfidf-nb").data.metrics
