@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     sys.stdout.flush()  # what was printed above: exec drops Python's buffers (a log, a pipe)
+    if args.command == "dev" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A background job of a script ignores SIGINT, and exec keeps that; Dagster gives SIGTERM
+        # SIGINT's handler, so `kill` left the UI, the daemon and the code servers running.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execve(command[0], command, env)
     return 0  # not reached: exec replaces this process
 

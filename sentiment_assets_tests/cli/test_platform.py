@@ -239,6 +239,24 @@ def test_dev_starts_dg_dev_on_the_platforms_instance(
     assert env["DAGSTER_HOME"] == str(data_dir / "dagster_home")
 
 
+def test_dev_started_as_a_background_job_can_be_stopped_by_sigterm(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background job of a script starts with SIGINT ignored, exec keeps it, and Dagster's
+    servers give SIGTERM SIGINT's handler: `kill` left them all running."""
+    import signal
+
+    at_exec: list[object] = []
+    monkeypatch.setattr("os.execve", lambda *args: at_exec.append(signal.getsignal(signal.SIGINT)))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert main(["dev", "--port", str(free_port())]) == 0
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert at_exec == [signal.SIG_DFL]
+
+
 def test_remove_drop_is_refused_while_sentiment_run_works(
     two_drops: dg.DagsterInstance, data_dir: Path, capsys: pytest.CaptureFixture
 ) -> None:
