@@ -122,9 +122,21 @@ class MlflowStore:
         artifacts = settings.artifacts_dir(self.uri)
         if artifacts is None or not self._never_created():
             return
+        import logging
+
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-        SqlAlchemyStore(self.uri, str(artifacts)).engine.dispose()
+        # Quietly: MLflow says it creates and updates its tables on stderr, before sentiment-run
+        # sends the libraries' output to its log.
+        quiet = [logging.getLogger(name) for name in ("mlflow.store.db.utils", "alembic")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.WARNING)
+        try:
+            SqlAlchemyStore(self.uri, str(artifacts)).engine.dispose()
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
 
     @contextmanager
     def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Run]:
