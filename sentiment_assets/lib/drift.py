@@ -33,6 +33,7 @@ class Thresholds(BaseModel):
     review_length_psi: float
     score_psi: float
     min_drift_reviews: int
+    min_live_reviews_per_label: int
     live_roc_auc_floor: float
     live_roc_auc_margin: float
 

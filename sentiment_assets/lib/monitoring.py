@@ -269,10 +269,27 @@ def predictions_table(reviews: pd.DataFrame, predicted: pd.DataFrame, version: s
 def live_shortfall(quality: LiveQuality, thresholds: Thresholds) -> list[str]:
     """Why production's live ROC AUC on the drop falls short, if it does (`live_gate`). Empty when
     it does not, or when the record is not a live measure."""
-    if not quality.live or quality.metrics is None:
+    if not quality.live or quality.metrics is None or too_few_to_rank(quality, thresholds):
         return []
     test = quality.test_metrics.roc_auc if quality.test_metrics is not None else None
     return live_gate(quality.metrics.roc_auc, test, thresholds)
+
+
+def too_few_to_rank(quality: LiveQuality, thresholds: Thresholds) -> str | None:
+    """Why production's ROC AUC on the drop is not judged though it has one, if so: the reviews
+    measured hold too few of one label for it to mean anything (2 'not recommended' reviews of 10
+    put it anywhere from 0.5 to 1 by chance)."""
+    metrics = quality.metrics
+    if metrics is None or not quality.ranked:
+        return None
+    least = thresholds.min_live_reviews_per_label
+    if min(metrics.n_recommended, metrics.n_not_recommended) >= least:
+        return None
+    return (
+        f"not judged: the reviews measured hold {metrics.n_not_recommended:,} 'not recommended' "
+        f"and {metrics.n_recommended:,} 'recommended'; the gate judges a ROC AUC on at least "
+        f"{least} of each (min_live_reviews_per_label)"
+    )
 
 
 def live_gate(live: float, test: float | None, thresholds: Thresholds) -> list[str]:

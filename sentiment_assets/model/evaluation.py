@@ -35,6 +35,19 @@ class Metrics:
     n_not_recommended_predicted_recommended: int
     n_not_recommended_predicted_not_recommended: int
 
+    @property
+    def n_recommended(self) -> int:
+        return (
+            self.n_recommended_predicted_recommended + self.n_recommended_predicted_not_recommended
+        )
+
+    @property
+    def n_not_recommended(self) -> int:
+        return (
+            self.n_not_recommended_predicted_recommended
+            + self.n_not_recommended_predicted_not_recommended
+        )
+
     def as_dict(self) -> dict[str, float]:
         """Every field as a number, for MLflow metrics and tables."""
         return {name: float(value) for name, value in asdict(self).items()}

@@ -435,13 +435,14 @@ def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, ins
     assert _checks(again)["label_balance_drift"].metadata["earlier_drops"].value == 0
 
 
-def test_a_drop_of_a_handful_of_reviews_is_not_judged_for_drift(data_dir: Path, instance) -> None:
+def test_a_drop_of_a_handful_of_reviews_is_not_judged(data_dir: Path, instance) -> None:
     """Three reviews gave a review-length PSI of 5.5 with the mean length within a word of the
-    training data's, and every drift check warned (and alerted)."""
+    training data's, and every drift check warned (and alerted); a ROC AUC of one review against
+    two says as little."""
     from sentiment_assets.cli.sample_drops import sample_reviews
 
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=300)
-    tiny = sample_reviews(3, seed=5).assign(**{LABEL: 0})
+    tiny = sample_reviews(3, seed=5).assign(**{LABEL: [1, 0, 1]})
     tiny.rename(columns={"review_id": ""}).to_csv(
         data_dir / "landing" / "tiny.csv", index=False, lineterminator="\n"
     )
@@ -454,6 +455,11 @@ def test_a_drop_of_a_handful_of_reviews_is_not_judged_for_drift(data_dir: Path, 
     for name in DRIFT_CHECKS:
         assert checks[name].passed, name
         assert checks[name].description.startswith("not judged: the drop has 3 review(s)"), name
+    gate = checks["live_quality_gate"]
+    assert gate.passed and gate.description.endswith(
+        "; not judged: the reviews measured hold 1 'not recommended' and 2 'recommended'; the gate "
+        "judges a ROC AUC on at least 30 of each (min_live_reviews_per_label)"
+    )
 
 
 @pytest.mark.slow

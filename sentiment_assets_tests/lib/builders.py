@@ -20,6 +20,7 @@ THRESHOLDS = Thresholds(
     review_length_psi=0.25,
     score_psi=0.25,
     min_drift_reviews=1,
+    min_live_reviews_per_label=1,
     live_roc_auc_floor=0.75,
     live_roc_auc_margin=0.05,
 )

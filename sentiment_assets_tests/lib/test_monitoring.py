@@ -61,6 +61,20 @@ def test_the_gate_fails_below_the_floor_or_far_below_the_test_estimate() -> None
     assert found == ["live ROC AUC 0.8750 is 0.0550 below its test estimate 0.9300 (margin 0.05)"]
 
 
+def test_the_gate_does_not_judge_a_drop_with_too_few_of_one_label() -> None:
+    # Labels flipped, on 2 'not recommended' reviews of 6: far below the floor, yet noise.
+    flipped = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+    strict = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 3})
+    assert monitoring.live_shortfall(flipped, strict) == []
+    assert monitoring.too_few_to_rank(flipped, strict) == (
+        "not judged: the reviews measured hold 2 'not recommended' and 4 'recommended'; the gate "
+        "judges a ROC AUC on at least 3 of each (min_live_reviews_per_label)"
+    )
+    enough = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 2})
+    assert monitoring.too_few_to_rank(flipped, enough) is None
+    assert monitoring.live_shortfall(flipped, enough)
+
+
 def _with_auc(metrics, roc_auc: float):
     from dataclasses import replace
 

@@ -16,7 +16,7 @@ from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.io_manager import STORED_VERSION, ArtifactIOManager
 from sentiment_assets.lib import drift
 from sentiment_assets.lib.drift import DropDrift, Thresholds
-from sentiment_assets.lib.monitoring import LiveQuality, live_shortfall
+from sentiment_assets.lib.monitoring import LiveQuality, live_shortfall, too_few_to_rank
 from sentiment_assets.model.evaluation import not_recommended_share
 from sentiment_assets.model.reviews import LABEL
 
@@ -187,9 +187,11 @@ def live_quality_gate(
     thresholds = monitoring.thresholds()
     problems = live_shortfall(live_quality, thresholds)
     live = live_quality.metrics.roc_auc if live_quality.ranked else None
+    unjudged = too_few_to_rank(live_quality, thresholds)
+    status = live_quality.status() + (f"; {unjudged}" if unjudged else "")
     return dg.AssetCheckResult(
         passed=not problems,
-        description="; ".join(problems) if problems else live_quality.status(),
+        description="; ".join(problems) if problems else status,
         metadata={
             "production_version": live_quality.production_version,
             "live_roc_auc": live,

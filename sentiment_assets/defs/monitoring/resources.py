@@ -48,6 +48,12 @@ class MonitoringThresholds(dg.ConfigurableResource):
         description="the drift checks judge only drops of at least this many reviews (with "
         "text): on fewer, a share, a rate or a PSI is noise (real drops: about 5,800 each).",
     )
+    min_live_reviews_per_label: int = Field(
+        default=30,
+        description="live_quality_gate judges production's ROC AUC on a drop only when the reviews "
+        "it measured hold at least this many of each label: on 10 of one, the ROC AUC's standard "
+        "error is about 0.04, near the margin (real drops: about 1,050 'not recommended' each).",
+    )
     live_roc_auc_floor: float = Field(
         default=ROC_AUC_FLOOR,
         description="live_quality_gate fails when production's ROC AUC on a new drop is below this "
