@@ -164,6 +164,8 @@ class PaddedDataset:
 def corpus_of(stems_by_drop: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The drops' stemmed reviews as one corpus, in the order of their keys, each row with its
     drop: what `build_dataset` splits."""
+    if not stems_by_drop:
+        raise ValueError("no drop to build a dataset from: every drop was removed, or none landed")
     return pd.concat(
         [frame.assign(**{Corpus.DROP: key}) for key, frame in sorted(stems_by_drop.items())],
         ignore_index=True,
@@ -184,7 +186,8 @@ def build_dataset(
     """Split the stemmed corpus, fit the vocabulary on the training split only, encode and pad.
 
     Without a `sequence_length`, the longest training review sets it, so no training word is cut,
-    up to `MAX_SEQUENCE_LENGTH`: a longer review keeps its first stems (`cut_reviews` counts them).
+    up to `MAX_SEQUENCE_LENGTH`: a review longer than that keeps its first stems (`cut_reviews`
+    counts them), as does a validation or test review longer than the longest training one.
     """
     reviews = corpus.drop_duplicates(subset=[Corpus.TITLE, Corpus.TEXT, Corpus.LABEL])
     reviews = reviews.reset_index(drop=True)

@@ -214,6 +214,23 @@ def test_the_retraining_sensor_reads_the_dataset_only_once_a_drop_has_gone(
     assert result.run_key.startswith("removed-reviews_sample-02-")
 
 
+def test_removing_every_drop_asks_for_no_retraining(data_dir, instance):
+    """With no drop left, a retraining could only fail on an empty dataset (a review found the
+    sensor asking for one)."""
+    write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    assert train(instance, **QUICK_TRAINING).success
+    for drop in ("reviews_sample-01", "reviews_sample-02"):
+        instance.delete_dynamic_partition(review_drops.name, drop)
+
+    skipped = retrain_sensor(instance)
+
+    assert isinstance(skipped, dg.SkipReason)
+    assert skipped.skip_message.startswith(
+        "drop(s) reviews_sample-01, reviews_sample-02 removed and no stemmed drop is left"
+    )
+
+
 def test_a_retraining_that_built_the_dataset_and_failed_is_followed_by_one(data_dir, instance):
     """A retraining started by hand took the new drops' over, and was cancelled after building
     the dataset: the sensor said the dataset held every drop, and production never learned them

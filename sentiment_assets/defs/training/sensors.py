@@ -87,6 +87,11 @@ def retrain_on_new_data(
         )
     if removed:
         context.update_cursor(json.dumps(sorted(drops)))
+        if newest_drop is None:
+            return dg.SkipReason(
+                f"drop(s) {', '.join(removed)} removed and no stemmed drop is left to train on: "
+                "the stored dataset and production stay as they are until a drop lands"
+            )
         run_key = f"removed-{','.join(removed)}-{built_from:.6f}"
     elif run_key is None:
         run_key = f"new-data-{newest_drop:.6f}"
