@@ -252,11 +252,14 @@ def _mlflow_dataset(dataset: PaddedDataset) -> Any:
     columns = [Corpus.TITLE, Corpus.TEXT, Corpus.LABEL, Corpus.SPLIT, Corpus.DROP]
     reviews = dataset.reviews[[c for c in columns if c in dataset.reviews]]
     with warnings.catch_warnings():
-        # The label is an integer column: a hint about model signatures, not datasets.
+        # The label is an integer column: a hint about model signatures, not datasets. MLflow
+        # infers the schema (and gives the hint) when first asked: asked here, where it is quiet.
         warnings.simplefilter("ignore", UserWarning)
-        return mlflow.data.from_pandas(
+        inputs = mlflow.data.from_pandas(
             reviews, name="padded_dataset", digest=dataset.fingerprint, targets=Corpus.LABEL
         )
+        assert inputs.schema is not None
+    return inputs
 
 
 def duplicate_names(names: list[str]) -> str | None:
