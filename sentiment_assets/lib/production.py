@@ -84,8 +84,17 @@ class AucComparison(BaseModel):
             f"challenger ROC AUC {self.challenger_roc_auc:.4f} against production "
             f"{self.production_roc_auc:.4f} on {self.reviews:,} test reviews: difference "
             f"{self.difference:+.4f} ({(1 - self.level) * 100:g}% interval {self.low:+.4f} to "
-            f"{self.high:+.4f}), DeLong's paired p = {self.p_value:.2g}"
+            f"{self.high:+.4f}), DeLong's paired p = {self._p_value_text()}"
         )
+
+    def _p_value_text(self) -> str:
+        """The p-value in two significant digits, or more when two would round it onto the level
+        (0.0496 read "p = 0.05 < 0.05", and 0.0504 "p = 0.05: not better")."""
+        for digits in (2, 3, 4):
+            text = f"{self.p_value:.{digits}g}"
+            if float(text) != self.level:
+                return text
+        return f"{self.p_value:.6g}"
 
 
 class ProductionDecision(BaseModel):

@@ -91,6 +91,21 @@ def test_a_challenger_better_beyond_chance_is_promoted_with_the_evidence_in_the_
 
 
 @pytest.mark.parametrize(
+    ("p_value", "promote", "told"),
+    [
+        (0.0496, True, "p = 0.0496 < 0.05: better"),
+        (0.0504, False, "p = 0.0504: not better by more than chance at level 0.05"),
+        (0.04996, True, "p = 0.04996 < 0.05"),
+        (0.05, False, "p = 0.05: not better"),
+    ],
+)
+def test_a_p_value_near_the_level_is_not_rounded_onto_it(p_value, promote, told):
+    verdict = decide(builders.model(), _comparison(0.02, p_value))
+    assert verdict.promote is promote
+    assert told in verdict.reason
+
+
+@pytest.mark.parametrize(
     ("difference", "p_value", "level"),
     [
         (0.0, 1.0, 0.05),  # identical scores
