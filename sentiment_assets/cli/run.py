@@ -268,6 +268,7 @@ def ingest(
     """Read every landing drop whose content is not stored yet, as the drop sensor would plan it
     (every file counts as stable: whoever runs this has finished copying); the drops whose run
     failed, and the landing files left unread until someone acts on them (with why)."""
+    from sentiment_assets.defs.ingestion.jobs import ingest_drop
     from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
     from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
 
@@ -291,7 +292,7 @@ def ingest(
         title = f"drop {request.key}"
         tags = request.tags
         if not _execute(
-            instance, console, "ingest_drop", title, partition_key=request.key, tags=tags
+            instance, console, ingest_drop.name, title, partition_key=request.key, tags=tags
         ):
             failed.append(request.key)
     return failed, plan.unread
@@ -363,12 +364,14 @@ def _materialize_drop(
     why: str,
     tags: dict[str, str],
 ) -> bool:
+    from sentiment_assets.defs.ingestion.jobs import ingest_drop
+
     names = " and ".join(asset.to_user_string() for asset in assets)
     console.step(f"Materializing {names} of drop {key}: {why}")
     return _execute(
         instance,
         console,
-        "ingest_drop",
+        ingest_drop.name,
         f"drop {key}",
         partition_key=key,
         tags=tags,
@@ -418,7 +421,11 @@ def train_changed(
     that an asset rebuilt to the same data version leaves what is downstream alone; False when a
     run failed, or something is still stale once each asset was materialized."""
     from sentiment_assets.defs.asset_keys import TRAINED_MODELS
-    from sentiment_assets.defs.training.jobs import TRAINING_ASSETS
+    from sentiment_assets.defs.training.jobs import (
+        TRAINING_ASSETS,
+        train_and_promote,
+        training_run_config,
+    )
 
     console = console or RunConsole(verbose=True)
     for _ in TRAINING_ASSETS:
@@ -428,11 +435,11 @@ def train_changed(
         for key, why in wave.items():
             console.step(f"Materializing {key.to_user_string()}: {why}")
         trains = TRAINED_MODELS in wave
-        run_config = {"ops": {"trained_models": {"config": overrides}}} if trains else {}
+        run_config = training_run_config(overrides) if trains else {}
         if not _execute(
             instance,
             console,
-            "train_and_promote",
+            train_and_promote.name,
             "Training",
             run_config=run_config,
             asset_selection=list(wave),
@@ -484,14 +491,8 @@ def _execute(
 
 
 def _fail_unfinished(instance: dg.DagsterInstance, run_id: str) -> None:
-    import dagster as dg
-
     run = instance.get_run_by_id(run_id)
-    if run is not None and run.status in (
-        dg.DagsterRunStatus.NOT_STARTED,
-        dg.DagsterRunStatus.STARTING,
-        dg.DagsterRunStatus.STARTED,
-    ):
+    if run is not None and not run.is_finished:  # Dagster's own "not ended"
         instance.report_run_failed(run, "sentiment-run was interrupted (Ctrl-C or SIGTERM)")
 
 

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 
 from sentiment_assets.defs.asset_keys import PADDED_DATASET, PRODUCTION_MODEL, TRAINED_MODELS
@@ -11,3 +14,8 @@ train_and_promote = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*TRAINING_ASSETS),
     description="Dataset from every stemmed drop, candidate models, production decision.",
 )
+
+
+def training_run_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config of a training run with these `trained_models` settings (`TrainingConfig`)."""
+    return {"ops": {"trained_models": {"config": dict(config)}}}

@@ -16,7 +16,7 @@ from sentiment_assets.defs.training.dataset_inputs import (
     undecided_dataset,
     unscored_since_built,
 )
-from sentiment_assets.defs.training.jobs import train_and_promote
+from sentiment_assets.defs.training.jobs import train_and_promote, training_run_config
 from sentiment_assets.lib.drop_plan import removed_drops
 from sentiment_assets.model.candidates import NEW_DATA_CANDIDATES
 
@@ -98,7 +98,7 @@ def retrain_on_new_data(
     return dg.RunRequest(
         run_key=run_key,
         job_name=train_and_promote.name,  # the sensor targets the scoring's job too
-        run_config={"ops": {"trained_models": {"config": NEW_DATA_TRAINING}}},
+        run_config=training_run_config(NEW_DATA_TRAINING),
     )
 
 
