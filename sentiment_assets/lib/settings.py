@@ -70,13 +70,13 @@ def tracking_uri() -> str:
     )
 
 
-def mlflow_ui_url() -> str:
+def mlflow_ui_url(tracking: str | None = None) -> str:
     """SENTIMENT_MLFLOW_UI_URL: the MLflow UI that links to runs and versions point at; default
-    the tracking server itself when MLFLOW_TRACKING_URI is one (without its credentials), else the
-    UI `sentiment-platform mlflow-ui` serves."""
+    the tracking server itself when the store (`tracking`, default `tracking_uri()`) is one
+    (without its credentials), else the UI `sentiment-platform mlflow-ui` serves."""
     if url := os.environ.get("SENTIMENT_MLFLOW_UI_URL"):
         return url.rstrip("/")
-    parts = urlsplit(tracking_uri())
+    parts = urlsplit(tracking or tracking_uri())
     if parts.scheme in ("http", "https"):
         host = parts.netloc.rsplit("@", 1)[-1]
         return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))

@@ -23,6 +23,7 @@ from sentiment_assets.lib.store_faults import (
     describe,
     is_mlflow_failure,
 )
+from sentiment_assets.model import predictions as p
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -40,6 +41,17 @@ EXPERIMENT_NAME = "customer-sentiment-analysis"
 MONITORING_EXPERIMENT = "customer-sentiment-analysis-monitoring"
 MODEL_NAME = "customer-sentiment-analysis"
 PRODUCTION_ALIAS = "production"
+DEVELOPER = "data-team"  # tagged on every run, as the seed did
+# The registered model's description in MLflow: what its versions take and give.
+MODEL_DESCRIPTION = (
+    "Whether a customer recommends the product, from the text of an e-commerce review. In: "
+    f"{p.TEXT_COLUMN} (text, required) and {p.TITLE_COLUMN} (text, optional). Out: "
+    f"{p.PROBABILITY_COLUMN}, the probability of 'recommended', and {p.LABEL_COLUMN}, 1 for "
+    "'recommended' and 0 for 'not recommended' (probability at or above the version's threshold, "
+    f"tuned on validation). The alias '{PRODUCTION_ALIAS}' names the version that serves; a "
+    "version's description says why it took production, and its promotion.* tags hold the "
+    "evidence."
+)
 # Tags the platform writes on runs and versions and reads back later: each spelled here only.
 CANDIDATE_TAG = "candidate"  # on a candidate's run: its name
 DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or registered the version
@@ -67,7 +79,7 @@ class MlflowStore:
     experiment_name: str = EXPERIMENT_NAME
     model_name: str = MODEL_NAME
     ui_url: str = field(default_factory=settings.mlflow_ui_url)
-    developer: str = "data-team"
+    developer: str = DEVELOPER
 
     @classmethod
     def default(cls) -> MlflowStore:
@@ -354,14 +366,12 @@ class MlflowStore:
                 self.discard_version(version)
 
     def describe_version(self, version: str, description: str) -> None:
-        """Set a version's description; the registered model gets its own (`DESCRIPTION`: what
-        its versions take and give) while it has none."""
-        from sentiment_assets.model.predictions import DESCRIPTION
-
+        """Set a version's description; the registered model gets its own (`MODEL_DESCRIPTION`:
+        what its versions take and give) while it has none."""
         client = self.client()
         client.update_model_version(self.model_name, version, description=description)
         if not client.get_registered_model(self.model_name).description:
-            client.update_registered_model(self.model_name, description=DESCRIPTION)
+            client.update_registered_model(self.model_name, description=MODEL_DESCRIPTION)
 
     def tag_run(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Set `tags` on a finished run (a decision about the candidate it trained)."""

@@ -110,17 +110,6 @@ def copy_code(destination: Path) -> Path:
 ENTRY_POINT = Path(__file__).with_name("pyfunc_entry.py")
 
 
-# The registered model's description in MLflow: what its versions take and give.
-DESCRIPTION = (
-    "Whether a customer recommends the product, from the text of an e-commerce review. In: "
-    f"{TEXT_COLUMN} (text, required) and {TITLE_COLUMN} (text, optional). Out: "
-    f"{PROBABILITY_COLUMN}, the probability of 'recommended', and {LABEL_COLUMN}, 1 for "
-    "'recommended' and 0 for 'not recommended' (probability at or above the version's threshold, "
-    "tuned on validation). The alias 'production' names the version that serves; a version's "
-    "description says why it took production, and its promotion.* tags hold the evidence."
-)
-
-
 def input_example() -> pd.DataFrame:
     """Two reviews as every logged model takes them, one without a title."""
     return pd.DataFrame(

@@ -23,8 +23,20 @@ def test_links_point_at_the_ui_set_else_the_tracking_server_else_the_local_ui(
     monkeypatch.setenv("SENTIMENT_MLFLOW_UI_URL", ui)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking)
     assert settings.mlflow_ui_url() == expected
-    store = MlflowTracking(tracking_uri="sqlite:///x.db").store()
+    store = MlflowTracking().store()
     assert store.run_url("1", "abc") == f"{expected}/#/experiments/1/runs/abc"
+
+
+def test_links_follow_the_tracking_server_set_on_the_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resource's server, not $MLFLOW_TRACKING_URI's store (the links pointed at a local UI
+    while the runs went to the server set in the launchpad, a review found)."""
+    monkeypatch.delenv("SENTIMENT_MLFLOW_UI_URL", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = MlflowTracking(tracking_uri="http://mlflow.internal:5000").store()
+    assert store.ui_url == "http://mlflow.internal:5000"
+    assert MlflowTracking(tracking_uri="sqlite:///x.db").store().ui_url == "http://127.0.0.1:5000"
 
 
 def test_run_links_point_at_the_dagster_ui_set_else_the_local_one(

@@ -26,12 +26,13 @@ from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.metadata import metrics_markdown, sample_markdown
 from sentiment_assets.defs.platform.resources import (
     MlflowTracking,
+    ReviewLanding,
     end_abandoned_runs,
     run_ended,
     run_tags,
     store_failures,
 )
-from sentiment_assets.lib import monitoring, settings
+from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
 from sentiment_assets.lib.tracking import (
@@ -91,6 +92,7 @@ def score_drop(
     stemmed_corpus: pd.DataFrame,
     padded_dataset: PaddedDataset | None,
     mlflow: MlflowTracking,
+    landing: ReviewLanding,
     io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> Iterator[dg.Output]:
     """Loads the version behind the production alias once and scores the drop's reviews with it
@@ -134,7 +136,7 @@ def score_drop(
                     f"{quality.production_version}); scored again now: {measured.status()}"
                 )
             elif version is not None:
-                source = settings.landing_dir() / content.file if content and content.file else None
+                source = landing.path / content.file if content and content.file else None
                 logged = store.log_live_quality(quality, version, run_tags(context, LIVE), source)
     if PREDICTIONS in wanted:
         if scoring is None:

@@ -58,14 +58,17 @@ class MlflowTracking(dg.ConfigurableResource):
         description="The MLflow UI that links point at; default $SENTIMENT_MLFLOW_UI_URL, else the "
         "tracking server, else `make mlflow-ui`'s http://127.0.0.1:5000.",
     )
-    developer: str = Field(default="data-team", description="Tagged on every run, as the seed did.")
+    developer: str = Field(
+        default=tracking.DEVELOPER, description="Tagged on every run, as the seed did."
+    )
 
     def store(self) -> MlflowStore:
+        uri = self.tracking_uri or settings.tracking_uri()
         return MlflowStore(
-            uri=self.tracking_uri or settings.tracking_uri(),
+            uri=uri,
             experiment_name=self.experiment_name,
             model_name=self.registered_model_name,
-            ui_url=self.ui_url or settings.mlflow_ui_url(),
+            ui_url=self.ui_url or settings.mlflow_ui_url(uri),
             developer=self.developer,
         )
 
