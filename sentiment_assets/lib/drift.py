@@ -30,6 +30,7 @@ class Thresholds(BaseModel):
 
     label_share_difference: float
     oov_rate_increase: float
+    replaced_rows_share: float
     review_length_psi: float
     score_psi: float
     min_drift_reviews: int
@@ -126,6 +127,23 @@ def label_share_problem(
     return (
         f"'not recommended' share {share:.3f} is {abs(share - earlier_share):.3f} from the "
         f"earlier drops' {earlier_share:.3f} (threshold {thresholds.label_share_difference})"
+    )
+
+
+def replaced_problem(
+    rows: int, most_before: int | None, latest_before: int | None, thresholds: Thresholds
+) -> str | None:
+    """A drop's new content far smaller than a content it replaces, if it is: a re-export cut
+    short or filtered would otherwise replace what the models learn from, quietly. `most_before`
+    is the most reviews an earlier content still kept held, `latest_before` the latest's; a drop
+    that grew since its latest earlier content (a cut accepted, then added to) passes."""
+    shrank = latest_before is None or rows < latest_before
+    if not most_before or not shrank or rows >= thresholds.replaced_rows_share * most_before:
+        return None
+    return (
+        f"the drop's content holds {rows:,} reviews, {rows / most_before:.0%} of the "
+        f"{most_before:,} of an earlier content (threshold {thresholds.replaced_rows_share:.0%}); "
+        "that content stays readable as an earlier stored version of the drop"
     )
 
 

@@ -17,6 +17,7 @@ from sentiment_assets.model.stems import Corpus
 THRESHOLDS = Thresholds(
     label_share_difference=0.1,
     oov_rate_increase=0.05,
+    replaced_rows_share=0.5,
     review_length_psi=0.25,
     score_psi=0.25,
     min_drift_reviews=1,

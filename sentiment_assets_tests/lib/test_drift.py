@@ -169,3 +169,22 @@ def test_label_share_is_compared_with_the_earlier_drops() -> None:
         == "'not recommended' share 0.280 is 0.100 from the earlier drops' 0.180 (threshold 0.1)"
     )
     assert drift.label_share_problem(0.9, None, THRESHOLDS) is None  # the first drop
+
+
+@pytest.mark.parametrize(
+    ("rows", "most_before", "latest_before", "warns"),
+    [
+        (400, 1000, 1000, True),  # a re-export cut short
+        (500, 1000, 1000, False),  # at the share itself
+        (400, None, None, False),  # a first content: nothing replaced
+        (400, 1000, 300, False),  # grew since its latest content (a cut accepted, added to)
+        (200, 1000, 300, True),  # shrank again, against the full content it was cut from
+    ],
+)
+def test_a_replacing_content_far_smaller_than_an_earlier_one_warns(
+    rows, most_before, latest_before, warns
+) -> None:
+    problem = drift.replaced_problem(rows, most_before, latest_before, THRESHOLDS)
+    assert (problem is not None) is warns
+    if warns:
+        assert problem.startswith(f"the drop's content holds {rows:,} reviews, ")

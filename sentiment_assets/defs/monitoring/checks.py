@@ -73,15 +73,7 @@ def replaced_drop_size(
     earlier = _earlier_contents(context.instance, io_manager, context.partition_key)
     before = max(filter(None, map(_row_count, earlier)), default=None)
     latest = _row_count(earlier[0]) if earlier else None
-    problem = None
-    # A drop that grew since its latest earlier content (a cut accepted, then added to) passes.
-    shrank = latest is None or rows < latest
-    if before and shrank and rows < monitoring.replaced_rows_share * before:
-        problem = (
-            f"the drop's content holds {rows:,} reviews, {rows / before:.0%} of the {before:,} of "
-            f"an earlier content (threshold {monitoring.replaced_rows_share:.0%}); that content "
-            "stays readable as an earlier stored version of the drop"
-        )
+    problem = drift.replaced_problem(rows, before, latest, monitoring.thresholds())
     return dg.AssetCheckResult(
         passed=problem is None,
         severity=dg.AssetCheckSeverity.WARN,
