@@ -599,20 +599,29 @@ def drop_dataset(drop: str, sha256: str | None, source_file: Path | None) -> Any
     when either is unknown (a record made before records named its content)."""
     if sha256 is None or source_file is None:
         return None
+    from mlflow.data.meta_dataset import MetaDataset
+
+    source = dataset_source(source_file.absolute().as_uri())
+    if source is None:  # a name MLflow knows no source for: the record goes without
+        return None
+    return MetaDataset(source, name=drop, digest=sha256[:DIGEST_LENGTH])
+
+
+def dataset_source(uri: str) -> Any:
+    """An MLflow dataset source for a `file://`, `s3://` or `http(s)://` URI; None for a URI
+    MLflow knows no source for."""
     import warnings
 
     from mlflow.data.dataset_source_registry import resolve_dataset_source
-    from mlflow.data.meta_dataset import MetaDataset
     from mlflow.exceptions import MlflowException
 
     with warnings.catch_warnings():
         # MLflow registers two local-file sources and says it picked one.
         warnings.simplefilter("ignore", UserWarning)
         try:
-            source = resolve_dataset_source(source_file.absolute().as_uri())
-        except MlflowException:  # a name MLflow knows no source for: the record goes without
+            return resolve_dataset_source(uri)
+        except MlflowException:
             return None
-    return MetaDataset(source, name=drop, digest=sha256[:DIGEST_LENGTH])
 
 
 @cache

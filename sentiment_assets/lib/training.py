@@ -127,9 +127,11 @@ def train_candidate(
     store: MlflowStore,
     *,
     tags: dict[str, str],
+    dataset_uri: str | None = None,
 ) -> tuple[CandidateResult, bytes | None]:
     """Fit one candidate in its own MLflow run (`fit_candidate`), score test, log it all; the
-    result, and the training curves as PNG for Keras candidates."""
+    result, and the training curves as PNG for Keras candidates. `dataset_uri`: where the
+    dataset is stored, the source of the run's dataset input (without it, MLflow's "code")."""
     import mlflow
 
     from sentiment_assets.model.predictions import Predictor
@@ -168,7 +170,7 @@ def train_candidate(
         )
         # The dataset as an MLflow input (the UI's Dataset column), under its fingerprint: the
         # padded_dataset data version Dagster shows.
-        inputs = _mlflow_dataset(dataset)
+        inputs = _mlflow_dataset(dataset, dataset_uri)
         mlflow.log_input(inputs, context="training")
         fitted = fit_candidate(dataset, planned, on_epoch=log_epoch)
         report, threshold = fitted.report, fitted.threshold
@@ -242,12 +244,15 @@ def train_candidate(
     return result, curves
 
 
-def _mlflow_dataset(dataset: PaddedDataset) -> Any:
+def _mlflow_dataset(dataset: PaddedDataset, uri: str | None) -> Any:
     """The dataset's reviews (title, text, label, split, drop) as an MLflow dataset named
-    padded_dataset, with the dataset's fingerprint as its digest."""
+    padded_dataset, with the dataset's fingerprint as its digest and where it is stored (`uri`)
+    as its source."""
     import warnings
 
     import mlflow.data
+
+    from sentiment_assets.lib.tracking import dataset_source
 
     columns = [Corpus.TITLE, Corpus.TEXT, Corpus.LABEL, Corpus.SPLIT, Corpus.DROP]
     reviews = dataset.reviews[[c for c in columns if c in dataset.reviews]]
@@ -256,7 +261,11 @@ def _mlflow_dataset(dataset: PaddedDataset) -> Any:
         # infers the schema (and gives the hint) when first asked: asked here, where it is quiet.
         warnings.simplefilter("ignore", UserWarning)
         inputs = mlflow.data.from_pandas(
-            reviews, name="padded_dataset", digest=dataset.fingerprint, targets=Corpus.LABEL
+            reviews,
+            source=dataset_source(uri) if uri else None,
+            name="padded_dataset",
+            digest=dataset.fingerprint,
+            targets=Corpus.LABEL,
         )
         assert inputs.schema is not None
     return inputs
@@ -280,9 +289,10 @@ def train_candidates(
     *,
     tags: dict[str, str],
     on_trained: Callable[[CandidateResult], None] = lambda result: None,
+    dataset_uri: str | None = None,
 ) -> tuple[TrainedModels, dict[str, bytes]]:
-    """Train every candidate against one dataset, one after another; the results in the
-    candidates' order, and the training curves (PNG) of the Keras ones by name.
+    """Train every candidate against one dataset (stored at `dataset_uri`), one after another;
+    the results in the candidates' order, and the training curves (PNG) of the Keras ones by name.
 
     The scikit-learn candidates go first, before TensorFlow is imported: beside TensorFlow (0.5 GiB
     resident once imported) their n-gram matrices took a whole-graph run over its memory budget
@@ -301,7 +311,7 @@ def train_candidates(
             # Fitted as a copy that lives only as long as its training: the caller's list keeps
             # the unfitted candidates, not five fitted models.
             fresh = planned._replace(candidate=copy.deepcopy(planned.candidate))
-            result, png = train_candidate(dataset, fresh, store, tags=tags)
+            result, png = train_candidate(dataset, fresh, store, tags=tags, dataset_uri=dataset_uri)
             del fresh
             if png is not None:
                 curves[result.name] = png

@@ -1,6 +1,7 @@
 """padded_dataset -> trained_models -> production_model through the real job, on sample drops: the
 wiring, where the real drops are absent (one quick family), and the promotion rule at work."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -49,6 +50,12 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     run = store.client().get_run(candidate.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["candidate"] == "tfidf" and run.data.tags["data_version"]
+    # Its dataset input: the padded_dataset, under its fingerprint, where Dagster stored it.
+    [inputs] = run.inputs.dataset_inputs
+    assert (inputs.dataset.name, inputs.dataset.digest) == ("padded_dataset", trained.data_version)
+    assert inputs.dataset.source_type == "local"
+    stored = json.loads(inputs.dataset.source)["uri"]
+    assert stored == Path(dataset.metadata["stored_at"].value).absolute().as_uri()
     assert run.data.metrics["test_roc_auc"] == candidate.test.roc_auc
     # tfidf-logreg is refitted on train+validation by default, and the run says so.
     assert run.data.params["refit"] == "True"

@@ -1,6 +1,7 @@
 """Asset storage: versioned values in open formats (parquet, npy, JSON), swapped in whole."""
 
 from functools import partial
+from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import dagster as dg
@@ -151,6 +152,16 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         """The kept versions of an asset (partition), the current one first (each
         materialization's `STORED_VERSION` entry names its own)."""
         return self.store().versions(_slot(asset_key, partition))
+
+    def stored_uri(self, asset_key: dg.AssetKey, partition: str | None) -> str | None:
+        """Where the current value of an asset (partition) is, as a URI (`file://` or the object
+        store's); None while none is stored."""
+        slot = _slot(asset_key, partition)
+        versions = self.store().versions(slot)
+        if not versions:
+            return None
+        where = self.store().path(slot, versions[0])
+        return where.absolute().as_uri() if isinstance(where, Path) else where
 
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""

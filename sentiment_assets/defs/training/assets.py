@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sentiment_assets.defs.asset_keys import PADDED_DATASET
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.concurrency import MLFLOW_POOL
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
@@ -137,6 +138,7 @@ def trained_models(
             store,
             tags=run_tags(context),
             on_trained=report,
+            dataset_uri=io_manager.stored_uri(PADDED_DATASET, None),
         )
     results = trained.candidates
     yield dg.Output(
