@@ -70,7 +70,9 @@ def live_gap(
         raise ValueError(f"{latest.drop} was not scored live: {latest.status()}")
     held_out = (test[Corpus.DROP] == latest.drop).to_numpy()
     labels = test.loc[held_out, Corpus.LABEL].to_numpy(dtype=int)
-    ranked = len(np.unique(labels)) == 2
+    # Both labels, each as often as the live gate asks of a drop (`too_few_to_rank`).
+    least = max(1, thresholds.min_live_reviews_per_label)
+    ranked = min(np.bincount(labels, minlength=2)[:2]) >= least
 
     def roc_auc(scores: np.ndarray | None) -> float | None:
         if scores is None or not ranked:

@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from sentiment_assets.cli.sample_drops import SHIFTED, write_sample_drops
+from sentiment_assets.cli.sample_drops import LIKE_REAL, SHIFTED, write_sample_drops
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import settings
@@ -64,12 +64,12 @@ def live(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield folder, instance
 
 
-def _land(folder: Path, mix=None, name: str = "reviews_sample") -> str:
+def _land(folder: Path, mix=None, name: str = "reviews_sample", rows: int = ROWS) -> str:
     """A third drop in the landing folder; its partition key."""
     if mix is None:
         path = write_sample_drops(folder / "landing", drops=3, rows_per_drop=ROWS)[-1]
     else:
-        path = write_sample_drops(folder / "landing", 1, ROWS, seed=3, mix=mix, name=name)[0]
+        path = write_sample_drops(folder / "landing", 1, rows, seed=3, mix=mix, name=name)[0]
     return path.stem
 
 
@@ -181,7 +181,9 @@ def _flip_labels(path: Path) -> None:
 @pytest.mark.slow  # a production model trained first
 def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_gap(live) -> None:
     folder, instance = live
-    key = _land(folder)
+    # Big enough that its reviews held out of the retraining hold 30 of each label, as the live
+    # gate asks of a drop (min_live_reviews_per_label).
+    key = _land(folder, LIKE_REAL, name="reviews_flipped", rows=2400)
     _flip_labels(folder / "landing" / f"{key}.csv")
 
     result = ingest(instance, [key])[key]

@@ -251,3 +251,16 @@ def test_a_challenger_is_not_said_to_close_the_gap_on_held_out_reviews_of_one_la
     assert gap.challenger_roc_auc is None and gap.production_roc_auc is None
     assert gap.closes is None
     assert gap.summary().endswith("3 of its reviews are held out, too few to rank")
+
+
+def test_a_challenger_is_not_judged_on_too_few_held_out_reviews_of_one_label() -> None:
+    # Drop "d" has 2 'not recommended' and 2 'recommended' reviews in the test split.
+    test = pd.DataFrame({Corpus.DROP: ["d"] * 4, Corpus.LABEL: [0, 1, 0, 1]})
+    challenger = np.array([0.1, 0.9, 0.2, 0.8])
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+    strict = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 3})
+
+    gap = live_gap.live_gap(short, test, challenger, None, 0.97, strict)
+
+    assert gap.challenger_roc_auc is None and gap.closes is None
+    assert live_gap.live_gap(short, test, challenger, None, 0.97, THRESHOLDS).closes is True
