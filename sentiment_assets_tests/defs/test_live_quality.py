@@ -302,6 +302,14 @@ def test_learned_content_is_never_live_under_another_name_and_new_content_is(liv
     quality: LiveQuality = resent.output_for_node("score_drop", "live_quality")
     assert quality.may_have_learned_from_drop is True and not quality.live
 
+    # A learned drop sent again under its own name, cut short: new content, but the reviews
+    # version 1 learned from its first content are left out (a review found them measured live).
+    cut = pd.read_csv(landing / "reviews_sample-01.csv").head(200)
+    cut.to_csv(landing / "reviews_sample-01.csv", index=False, lineterminator="\n")
+    recut = ingest(instance, ["reviews_sample-01"])["reviews_sample-01"]
+    quality = recut.output_for_node("score_drop", "live_quality")
+    assert quality.live and 0.6 * quality.reviews < quality.reviews_in_training < quality.reviews
+
     # New content under a learned drop's name (a corrected export) is unseen by version 1.
     (newer,) = write_sample_drops(folder / "newer", 1, ROWS, seed=11)
     shutil.copyfile(newer, landing / "reviews_sample-02.csv")

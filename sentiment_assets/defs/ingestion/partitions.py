@@ -75,6 +75,13 @@ def first_stored(instance: dg.DagsterInstance) -> dict[str, float]:
     return first
 
 
+def first_read(instance: dg.DagsterInstance, key: str) -> float | None:
+    """When drop `key` was first stored, whatever its content then; None before any."""
+    reads = dg.AssetRecordsFilter(asset_key=RAW_REVIEWS, asset_partitions=[key])
+    first = instance.fetch_materializations(reads, limit=1, ascending=True).records
+    return first[0].timestamp if first else None
+
+
 def same_content_since(instance: dg.DagsterInstance, key: str, sha256: str, since: float) -> bool:
     """Whether every read of drop `key` stored after `since` (a timestamp) holds the content
     `sha256`: nothing else replaced it meanwhile, though it may have been read again."""

@@ -16,6 +16,7 @@ from sentiment_assets.defs.asset_keys import (
     STEMMED_CORPUS,
 )
 from sentiment_assets.defs.ingestion.partitions import (
+    first_read,
     first_stored,
     review_drops,
     same_content_since,
@@ -245,18 +246,23 @@ def _learned_drops(
     first: dict[str, float],
     dataset: PaddedDataset | None,
 ) -> frozenset[str] | None:
-    """The dataset's drops whose current content was first stored (`first`, by content) before
-    the version's training ended (at `trained`): the drops it may have learned. Not the dataset
-    as it is now: a retraining that kept production rebuilt it with drops production never read.
-    None when the training is unknown here."""
+    """The dataset's drops that had content stored before the version's training ended (at
+    `trained`): their current content first stored then (`first`, by content, under any name),
+    or any earlier content of the drop. Not the dataset as it is now: a retraining that kept
+    production rebuilt it with drops production never read. A drop sent again under its own name
+    (cut short, corrected) counts by its earlier content: the dataset still holds the reviews
+    production learned from it (a review measured such a drop "live" at 0.997 on reviews 85 %
+    of which production had learned). None when the training is unknown here."""
     if trained is None or dataset is None:
         return None
-    learned = set()
-    for drop in set(dataset.reviews[Corpus.DROP]):
+
+    def stored_before(drop: str) -> float:
         held = stored_drop(context.instance, drop)
-        if held is not None and first.get(held.sha256, math.inf) < trained:
-            learned.add(drop)
-    return frozenset(learned)
+        current = first.get(held.sha256, math.inf) if held is not None else math.inf
+        earliest = first_read(context.instance, drop)
+        return min(current, earliest if earliest is not None else math.inf)
+
+    return frozenset(d for d in set(dataset.reviews[Corpus.DROP]) if stored_before(d) < trained)
 
 
 def _predictions_metadata(table: pd.DataFrame) -> dict[str, Any]:
