@@ -95,8 +95,11 @@ def known_titles(titles: list[object]) -> list[str | None]:
 
 
 def _rows(rows: list[int]) -> str:
+    """Positions in the request, counted from 0 as pandas and JSON arrays count (the CLI, which
+    numbers reviews from 1, names them itself: a README review read "row(s) 1" as the first)."""
     more = len(rows) - _EXAMPLES
-    return ", ".join(map(str, rows[:_EXAMPLES])) + (f" and {more} more" if more > 0 else "")
+    shown = ", ".join(map(str, rows[:_EXAMPLES])) + (f" and {more} more" if more > 0 else "")
+    return f"{shown} (counted from 0)"
 
 
 def copy_code(destination: Path) -> Path:

@@ -164,7 +164,9 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
 
 def test_a_title_is_text_or_missing_and_anything_else_is_refused() -> None:
     assert known_titles(["Nice", None, float("nan"), pd.NA]) == ["Nice", None, None, None]
-    with pytest.raises(InvalidReviews, match=r"title must be text or missing.*row\(s\) 1, 2$"):
+    with pytest.raises(
+        InvalidReviews, match=r"title must be text or missing.*row\(s\) 1, 2 \(counted from 0\)$"
+    ):
         known_titles(["Nice", 5, ["a"]])
 
 
