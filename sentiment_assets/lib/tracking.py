@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.storage.files import locked
+from sentiment_assets.lib.storage.files import created_whole, locked
 from sentiment_assets.lib.store_faults import (
     NOT_FOUND_CODES,
     MlflowStoreError,
@@ -132,7 +132,8 @@ class MlflowStore:
         whatever folder the first process ran in, where a notebook logging to this store without
         choosing an experiment would then write. A store that exists is left as it is."""
         artifacts = settings.artifacts_dir(self.uri)
-        if artifacts is None or not self._never_created():
+        db = settings.sqlite_path(self.uri)
+        if artifacts is None or db is None or not self._never_created():
             return
         import logging
 
@@ -145,7 +146,12 @@ class MlflowStore:
         for logger in quiet:
             logger.setLevel(logging.WARNING)
         try:
-            SqlAlchemyStore(self.uri, str(artifacts)).engine.dispose()
+            # Created aside and renamed into place: MLflow's migrations commit step by step, and
+            # a process killed among them left a file no client could open again ("table
+            # registered_models already exists"), or one whose next client made the Default
+            # experiment in the working folder (a review killed the first run at 0.05-2 s).
+            with created_whole(db) as creating:
+                SqlAlchemyStore(f"sqlite:///{creating}", str(artifacts)).engine.dispose()
         finally:
             for logger, level in zip(quiet, levels, strict=True):
                 logger.setLevel(level)

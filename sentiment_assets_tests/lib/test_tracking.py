@@ -2,6 +2,8 @@
 however many create it, and only a registry that says so has no production model."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -384,6 +386,38 @@ def test_a_store_that_cannot_be_read_is_not_an_empty_one(tmp_path: Path) -> None
     (tmp_path / "mlflow.db").write_bytes(b"not a database" * 100)
     with pytest.raises(MlflowStoreError, match=r"could not read the production alias.*mlflow\.db"):
         _store(tmp_path).production_version()
+
+
+_KILLED_WHILE_CREATING = """
+import os, sys
+import mlflow.store.db.utils as db
+
+def half_migrated(engine):
+    # What a process killed among MLflow's migrations leaves: some tables, no end.
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE registered_models (name TEXT)")
+    os._exit(9)
+
+db._upgrade_db = half_migrated
+from sentiment_assets.lib.tracking import MlflowStore
+MlflowStore(sys.argv[1]).create_if_missing()
+"""
+
+
+def test_a_store_whose_creation_was_killed_is_created_again_whole(tmp_path: Path) -> None:
+    """A first run killed while MLflow migrated the new store left a file no client could open
+    again ("table registered_models already exists"), every later run failing (a review)."""
+    store = _store(tmp_path)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_WHILE_CREATING, store.uri], check=False)
+    assert killed.returncode == 9
+    assert not (tmp_path / "mlflow.db").exists()
+
+    store.create_if_missing()
+
+    assert store.production_version() is None
+    default = store.client().get_experiment("0")
+    assert default.artifact_location == str(tmp_path / "artifacts" / "0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db", "mlflow.lock"]  # no leftover
 
 
 def test_many_threads_create_the_experiment_once(tmp_path: Path) -> None:

@@ -198,6 +198,30 @@ def _is_full(err: OSError, where: Path) -> bool:
 
 
 @contextmanager
+def created_whole(target: Path) -> Iterator[Path]:
+    """A path beside `target` for a file that something else creates in several steps (a
+    database and its migrations), renamed to `target` once the block ends and the file is on
+    disk: killed before, `target` does not exist, and the next creation starts over. The caller
+    holds a lock against other creators of `target`."""
+    creating = target.with_name(f".{target.name}.creating")
+    leftovers = [creating, creating.with_name(f"{creating.name}-journal")]
+    for path in leftovers:  # of a creation killed before
+        path.unlink(missing_ok=True)
+    try:
+        yield creating
+        fd = os.open(creating, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(creating, target)
+        _sync_dir(target.parent)
+    finally:
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
 def written_whole(target: Path) -> Iterator[TextIO]:
     """A text file written beside `target` under a temporary name (owner-only) and renamed to it
     once whole and on disk: a failure or an interruption leaves `target` as it was."""
