@@ -16,13 +16,18 @@ def training_curves_png(history: dict[str, list[float]], title: str) -> bytes:
     epochs = range(1, len(history.get("loss", [])) + 1)
     best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__) + 1
     for axis, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
-            if key in history:
-                axis.plot(epochs, history[key], marker="o", markersize=3, label=label)
+        plotted = [
+            (key, label)
+            for key, label in ((metric, "train"), (f"val_{metric}", "validation"))
+            if key in history
+        ]
+        for key, label in plotted:
+            axis.plot(epochs, history[key], marker="o", markersize=3, label=label)
         axis.axvline(best, color="grey", linestyle="--", linewidth=1)
         axis.set_xlabel("epoch")
         axis.set_title(metric)
-        axis.legend(fontsize=8)
+        if plotted:  # a history without the metric leaves its panel empty, without a legend
+            axis.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
