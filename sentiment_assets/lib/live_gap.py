@@ -8,15 +8,23 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.drift import Thresholds
-from sentiment_assets.lib.monitoring import LiveQuality, live_gate, live_shortfall
+from sentiment_assets.lib.monitoring import (
+    LiveQuality,
+    live_gate,
+    live_shortfall,
+    too_few_of_a_label,
+    too_few_to_rank,
+)
+from sentiment_assets.model.evaluation import NOT_RECOMMENDED
 from sentiment_assets.model.stems import Corpus
 
 
-def latest_live(records: list[LiveQuality]) -> LiveQuality | None:
-    """The most recently scored live record with a ROC AUC (a drop of one label has none), if
-    any; of two scored in the same second, the one of the later drop name, whatever the order they
-    are given in."""
-    live = [r for r in records if r.live and r.ranked]
+def latest_live(records: list[LiveQuality], thresholds: Thresholds) -> LiveQuality | None:
+    """The most recently scored live record the live gate judged (a ROC AUC on enough of each
+    label: a drop of one label has none, a handful of reviews one that means nothing), if any;
+    of two scored in the same second, the one of the later drop name, whatever the order they are
+    given in."""
+    live = [r for r in records if r.live and r.ranked and not too_few_to_rank(r, thresholds)]
     return max(live, key=lambda r: (r.scored_at, r.drop)) if live else None
 
 
@@ -34,6 +42,8 @@ class LiveGap(BaseModel):
     test_roc_auc: float | None
     shortfall: list[str]
     held_out_reviews: int
+    # Of them, 'not recommended' (None in decisions stored before it was kept).
+    held_out_not_recommended: int | None = None
     challenger_roc_auc: float | None
     production_roc_auc: float | None
     closes: bool | None
@@ -43,7 +53,10 @@ class LiveGap(BaseModel):
         if not self.shortfall:
             told += " (no shortfall)"
         if self.challenger_roc_auc is None:
-            return told + f"; {self.held_out_reviews} of its reviews are held out, too few to rank"
+            held = f"; {self.held_out_reviews} of its reviews are held out"
+            if self.held_out_not_recommended is not None:
+                held += f", {self.held_out_not_recommended} of them 'not recommended'"
+            return told + held + ", too few of a label to rank"
         told += (
             f"; on its {self.held_out_reviews} held-out reviews the challenger scores "
             f"{self.challenger_roc_auc:.4f}"
@@ -70,9 +83,9 @@ def live_gap(
         raise ValueError(f"{latest.drop} was not scored live: {latest.status()}")
     held_out = (test[Corpus.DROP] == latest.drop).to_numpy()
     labels = test.loc[held_out, Corpus.LABEL].to_numpy(dtype=int)
-    # Both labels, each as often as the live gate asks of a drop (`too_few_to_rank`).
-    least = max(1, thresholds.min_live_reviews_per_label)
-    ranked = min(np.bincount(labels, minlength=2)[:2]) >= least
+    not_recommended = int((labels == NOT_RECOMMENDED).sum())
+    unjudged = too_few_of_a_label(not_recommended, len(labels) - not_recommended, thresholds)
+    ranked = unjudged is None
 
     def roc_auc(scores: np.ndarray | None) -> float | None:
         if scores is None or not ranked:
@@ -93,6 +106,7 @@ def live_gap(
         test_roc_auc=latest.test_metrics.roc_auc if latest.test_metrics else None,
         shortfall=shortfall,
         held_out_reviews=int(held_out.sum()),
+        held_out_not_recommended=not_recommended,
         challenger_roc_auc=challenger_auc,
         production_roc_auc=roc_auc(production),
         closes=closes,

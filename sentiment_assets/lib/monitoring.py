@@ -282,13 +282,21 @@ def too_few_to_rank(quality: LiveQuality, thresholds: Thresholds) -> str | None:
     metrics = quality.metrics
     if metrics is None or not quality.ranked:
         return None
-    least = thresholds.min_live_reviews_per_label
-    if min(metrics.n_recommended, metrics.n_not_recommended) >= least:
+    return too_few_of_a_label(metrics.n_not_recommended, metrics.n_recommended, thresholds)
+
+
+def too_few_of_a_label(
+    not_recommended: int, recommended: int, thresholds: Thresholds
+) -> str | None:
+    """Why reviews with these label counts are too few to judge a ROC AUC on, if they are: fewer
+    than `min_live_reviews_per_label` of either label (the live gate's rule, and the live gap's)."""
+    least = max(1, thresholds.min_live_reviews_per_label)
+    if min(not_recommended, recommended) >= least:
         return None
     return (
-        f"not judged: the reviews measured hold {metrics.n_not_recommended:,} 'not recommended' "
-        f"and {metrics.n_recommended:,} 'recommended'; the gate judges a ROC AUC on at least "
-        f"{least} of each (min_live_reviews_per_label)"
+        f"not judged: the reviews measured hold {not_recommended:,} 'not recommended' and "
+        f"{recommended:,} 'recommended'; the gate judges a ROC AUC on at least {least} of each "
+        "(min_live_reviews_per_label)"
     )
 
 

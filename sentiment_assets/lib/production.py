@@ -84,15 +84,16 @@ class AucComparison(BaseModel):
             f"challenger ROC AUC {self.challenger_roc_auc:.4f} against production "
             f"{self.production_roc_auc:.4f} on {self.reviews:,} test reviews: difference "
             f"{self.difference:+.4f} ({(1 - self.level) * 100:g}% interval {self.low:+.4f} to "
-            f"{self.high:+.4f}), DeLong's paired p = {self._p_value_text()}"
+            f"{self.high:+.4f}), DeLong's paired p = {self.p_value_text()}"
         )
 
-    def _p_value_text(self) -> str:
-        """The p-value in two significant digits, or more when two would round it onto the level
-        (0.0496 read "p = 0.05 < 0.05", and 0.0504 "p = 0.05: not better")."""
-        for digits in (2, 3, 4):
+    def p_value_text(self) -> str:
+        """The p-value in two significant digits, or as many more as it takes to stay on its side
+        of the level (0.0496 read "p = 0.05 < 0.05", and 0.0504 "p = 0.05: not better")."""
+        for digits in range(2, 7):
             text = f"{self.p_value:.{digits}g}"
-            if float(text) != self.level:
+            shown = float(text)
+            if shown != self.level and (shown < self.level) == (self.p_value < self.level):
                 return text
         return f"{self.p_value:.6g}"
 
@@ -233,7 +234,7 @@ def promotion_tags(
             "promotion.significance_level": f"{comparison.level:g}",
             "promotion.previous_roc_auc": f"{comparison.production_roc_auc:.6f}",
             "promotion.roc_auc_difference": f"{comparison.difference:+.6f}",
-            "promotion.p_value": f"{comparison.p_value:.3g}",
+            "promotion.p_value": comparison.p_value_text(),
             "promotion.test_reviews": str(comparison.reviews),
         }
     return tags

@@ -49,7 +49,7 @@ def promote(
     decision did, `warn` (by default `log`) what a person should see besides: a version deleted
     for a run that never moved the alias to it, a decision the challenger's run lacks."""
     warn = warn or (lambda message: log(f"Warning: {message}"))
-    latest = latest_live(live)
+    latest = latest_live(live, thresholds)
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()
         discard_abandoned(store, current, run_ended, warn)

@@ -120,7 +120,7 @@ def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live()
     )
     assert monitoring.live_shortfall(one_label, THRESHOLDS) == []
     earlier = builders.quality()
-    assert live_gap.latest_live([earlier, one_label]) == earlier
+    assert live_gap.latest_live([earlier, one_label], THRESHOLDS) == earlier
 
 
 def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
@@ -187,14 +187,32 @@ def test_latest_live_is_the_newest_live_record() -> None:
     learned = builders.quality(learned=True).model_copy(
         update={"scored_at": "2026-12-01T00:00:00+00:00"}
     )
-    assert live_gap.latest_live([old, learned, new]) == new
-    assert live_gap.latest_live([learned]) is None
+    assert live_gap.latest_live([old, learned, new], THRESHOLDS) == new
+    assert live_gap.latest_live([learned], THRESHOLDS) is None
 
 
 def test_of_two_live_records_scored_in_the_same_second_the_later_drop_is_the_latest() -> None:
     first, second = builders.quality(), builders.quality().model_copy(update={"drop": "e"})
-    assert live_gap.latest_live([first, second]).drop == "e"
-    assert live_gap.latest_live([second, first]).drop == "e"
+    assert live_gap.latest_live([first, second], THRESHOLDS).drop == "e"
+    assert live_gap.latest_live([second, first], THRESHOLDS).drop == "e"
+
+
+def test_a_drop_too_small_to_judge_is_not_the_latest_live() -> None:
+    """A newer handful of reviews, not judged by the gate, hid an earlier shortfall (a review)."""
+    from dataclasses import replace
+
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])  # 2 and 4 reviews
+    one = replace(
+        short.metrics,
+        n_not_recommended_predicted_recommended=0,
+        n_not_recommended_predicted_not_recommended=1,
+    )
+    tiny = builders.quality().model_copy(
+        update={"drop": "tiny", "scored_at": "2026-12-01T00:00:00+00:00", "metrics": one}
+    )
+    assert live_gap.latest_live([short, tiny], THRESHOLDS) == tiny  # one of each is enough
+    two = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 2})
+    assert live_gap.latest_live([short, tiny], two) == short
 
 
 def test_drop_predictions_one_row_per_review_with_the_version() -> None:
@@ -250,7 +268,9 @@ def test_a_challenger_is_not_said_to_close_the_gap_on_held_out_reviews_of_one_la
     assert gap.shortfall and gap.held_out_reviews == 3
     assert gap.challenger_roc_auc is None and gap.production_roc_auc is None
     assert gap.closes is None
-    assert gap.summary().endswith("3 of its reviews are held out, too few to rank")
+    assert gap.summary().endswith(
+        "3 of its reviews are held out, 0 of them 'not recommended', too few of a label to rank"
+    )
 
 
 def test_a_challenger_is_not_judged_on_too_few_held_out_reviews_of_one_label() -> None:

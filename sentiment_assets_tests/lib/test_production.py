@@ -103,6 +103,13 @@ def test_a_p_value_near_the_level_is_not_rounded_onto_it(p_value, promote, told)
     verdict = decide(builders.model(), _comparison(0.02, p_value))
     assert verdict.promote is promote
     assert told in verdict.reason
+    assert _comparison(0.02, p_value).p_value_text() in told  # the version's tag too
+
+
+def test_a_p_value_is_not_rounded_across_a_level_of_more_digits():
+    # Two digits would print 0.012 for 0.0124, below the level 0.0123 it is above.
+    assert _comparison(0.02, 0.0124, level=0.0123).p_value_text() == "0.0124"
+    assert _comparison(0.02, 0.0122, level=0.0123).p_value_text() == "0.012"  # below, as it is
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,8 @@ def created_whole(target: Path) -> Iterator[Path]:
     database and its migrations), renamed to `target` once the block ends and the file is on
     disk: killed before, `target` does not exist, and the next creation starts over. The caller
     holds a lock against other creators of `target`."""
+    # A link's target, not the link: replaced, the link would be lost (a store on a volume).
+    target = target.resolve()
     creating = target.with_name(f".{target.name}.creating")
     leftovers = [creating, creating.with_name(f"{creating.name}-journal")]
     for path in leftovers:  # of a creation killed before
