@@ -394,3 +394,16 @@ def test_parquet_goes_through_the_system_allocator_unless_a_pool_is_chosen(
     used_system, pool = found.stdout.splitlines()[-2:]
     assert pool == expected, found.stdout + found.stderr
     assert used_system == str(expected == "system")  # the table went through it, or did not
+
+
+def test_a_file_created_whole_through_a_link_is_created_at_its_target(tmp_path: Path) -> None:
+    """A store linked to a volume: renamed onto the link, the file replaced the link (a review)."""
+    from sentiment_assets.lib.storage.files import created_whole
+
+    (tmp_path / "volume").mkdir()
+    link = tmp_path / "mlflow.db"
+    link.symlink_to(tmp_path / "volume" / "mlflow.db")
+    with created_whole(link) as creating:
+        creating.write_text("whole")
+    assert link.is_symlink() and (tmp_path / "volume" / "mlflow.db").read_text() == "whole"
+    assert sorted(p.name for p in (tmp_path / "volume").iterdir()) == ["mlflow.db"]
