@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,7 @@ DAGSTER_RUN_TAG = "dagster_run_id"  # the Dagster run that logged the run or reg
 DAGSTER_ASSET_TAG = "dagster_asset_key"
 DAGSTER_CODE_VERSION_TAG = "dagster_code_version"  # of that asset
 DROP_TAG = "drop"  # on a live record's run: the drop it scored
+DATASET_TAG = "data_version"  # on a candidate's run: the fingerprint of the dataset it trained on
 # On a version registered for a promotion until the alias has moved to it: one that keeps it after
 # its Dagster run ended never held production (the run failed or was killed in between).
 PROMOTION_PENDING_TAG = "promotion_pending"
@@ -78,8 +79,12 @@ class MlflowStore:
     uri: str
     experiment_name: str = EXPERIMENT_NAME
     model_name: str = MODEL_NAME
-    ui_url: str = field(default_factory=settings.mlflow_ui_url)
+    ui_url: str = ""  # default: the store's own server, or the local UI (`settings.mlflow_ui_url`)
     developer: str = DEVELOPER
+
+    def __post_init__(self) -> None:
+        if not self.ui_url:
+            object.__setattr__(self, "ui_url", settings.mlflow_ui_url(self.uri))
 
     @classmethod
     def default(cls) -> MlflowStore:

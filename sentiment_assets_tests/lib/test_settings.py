@@ -6,6 +6,7 @@ import pytest
 
 from sentiment_assets.defs.platform.resources import MlflowTracking, ReviewLanding
 from sentiment_assets.lib import settings
+from sentiment_assets.lib.tracking import MlflowStore
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,8 @@ def test_links_follow_the_tracking_server_set_on_the_resource(
     store = MlflowTracking(tracking_uri="http://mlflow.internal:5000").store()
     assert store.ui_url == "http://mlflow.internal:5000"
     assert MlflowTracking(tracking_uri="sqlite:///x.db").store().ui_url == "http://127.0.0.1:5000"
+    # A store made without the resource (the benchmarks, the CLI) links to its own server too.
+    assert MlflowStore("https://mlflow.internal").ui_url == "https://mlflow.internal"
 
 
 def test_run_links_point_at_the_dagster_ui_set_else_the_local_one(

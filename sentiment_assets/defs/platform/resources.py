@@ -68,7 +68,7 @@ class MlflowTracking(dg.ConfigurableResource):
             uri=uri,
             experiment_name=self.experiment_name,
             model_name=self.registered_model_name,
-            ui_url=self.ui_url or settings.mlflow_ui_url(uri),
+            ui_url=self.ui_url or "",
             developer=self.developer,
         )
 
