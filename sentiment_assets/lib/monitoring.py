@@ -54,7 +54,8 @@ class Scoring:
     """What the production model said when the drop was scored: its predictions for the drop's
     reviews and for the training data's test split (None without training data), in their
     order, whether it may have learned from the drop (None: unknown), and the drops of the
-    training data whose content its training may have read (None: unknown)."""
+    training data whose content its training may have read (None: unknown), or better, the
+    reviews of the dataset it trained on."""
 
     version: str
     run_id: str
@@ -62,6 +63,9 @@ class Scoring:
     test: pd.DataFrame | None
     may_have_learned_from_drop: bool | None
     learned_drops: frozenset[str] | None = None
+    # The reviews (text, split) of the dataset the version trained on, when it is still stored:
+    # what it learned, exactly (None: `learned_drops` of `dataset` stand in for it).
+    learned_reviews: pd.DataFrame | None = None
 
 
 class LiveQuality(BaseModel):
@@ -161,7 +165,11 @@ def measure_live_quality(
     drop_scores = test_scores = None
     metrics = test_metrics = brier = calibration = None
     reliability: list[ReliabilityBin] = []
-    learnable = in_training(reviews, dataset, scoring.learned_drops if scoring else None)
+    learnable = (
+        in_training(reviews, dataset, scoring.learned_drops, scoring.learned_reviews)
+        if scoring is not None
+        else in_training(reviews, dataset, None)
+    )
     if scoring is not None:
         drop_scores = scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
         unseen = ~learnable
@@ -200,17 +208,24 @@ def measure_live_quality(
 
 
 def in_training(
-    reviews: pd.DataFrame, dataset: PaddedDataset | None, learned_drops: frozenset[str] | None
+    reviews: pd.DataFrame,
+    dataset: PaddedDataset | None,
+    learned_drops: frozenset[str] | None,
+    learned_reviews: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Which of a drop's reviews production may have learned: their text (as the split reads it)
-    is in the train or validation split (a refit learns both) among the dataset's reviews of
-    `learned_drops`, the drops its training may have read (None: unknown, nothing left out). A
-    drop's live figures leave them out: a re-sent export scored 0.985 live against 0.960 for its
-    first sending, on reviews production had learned."""
-    if dataset is None or not learned_drops:
+    is in the train or validation split (a refit learns both) of the dataset it trained on
+    (`learned_reviews`, its reviews with their split), or, when that is no longer stored, among
+    the current dataset's reviews of `learned_drops`, the drops its training may have read (None:
+    unknown, nothing left out). A drop's live figures leave them out: a re-sent export scored
+    0.985 live against 0.960 for its first sending, on reviews production had learned."""
+    if learned_reviews is not None:
+        held, learnable = learned_reviews, learned_reviews[Corpus.SPLIT] != "test"
+    elif dataset is None or not learned_drops:
         return np.zeros(len(reviews), dtype=bool)
-    held = dataset.reviews
-    learnable = (held[Corpus.SPLIT] != "test") & held[Corpus.DROP].isin(learned_drops)
+    else:
+        held = dataset.reviews
+        learnable = (held[Corpus.SPLIT] != "test") & held[Corpus.DROP].isin(learned_drops)
     texts = set(held.loc[learnable, Corpus.TEXT].str.strip())
     return reviews[Corpus.TEXT].str.strip().isin(texts).to_numpy()
 

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.plots import training_curves_png
-from sentiment_assets.lib.tracking import CANDIDATE_TAG
+from sentiment_assets.lib.tracking import CANDIDATE_TAG, DATASET_TAG
 from sentiment_assets.model.evaluation import Metrics, classification_metrics, tune_threshold
 from sentiment_assets.model.stems import Corpus
 
@@ -304,7 +304,7 @@ def train_candidates(
     if problem := duplicate_names([p.candidate.name for p in candidates]):
         raise ValueError(problem)
     curves: dict[str, bytes] = {}
-    tags = {**tags, "data_version": dataset.fingerprint}
+    tags = {**tags, DATASET_TAG: dataset.fingerprint}
     by_name: dict[str, CandidateResult] = {}
     with collections_skip_survivors() as freeze:
         for planned in sorted(candidates, key=lambda p: uses_tensorflow(p.candidate)):

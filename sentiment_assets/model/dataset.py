@@ -156,6 +156,11 @@ class PaddedDataset:
         )
 
     @staticmethod
+    def saved_reviews(folder: Path, columns: list[str]) -> pd.DataFrame:
+        """Columns of a saved dataset's reviews, read without the rest of it."""
+        return read_parquet(folder / REVIEWS_FILE, columns=columns)
+
+    @staticmethod
     def saved_drops(folder: Path) -> set[str]:
         """The drops a saved dataset holds reviews of, read without the rest of it."""
         return set(read_parquet(folder / REVIEWS_FILE, columns=[Corpus.DROP])[Corpus.DROP])

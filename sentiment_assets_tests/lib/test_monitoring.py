@@ -153,6 +153,11 @@ def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures()
     # which kept production, added to the dataset; nothing when that is unknown.
     assert not monitoring.in_training(reviews, dataset, frozenset({"later"})).any()
     assert not monitoring.in_training(reviews, dataset, None).any()
+    # The dataset production trained on, when still stored, says exactly what it learned,
+    # whatever the current dataset holds now (a drop sent again and rebuilt into it, a review).
+    trained_on = reviews.iloc[3:5].assign(**{Corpus.SPLIT: ["validation", "test"]})
+    exact = monitoring.in_training(reviews, dataset, learned, trained_on)
+    assert exact.tolist() == [0, 0, 0, 1, 0, 0]
 
     predicted = builders.predicted(PROBABILITIES)
     scoring = Scoring("3", "run-3", predicted, None, False, learned_drops=learned)

@@ -108,6 +108,9 @@ def test_a_content_written_again_replaces_its_own_version_not_another_content(
         "other",
         "full",
     ]
+    # A kept content is found by what it holds (the dataset a model version trained on).
+    assert values.read(slot, read, version=values.version_of(slot, "A")) == "full"
+    assert values.version_of(slot, "Z") is None
     # A value without a content counts on its own.
     values.write(slot, writer("unlabelled"), run_id="run")
     assert len(values.versions(slot)) == KEEP_VERSIONS

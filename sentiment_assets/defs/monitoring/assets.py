@@ -38,6 +38,7 @@ from sentiment_assets.lib.drop_plan import Ingested
 from sentiment_assets.lib.monitoring import MODEL_VERSION_COLUMN, LiveQuality, Scoring
 from sentiment_assets.lib.tracking import (
     DAGSTER_RUN_TAG,
+    DATASET_TAG,
     DROP_TAG,
     MONITORING_EXPERIMENT,
     MlflowStore,
@@ -113,7 +114,7 @@ def score_drop(
         scored_at = datetime.now(UTC).isoformat(timespec="seconds")
         scoring = None
         if version is not None:
-            scoring = _score(context, store, version, stemmed_corpus, dataset, content)
+            scoring = _score(context, store, io_manager, version, stemmed_corpus, dataset, content)
         quality = logged = None
         if LIVE in wanted:
             measured = monitoring.measure_live_quality(
@@ -194,15 +195,25 @@ def _stored_by(instance: dg.DagsterInstance, run_id: str, drop: str) -> bool:
 def _score(
     context: dg.AssetExecutionContext,
     store: MlflowStore,
+    io_manager: ArtifactIOManager,
     version: "ModelVersion",
     reviews: pd.DataFrame,
     dataset: PaddedDataset | None,
     content: Ingested | None,
 ) -> Scoring:
+    """The version's predictions for the drop (and the dataset's test split), and what it may
+    have learned: the reviews of the dataset it trained on (its run's `data_version`, while a
+    kept version of `padded_dataset` holds it), else the drops `_learned_drops` names."""
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
     trained = _training_end(context, store, version.run_id)
     first = first_stored(context.instance) if trained is not None else {}
+    fingerprint = store.run_tag(version.run_id, DATASET_TAG)
+    learned = (
+        io_manager.dataset_reviews(fingerprint, [Corpus.TEXT, Corpus.SPLIT])
+        if fingerprint is not None and trained is not None
+        else None
+    )
     return Scoring(
         version=str(version.version),
         run_id=version.run_id,
@@ -210,6 +221,7 @@ def _score(
         test=monitoring.predict_reviews(model, test) if test is not None else None,
         may_have_learned_from_drop=_trained_after_stored(trained, first, content),
         learned_drops=_learned_drops(context, trained, first, dataset),
+        learned_reviews=learned,
     )
 
 

@@ -163,6 +163,20 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         where = self.store().path(slot, versions[0])
         return where.absolute().as_uri() if isinstance(where, Path) else where
 
+    def dataset_reviews(self, fingerprint: str, columns: list[str]) -> pd.DataFrame | None:
+        """Columns of the reviews of the stored `padded_dataset` with this fingerprint, current or
+        kept; None when no kept version holds it."""
+        slot = _slot(PADDED_DATASET, None)
+        version = self.store().version_of(slot, fingerprint)
+        if version is None:
+            return None
+        try:
+            return self.store().read(
+                slot, partial(PaddedDataset.saved_reviews, columns=columns), version=version
+            )
+        except NotStored:
+            return None
+
     def dataset_drops(self) -> set[str] | None:
         """The drops the stored `padded_dataset` holds reviews of; None while none is stored."""
         try:

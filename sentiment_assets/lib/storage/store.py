@@ -189,6 +189,13 @@ class VersionedStore:
                     ) from err
                 pointer = newer
 
+    def version_of(self, slot: Slot, content: str) -> str | None:
+        """The kept version that holds `content` (as its writer named it), if one does."""
+        pointer = self._pointer(slot)
+        if pointer is None:
+            return None
+        return next((v for v in pointer.kept if pointer.contents.get(v) == content), None)
+
     def versions(self, slot: Slot) -> list[str]:
         """The kept versions, the current one first; none when nothing is stored."""
         pointer = self._pointer(slot)
