@@ -279,6 +279,10 @@ def test_settings_left_empty_take_the_family_defaults_even_for_the_seed() -> Non
             "each candidate needs a name of its own; given twice: x",
         ),
         ([{"name": "x", "family": "bert"}], "candidate 'x': unknown candidate family 'bert'"),
+        # An empty line-up stored no candidates over the last ones, and the decision then failed
+        # on max() of nothing (a Dagster review); a setting no model trains with failed halfway.
+        ([], "List should have at least 1 item"),
+        ([{"name": "x", "family": "tfidf-nb", "c": -1}], "Input should be greater than 0"),
     ],
 )
 def test_a_configuration_that_cannot_train_is_refused_before_training(

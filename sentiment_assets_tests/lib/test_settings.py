@@ -84,3 +84,22 @@ def test_a_mistyped_executor_is_refused_naming_the_variable(
     monkeypatch.setenv("SENTIMENT_EXECUTOR", "celry")
     with pytest.raises(ValueError, match="SENTIMENT_EXECUTOR is 'celry': it takes multiprocess"):
         settings.executor()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"live_roc_auc_floor": 7},
+        {"live_roc_auc_margin": -1},
+        {"score_psi": -1},
+        {"min_drift_reviews": -5},
+    ],
+)
+def test_monitoring_thresholds_no_check_could_mean_are_refused(bad: dict) -> None:
+    """Accepted, they made the gate and the drift checks alert on every drop (a Dagster review)."""
+    from pydantic import ValidationError
+
+    from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
+
+    with pytest.raises(ValidationError, match=next(iter(bad))):
+        MonitoringThresholds(**bad)

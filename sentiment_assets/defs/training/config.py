@@ -28,13 +28,15 @@ class CandidateConfig(dg.Config):
         description="After the threshold is tuned on validation, fit again on train+validation "
         f"for the logged model; empty: the family's default ({_REFITTING} refit).",
     )
-    embedding_dim: int | None = Field(default=None, description="seed-keras")
-    batch_size: int | None = Field(default=None, description="seed-keras, ngram-mlp")
+    # Bounded here, so that a value no model can train with is refused at launch, not halfway
+    # through training with a library's error (a Dagster review: `c: -1`, `epochs: -3`).
+    embedding_dim: int | None = Field(default=None, ge=1, description="seed-keras")
+    batch_size: int | None = Field(default=None, ge=1, description="seed-keras, ngram-mlp")
     c: float | None = Field(
-        default=None, description="tfidf-logreg, tfidf-nb: inverse regularisation"
+        default=None, gt=0, description="tfidf-logreg, tfidf-nb: inverse regularisation"
     )
-    units: int | None = Field(default=None, description="ngram-mlp: hidden units")
-    dropout: float | None = Field(default=None, description="ngram-mlp")
+    units: int | None = Field(default=None, ge=1, description="ngram-mlp: hidden units")
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="ngram-mlp")
 
     def settings(self) -> dict[str, Any]:
         """The family's settings given here (the others take the family's defaults)."""
@@ -45,14 +47,17 @@ class TrainingConfig(dg.Config):
     """Which candidates to train and how long; editable in the launchpad."""
 
     candidates: list[CandidateConfig] = Field(
-        default_factory=lambda: [CandidateConfig(**c) for c in DEFAULT_CANDIDATES]
+        default_factory=lambda: [CandidateConfig(**c) for c in DEFAULT_CANDIDATES],
+        min_length=1,
+        description="At least one: an empty line-up would store no candidates over the last ones.",
     )
     epochs: int = Field(
         default=KerasTraining.max_epochs,
+        ge=1,
         description="Upper bound; early stopping usually ends sooner.",
     )
     patience: int = Field(
-        default=KerasTraining.patience, description="Epochs without a better validation loss."
+        default=KerasTraining.patience, ge=0, description="Epochs without a better validation loss."
     )
     seed: int = KerasTraining.seed
     # Not a training setting (left out of the candidates' data version, `exclude`): whether to
