@@ -232,10 +232,13 @@ def in_training(
 
 def record_to_keep(new: LiveQuality, stored: LiveQuality | None) -> LiveQuality:
     """The drop's record after scoring it again: the new one, unless it is not a live measure and
-    the stored one is, of the same content. A drop is measured live once, when it lands; scoring it
-    again with a model that learned from it must not put that measure out of reach (the UI shows
-    `live_quality` stale after every retraining, and "Materialize changed and missing" would)."""
-    if new.live or stored is None or not stored.live or stored.content is None:
+    a record of the same content is stored. A drop is measured live once, when it lands; scoring
+    it again with a model that learned from it must not put that measure out of reach (the UI
+    shows `live_quality` stale after every retraining, and "Materialize changed and missing"
+    would). Nor does it replace a record that was not live either (made before any production
+    model, say): a new one each time made `production_model`, which reads the records, stale
+    after every such round, and the next round decided again on the same candidates (a review)."""
+    if new.live or stored is None or stored.content is None:
         return new
     return stored if stored.content == new.content else new
 

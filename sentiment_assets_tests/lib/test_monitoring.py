@@ -103,7 +103,9 @@ def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> Non
     assert monitoring.record_to_keep(relive, live) is relive
     other = later.model_copy(update={"content": "sha-b"})
     assert monitoring.record_to_keep(other, live) is other
-    assert monitoring.record_to_keep(later, later) is later
+    # Not live either, of the same content: the stored one stays, so nothing downstream changes.
+    earlier = later.model_copy(update={"scored_at": "2026-11-30T00:00:00+00:00"})
+    assert monitoring.record_to_keep(later, earlier) is earlier
     assert monitoring.record_to_keep(later, None) is later
     # A record stored before content was kept says nothing of its content: replaced.
     assert monitoring.record_to_keep(later, live.model_copy(update={"content": None})) is later

@@ -100,7 +100,7 @@ def score_drop(
     """Loads the version behind the production alias once and scores the drop's reviews with it
     (and the training data's test split, for its test estimate and the score drift); records the
     version and the time, and whether that version may already have learned from the drop. The
-    dataset is None before the first one is built. A live record of the same content is kept
+    dataset is None before the first one is built. A stored record of the same content is kept
     rather than replaced by one that is not live (`monitoring.record_to_keep`)."""
     store = mlflow.store()
     wanted = context.selected_output_names
@@ -134,8 +134,8 @@ def score_drop(
             quality = monitoring.record_to_keep(measured, stored)
             if quality is not measured:
                 context.log.info(
-                    f"{drop}: kept the live record of {quality.scored_at} (production version "
-                    f"{quality.production_version}); scored again now: {measured.status()}"
+                    f"{drop}: kept the record of {quality.scored_at} ({quality.status()}); scored "
+                    f"again now: {measured.status()}"
                 )
             elif version is not None:
                 source = landing.path / content.file if content and content.file else None
