@@ -22,7 +22,7 @@ LINEAGE = {
     "trained_models": {"padded_dataset"},
     "production_model": {"padded_dataset", "trained_models", "live_quality"},
     "drop_predictions": {"stemmed_corpus"},
-    "live_quality": {"stemmed_corpus", "padded_dataset", "drop_predictions"},
+    "live_quality": {"stemmed_corpus", "padded_dataset"},  # one scoring makes both per drop
 }
 
 

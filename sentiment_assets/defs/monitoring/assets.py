@@ -82,9 +82,11 @@ CODE_VERSION = code_version(__name__, "score_drop")
             "to the production version.",
         ),
     },
+    # What each reads: both come from one scoring, and live_quality does not read the stored
+    # predictions (declared, materializing drop_predictions alone made live_quality stale).
     internal_asset_deps={
         PREDICTIONS: {STEMMED_CORPUS},
-        LIVE: {STEMMED_CORPUS, PADDED_DATASET, DROP_PREDICTIONS},
+        LIVE: {STEMMED_CORPUS, PADDED_DATASET},
     },
     can_subset=True,
     pool=MLFLOW_POOL,
