@@ -210,7 +210,8 @@ def _score(
     test = dataset.split_reviews("test") if dataset is not None else None
     trained = _training_end(context, store, version.run_id)
     first = first_stored(context.instance) if trained is not None else {}
-    fingerprint = store.run_tag(version.run_id, DATASET_TAG)
+    # Only for a live record (with the dataset): predictions alone need none of it.
+    fingerprint = store.run_tag(version.run_id, DATASET_TAG) if dataset is not None else None
     learned = (
         io_manager.dataset_reviews(fingerprint, [Corpus.TEXT, Corpus.SPLIT])
         if fingerprint is not None and trained is not None

@@ -63,9 +63,8 @@ class MlflowTracking(dg.ConfigurableResource):
     )
 
     def store(self) -> MlflowStore:
-        uri = self.tracking_uri or settings.tracking_uri()
         return MlflowStore(
-            uri=uri,
+            uri=self.tracking_uri or settings.tracking_uri(),
             experiment_name=self.experiment_name,
             model_name=self.registered_model_name,
             ui_url=self.ui_url or "",
