@@ -22,12 +22,18 @@ from mlflow.models import set_model
 
 def import_model_package(folder: Path) -> ModuleType:
     """The model package in `folder`, imported as `sentiment_model_<content hash>`: two versions
-    with the same code share one import, two with different code never mix."""
+    with the same code share one import, two with different code never mix.
+
+    A package imported before from another folder of the same content (one MLflow downloaded to
+    a temporary folder, since deleted) imports its modules not yet imported from `folder` from
+    now on: a model that loads a module the first one never needed must find its file."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".pyc"):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
     name = f"sentiment_model_{digest.hexdigest()[:16]}"
-    if name not in sys.modules:
+    if name in sys.modules:
+        _search_in(name, folder)
+    else:
         spec = importlib.util.spec_from_file_location(
             name, folder / "__init__.py", submodule_search_locations=[str(folder)]
         )
@@ -39,6 +45,14 @@ def import_model_package(folder: Path) -> ModuleType:
             del sys.modules[name]
             raise
     return sys.modules[name]
+
+
+def _search_in(name: str, folder: Path) -> None:
+    """Point the imported package `name` and its imported subpackages at their places in
+    `folder`, where their modules not yet imported are found."""
+    for key, module in list(sys.modules.items()):
+        if (key == name or key.startswith(f"{name}.")) and hasattr(module, "__path__"):
+            module.__path__ = [str(folder.joinpath(*key.split(".")[1:]))]
 
 
 class SentimentModel(mlflow.pyfunc.PythonModel):

@@ -264,3 +264,31 @@ def test_mlflow_models_serve_answers_raw_text_and_refuses_blank_reviews(
         assert answer["error_code"] == "INVALID_PARAMETER_VALUE", (bad, answer)
         assert "review_text must be non-blank text" in answer["message"], (bad, answer)
         assert "row(s) 1" in answer["message"], (bad, answer)
+
+
+def test_a_model_package_imported_from_a_deleted_folder_imports_the_rest_from_the_next(
+    tmp_path,
+) -> None:
+    # MLflow checks a model it logs by loading it from a temporary folder, then deletes that
+    # folder; a later model of the same code that needs a module the first did not (a TF-IDF model
+    # after a Keras one: `candidates.char_ngrams`) must import it from its own folder.
+    import importlib
+    import shutil
+    import sys
+    import uuid
+
+    from sentiment_assets.model.predictions import copy_code
+    from sentiment_assets.model.pyfunc_entry import import_model_package
+
+    first = copy_code(tmp_path / "first")
+    (first / "marker.txt").write_text(uuid.uuid4().hex)  # content of its own: a fresh import
+    package = import_model_package(first)
+    importlib.import_module(f"{package.__name__}.candidates")
+    lazy = f"{package.__name__}.candidates.char_ngrams"
+    assert lazy not in sys.modules
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    shutil.rmtree(first)
+
+    assert import_model_package(second) is package
+    assert importlib.import_module(lazy).__file__.startswith(str(second))
