@@ -31,6 +31,17 @@ def real_drops_dir() -> Path:
     return settings.reviews_dir()
 
 
+def flip_labels(path: Path) -> None:
+    """Rewrite a drop's CSV with every 'Recommended IND' the other way round, the rest as it was."""
+    import pandas as pd
+
+    from sentiment_assets.model.reviews import LABEL
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame[LABEL] = frame[LABEL].map({"0": "1", "1": "0"})
+    frame.rename(columns={"Unnamed: 0": ""}).to_csv(path, index=False, lineterminator="\n")
+
+
 @cache
 def definitions() -> dg.Definitions:
     """The code location's definitions, loaded once per process."""

@@ -24,6 +24,7 @@ from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
 from sentiment_assets_tests.support import (
     QUICK_TRAINING,
     definitions,
+    flip_labels,
     ingest,
     raise_check_alerts,
     train,
@@ -182,19 +183,13 @@ def test_predictions_of_a_drop_that_landed_before_production_are_made_later_alon
     assert set(predictions["model_version"]) == {"1"} and len(predictions) > 0
 
 
-def _flip_labels(path: Path) -> None:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    frame[LABEL] = frame[LABEL].map({"0": "1", "1": "0"})
-    frame.rename(columns={"Unnamed: 0": ""}).to_csv(path, index=False, lineterminator="\n")
-
-
 @pytest.mark.slow  # a production model trained first
 def test_flipped_labels_fail_the_live_gate_alert_and_the_retraining_reports_the_gap(live) -> None:
     folder, instance = live
     # Big enough that its reviews held out of the retraining hold 30 of each label, as the live
     # gate asks of a drop (min_live_reviews_per_label).
     key = _land(folder, LIKE_REAL, name="reviews_flipped", rows=2400)
-    _flip_labels(folder / "landing" / f"{key}.csv")
+    flip_labels(folder / "landing" / f"{key}.csv")
 
     result = ingest(instance, [key])[key]
 
@@ -342,7 +337,7 @@ def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
     experiment = store.client().get_experiment_by_name(MONITORING_EXPERIMENT)
     # Production is now a version whose training may have read the drop (as after a retraining).
     monkeypatch.setattr(
-        "sentiment_assets.defs.monitoring.assets._trained_after_stored", lambda *args: True
+        "sentiment_assets.defs.monitoring.scoring._trained_after_stored", lambda *args: True
     )
 
     def score_again() -> LiveQuality:

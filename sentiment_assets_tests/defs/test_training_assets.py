@@ -19,6 +19,7 @@ from sentiment_assets_tests.support import (
     coin_flip_version,
     definitions,
     failure_message,
+    flip_labels,
     ingest,
     mlflow_writes,
     retrain_sensor,
@@ -30,6 +31,15 @@ from sentiment_assets_tests.support import (
 def drops(data_dir: Path, instance) -> None:
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=600)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+
+
+# A network that cannot learn in one epoch with one unit: the gate refuses it.
+WEAK_TRAINING = {
+    "candidates": [
+        {"name": "weak", "family": "seed-keras", "embedding_dim": 1, "batch_size": 4096}
+    ],
+    "epochs": 1,
+}
 
 
 def _versions(store: MlflowStore) -> list[str]:
@@ -167,13 +177,7 @@ def test_a_clearly_better_challenger_is_promoted_a_marginal_one_is_not(drops, in
 def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     # A network that cannot learn in one epoch with one unit: it is refused, and there is no
     # production model for the gate to pass.
-    weak = {
-        "candidates": [
-            {"name": "weak", "family": "seed-keras", "embedding_dim": 1, "batch_size": 4096}
-        ],
-        "epochs": 1,
-    }
-    result = train(instance, **weak)
+    result = train(instance, **WEAK_TRAINING)
 
     decision: ProductionDecision = result.output_for_node("production_model")
     assert not decision.promoted and decision.production_version is None
@@ -183,6 +187,31 @@ def test_a_production_quality_gate_that_fails_is_shown(drops, instance) -> None:
     assert not gate.passed and gate.description == "no production model yet"
     assert "challenger refused" in decision.reason
     assert _versions(MlflowStore.default()) == []  # a refused model is never registered
+
+
+@pytest.mark.slow  # two training runs
+def test_production_that_fails_the_gate_on_new_data_is_shown(data_dir, drops, instance) -> None:
+    # Production learned the sample drops; then both come again with every label the other way
+    # round. A challenger too weak to be promoted leaves production in place, scored on the new
+    # test split below the floor: the blocking gate fails and says why.
+    assert train(instance, **QUICK_TRAINING).success
+    keys = ["reviews_sample-01", "reviews_sample-02"]
+    for key in keys:
+        flip_labels(data_dir / "landing" / f"{key}.csv")
+    assert all(result.success for result in ingest(instance, keys).values())
+
+    result = train(instance, **WEAK_TRAINING)
+
+    decision: ProductionDecision = result.output_for_node("production_model")
+    assert not decision.promoted and decision.production_version == "1"
+    (gate,) = [
+        c for c in result.get_asset_check_evaluations() if c.check_name == "production_quality_gate"
+    ]
+    assert not gate.passed
+    assert gate.metadata["version"].value == "1"
+    assert gate.metadata["roc_auc"].value < 0.5
+    assert "ROC AUC" in gate.description and "majority baseline" in gate.description
+    assert str(MlflowStore.default().production_version().version) == "1"
 
 
 @pytest.mark.slow  # a training run
@@ -325,11 +354,21 @@ def test_production_moved_during_the_decision_is_never_overwritten(
         return score(model, reviews, **kwargs)
 
     monkeypatch.setattr(production, "score_model", score_while_another_decision_moves_the_alias)
+    registered = []
+    register = MlflowStore.register_version
+
+    def register_and_count(self, *args, **kwargs):
+        registered.append(args)
+        return register(self, *args, **kwargs)
+
+    monkeypatch.setattr(MlflowStore, "register_version", register_and_count)
     result = train(instance, **QUICK_TRAINING)
 
     # The TF-IDF challenger beat the coin flip it was compared with, but production moved: the
-    # decision fails, registers nothing, and leaves the other decision's alias alone.
+    # decision fails, registers nothing (not even for a moment), and leaves the other decision's
+    # alias alone.
     _assert_the_other_decision_stands(result, store, first, other)
+    assert registered == []
 
 
 @pytest.mark.slow  # a training run
