@@ -148,11 +148,13 @@ def review_chunks(
         raise ReviewFileError(path, f"the header names column(s) {quoted(repeated)} twice or more")
     required = REQUIRED_COLUMNS if require_label else (TEXT,)
     missing = [column for column in required if column not in columns]
-    if missing and (separator := _other_separator(header, required)):
+    if missing and (found := _other_separator(header, required)):
+        separator, absent = found
+        still = f"; even so it has no column(s) {quoted(absent)}" if absent else ""
         raise ReviewFileError(
             path,
             f"its fields are separated by {separator}, not commas (the header is "
-            f"{example(header.strip())}); {EXPORT_WITH_COMMAS}",
+            f"{example(header.rstrip(chr(13) + chr(10)))}){still}; {EXPORT_WITH_COMMAS}",
         )
     if missing:
         raise ReviewFileError(
@@ -182,13 +184,14 @@ def review_chunks(
 _OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs"}
 
 
-def _other_separator(header: str, required: tuple[str, ...]) -> str | None:
-    """The separator (in words) that the header is written with, when it is not the comma: the
-    required columns are all there once the header is split at it."""
+def _other_separator(header: str, required: tuple[str, ...]) -> tuple[str, list[str]] | None:
+    """The separator (in words) that the header is written with, when it is not the comma (a
+    required column is there once the header is split at it), and the required columns missing
+    even then."""
     for separator, name in _OTHER_SEPARATORS.items():
         fields = {field.strip().strip('"') for field in header.split(separator)}
-        if separator in header and all(column in fields for column in required):
-            return name
+        if separator in header and any(column in fields for column in required):
+            return name, [column for column in required if column not in fields]
     return None
 
 

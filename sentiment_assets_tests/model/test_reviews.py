@@ -349,9 +349,22 @@ def test_a_file_separated_by_semicolons_or_tabs_is_named_as_such(tmp_path, separ
     content = (HEADER + _row(1)).replace(",", separator)
     assert _problem(_write(tmp_path, content)) == (
         f"its fields are separated by {words}, not commas (the header is "
-        f"{example(HEADER.replace(',', separator).strip())}); export it as CSV UTF-8 (comma "
-        "delimited)"
+        f"{example(HEADER.replace(',', separator).rstrip(chr(10)))}); export it as CSV UTF-8 "
+        "(comma delimited)"
     )
+
+
+def test_a_file_separated_by_tabs_with_a_renamed_column_is_named_as_such_and_the_column_too(
+    tmp_path,
+):
+    """A review found a tab-separated export with a renamed label column named only as missing
+    columns, its header shown without its leading empty field."""
+    content = (HEADER.replace("Recommended IND", "Recommended") + _row(1)).replace(",", "\t")
+    problem = _problem(_write(tmp_path, content))
+    assert problem.startswith(
+        "its fields are separated by tabs, not commas (the header is '\\tClothing ID\\tAge"
+    )
+    assert "; even so it has no column(s) 'Recommended IND'; export it as CSV UTF-8" in problem
 
 
 def test_the_last_byte_alone_says_what_parsing_says_about_the_end(tmp_path):
