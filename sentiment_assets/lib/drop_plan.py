@@ -148,10 +148,11 @@ def plan_ingestion(
       could not read it) is planned once more when the grace period has passed.
     - The first file to claim a partition key keeps it, whatever the names' order: a later file
       whose name maps to the same key is refused with a log line until it is renamed.
-    - The same content as another drop under a second name is skipped with a log line: another
-      file's planned this tick or earlier, or, for a key that holds nothing yet, the content a
+    - The same content as another drop under a second name (a key that holds nothing yet) is
+      skipped with a log line: another file's planned this tick or earlier, or the content a
       drop stored (its file may have left the folder: an archived drop sent again, or renamed).
       The stored drops are read for such a file once, then only its drop while it stays unchanged.
+      A drop that holds content follows its file, even to another drop's content.
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
       is what the drop already holds. A file whose drop's partition was deleted while it stayed
@@ -272,18 +273,21 @@ def plan_ingestion(
         except OSError as err:
             skip(file.name, f"cannot be read ({drops.why(err)}); tried again next tick")
             continue
-        other = content_owner.get(sha)
-        if other is not None and other != key:
-            skip(file.name, copy_note(other))
-            continue
-        if other is None and ingested(key) is None:
-            other = stored_content_owner(sha)
+        # Only a name that holds nothing yet is a second name for a drop's content: a drop that
+        # holds some follows its file, also to another drop's content (read while still being
+        # copied, a review found the rest never replacing what was read).
+        if ingested(key) is None:
+            other = content_owner.get(sha)
+            if other is not None and other != key:
+                skip(file.name, copy_note(other))
+                continue
+            other = other or stored_content_owner(sha)
             if other is not None and other != key:
                 copies[file.name] = StoredCopy(other, sha, file.signature)
                 skip(file.name, copy_note(other))
                 continue
         memory.sent[key] = Sent(sha, file.signature, now_ns)
-        content_owner[sha] = key
+        content_owner.setdefault(sha, key)
         # The same file with the content last requested was touched, not changed. Another file
         # with it left (quarantined, say) and landed again between two ticks: read as any landing.
         same_file = previous is not None and previous.signature[-1:] == [file.inode]

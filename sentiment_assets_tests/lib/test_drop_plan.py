@@ -239,6 +239,23 @@ def test_a_copy_of_a_stored_drop_left_in_the_folder_is_not_looked_up_every_tick(
     assert _requested(landing.tick()) == [("r0_again", "r0_again.csv")]
 
 
+def test_a_drop_read_half_copied_is_read_again_when_the_rest_makes_it_another_drops_copy():
+    """A copy that stalled at a line's end was read as a drop; the rest arrives, and the file is
+    then byte for byte another drop's: the drop follows its file rather than keep the cut read."""
+    landing = Landing()
+    landing.write("r.csv", b"a\nb\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.write("c.csv", b"a\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.write("c.csv", b"a\nb\n")
+    landing.tick()
+    plan = landing.tick()
+    assert _requested(plan) == [("c", "c.csv")]
+    assert plan.requests[0].replaces == Ingested("c.csv", sha256_hex(b"a\n"))
+
+
 def test_a_copy_older_than_its_drops_own_file_is_not_told_to_remove_the_drop():
     """`sentiment-run` plans with no memory, oldest first: a `cp -p` copy comes before the file
     it copies, which is still there, so `remove-drop` would refuse."""
