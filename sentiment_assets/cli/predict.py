@@ -78,7 +78,8 @@ class Skipped:
         if self.count:
             more = ", ..." if self.count > len(self.shown) else ""
             print(
-                f"sentiment-predict: {self.count} review(s) without text skipped "
+                f"sentiment-predict: {self.count} review(s) without text (or with no letter a-z "
+                "or digit in text and title) skipped "
                 f"(review_id {', '.join(map(str, self.shown))}{more})",
                 file=sys.stderr,
             )
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                     if args.file and not scored and skipped.count:
                         raise ReviewFileError(
                             args.file,
-                            f"none of its {skipped.count} review(s) has text; nothing scored",
+                            f"none of its {skipped.count} review(s) has text the model reads; nothing scored",
                         )
             except BrokenPipeError:
                 raise
@@ -216,8 +217,9 @@ def _model_uri_problem(uri: str) -> str | None:
 
 
 def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> Iterator[Batch]:
-    """The file's reviews with text, chunk by chunk (those without are counted in `skipped`),
-    with a progress bar on a terminal."""
+    """The file's reviews with text the model reads, chunk by chunk (the others are counted in
+    `skipped`), with a progress bar on a terminal."""
+    import pandas as pd
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -229,6 +231,7 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
         open_reviews,
         review_chunks,
     )
+    from sentiment_assets.model.stems import readable
 
     stream = stack.enter_context(open_reviews(path))
     console = Console(stderr=True)
@@ -255,13 +258,14 @@ def _file_batches(path: str, rows: int, skipped: Skipped, stack: ExitStack) -> I
         progress.update(
             task, completed=stream.tell(), description=f"{Path(path).name}: {read:,} reviews"
         )
-        blank = ~has_text(chunk[TEXT])
+        titles = chunk[TITLE] if TITLE in chunk else pd.Series(None, index=chunk.index)
+        blank = ~(has_text(chunk[TEXT]) & readable(chunk[TEXT], titles))
         if blank.any():
             skipped.count += int(blank.sum())
             skipped.shown += chunk.loc[blank, REVIEW_ID].head(_SHOWN - len(skipped.shown)).tolist()
             chunk = chunk[~blank]
         if len(chunk):
-            titles = chunk[TITLE].tolist() if TITLE in chunk else [None] * len(chunk)
+            titles = titles[~blank].tolist()
             yield Batch(
                 texts=chunk[TEXT].tolist(),
                 # The title is the strongest signal the challengers learned from: send it.

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .candidates import Candidate, load_candidate
+from .stems import readable
 
 TEXT_COLUMN = "review_text"
 TITLE_COLUMN = "title"
@@ -30,7 +31,8 @@ _EXAMPLES = 5  # how many offending rows an error message names
 
 
 class InvalidReviews(ValueError):
-    """Reviews that cannot be scored: an empty, blank or non-text review has no sentiment to read."""
+    """Reviews that cannot be scored: an empty, blank or non-text review has no sentiment to read,
+    and neither has one with no letter (a-z) or digit in its text and title."""
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Predictor:
             titles = known_titles(values[:, position[TITLE_COLUMN]].tolist())
         else:
             titles = [None] * len(texts)
+        refuse_unreadable(texts, titles)
         probabilities = self.candidate.predict_proba(texts, titles)
         labels = (probabilities >= self.threshold).astype(np.int64)
         return pd.DataFrame({PROBABILITY_COLUMN: probabilities, LABEL_COLUMN: labels}, copy=False)
@@ -75,6 +78,17 @@ def refuse_unscorable(texts: list[object]) -> None:
         raise InvalidReviews(
             f"{TEXT_COLUMN} must be non-blank text; it is empty, blank or not text in row(s) "
             f"{_rows(bad)}"
+        )
+
+
+def refuse_unreadable(texts: list[str], titles: list[str | None]) -> None:
+    """Raise `InvalidReviews` naming the rows whose text and title hold no letter (a-z) or digit:
+    scored, they would all get an empty review's score (an emoji-only complaint "recommended")."""
+    bad = np.flatnonzero(~readable(texts, titles)).tolist()
+    if bad:
+        raise InvalidReviews(
+            f"{TEXT_COLUMN} and {TITLE_COLUMN} hold no letter (a-z) or digit the model reads in "
+            f"row(s) {_rows(bad)}: written in another script, or emoji or punctuation alone"
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .reviews import LABEL, REVIEW_ID, TEXT, TITLE, has_text
@@ -122,9 +123,11 @@ class Corpus:
 def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
     """Turn validated reviews into the corpus: one row per review with text, its stems and its label.
 
-    Reviews without text cannot teach the model anything and are dropped; the caller reports how many.
+    Reviews without text, or with nothing a model reads (`readable`), cannot teach the model
+    anything and are dropped; the caller reports how many.
     """
-    with_text = reviews[has_text(reviews[TEXT])]
+    titles = reviews[TITLE] if TITLE in reviews else pd.Series(None, index=reviews.index)
+    with_text = reviews[has_text(reviews[TEXT]) & readable(reviews[TEXT], titles)]
     title = with_text[TITLE] if TITLE in with_text else pd.Series(None, index=with_text.index)
     return pd.DataFrame(
         {
@@ -138,6 +141,20 @@ def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
 
 
 _NOT_WORD = re.compile(r"[^a-z0-9']+")
+_READ = re.compile(r"[a-z0-9]")
+
+
+def readable(texts: Iterable[object], titles: Iterable[object]) -> np.ndarray:
+    """Whether each review holds something the models read: a letter a-z or a digit in its text or
+    title. One written in another script, or of emoji or punctuation alone, holds none: every
+    model would give it the one score of an empty review, whatever it says."""
+    return np.array(
+        [
+            any(isinstance(part, str) and _READ.search(part.lower()) for part in (text, title))
+            for text, title in zip(texts, titles, strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def normalize_text(text: str | None) -> str:

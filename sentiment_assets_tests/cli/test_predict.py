@@ -177,8 +177,28 @@ def test_a_csv_file_gives_one_json_line_per_review_with_text_and_its_id(
     assert [line["review_id"] for line in lines] == [i for i in range(40) if i not in without_text]
     assert 1 < len(without_text) <= predict._SHOWN  # each one named, and no "..." after them
     ids = ", ".join(map(str, without_text))
-    assert err == f"sentiment-predict: {len(without_text)} review(s) without text skipped " + (
-        f"(review_id {ids})\n"
+    assert err == (
+        f"sentiment-predict: {len(without_text)} review(s) without text (or with no letter a-z or "
+        f"digit in text and title) skipped (review_id {ids})\n"
+    )
+
+
+def test_reviews_of_a_file_with_nothing_the_model_reads_are_skipped_and_counted(
+    tfidf_production, capsys, tmp_path: Path
+) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        ",Title,Review Text\n0,,Lovely dress\n1,,😡😡😡\n2,Ужасно,....\n3,Bad,😡\n",
+        encoding="utf-8",
+    )
+
+    code, out, err = _run(["--file", str(path)], capsys)
+
+    assert code == 0
+    assert [json.loads(line)["review_id"] for line in out.splitlines()] == [0, 3]
+    assert err == (
+        "sentiment-predict: 2 review(s) without text (or with no letter a-z or digit in text and "
+        "title) skipped (review_id 1, 2)\n"
     )
 
 
@@ -247,7 +267,8 @@ def test_a_file_without_any_review_text_is_bad_input(
     assert code == Exit.BAD_INPUT and out == ""
     count = rows.count("\n")
     assert err == (
-        f"sentiment-predict: reviews.csv: none of its {count} review(s) has text; nothing scored\n"
+        f"sentiment-predict: reviews.csv: none of its {count} review(s) has text the model reads; "
+        "nothing scored\n"
     )
     assert output.read_text() == "kept\n"
 
@@ -303,7 +324,7 @@ def test_a_file_bigger_than_one_chunk_gives_the_whole_files_predictions(
     whole = _run(["--file", str(path), "--chunk-size", "1000"], capsys)
     chunked = _run(["--file", str(path), "--chunk-size", "7"], capsys)
     assert chunked == whole
-    assert whole[0] == 0 and "review(s) without text skipped" in whole[2]
+    assert whole[0] == 0 and "review(s) without text (or with no letter" in whole[2]
     # And they are the model's predictions of the file read at once.
     import mlflow.pyfunc
     import pandas as pd

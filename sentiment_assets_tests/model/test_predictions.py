@@ -162,6 +162,26 @@ def test_an_empty_blank_or_non_text_review_is_refused(production, bad) -> None:
         predictor.predict(reviews)
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [("Ужасное качество", None), ("😡😡😡", None), ("....", ""), ("\u200b", "質が悪い")],
+)
+def test_a_review_with_no_letter_or_digit_the_model_reads_is_refused(production, text, title):
+    """Another script, emoji or punctuation alone: every such review got an empty review's score,
+    "recommended", without a word (a review of the served model)."""
+    local = Path(mlflow.artifacts.download_artifacts(PRODUCTION_URI))
+    predictor = Predictor.load(local / "artifacts" / "candidate")
+    reviews = pd.DataFrame({"review_text": ["Fine", text], "title": [None, title]}, dtype=object)
+
+    with pytest.raises(
+        InvalidReviews, match=r"hold no letter \(a-z\) or digit the model reads in row\(s\) 1 "
+    ):
+        predictor.predict(reviews)
+    # A title the model reads is enough, and so is one Latin word among other scripts.
+    readable = pd.DataFrame({"review_text": [text, "Très belle robe 😍"], "title": ["Awful", None]})
+    assert len(predictor.predict(readable)) == 2
+
+
 def test_a_title_is_text_or_missing_and_anything_else_is_refused() -> None:
     assert known_titles(["Nice", None, float("nan"), pd.NA]) == ["Nice", None, None, None]
     with pytest.raises(

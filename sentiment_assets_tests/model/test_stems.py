@@ -156,6 +156,18 @@ def test_stem_reviews_keeps_ids_labels_and_titles_aligned_on_a_real_drop(first_d
         assert row.label == source.loc[row.review_id, LABEL]
 
 
+def test_a_review_with_no_letter_or_digit_in_text_and_title_is_not_in_the_corpus():
+    reviews = pd.DataFrame(
+        {
+            REVIEW_ID: [0, 1, 2, 3],
+            LABEL: [1, 0, 0, 1],
+            TITLE: [None, None, "Bad", "😍"],
+            TEXT: ["Lovely", "😡😡😡", "😡😡😡", "Ужасно"],
+        }
+    )
+    assert stem_reviews(reviews)[REVIEW_ID].tolist() == [0, 2]
+
+
 def test_stem_reviews_on_sample_drops(tmp_path):
     [path] = write_sample_drops(tmp_path, drops=1, rows_per_drop=400)
     reviews = read_reviews(path)
