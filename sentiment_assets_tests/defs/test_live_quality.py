@@ -325,6 +325,34 @@ def test_learned_content_is_never_live_under_another_name_and_new_content_is(liv
     assert quality.may_have_learned_from_drop is False and quality.live
 
 
+@pytest.mark.slow  # a production model trained first, and a retraining
+def test_what_production_learned_is_read_from_the_dataset_it_trained_on_not_todays(live) -> None:
+    """The dataset rebuilt since production trained no longer holds all it learned: the reviews
+    left out are those of the dataset its MLflow run names (`data_version`), still kept."""
+    folder, instance = live
+    landing = folder / "landing"
+    whole = pd.read_csv(landing / "reviews_sample-01.csv")
+    # reviews_sample-01 sent again cut short, and a retraining that keeps version 1 rebuilds the
+    # dataset with the cut drop: today's dataset holds only its first 200 reviews.
+    whole.head(200).to_csv(landing / "reviews_sample-01.csv", index=False, lineterminator="\n")
+    assert ingest(instance, ["reviews_sample-01"])["reviews_sample-01"].success
+    run_config = {
+        "ops": {
+            "trained_models": {"config": QUICK_TRAINING},
+            "production_model": {"config": {"significance_level": 1e-12}},
+        }
+    }
+    job = definitions().resolve_job_def("train_and_promote")
+    kept = job.execute_in_process(instance=instance, run_config=run_config)
+    assert kept.output_for_node("production_model").production_version == "1"
+
+    # The rest of the first export lands under a new name: version 1 learned most of it.
+    whole.iloc[200:].to_csv(landing / "reviews_tail.csv", index=False, lineterminator="\n")
+    tail = ingest(instance, ["reviews_tail"])["reviews_tail"]
+    quality: LiveQuality = tail.output_for_node("score_drop", "live_quality")
+    assert quality.live and 0.6 * quality.reviews < quality.reviews_in_training < quality.reviews
+
+
 @pytest.mark.slow  # a production model trained first
 def test_a_live_record_outlives_scoring_again_by_a_model_that_learned_the_drop(
     live, monkeypatch: pytest.MonkeyPatch
