@@ -25,7 +25,7 @@ from sentiment_assets.model.evaluation import (
     classification_metrics,
     reliability_table,
 )
-from sentiment_assets.model.stems import Corpus
+from sentiment_assets.model.stems import Corpus, readable
 
 MODEL_VERSION_COLUMN = "model_version"
 # drop_predictions: the review, the drop's own label, production's answer, the version that gave it.
@@ -41,9 +41,17 @@ PREDICTION_COLUMNS = (
 )
 
 
+def scorable(reviews: pd.DataFrame) -> np.ndarray:
+    """Which reviews of a corpus a model scores: those with a letter (a-z) or digit in their text
+    or title. The models refuse the others (another script, emoji or punctuation alone), which
+    all would get an empty review's score; the corpus keeps them for the vocabulary-drift check."""
+    return readable(reviews[Corpus.TEXT], reviews[Corpus.TITLE])
+
+
 def predict_reviews(model: Any, reviews: pd.DataFrame) -> pd.DataFrame:
     """A logged model's (a pyfunc's) probability of "recommended" and label for each of the
-    reviews (title and raw text, through the model's own preprocessing and threshold)."""
+    reviews (title and raw text, through the model's own preprocessing and threshold), which
+    must all be `scorable`."""
     return model.predict(
         pd.DataFrame({p.TEXT_COLUMN: reviews[Corpus.TEXT], p.TITLE_COLUMN: reviews[Corpus.TITLE]})
     )
@@ -52,8 +60,8 @@ def predict_reviews(model: Any, reviews: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Scoring:
     """What the production model said when the drop was scored: its predictions for the drop's
-    reviews and for the training data's test split (None without training data), in their
-    order, whether it may have learned from the drop (None: unknown), and the drops of the
+    `scorable` reviews and for the training data's test split's (None without training data), in
+    their order, whether it may have learned from the drop (None: unknown), and the drops of the
     training data whose content its training may have read (None: unknown), or better, the
     reviews of the dataset it trained on."""
 
@@ -94,6 +102,9 @@ class LiveQuality(BaseModel):
     # training may have read (an export sent again, a drop repeating an earlier one): left out
     # of the live figures (`in_training`; 0 in records made before).
     reviews_in_training: int = 0
+    # The drop's reviews with nothing a model reads (`scorable`): never scored, so out of the live
+    # figures too (0 in records made before).
+    reviews_unscored: int = 0
 
     @property
     def live(self) -> bool:
@@ -128,6 +139,11 @@ class LiveQuality(BaseModel):
                     f"; {self.reviews_in_training:,} of its {self.reviews:,} reviews are in the "
                     "data production was trained on, and left out of the live figures"
                 )
+        if self.production_version is not None and self.reviews_unscored:
+            told += (
+                f"; {self.reviews_unscored:,} review(s) hold no letter (a-z) or digit the model "
+                "reads (another script, emoji or punctuation alone): not scored"
+            )
         if self.metrics is not None and not self.ranked:
             measured = "every review measured" if self.reviews_in_training else "every review"
             told += f"; {measured} has one label, so there is no ROC AUC to judge"
@@ -162,6 +178,8 @@ def measure_live_quality(
     is `content`), against the training data at scoring time (`dataset`, None before the first)
     and production's `scoring` (None: none)."""
     test = dataset.split_reviews("test") if dataset is not None else None
+    if test is not None:
+        test = test[scorable(test)]
     drop_scores = test_scores = None
     metrics = test_metrics = brier = calibration = None
     reliability: list[ReliabilityBin] = []
@@ -170,11 +188,12 @@ def measure_live_quality(
         if scoring is not None
         else in_training(reviews, dataset, None)
     )
+    scored = scorable(reviews)
     if scoring is not None:
         drop_scores = scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
-        unseen = ~learnable
+        unseen = ~learnable[scored]
         if unseen.any():
-            labels = reviews[Corpus.LABEL].to_numpy(dtype=int)[unseen]
+            labels = reviews[Corpus.LABEL].to_numpy(dtype=int)[scored][unseen]
             scores = drop_scores[unseen]
             predicted = scoring.drop[p.LABEL_COLUMN].to_numpy()[unseen]
             metrics = classification_metrics(labels, scores, predicted=predicted)
@@ -204,6 +223,7 @@ def measure_live_quality(
         drift=measure_drift(reviews, dataset, drop_scores, test_scores),
         content=content,
         reviews_in_training=int(learnable.sum()),
+        reviews_unscored=int((~scored).sum()),
     )
 
 
@@ -250,6 +270,7 @@ def live_figures(quality: LiveQuality) -> dict[str, float]:
     figures: dict[str, float | None] = {"reviews": quality.reviews}
     if quality.production_version is not None:
         figures["reviews_in_training"] = quality.reviews_in_training
+        figures["reviews_unscored"] = quality.reviews_unscored
     if quality.metrics is not None:
         figures |= {f"live_{k}": v for k, v in quality.metrics.headline().items()}
         figures |= {
@@ -266,8 +287,10 @@ def live_figures(quality: LiveQuality) -> dict[str, float]:
 
 
 def predictions_table(reviews: pd.DataFrame, predicted: pd.DataFrame, version: str) -> pd.DataFrame:
-    """`drop_predictions`: each review with text, the drop's own label, production's probability
-    of "recommended" and its label, and the model version that scored it."""
+    """`drop_predictions`: each `scorable` review of the corpus `reviews` (`predicted` holds their
+    predictions, in order), the drop's own label, production's probability of "recommended" and
+    its label, and the model version that scored it."""
+    reviews = reviews[scorable(reviews)]
     labels = predicted[p.LABEL_COLUMN].to_numpy(dtype=int)
     return pd.DataFrame(
         {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sentiment_assets.lib import production
 from sentiment_assets.lib.live_gap import latest_live, live_gap
+from sentiment_assets.lib.monitoring import scorable
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.store_faults import MlflowStoreError
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, PROMOTION_PENDING_TAG, MlflowStore
@@ -43,13 +44,15 @@ def promote(
     warn: Callable[[str], None] | None = None,
 ) -> ProductionDecision:
     """Decide on the challenger `best` (`production.choose_challenger`) against the version behind
-    the alias, on the test split's `reviews`, and carry the decision out; the live records
+    the alias, on the test split's `reviews` (those a model scores, `monitoring.scorable`), and
+    carry the decision out; the live records
     (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version;
     `run_ended` tells whether a Dagster run has ended (`discard_abandoned`). `log` takes what the
     decision did, `warn` (by default `log`) what a person should see besides: a version deleted
     for a run that never moved the alias to it, a decision the challenger's run lacks."""
     warn = warn or (lambda message: log(f"Warning: {message}"))
     latest = latest_live(live, thresholds)
+    reviews = reviews[scorable(reviews)]
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()
         discard_abandoned(store, current, run_ended, warn)

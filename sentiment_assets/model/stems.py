@@ -123,11 +123,11 @@ class Corpus:
 def stem_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
     """Turn validated reviews into the corpus: one row per review with text, its stems and its label.
 
-    Reviews without text, or with nothing a model reads (`readable`), cannot teach the model
-    anything and are dropped; the caller reports how many.
+    Reviews without text cannot teach the model anything and are dropped; the caller reports how
+    many. Those with text but nothing the models read (`readable`) stay: the vocabulary-drift
+    check counts their words, and scoring leaves them out.
     """
-    titles = reviews[TITLE] if TITLE in reviews else pd.Series(None, index=reviews.index)
-    with_text = reviews[has_text(reviews[TEXT]) & readable(reviews[TEXT], titles)]
+    with_text = reviews[has_text(reviews[TEXT])]
     title = with_text[TITLE] if TITLE in with_text else pd.Series(None, index=with_text.index)
     return pd.DataFrame(
         {

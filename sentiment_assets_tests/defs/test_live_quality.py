@@ -15,15 +15,16 @@ from sentiment_assets.cli.sample_drops import LIKE_REAL, SHIFTED, write_sample_d
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.monitoring import LiveQuality, live_gate
+from sentiment_assets.lib.monitoring import LiveQuality, live_gate, scorable
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import write_value
 from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
-from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
+from sentiment_assets.model.reviews import LABEL, TEXT, TITLE, read_reviews
 from sentiment_assets_tests.support import (
     QUICK_TRAINING,
     definitions,
+    failure_message,
     flip_labels,
     ingest,
     raise_check_alerts,
@@ -166,6 +167,35 @@ def test_drop_predictions_hold_every_review_with_text_and_the_version(live) -> N
     assert set(predictions["label"]) == {0, 1}
     unhappy = predictions[predictions["sentiment"] == "not recommended"]
     assert (unhappy["label"] == 0).all() and 0 < len(unhappy) < len(predictions) / 2
+
+
+@pytest.mark.slow  # a production model trained first, and a retraining
+def test_reviews_with_nothing_a_model_reads_are_not_scored_and_the_rest_are(live) -> None:
+    """Production refuses a review in another script or of emoji alone: scoring the drop, and the
+    next decision on a test split holding such reviews, go on with the others."""
+    folder, instance = live
+    key = _land(folder)
+    path = folder / "landing" / f"{key}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    foreign = frame.index[:40]
+    frame.loc[foreign, TEXT] = ["Ужасное качество", "😡😡😡 !!!"] * 20
+    frame.loc[foreign, TITLE] = ""
+    frame.rename(columns={"Unnamed: 0": ""}).to_csv(path, index=False, lineterminator="\n")
+
+    scored = ingest(instance, [key])[key]
+
+    assert scored.success
+    quality: LiveQuality = scored.output_for_node("score_drop", "live_quality")
+    assert quality.live and quality.reviews_unscored == 40
+    assert "40 review(s) hold no letter (a-z) or digit" in quality.status()
+    predictions = scored.output_for_node("score_drop", "drop_predictions")
+    assert len(predictions) == quality.reviews - 40
+    assert not set(predictions["review_id"]) & {int(i) for i in frame.loc[foreign, "Unnamed: 0"]}
+    # The dataset now holds them, some in its test split: the decision scores the others.
+    decided = train(instance, **QUICK_TRAINING)
+    assert decided.success, failure_message(decided)
+    test = decided.output_for_node("padded_dataset").split_reviews("test")
+    assert not scorable(test).all()
 
 
 @pytest.mark.slow  # a production model trained first

@@ -234,6 +234,44 @@ def test_drop_predictions_one_row_per_review_with_the_version() -> None:
     assert set(table["model_version"]) == {"3"}
 
 
+def test_reviews_with_nothing_a_model_reads_are_not_scored_and_said_so() -> None:
+    """Another script or emoji alone: production is given only the others (it refuses these),
+    the live figures and the predictions are theirs, and the record counts the rest."""
+    reviews = pd.concat(
+        [
+            builders.drop(LABELS),
+            pd.DataFrame(
+                {
+                    Corpus.REVIEW_ID: [16, 17],
+                    Corpus.LABEL: [0, 0],
+                    Corpus.TITLE: [None, "😡"],
+                    Corpus.TEXT: ["Ужасное качество", "😡😡😡"],
+                    Corpus.STEMS: ["", ""],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    assert monitoring.scorable(reviews).tolist() == [True] * 6 + [False, False]
+    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+
+    quality = monitoring.measure_live_quality("d", reviews, None, scoring, SCORED_AT)
+
+    alone = builders.quality()  # the six scored reviews without the others
+    assert (quality.metrics, quality.brier_score, quality.reliability) == (
+        alone.metrics,
+        alone.brier_score,
+        alone.reliability,
+    )
+    assert (quality.reviews, quality.reviews_unscored, alone.reviews_unscored) == (8, 2, 0)
+    # The drift sees every review: the label share counts the two unscored ones.
+    assert quality.drift.not_recommended_share == pytest.approx(4 / 8)
+    assert "2 review(s) hold no letter (a-z) or digit the model reads" in quality.status()
+    assert monitoring.live_figures(quality)["reviews_unscored"] == 2.0
+    table = monitoring.predictions_table(reviews, scoring.drop, "3")
+    assert table[Corpus.REVIEW_ID].tolist() == [10, 11, 12, 13, 14, 15]
+
+
 def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     # The current test split: four reviews of the shortfall's drop "d", two of another drop.
     test = pd.DataFrame(

@@ -14,6 +14,7 @@ from sentiment_assets.model.stems import (
     NON_LETTERS,
     english_stopwords,
     mark_negations,
+    readable,
     stem_corpus,
     stem_reviews,
     stem_text,
@@ -156,16 +157,10 @@ def test_stem_reviews_keeps_ids_labels_and_titles_aligned_on_a_real_drop(first_d
         assert row.label == source.loc[row.review_id, LABEL]
 
 
-def test_a_review_with_no_letter_or_digit_in_text_and_title_is_not_in_the_corpus():
-    reviews = pd.DataFrame(
-        {
-            REVIEW_ID: [0, 1, 2, 3],
-            LABEL: [1, 0, 0, 1],
-            TITLE: [None, None, "Bad", "😍"],
-            TEXT: ["Lovely", "😡😡😡", "😡😡😡", "Ужасно"],
-        }
-    )
-    assert stem_reviews(reviews)[REVIEW_ID].tolist() == [0, 2]
+def test_readable_reviews_have_a_letter_or_digit_in_text_or_title():
+    texts = ["Lovely", "😡😡😡", "😡😡😡", "Ужасно", "....", "Très belle robe", "10/10", None]
+    titles = [None, None, "Bad", "😍", "", None, None, "Ok"]
+    assert readable(texts, titles).tolist() == [1, 0, 1, 0, 0, 1, 1, 1]
 
 
 def test_stem_reviews_on_sample_drops(tmp_path):

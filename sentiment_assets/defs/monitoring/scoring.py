@@ -55,8 +55,12 @@ def scoring_of(
     return Scoring(
         version=str(version.version),
         run_id=version.run_id,
-        drop=monitoring.predict_reviews(model, reviews),
-        test=monitoring.predict_reviews(model, test) if test is not None else None,
+        drop=monitoring.predict_reviews(model, reviews[monitoring.scorable(reviews)]),
+        test=(
+            monitoring.predict_reviews(model, test[monitoring.scorable(test)])
+            if test is not None
+            else None
+        ),
         may_have_learned_from_drop=_trained_after_stored(trained, first, content),
         learned_drops=_learned_drops(context, trained, first, dataset),
         learned_reviews=learned,
