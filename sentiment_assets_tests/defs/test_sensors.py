@@ -166,6 +166,38 @@ def test_retraining_waits_for_drops_in_flight_and_runs_once_for_several(data_dir
     assert "already includes every stemmed drop" in retrain_sensor(instance).skip_message
 
 
+def test_a_drop_stemmed_while_a_retraining_runs_starts_the_next_one(
+    data_dir, instance, monkeypatch
+):
+    """The dataset counts as built from the drops stemmed before its run started: a drop stemmed
+    after that, even before the dataset was stored, may not be in it (a test audit found the
+    rule untested: counting from the dataset's own materialization passed every test)."""
+    from sentiment_assets.defs.training import assets as training_assets
+
+    write_sample_drops(data_dir / "landing", drops=3, rows_per_drop=100)
+    ingest(instance, ["reviews_sample-01", "reviews_sample-02"])
+    build = training_assets.build_dataset
+
+    def build_while_a_drop_lands(corpus):
+        dataset = build(corpus)
+        assert ingest(instance, ["reviews_sample-03"])["reviews_sample-03"].success
+        return dataset
+
+    monkeypatch.setattr(training_assets, "build_dataset", build_while_a_drop_lands)
+    result = train(instance, **QUICK_TRAINING)
+    assert result.success
+    built = result.output_for_node("padded_dataset")
+    assert "reviews_sample-03" not in set(built.reviews["drop"])
+    monkeypatch.setattr(training_assets, "build_dataset", build)
+
+    request = retrain_sensor(instance)
+
+    assert isinstance(request, dg.RunRequest), request
+    newest = instance.fetch_materializations(dg.AssetKey("stemmed_corpus"), limit=1).records[0]
+    assert newest.partition_key == "reviews_sample-03"
+    assert request.run_key == f"new-data-{newest.timestamp:.6f}"
+
+
 def test_drops_ingested_before_the_sensor_ran_are_not_read_again(data_dir, instance):
     write_sample_drops(data_dir / "landing", drops=2, rows_per_drop=50)
     ingest(instance, ["reviews_sample-01", "reviews_sample-02"])  # say, by `make run`

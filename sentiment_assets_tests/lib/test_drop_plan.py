@@ -413,8 +413,20 @@ def test_a_drop_stored_within_the_grace_period_is_not_planned_again():
     landing.write("r.csv", b"a\n")
     landing.tick()
     landing.ingest(landing.tick())
+    asked: list[str] = []
+    stored = landing.stored
+
+    class Counting(dict):
+        def get(self, key, default=None):
+            asked.append(key)
+            return stored.get(key, default)
+
+    landing.stored = Counting(stored)
     ticks = 2 * int(GRACE_SECONDS * 1e9 / TICK_NS)
     assert [_requested(landing.tick()) for _ in range(ticks)] == [[]] * ticks
+    # Its stored value is looked up once, past the grace period, not at every tick after it (an
+    # event-log query per drop and tick under the sensor).
+    assert asked == ["r"]
 
 
 def test_a_file_that_cannot_be_read_is_tried_again_and_never_stops_the_others():

@@ -408,6 +408,24 @@ def test_tfidf_nb_averages_its_two_members(nb, test_reviews):
     assert not np.allclose(*members)
 
 
+def test_a_tfidf_nb_refit_learns_both_members_again(sample_dataset, test_reviews):
+    """Each member, not only the average: a refit that kept the naive-Bayes member of the first
+    fit passed the test above on the TF-IDF member's change alone (a test audit)."""
+    texts, titles = test_reviews["text"].tolist(), test_reviews["title"].tolist()
+
+    def members(dataset: PaddedDataset) -> tuple[np.ndarray, np.ndarray]:
+        nb = FACTORIES["nb"]()
+        nb.refit(dataset, nb.fit(dataset))
+        columns = text_columns(*normalized_inputs(texts, titles), nb.negation_scope)
+        return nb.tfidf.model.predict_proba(columns), nb.nb.predict_proba(columns)
+
+    tfidf, naive_bayes = members(sample_dataset)
+    flipped_tfidf, flipped_nb = members(_with_flipped_labels(sample_dataset, "validation"))
+
+    assert not np.allclose(tfidf, flipped_tfidf)
+    assert not np.allclose(naive_bayes, flipped_nb)
+
+
 def test_log_count_ratio_weighs_each_feature_by_its_lean():
     # Feature 0 is only in label-1 documents, feature 1 only in label-0 ones, feature 2 in both.
     counts = scipy.sparse.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1]]))
