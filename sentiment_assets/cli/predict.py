@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                     if args.file and not scored and skipped.count:
                         raise ReviewFileError(
                             args.file,
-                            f"none of its {skipped.count} review(s) has text the model reads; nothing scored",
+                            f"none of its {skipped.count} review(s) has text the model reads; "
+                            "nothing scored",
                         )
             except BrokenPipeError:
                 raise
