@@ -64,7 +64,12 @@ def describe(err: BaseException) -> str:
         return "it is locked by another process (SQLite: database is locked)"
     message = str(getattr(err, "message", None) or err).strip() or type(err).__name__
     if answered := re.search(r"too many (\d{3}) error responses", message):
-        return f"the tracking server answered HTTP {answered[1]} to every try"
+        # The server's own failure (its artifact store or database out of reach, say): a review
+        # took S3 down and read only of the tracking server.
+        return (
+            f"the tracking server answered HTTP {answered[1]} to every try (its own log says "
+            "why: its database or artifact store out of reach, for example)"
+        )
     if "Failed to establish a new connection" in message:
         return "the tracking server could not be reached"
     first = message.splitlines()[0]

@@ -68,8 +68,9 @@ def test_a_registry_that_fails_alias_look_ups_fails_production_model(
             .strip()
             .endswith(
                 "production_model failed: could not read the production alias from the MLflow "
-                f"registry at {proxy.url}: the tracking server answered HTTP 500 to every try; "
-                "the production alias was left where it is"
+                f"registry at {proxy.url}: the tracking server answered HTTP 500 to every try "
+                "(its own log says why: its database or artifact store out of reach, for "
+                "example); the production alias was left where it is"
             )
         )
         _assert_untouched(MlflowStore(server), instance, first.run_id, ("production_model",))

@@ -79,7 +79,8 @@ def test_an_alias_look_up_that_fails_is_an_error_not_an_empty_registry(
         store.production_version()
     assert str(raised.value) == (
         f"could not read the production alias from the MLflow registry at {proxy.url}: "
-        f"the tracking server answered HTTP {status} to every try"
+        f"the tracking server answered HTTP {status} to every try (its own log says why: its "
+        "database or artifact store out of reach, for example)"
     )
     assert proxy.alias_lookups >= 2  # MLflow's own retry came through the proxy too
 
