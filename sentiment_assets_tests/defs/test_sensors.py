@@ -51,6 +51,16 @@ def test_a_new_drop_becomes_a_partition_and_a_run_once_complete(ticks, landing, 
     assert _keys(ticks.tick()) == []  # nothing new
 
 
+def test_a_tick_that_requests_nothing_says_why_in_the_tick_history(ticks, landing):
+    """The UI's tick history shows a skip reason; without one a quiet tick looked like nothing."""
+    assert ticks.tick().skip_reason.skip_message == f"no new or changed drop in {landing}"
+    (landing / "reviews.xlsx").write_bytes(b"PK\x03\x04")
+    (landing / "drop.csv").write_text(",Review Text,Recommended IND\n0,Nice,1\n")
+    said = ticks.tick().skip_reason.skip_message  # drop.csv is new: read once it holds still
+    assert said.startswith("no drop to read now; 1 file(s) left for now: reviews.xlsx: ")
+    assert ticks.tick().skip_reason is None  # drop.csv requested
+
+
 def test_a_file_still_being_written_is_left_until_it_stops_changing(ticks, landing):
     (path,) = write_sample_drops(landing, drops=1, rows_per_drop=50)
     content = path.read_bytes()

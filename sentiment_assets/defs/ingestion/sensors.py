@@ -48,4 +48,17 @@ def review_drop_sensor(
         if plan.new_keys
         else [],
         cursor=plan.memory.dump(),
+        skip_reason=None if plan.requests else _nothing_to_read(landing, plan.memory.noted),
     )
+
+
+def _nothing_to_read(landing: ReviewLanding, waiting: dict[str, str]) -> str:
+    """Why a tick requested no run, for the sensor's tick history: the files left for now."""
+    if not waiting:
+        return f"no new or changed drop in {landing.path}"
+    shown = "; ".join(f"{name}: {why}" for name, why in sorted(waiting.items())[:_SHOWN])
+    more = f"; and {len(waiting) - _SHOWN} more" if len(waiting) > _SHOWN else ""
+    return f"no drop to read now; {len(waiting)} file(s) left for now: {shown}{more}"
+
+
+_SHOWN = 3  # files named in a skip reason
