@@ -31,7 +31,9 @@ from sentiment_assets.model.stems import Corpus, stem_reviews
     # A file read can fail for passing reasons (a network share hiccups); bad data never retries.
     retry_policy=dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL),
 )
-def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg.Output:
+def raw_reviews(
+    context: dg.AssetExecutionContext, landing: ReviewLanding
+) -> dg.MaterializeResult[pd.DataFrame]:
     """The reviews of one CSV drop, validated: required columns, labels 0 or 1, unique ids, at
     most 20 % without text. A drop whose content is bad moves to the quarantine folder with a note
     saying why, and nothing of it is stored; one that cannot be read, or looks unfinished within
@@ -65,8 +67,8 @@ def raw_reviews(context: dg.AssetExecutionContext, landing: ReviewLanding) -> dg
         _quarantine(context, path, unfinished.note(grace), landing, read)
     except ReviewFileError as err:
         _quarantine(context, path, err.problem, landing, read)
-    return dg.Output(
-        reviews,
+    return dg.MaterializeResult(
+        value=reviews,
         data_version=dg.DataVersion(read.sha256),
         metadata={
             "dagster/row_count": len(reviews),
@@ -145,14 +147,14 @@ def _quarantine(
     kinds={"nltk", "pandas"},
     code_version=code_version(__name__, "stemmed_corpus"),
 )
-def stemmed_corpus(raw_reviews: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def stemmed_corpus(raw_reviews: pd.DataFrame) -> dg.MaterializeResult[pd.DataFrame]:
     """Each review reduced to Porter stems of its letters, without NLTK's English stopwords. Its
     data version is a hash of the whole corpus (stems, text, title, label), so a restemming that
     changes nothing leaves the dataset fresh."""
     started = time.perf_counter()
     corpus = stem_reviews(raw_reviews)
-    return dg.Output(
-        corpus,
+    return dg.MaterializeResult(
+        value=corpus,
         data_version=dg.DataVersion(frame_version(corpus)),
         metadata={
             "dagster/row_count": len(corpus),

@@ -80,7 +80,7 @@ def score_drop(
     mlflow: MlflowTracking,
     landing: ReviewLanding,
     io_manager: dg.ResourceParam[ArtifactIOManager],
-) -> Iterator[dg.Output]:
+) -> Iterator[dg.MaterializeResult]:
     """Loads the version behind the production alias once and scores the drop's reviews with it
     (and the training data's test split, for its test estimate and the score drift); records the
     version and the time, and whether that version may already have learned from the drop. The
@@ -123,17 +123,17 @@ def score_drop(
             context.log.warning(f"{drop}: no production model yet, so no predictions to store")
         else:
             table = monitoring.predictions_table(stemmed_corpus, scoring.drop, scoring.version)
-            yield dg.Output(
-                table,
-                output_name=PREDICTIONS,
+            yield dg.MaterializeResult(
+                asset_key=DROP_PREDICTIONS,
+                value=table,
                 data_version=dg.DataVersion(frame_version(table)),
                 metadata=_predictions_metadata(table),
             )
     if quality is not None:
         context.log.info(f"{drop}: {quality.status()}")
-        yield dg.Output(
-            quality,
-            output_name=LIVE,
+        yield dg.MaterializeResult(
+            asset_key=LIVE_QUALITY,
+            value=quality,
             data_version=dg.DataVersion(value_version(quality)),
             metadata=_live_metadata(quality, store, logged),
         )

@@ -48,7 +48,7 @@ from sentiment_assets.model.stems import Corpus
 @dg.asset(kinds={"numpy", "parquet"}, code_version=code_version(__name__, "padded_dataset"))
 def padded_dataset(
     context: dg.AssetExecutionContext, stemmed_corpus: dict[str, pd.DataFrame]
-) -> dg.Output[PaddedDataset]:
+) -> dg.MaterializeResult[PaddedDataset]:
     """Every drop's reviews split into train/validation/test, encoded with the training vocabulary."""
     corpus = corpus_of(stemmed_corpus)
     dataset = build_dataset(corpus)
@@ -72,8 +72,8 @@ def padded_dataset(
         }
         for name in SPLITS
     }
-    return dg.Output(
-        dataset,
+    return dg.MaterializeResult(
+        value=dataset,
         data_version=dg.DataVersion(dataset.fingerprint),
         metadata={
             "dagster/row_count": len(dataset.reviews),
@@ -107,7 +107,7 @@ def trained_models(
     padded_dataset: PaddedDataset,
     mlflow: MlflowTracking,
     io_manager: dg.ResourceParam[ArtifactIOManager],
-) -> Iterator[dg.Output[TrainedModels]]:
+) -> Iterator[dg.MaterializeResult[TrainedModels]]:
     """Candidate models, each its own MLflow run with its logged model; only the one that
     `production_model` promotes becomes a registered version. Its data version stands for the
     dataset and the training settings, so new settings count as a change."""
@@ -141,8 +141,8 @@ def trained_models(
             dataset_uri=io_manager.stored_uri(PADDED_DATASET, None),
         )
     results = trained.candidates
-    yield dg.Output(
-        trained,
+    yield dg.MaterializeResult(
+        value=trained,
         data_version=dg.DataVersion(training_version(padded_dataset.fingerprint, config)),
         metadata={
             "validation_metrics": metrics_markdown({r.name: r.validation for r in results}),
@@ -176,7 +176,7 @@ def production_model(
     live_quality: dict[str, LiveQuality] | None,
     mlflow: MlflowTracking,
     monitoring: MonitoringThresholds,
-) -> dg.Output[ProductionDecision]:
+) -> dg.MaterializeResult[ProductionDecision]:
     """The registry's `production` alias: moved to the best new candidate only when it is better
     beyond chance; only a promoted candidate becomes a registered version. It also reports how the
     challenger does on the latest drop production was scored on live (`live_quality`, none before
@@ -200,8 +200,8 @@ def production_model(
         raise dg.Failure(description=str(err)) from err
     except ProductionMoved as moved:
         raise dg.Failure(description=str(moved), allow_retries=False) from moved
-    return dg.Output(
-        decision,
+    return dg.MaterializeResult(
+        value=decision,
         data_version=dg.DataVersion(value_version(decision)),
         metadata=_decision_metadata(decision, best, store),
     )
