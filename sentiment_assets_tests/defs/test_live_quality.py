@@ -96,6 +96,19 @@ def _records(instance: dg.DagsterInstance, drop: str) -> list[str]:
     return [r.asset_materialization.metadata["scored_at"].value for r in records]
 
 
+def _retrain_keeping_production(instance: dg.DagsterInstance) -> None:
+    """A retraining that rebuilds the dataset and keeps version 1 (no evidence is enough)."""
+    run_config = {
+        "ops": {
+            "trained_models": {"config": QUICK_TRAINING},
+            "production_model": {"config": {"significance_level": 1e-12}},
+        }
+    }
+    job = definitions().resolve_job_def("train_and_promote")
+    kept = job.execute_in_process(instance=instance, run_config=run_config)
+    assert kept.output_for_node("production_model").production_version == "1"
+
+
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {c.check_name: c for c in result.get_asset_check_evaluations()}
 
@@ -303,15 +316,7 @@ def test_reviews_production_learned_are_left_out_and_those_it_never_read_are_not
     assert first.live and 0 < first.reviews_in_training < 0.05 * first.reviews
     # A retraining that keeps production (no evidence is enough): the dataset now holds the new
     # drop, which version 1 never read.
-    run_config = {
-        "ops": {
-            "trained_models": {"config": QUICK_TRAINING},
-            "production_model": {"config": {"significance_level": 1e-12}},
-        }
-    }
-    job = definitions().resolve_job_def("train_and_promote")
-    kept = job.execute_in_process(instance=instance, run_config=run_config)
-    assert kept.output_for_node("production_model").production_version == "1"
+    _retrain_keeping_production(instance)
 
     rescored = _materialize(instance, key, "live_quality").output_for_node(
         "score_drop", "live_quality"
@@ -366,15 +371,7 @@ def test_what_production_learned_is_read_from_the_dataset_it_trained_on_not_toda
     # dataset with the cut drop: today's dataset holds only its first 200 reviews.
     whole.head(200).to_csv(landing / "reviews_sample-01.csv", index=False, lineterminator="\n")
     assert ingest(instance, ["reviews_sample-01"])["reviews_sample-01"].success
-    run_config = {
-        "ops": {
-            "trained_models": {"config": QUICK_TRAINING},
-            "production_model": {"config": {"significance_level": 1e-12}},
-        }
-    }
-    job = definitions().resolve_job_def("train_and_promote")
-    kept = job.execute_in_process(instance=instance, run_config=run_config)
-    assert kept.output_for_node("production_model").production_version == "1"
+    _retrain_keeping_production(instance)
 
     # The rest of the first export lands under a new name: version 1 learned most of it.
     whole.iloc[200:].to_csv(landing / "reviews_tail.csv", index=False, lineterminator="\n")

@@ -202,6 +202,7 @@ def test_production_that_fails_the_gate_on_new_data_is_shown(data_dir, drops, in
 
     result = train(instance, **WEAK_TRAINING)
 
+    assert not result.success  # the blocking check fails the run, which alerts
     decision: ProductionDecision = result.output_for_node("production_model")
     assert not decision.promoted and decision.production_version == "1"
     (gate,) = [

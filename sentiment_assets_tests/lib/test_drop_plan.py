@@ -222,21 +222,26 @@ def test_a_copy_of_a_stored_drop_left_in_the_folder_is_not_looked_up_every_tick(
     landing.remove("r0.csv")
     landing.write("r0_again.csv", b"0\n")
     landing.tick()
-    asked: list[str] = []
-    stored = landing.stored
-
-    class Counting(dict):
-        def get(self, key, default=None):
-            asked.append(key)
-            return stored.get(key, default)
-
-    landing.stored = Counting(stored)
+    asked = _count_lookups(landing)
     assert _requested(landing.tick()) == [] and len(asked) >= 5
     asked.clear()
     assert _requested(landing.tick()) == [] and asked == ["r0"]
     # The drop takes other content: the copy is its old content, no drop's now, and is read.
-    stored["r0"] = Ingested("elsewhere.csv", sha256_hex(b"other\n"))
+    landing.stored["r0"] = Ingested("elsewhere.csv", sha256_hex(b"other\n"))
     assert _requested(landing.tick()) == [("r0_again", "r0_again.csv")]
+
+
+def _count_lookups(landing: Landing) -> list[str]:
+    """The drops whose stored value the plans look up from now on, in order."""
+    asked: list[str] = []
+
+    class Counting(dict):
+        def get(self, key, default=None):
+            asked.append(key)
+            return super().get(key, default)
+
+    landing.stored = Counting(landing.stored)
+    return asked
 
 
 def test_a_drop_read_half_copied_is_read_again_when_the_rest_makes_it_another_drops_copy():
@@ -413,15 +418,7 @@ def test_a_drop_stored_within_the_grace_period_is_not_planned_again():
     landing.write("r.csv", b"a\n")
     landing.tick()
     landing.ingest(landing.tick())
-    asked: list[str] = []
-    stored = landing.stored
-
-    class Counting(dict):
-        def get(self, key, default=None):
-            asked.append(key)
-            return stored.get(key, default)
-
-    landing.stored = Counting(stored)
+    asked = _count_lookups(landing)
     ticks = 2 * int(GRACE_SECONDS * 1e9 / TICK_NS)
     assert [_requested(landing.tick()) for _ in range(ticks)] == [[]] * ticks
     # Its stored value is looked up once, past the grace period, not at every tick after it (an
