@@ -190,7 +190,10 @@ def measure_live_quality(
     )
     scored = scorable(reviews)
     if scoring is not None:
-        drop_scores = scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
+        # None when the model read none of the drop's reviews (all in another script, say).
+        drop_scores = (
+            scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float) if scored.any() else None
+        )
         unseen = ~learnable[scored]
         if unseen.any():
             labels = reviews[Corpus.LABEL].to_numpy(dtype=int)[scored][unseen]

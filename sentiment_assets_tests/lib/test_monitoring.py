@@ -272,6 +272,24 @@ def test_reviews_with_nothing_a_model_reads_are_not_scored_and_said_so() -> None
     assert table[Corpus.REVIEW_ID].tolist() == [10, 11, 12, 13, 14, 15]
 
 
+def test_a_drop_none_of_whose_reviews_a_model_reads_is_recorded_not_scored() -> None:
+    """A whole drop in another script: production scores nothing of it (a review found the score
+    drift failing the step on no scores at all), and its drift is still measured."""
+    reviews = builders.drop(LABELS).assign(
+        **{Corpus.TEXT: "Ужасное качество", Corpus.TITLE: None, Corpus.STEMS: ""}
+    )
+    dataset = _dataset_holding(builders.drop(LABELS), ["train"] * 3 + ["test"] * 3)
+    nothing = builders.predicted([])
+    scoring = Scoring("3", "run-3", nothing, builders.predicted(PROBABILITIES[3:]), False)
+
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+
+    assert quality.metrics is None and not quality.live and quality.reviews_unscored == 6
+    assert quality.test_metrics is not None and quality.drift.score_psi is None
+    assert quality.drift.oov_rate == 1.0  # every word in letters the stemmer drops
+    assert "6 review(s) hold no letter (a-z) or digit the model reads" in quality.status()
+
+
 def test_the_challenger_is_judged_on_the_drops_held_out_reviews() -> None:
     # The current test split: four reviews of the shortfall's drop "d", two of another drop.
     test = pd.DataFrame(
