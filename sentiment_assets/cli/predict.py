@@ -195,6 +195,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
     if blank:
         parser.error(f"review {', '.join(map(str, blank))} is blank: there is nothing to score")
+    if args.texts:
+        from sentiment_assets.model.stems import readable
+
+        read = readable(args.texts, [None] * len(args.texts))
+        unread = [i + 1 for i, ok in enumerate(read) if not ok]
+        if unread:
+            parser.error(
+                f"review {', '.join(map(str, unread))} holds no letter (a-z) or digit: the model "
+                "reads none of it (another script, emoji or punctuation alone)"
+            )
     if problem := _model_uri_problem(args.model_uri):
         parser.error(f"--model-uri {args.model_uri}: {problem}")
     return args

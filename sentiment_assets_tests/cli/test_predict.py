@@ -209,6 +209,14 @@ def test_a_blank_review_is_refused_not_scored(tfidf_production, capsys) -> None:
     assert "review 2 is blank" in capsys.readouterr().err
 
 
+def test_a_review_with_nothing_the_model_reads_is_refused_in_a_line(capsys) -> None:
+    """Not the model's refusal as a traceback and exit 1 (a review of this stop's diff)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["Lovely", "😡😡😡 !!!", "Ужасно"])
+    assert exit_.value.code == 2
+    assert "review 2, 3 holds no letter (a-z) or digit" in capsys.readouterr().err
+
+
 def test_a_broken_csv_is_named_and_exits_2(data_dir: Path, capsys) -> None:
     bad = data_dir / "bad.csv"
     bad.write_bytes(b",Title\n0,Nice\n")
