@@ -120,6 +120,8 @@ class IngestionPlan:
     # Of those, the files that stay unread until a person acts (renames, converts, copies them
     # in), with why: all of them this tick, noted before or not.
     unread: list[str] = field(default_factory=list)
+    # Files seen for the first time this tick: read once they hold still until the next.
+    new_files: list[str] = field(default_factory=list)
 
 
 def plan_ingestion(
@@ -148,8 +150,8 @@ def plan_ingestion(
       could not read it) is planned once more when the grace period has passed.
     - The first file to claim a partition key keeps it, whatever the names' order: a later file
       whose name maps to the same key is refused with a log line until it is renamed.
-    - The same content as another drop under a second name (a key that holds nothing yet) is
-      skipped with a log line: another file's planned this tick or earlier, or the content a
+    - The same content as another drop under a second name (a key that holds nothing yet and was
+      never requested) is skipped with a log line: another file's planned this tick or earlier, or the content a
       drop stored (its file may have left the folder: an archived drop sent again, or renamed).
       The stored drops are read for such a file once, then only its drop while it stays unchanged.
       A drop that holds content follows its file, even to another drop's content.
@@ -184,6 +186,7 @@ def plan_ingestion(
     noted, memory.noted = memory.noted, {}
 
     unread: list[str] = []
+    new_files: list[str] = []
 
     def skip(name: str, reason: str, *, until_acted_on: bool = False) -> None:
         memory.noted[name] = reason
@@ -240,6 +243,8 @@ def plan_ingestion(
         if memory.seen.get(file.name) != file.signature:
             if file.name in memory.seen:
                 skip(file.name, "is still changing; read once it stops")
+            else:
+                new_files.append(file.name)
             continue  # new or still changing: look again next tick
         copy = memory.stored_copies.get(file.name)
         if copy is not None and copy.signature == file.signature and held_still(copy):
@@ -273,10 +278,11 @@ def plan_ingestion(
         except OSError as err:
             skip(file.name, f"cannot be read ({drops.why(err)}); tried again next tick")
             continue
-        # Only a name that holds nothing yet is a second name for a drop's content: a drop that
-        # holds some follows its file, also to another drop's content (read while still being
-        # copied, a review found the rest never replacing what was read).
-        if ingested(key) is None:
+        # Only a name that holds nothing yet, and was never requested, is a second name for a
+        # drop's content: a drop that holds some, or whose read is still on its way, follows its
+        # file, also to another drop's content (read while still being copied, a review found the
+        # rest never replacing what was read).
+        if previous is None and ingested(key) is None:
             other = content_owner.get(sha)
             if other is not None and other != key:
                 skip(file.name, copy_note(other))
@@ -303,7 +309,7 @@ def plan_ingestion(
             new_keys.append(key)
     memory.seen = {f.name: f.signature for f in files}
     memory.stored_copies = copies
-    return IngestionPlan(requests, new_keys, log, memory, unread)
+    return IngestionPlan(requests, new_keys, log, memory, unread, new_files)
 
 
 def plan_folder(

@@ -261,6 +261,24 @@ def test_a_drop_read_half_copied_is_read_again_when_the_rest_makes_it_another_dr
     assert plan.requests[0].replaces == Ingested("c.csv", sha256_hex(b"a\n"))
 
 
+def test_a_drop_requested_half_copied_follows_its_file_before_its_read_is_stored():
+    """The rest arrives before the cut read's run stored anything (a queued run), and the file is
+    then a stored drop's whose own file was archived: still the drop's file, not a copy."""
+    landing = Landing()
+    landing.write("r.csv", b"a\nb\n")
+    landing.tick()
+    landing.ingest(landing.tick())
+    landing.remove("r.csv")  # archived
+    landing.write("c.csv", b"a\n")
+    landing.tick()
+    assert _requested(landing.tick()) == [("c", "c.csv")]  # its run waits in the queue
+    landing.write("c.csv", b"a\nb\n")
+    landing.tick()
+    plan = landing.tick()
+    assert _requested(plan) == [("c", "c.csv")]
+    assert plan.log == []
+
+
 def test_a_copy_older_than_its_drops_own_file_is_not_told_to_remove_the_drop():
     """`sentiment-run` plans with no memory, oldest first: a `cp -p` copy comes before the file
     it copies, which is still there, so `remove-drop` would refuse."""
