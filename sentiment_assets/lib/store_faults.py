@@ -64,11 +64,13 @@ def describe(err: BaseException) -> str:
         return "it is locked by another process (SQLite: database is locked)"
     message = str(getattr(err, "message", None) or err).strip() or type(err).__name__
     if answered := re.search(r"too many (\d{3}) error responses", message):
+        if answered[1] != "500":  # 502, 503, 504, 429: as often a proxy in front of it
+            return f"the tracking server (or a proxy in front of it) answered HTTP {answered[1]} to every try"
         # The server's own failure (its artifact store or database out of reach, say): a review
         # took S3 down and read only of the tracking server.
         return (
-            f"the tracking server answered HTTP {answered[1]} to every try (its own log says "
-            "why: its database or artifact store out of reach, for example)"
+            "the tracking server answered HTTP 500 to every try (its own log says why: its "
+            "database or artifact store out of reach, for example)"
         )
     if "Failed to establish a new connection" in message:
         return "the tracking server could not be reached"

@@ -56,8 +56,11 @@ def test_a_tick_that_requests_nothing_says_why_in_the_tick_history(ticks, landin
     assert ticks.tick().skip_reason.skip_message == f"no new or changed drop in {landing}"
     (landing / "reviews.xlsx").write_bytes(b"PK\x03\x04")
     (landing / "drop.csv").write_text(",Review Text,Recommended IND\n0,Nice,1\n")
-    said = ticks.tick().skip_reason.skip_message  # drop.csv is new: read once it holds still
-    assert said.startswith("no drop to read now; 1 file(s) left for now: reviews.xlsx: ")
+    said = ticks.tick().skip_reason.skip_message
+    assert said.startswith(
+        "no drop to read now; 2 file(s) left for now: drop.csv: new: read once it holds still "
+        "until the next tick; reviews.xlsx: "
+    )
     assert ticks.tick().skip_reason is None  # drop.csv requested
 
 

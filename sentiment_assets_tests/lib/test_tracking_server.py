@@ -67,6 +67,13 @@ def test_the_registry_says_when_there_is_no_production_model(server: str) -> Non
     assert str(store.production_version().version) == "1"
 
 
+_ANSWERED = {
+    500: "the tracking server answered HTTP 500 to every try (its own log says why: its "
+    "database or artifact store out of reach, for example)",
+    503: "the tracking server (or a proxy in front of it) answered HTTP 503 to every try",
+}
+
+
 @pytest.mark.parametrize("status", [500, 503])
 def test_an_alias_look_up_that_fails_is_an_error_not_an_empty_registry(
     proxy: FaultyProxy, status: int
@@ -79,8 +86,7 @@ def test_an_alias_look_up_that_fails_is_an_error_not_an_empty_registry(
         store.production_version()
     assert str(raised.value) == (
         f"could not read the production alias from the MLflow registry at {proxy.url}: "
-        f"the tracking server answered HTTP {status} to every try (its own log says why: its "
-        "database or artifact store out of reach, for example)"
+        + _ANSWERED[status]
     )
     assert proxy.alias_lookups >= 2  # MLflow's own retry came through the proxy too
 

@@ -5,7 +5,7 @@ import dagster as dg
 from sentiment_assets.defs.ingestion.jobs import ingest_drop
 from sentiment_assets.defs.ingestion.partitions import review_drops, stored_drop
 from sentiment_assets.defs.platform.resources import ReviewLanding
-from sentiment_assets.lib.drop_plan import DropMemory, plan_folder
+from sentiment_assets.lib.drop_plan import DropMemory, IngestionPlan, plan_folder
 
 # Enough to work through a backlog quickly without flooding the run queue in one tick.
 MAX_RUNS_PER_TICK = 5
@@ -48,12 +48,15 @@ def review_drop_sensor(
         if plan.new_keys
         else [],
         cursor=plan.memory.dump(),
-        skip_reason=None if plan.requests else _nothing_to_read(landing, plan.memory.noted),
+        skip_reason=None if plan.requests else _nothing_to_read(landing, plan),
     )
 
 
-def _nothing_to_read(landing: ReviewLanding, waiting: dict[str, str]) -> str:
-    """Why a tick requested no run, for the sensor's tick history: the files left for now."""
+def _nothing_to_read(landing: ReviewLanding, plan: IngestionPlan) -> str:
+    """Why a tick requested no run, for the sensor's tick history: new files waiting to hold
+    still, and the files left for now, with why."""
+    waiting = {name: "new: read once it holds still until the next tick" for name in plan.new_files}
+    waiting |= plan.memory.noted
     if not waiting:
         return f"no new or changed drop in {landing.path}"
     shown = "; ".join(f"{name}: {why}" for name, why in sorted(waiting.items())[:_SHOWN])
