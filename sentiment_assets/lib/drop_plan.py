@@ -151,10 +151,11 @@ def plan_ingestion(
     - The first file to claim a partition key keeps it, whatever the names' order: a later file
       whose name maps to the same key is refused with a log line until it is renamed.
     - The same content as another drop under a second name (a key that holds nothing yet and was
-      never requested) is skipped with a log line: another file's planned this tick or earlier, or the content a
-      drop stored (its file may have left the folder: an archived drop sent again, or renamed).
-      The stored drops are read for such a file once, then only its drop while it stays unchanged.
-      A drop that holds content follows its file, even to another drop's content.
+      never requested) is skipped with a log line: another file's planned this tick or earlier,
+      or the content a drop stored (its file may have left the folder: an archived drop sent
+      again, or renamed). The stored drops are read for such a file once, then only its drop
+      while it stays unchanged. A drop that holds content, or whose read is on its way, follows
+      its file, even to another drop's content.
     - A file that left the folder (quarantined, deleted) is forgotten: when a file of that name
       lands again (another inode, even between two ticks) it is read again, unless its content
       is what the drop already holds. A file whose drop's partition was deleted while it stayed

@@ -45,11 +45,11 @@ def promote(
 ) -> ProductionDecision:
     """Decide on the challenger `best` (`production.choose_challenger`) against the version behind
     the alias, on the test split's `reviews` (those a model scores, `monitoring.scorable`), and
-    carry the decision out; the live records
-    (`live`) give the live gap. `run_id` (the Dagster run) is tagged on a promoted version;
-    `run_ended` tells whether a Dagster run has ended (`discard_abandoned`). `log` takes what the
-    decision did, `warn` (by default `log`) what a person should see besides: a version deleted
-    for a run that never moved the alias to it, a decision the challenger's run lacks."""
+    carry the decision out; the live records (`live`) give the live gap. `run_id` (the Dagster
+    run) is tagged on a promoted version; `run_ended` tells whether a Dagster run has ended
+    (`discard_abandoned`). `log` takes what the decision did, `warn` (by default `log`) what a
+    person should see besides: a version deleted for a run that never moved the alias to it, a
+    decision the challenger's run lacks."""
     warn = warn or (lambda message: log(f"Warning: {message}"))
     latest = latest_live(live, thresholds)
     reviews = reviews[scorable(reviews)]

@@ -65,7 +65,10 @@ def describe(err: BaseException) -> str:
     message = str(getattr(err, "message", None) or err).strip() or type(err).__name__
     if answered := re.search(r"too many (\d{3}) error responses", message):
         if answered[1] != "500":  # 502, 503, 504, 429: as often a proxy in front of it
-            return f"the tracking server (or a proxy in front of it) answered HTTP {answered[1]} to every try"
+            return (
+                f"the tracking server (or a proxy in front of it) answered HTTP {answered[1]} to "
+                "every try"
+            )
         # The server's own failure (its artifact store or database out of reach, say): a review
         # took S3 down and read only of the tracking server.
         return (

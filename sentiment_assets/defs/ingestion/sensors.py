@@ -9,6 +9,7 @@ from sentiment_assets.lib.drop_plan import DropMemory, IngestionPlan, plan_folde
 
 # Enough to work through a backlog quickly without flooding the run queue in one tick.
 MAX_RUNS_PER_TICK = 5
+_SHOWN = 3  # files named in a skip reason
 
 
 @dg.sensor(
@@ -62,6 +63,3 @@ def _nothing_to_read(landing: ReviewLanding, plan: IngestionPlan) -> str:
     shown = "; ".join(f"{name}: {why}" for name, why in sorted(waiting.items())[:_SHOWN])
     more = f"; and {len(waiting) - _SHOWN} more" if len(waiting) > _SHOWN else ""
     return f"no drop to read now; {len(waiting)} file(s) left for now: {shown}{more}"
-
-
-_SHOWN = 3  # files named in a skip reason

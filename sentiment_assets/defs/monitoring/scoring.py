@@ -39,8 +39,9 @@ def scoring_of(
     content: Ingested | None,
 ) -> Scoring:
     """The version's predictions for the drop's `scorable` reviews (and the dataset's test
-    split's), and what it may have learned: the reviews of the dataset it trained on (its run's `data_version`, while a
-    kept version of `padded_dataset` holds it), else the drops `_learned_drops` names."""
+    split's), and what it may have learned: the reviews of the dataset it trained on (its run's
+    `data_version`, while a kept version of `padded_dataset` holds it), else the drops
+    `_learned_drops` names."""
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
     trained = _training_end(context, store, version.run_id)
