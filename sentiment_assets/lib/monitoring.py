@@ -58,17 +58,40 @@ def predict_reviews(model: Any, reviews: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """A model's answers for a corpus: `which` marks the reviews it scored (`scorable`) among the
+    corpus's, and `predicted` holds their predictions, in order."""
+
+    which: np.ndarray
+    predicted: pd.DataFrame
+
+    @classmethod
+    def of(cls, model: Any, reviews: pd.DataFrame) -> Scored:
+        """The logged model's predictions for the `scorable` reviews of the corpus."""
+        which = scorable(reviews)
+        return cls(which, predict_reviews(model, reviews[which]))
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.predicted[p.LABEL_COLUMN].to_numpy(dtype=int)
+
+
+@dataclass(frozen=True)
 class Scoring:
-    """What the production model said when the drop was scored: its predictions for the drop's
-    `scorable` reviews and for the training data's test split's (None without training data), in
-    their order, whether it may have learned from the drop (None: unknown), and the drops of the
-    training data whose content its training may have read (None: unknown), or better, the
-    reviews of the dataset it trained on."""
+    """What the production model said when the drop was scored: its answers for the drop's
+    reviews and for the training data's test split's (None without training data), whether it
+    may have learned from the drop (None: unknown), and the drops of the training data whose
+    content its training may have read (None: unknown), or better, the reviews of the dataset it
+    trained on."""
 
     version: str
     run_id: str
-    drop: pd.DataFrame
-    test: pd.DataFrame | None
+    drop: Scored
+    test: Scored | None
     may_have_learned_from_drop: bool | None
     learned_drops: frozenset[str] | None = None
     # The reviews (text, split) of the dataset the version trained on, when it is still stored:
@@ -178,8 +201,6 @@ def measure_live_quality(
     is `content`), against the training data at scoring time (`dataset`, None before the first)
     and production's `scoring` (None: none)."""
     test = dataset.split_reviews("test") if dataset is not None else None
-    if test is not None:
-        test = test[scorable(test)]
     drop_scores = test_scores = None
     metrics = test_metrics = brier = calibration = None
     reliability: list[ReliabilityBin] = []
@@ -188,27 +209,24 @@ def measure_live_quality(
         if scoring is not None
         else in_training(reviews, dataset, None)
     )
-    scored = scorable(reviews)
+    scored = scoring.drop.which if scoring is not None else scorable(reviews)
     if scoring is not None:
         # None when the model read none of the drop's reviews (all in another script, say).
-        drop_scores = (
-            scoring.drop[p.PROBABILITY_COLUMN].to_numpy(dtype=float) if scored.any() else None
-        )
+        drop_scores = scoring.drop.probabilities if scored.any() else None
         unseen = ~learnable[scored]
         if unseen.any():
             labels = reviews[Corpus.LABEL].to_numpy(dtype=int)[scored][unseen]
             scores = drop_scores[unseen]
-            predicted = scoring.drop[p.LABEL_COLUMN].to_numpy()[unseen]
-            metrics = classification_metrics(labels, scores, predicted=predicted)
+            metrics = classification_metrics(labels, scores, predicted=scoring.drop.labels[unseen])
             brier = brier_score(labels, scores)
             reliability = reliability_table(labels, scores)
             calibration = calibration_error(reliability)
         if test is not None and scoring.test is not None:
-            test_scores = scoring.test[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
+            test_scores = scoring.test.probabilities
             test_metrics = classification_metrics(
-                test[Corpus.LABEL].to_numpy(dtype=int),
+                test[Corpus.LABEL].to_numpy(dtype=int)[scoring.test.which],
                 test_scores,
-                predicted=scoring.test[p.LABEL_COLUMN].to_numpy(),
+                predicted=scoring.test.labels,
             )
     return LiveQuality(
         drop=drop,
@@ -221,7 +239,7 @@ def measure_live_quality(
         brier_score=brier,
         calibration_error=calibration,
         reliability=reliability,
-        test_reviews=len(test) if test is not None and test_scores is not None else 0,
+        test_reviews=len(test_scores) if test_scores is not None else 0,
         test_metrics=test_metrics,
         drift=measure_drift(reviews, dataset, drop_scores, test_scores),
         content=content,
@@ -289,19 +307,18 @@ def live_figures(quality: LiveQuality) -> dict[str, float]:
     return {k: float(v) for k, v in figures.items() if v is not None and not math.isnan(float(v))}
 
 
-def predictions_table(reviews: pd.DataFrame, predicted: pd.DataFrame, version: str) -> pd.DataFrame:
-    """`drop_predictions`: each `scorable` review of the corpus `reviews` (`predicted` holds their
-    predictions, in order), the drop's own label, production's probability of "recommended" and
-    its label, and the model version that scored it."""
-    reviews = reviews[scorable(reviews)]
-    labels = predicted[p.LABEL_COLUMN].to_numpy(dtype=int)
+def predictions_table(reviews: pd.DataFrame, scored: Scored, version: str) -> pd.DataFrame:
+    """`drop_predictions`: each review of the corpus `reviews` that the `version` `scored`, the
+    drop's own label, production's probability of "recommended" and its label, and the version."""
+    reviews = reviews[scored.which]
+    labels = scored.labels
     return pd.DataFrame(
         {
             Corpus.REVIEW_ID: reviews[Corpus.REVIEW_ID].to_numpy(),
             Corpus.TITLE: reviews[Corpus.TITLE].to_numpy(),
             Corpus.TEXT: reviews[Corpus.TEXT].to_numpy(),
             "recommended_ind": reviews[Corpus.LABEL].to_numpy(dtype=int),
-            p.PROBABILITY_COLUMN: predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float),
+            p.PROBABILITY_COLUMN: scored.probabilities,
             p.LABEL_COLUMN: labels,
             p.SENTIMENT_COLUMN: np.asarray(p.SENTIMENTS)[labels],
             MODEL_VERSION_COLUMN: version,

@@ -8,7 +8,7 @@ import pandas as pd
 
 from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.drift import Thresholds
-from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.lib.monitoring import LiveQuality, Scored, Scoring
 from sentiment_assets.lib.production import SANITY_REVIEWS, SanityPrediction, ScoredModel
 from sentiment_assets.lib.training import CandidateResult
 from sentiment_assets.model.evaluation import Metrics
@@ -50,11 +50,17 @@ def predicted(probabilities: list[float], threshold: float = 0.5) -> pd.DataFram
     return pd.DataFrame({"probability": p, "label": (p >= threshold).astype(int)})
 
 
+def scored(probabilities: list[float], which: list[bool] | None = None) -> Scored:
+    """A model's answers: these probabilities for the reviews `which` marks (all by default)."""
+    marked = np.ones(len(probabilities), dtype=bool) if which is None else np.array(which)
+    return Scored(marked, predicted(probabilities))
+
+
 def quality(
     learned: bool | None = False, probabilities: list[float] = PROBABILITIES
 ) -> LiveQuality:
     """The live record of drop "d" (`LABELS`) scored by version 3 with these probabilities."""
-    scoring = Scoring("3", "run-3", predicted(probabilities), None, learned)
+    scoring = Scoring("3", "run-3", scored(probabilities), None, learned)
     return monitoring.measure_live_quality("d", drop(LABELS), None, scoring, SCORED_AT)
 
 

@@ -112,7 +112,7 @@ def test_a_live_record_is_kept_against_a_later_scoring_that_is_not_live() -> Non
 
 
 def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live() -> None:
-    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    scoring = Scoring("3", "run-3", builders.scored(PROBABILITIES), None, False)
     one_label = monitoring.measure_live_quality(
         "all-happy", builders.drop([1] * 6), None, scoring, "z"
     )
@@ -126,7 +126,7 @@ def test_a_drop_of_one_label_says_it_has_no_roc_auc_and_is_not_the_latest_live()
 
 
 def test_a_drop_of_one_label_leaves_its_roc_auc_out_of_the_figures() -> None:
-    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    scoring = Scoring("3", "run-3", builders.scored(PROBABILITIES), None, False)
     one_label = monitoring.measure_live_quality(
         "all-happy", builders.drop([1] * 6), None, scoring, "z"
     )
@@ -161,8 +161,9 @@ def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures()
     exact = monitoring.in_training(reviews, dataset, learned, trained_on)
     assert exact.tolist() == [0, 0, 0, 1, 0, 0]
 
-    predicted = builders.predicted(PROBABILITIES)
-    scoring = Scoring("3", "run-3", predicted, None, False, learned_drops=learned)
+    scoring = Scoring(
+        "3", "run-3", builders.scored(PROBABILITIES), None, False, learned_drops=learned
+    )
     quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
     unseen = [1, 4, 5]
     expected = classification_metrics(
@@ -223,9 +224,7 @@ def test_a_drop_too_small_to_judge_is_not_the_latest_live() -> None:
 
 
 def test_drop_predictions_one_row_per_review_with_the_version() -> None:
-    table = monitoring.predictions_table(
-        builders.drop(LABELS), builders.predicted(PROBABILITIES), "3"
-    )
+    table = monitoring.predictions_table(builders.drop(LABELS), builders.scored(PROBABILITIES), "3")
     assert list(table.columns) == list(monitoring.PREDICTION_COLUMNS)
     assert table[Corpus.REVIEW_ID].tolist() == [10, 11, 12, 13, 14, 15]
     assert table["recommended_ind"].tolist() == LABELS
@@ -252,8 +251,9 @@ def test_reviews_with_nothing_a_model_reads_are_not_scored_and_said_so() -> None
         ],
         ignore_index=True,
     )
-    assert monitoring.scorable(reviews).tolist() == [True] * 6 + [False, False]
-    scoring = Scoring("3", "run-3", builders.predicted(PROBABILITIES), None, False)
+    which = [True] * 6 + [False, False]
+    assert monitoring.scorable(reviews).tolist() == which
+    scoring = Scoring("3", "run-3", builders.scored(PROBABILITIES, which), None, False)
 
     quality = monitoring.measure_live_quality("d", reviews, None, scoring, SCORED_AT)
 
@@ -279,8 +279,8 @@ def test_a_drop_none_of_whose_reviews_a_model_reads_is_recorded_not_scored() -> 
         **{Corpus.TEXT: "Ужасное качество", Corpus.TITLE: None, Corpus.STEMS: ""}
     )
     dataset = _dataset_holding(builders.drop(LABELS), ["train"] * 3 + ["test"] * 3)
-    nothing = builders.predicted([])
-    scoring = Scoring("3", "run-3", nothing, builders.predicted(PROBABILITIES[3:]), False)
+    nothing = builders.scored([], [False] * 6)
+    scoring = Scoring("3", "run-3", nothing, builders.scored(PROBABILITIES[3:]), False)
 
     quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
 

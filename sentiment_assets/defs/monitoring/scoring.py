@@ -18,9 +18,8 @@ from sentiment_assets.defs.ingestion.partitions import (
 )
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.defs.platform.resources import end_abandoned_runs, run_ended
-from sentiment_assets.lib import monitoring
 from sentiment_assets.lib.drop_plan import Ingested
-from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.lib.monitoring import LiveQuality, Scored, Scoring
 from sentiment_assets.lib.tracking import DAGSTER_RUN_TAG, DATASET_TAG, DROP_TAG, MlflowStore
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.stems import Corpus
@@ -38,10 +37,9 @@ def scoring_of(
     dataset: PaddedDataset | None,
     content: Ingested | None,
 ) -> Scoring:
-    """The version's predictions for the drop's `scorable` reviews (and the dataset's test
-    split's), and what it may have learned: the reviews of the dataset it trained on (its run's
-    `data_version`, while a kept version of `padded_dataset` holds it), else the drops
-    `_learned_drops` names."""
+    """The version's answers for the drop's reviews (and the dataset's test split's), and what it
+    may have learned: the reviews of the dataset it trained on (its run's `data_version`, while a
+    kept version of `padded_dataset` holds it), else the drops `_learned_drops` names."""
     model = store.load_model(store.version_uri(str(version.version)))
     test = dataset.split_reviews("test") if dataset is not None else None
     trained = _training_end(context, store, version.run_id)
@@ -56,12 +54,8 @@ def scoring_of(
     return Scoring(
         version=str(version.version),
         run_id=version.run_id,
-        drop=monitoring.predict_reviews(model, reviews[monitoring.scorable(reviews)]),
-        test=(
-            monitoring.predict_reviews(model, test[monitoring.scorable(test)])
-            if test is not None
-            else None
-        ),
+        drop=Scored.of(model, reviews),
+        test=Scored.of(model, test) if test is not None else None,
         may_have_learned_from_drop=_trained_after_stored(trained, first, content),
         learned_drops=_learned_drops(context, trained, first, dataset),
         learned_reviews=learned,
