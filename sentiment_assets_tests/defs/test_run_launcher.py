@@ -113,6 +113,27 @@ def test_a_run_created_and_never_started_is_failed_after_the_start_timeout(home:
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
 
+def test_a_run_that_ended_while_its_health_was_checked_stays_as_it_ended(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Its process exited because it ended: the status it ended with stands, as in Dagster's own
+    run monitoring, which reads the run again before failing it."""
+    from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.create_run_for_job(
+            dg.GraphDefinition("nothing").to_job(), status=dg.DagsterRunStatus.STARTED
+        )
+
+        def ended_meanwhile(checked: dg.DagsterRun) -> CheckRunHealthResult:
+            instance.report_run_canceled(checked)
+            return CheckRunHealthResult(WorkerStatus.FAILED, "the process is gone")
+
+        monkeypatch.setattr(instance.run_launcher, "check_run_worker_health", ended_meanwhile)
+        assert fail_dead_runs(instance) == []
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED
+
+
 def test_a_run_not_started_by_any_process_is_left_to_the_start_timeout(home: Path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = instance.create_run_for_job(
