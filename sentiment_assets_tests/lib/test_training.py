@@ -97,6 +97,22 @@ def test_refit_learns_from_validation_and_never_from_test(refitted, sample_datas
     assert not np.allclose(score_split(other_validation, sample_dataset, "test")[1], scores)
 
 
+def test_a_split_is_scored_on_the_reviews_a_model_reads(train_only, sample_dataset):
+    """A review with no letter a-z or digit (emoji alone) is refused by the logged model and left
+    out of the promotion decision's test split: the candidate's own figures leave it out too."""
+    candidate, _ = train_only
+    reviews = sample_dataset.reviews.copy()
+    tests = reviews.index[reviews["split"] == "test"]
+    reviews.loc[tests[:2], ["text", "title"]] = ["😡😡😡", None]
+    unreadable = replace(sample_dataset, reviews=reviews)
+
+    labels, scores = score_split(candidate, unreadable, "test")
+    all_labels, all_scores = score_split(candidate, sample_dataset, "test")
+    assert len(labels) == len(tests) - 2
+    np.testing.assert_array_equal(labels, all_labels[2:])
+    np.testing.assert_array_equal(scores, all_scores[2:])
+
+
 @pytest.mark.parametrize(
     ("family", "settings", "refits"),
     [
