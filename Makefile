@@ -66,8 +66,9 @@ tools:
 	     chromium chromium-driver docker-compose >/dev/null) || \
 	  echo "Debian's chromium, chromium-driver or docker-compose is missing: their tests are skipped"
 
+# The 25 slowest tests are listed at the end: where the suite's half hour goes.
 test: lint tools
-	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest --durations=25
 
 # The loop for iterating, two workers: no TensorFlow, no training on the real drops, no process
 # or server started, no deadline or retry waited out, no browser (the `slow` and `ui` marks).
