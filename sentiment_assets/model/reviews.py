@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import stat
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -69,6 +70,7 @@ __all__ = [
 # The csv module's field size limit while reading: reviews far longer than Kaggle's 500
 # characters read, and a field is still bounded.
 FIELD_LIMIT = 64 * 1024 * 1024
+NOT_A_FILE = "is a pipe or a stream, not a file: save it to a file first"
 # A lone carriage return ends a line too, as in Python's and pandas' universal newlines.
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 
@@ -81,15 +83,22 @@ def read_reviews(path: Path | str, *, require_label: bool = True) -> pd.DataFram
 
 
 def open_reviews(path: Path | str) -> BinaryIO:
-    """The file opened for reading; a missing file or a folder raises `ReviewFileError`."""
+    """The file opened for reading; a missing file, a folder, or a pipe or stream (read twice: the
+    end, then the records) raises `ReviewFileError`. Opened without blocking, so a named pipe that
+    nothing writes to is refused rather than waited on for good."""
     try:
-        return open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ReviewFileError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ReviewFileError(path, "is a folder, not a file") from None
     except OSError as err:  # no permission, an I/O error
         raise ReviewFileError(path, f"cannot be read: {err.strerror or err}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ReviewFileError(path, "is a folder, not a file")
+        raise ReviewFileError(path, NOT_A_FILE)
+    return os.fdopen(fd, "rb")
 
 
 def parse_reviews(data: bytes, path: Path | str, *, require_label: bool = True) -> pd.DataFrame:
@@ -123,7 +132,7 @@ def review_chunks(
     to a command rather than a drop landing)."""
     path = Path(path)
     if not stream.seekable():
-        raise ReviewFileError(path, "is a pipe or a stream, not a file: save it to a file first")
+        raise ReviewFileError(path, NOT_A_FILE)
     stream.seek(0)
     start = stream.read(HEAD_BYTES)
     if problem := wrong_encoding(start):

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -534,6 +535,25 @@ def test_a_pipe_is_refused_with_what_to_do(data_dir: Path, capsys) -> None:
     os.close(read)
     assert (code, out) == (2, "")
     assert "is a pipe or a stream, not a file: save it to a file first" in err
+
+
+def test_a_named_pipe_nothing_writes_to_is_refused_not_waited_on(
+    data_dir: Path, capsys, tmp_path: Path
+) -> None:
+    """Opening one for reading waits for a writer: the command hung for good (a review)."""
+    fifo = tmp_path / "reviews.csv"
+    os.mkfifo(fifo)
+    outcome: list = []
+    reader = threading.Thread(target=lambda: outcome.append(_run(["--file", str(fifo)], capsys)))
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():  # let the thread end: a writer opens the pipe and closes it
+        os.close(os.open(fifo, os.O_WRONLY))
+        reader.join()
+        pytest.fail("sentiment-predict --file waited on a named pipe nothing writes to")
+    code, out, err = outcome[0]
+    assert (code, out) == (2, "")
+    assert "reviews.csv: is a pipe or a stream, not a file: save it to a file first" in err
 
 
 def test_a_folder_without_a_model_is_no_model_and_an_empty_uri_a_usage_error(
