@@ -168,8 +168,11 @@ class Verdict:
     reason: str
 
 
-def decide(challenger: ScoredModel, comparison: AucComparison | None) -> Verdict:
-    """The promotion rule; `comparison` is None when there is no production model yet.
+def decide(
+    challenger: ScoredModel, comparison: AucComparison | None, uncompared: str | None = None
+) -> Verdict:
+    """The promotion rule; `comparison` is None when there is no production model yet, or when
+    the test split cannot compare the two (`uncompared` says why: `comparison_problem`).
 
     1. The challenger passes the quality gate (`quality_problems`).
     2. On the same test reviews, its ROC AUC is higher than production's by more than chance:
@@ -178,6 +181,8 @@ def decide(challenger: ScoredModel, comparison: AucComparison | None) -> Verdict
     problems = quality_problems(challenger)
     if problems:
         return Verdict(False, "challenger refused: " + "; ".join(problems))
+    if uncompared is not None:
+        return Verdict(False, f"not compared with production: {uncompared}")
     if comparison is None:
         return Verdict(
             True, f"no production model yet; challenger ROC AUC {challenger.test.roc_auc:.4f}"
@@ -252,6 +257,19 @@ def decision_tags(verdict: Verdict, production_version: str | None, run_id: str)
     }
 
 
+def comparison_problem(labels: np.ndarray) -> str | None:
+    """Why test reviews with these labels cannot compare two models' ROC AUCs (None: they can):
+    DeLong's paired test needs two reviews of each label."""
+    positive = np.asarray(labels).astype(int) == 1
+    m, n = int(positive.sum()), int((~positive).sum())
+    if m < 2 or n < 2:
+        return (
+            f"a paired ROC AUC test needs two test reviews of each label, and the test split "
+            f"holds {n} 'not recommended' and {m} 'recommended'"
+        )
+    return None
+
+
 def compare_roc_auc(
     labels: np.ndarray, challenger: np.ndarray, production: np.ndarray, *, level: float
 ) -> AucComparison:
@@ -259,10 +277,10 @@ def compare_roc_auc(
     Clarke-Pearson 1988, in the midrank form of Sun and Xu 2014): the scores' paired difference."""
     if not 0 < level < 1:
         raise ValueError(f"the significance level must lie between 0 and 1, not {level}")
+    if problem := comparison_problem(labels):
+        raise ValueError(problem)
     positive = np.asarray(labels).astype(int) == 1
     m, n = int(positive.sum()), int((~positive).sum())
-    if m < 2 or n < 2:
-        raise ValueError(f"a paired ROC AUC test needs two reviews of each label, not {m} and {n}")
     # Per model, each positive's share of negatives scored below it (ties count half), and each
     # negative's share of positives scored above it: the AUC is the mean of either.
     shares = []

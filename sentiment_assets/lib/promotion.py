@@ -64,6 +64,8 @@ def promote(
             run_id=best.run_id,
         )
         champion = comparison = champion_scores = None
+        labels = reviews[Corpus.LABEL].to_numpy()
+        uncompared = production.comparison_problem(labels) if current is not None else None
         if current is not None:
             version = str(current.version)
             champion, champion_scores = production.score_model(
@@ -73,9 +75,10 @@ def promote(
                 version=version,
                 run_id=current.run_id,
             )
-            comparison = production.compare_roc_auc(
-                reviews[Corpus.LABEL].to_numpy(), challenger_scores, champion_scores, level=level
-            )
+            if uncompared is None:
+                comparison = production.compare_roc_auc(
+                    labels, challenger_scores, champion_scores, level=level
+                )
         gap = None
         if latest is not None:
             gap = live_gap(
@@ -87,7 +90,7 @@ def promote(
                 thresholds,
             )
             log(f"Live gap: {gap.summary()}")
-        verdict = production.decide(challenger, comparison)
+        verdict = production.decide(challenger, comparison, uncompared)
         if verdict.promote:
             # The evidence goes on the version before the alias moves: if the step fails after
             # the move (storing this decision on a full disk, say), the registry still says why.

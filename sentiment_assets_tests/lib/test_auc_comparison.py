@@ -143,5 +143,5 @@ def test_a_level_outside_zero_to_one_is_refused(level):
 
 
 def test_one_label_only_is_refused():
-    with pytest.raises(ValueError, match="two reviews of each label"):
+    with pytest.raises(ValueError, match="two test reviews of each label"):
         compare_roc_auc(np.ones(10), np.arange(10), np.arange(10), level=0.05)

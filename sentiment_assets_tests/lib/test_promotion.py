@@ -141,6 +141,46 @@ def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> N
     assert decision.promoted and store.moved == ["4"]
 
 
+def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision() -> None:
+    """One review of a label: DeLong's test cannot compare, and the step failed with a traceback
+    and no decision (a review); the challenger passes the gate and production stays, saying why."""
+    reviews = pd.DataFrame(
+        {
+            Corpus.TEXT: [f"review {i}" for i in range(6)],
+            Corpus.TITLE: [None] * 6,
+            Corpus.LABEL: [0, 1, 1, 1, 1, 1],
+            Corpus.DROP: ["d"] * 6,
+        }
+    )
+    texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
+    right = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    best = builders.candidate("challenger", 0.9, 0.9)
+    store = _Registry(
+        [_version("3")],
+        models={best.model_uri: _Model(right), "models:/sentiment/3": _Model(right)},
+    )
+
+    decision = promote(
+        store,
+        best,
+        reviews,
+        [],
+        level=0.05,
+        thresholds=THRESHOLDS,
+        run_id="dagster-run",
+        run_ended=lambda run: False,
+        log=lambda message: None,
+    )
+
+    assert not decision.promoted and store.moved == []
+    assert decision.production_version == "3" and decision.comparison is None
+    assert decision.reason == (
+        "not compared with production: a paired ROC AUC test needs two test reviews of each "
+        "label, and the test split holds 1 'not recommended' and 5 'recommended'"
+    )
+    assert store.tagged[1]["decision"] == "kept"
+
+
 def test_a_version_deleted_for_a_run_that_never_moved_the_alias_is_a_warning() -> None:
     """What sentiment-run shows: version numbers jumped from 1 to 3 without a word."""
     reviews = pd.DataFrame(
