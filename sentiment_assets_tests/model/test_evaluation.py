@@ -151,6 +151,15 @@ def test_reliability_table_and_calibration_error_by_hand():
     )
 
 
+def test_a_probability_on_a_bin_edge_is_in_the_bin_it_opens():
+    """Every edge: 0.3, 0.6 and 0.7 fell in the bin below (linspace's edges are not exact)."""
+    edges = np.arange(10) / 10
+    table = reliability_table(np.ones(10), edges)
+    assert [(b.low, b.high, b.reviews, b.mean_probability) for b in table] == [
+        (edge, round(edge + 0.1, 10), 1, edge) for edge in edges
+    ]
+
+
 def test_a_calibrated_model_has_no_calibration_error():
     # Every bin's mean probability equals its observed share.
     labels = np.array([1, 0, 1, 1, 1, 0, 0, 0])
