@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from sentiment_assets.lib.live_gap import LiveGap
-from sentiment_assets.lib.monitoring import predict_reviews
+from sentiment_assets.lib.monitoring import Scored, predict_reviews
 from sentiment_assets.model.evaluation import Metrics
 from sentiment_assets.model.stems import Corpus
 
@@ -98,6 +98,35 @@ class AucComparison(BaseModel):
         return f"{self.p_value:.6g}"
 
 
+class F1Comparison(BaseModel):
+    """Challenger minus production F1 of "not recommended", each at its own threshold, on the
+    same test reviews, with a paired bootstrap's `1 - level` interval (`compare_f1`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    challenger_f1: float
+    production_f1: float
+    difference: float
+    low: float
+    high: float
+    level: float
+    resamples: int
+
+    @property
+    def worse_beyond_chance(self) -> bool:
+        """The challenger catches the unhappy reviews worse, and chance alone would rarely give
+        such a drop (the interval lies below zero)."""
+        return self.high < 0
+
+    def summary(self) -> str:
+        return (
+            f"F1 of 'not recommended' {self.challenger_f1:.4f} against production "
+            f"{self.production_f1:.4f}: difference {self.difference:+.4f} "
+            f"({(1 - self.level) * 100:g}% interval {self.low:+.4f} to {self.high:+.4f}, "
+            f"{self.resamples:,} paired resamples)"
+        )
+
+
 class ProductionDecision(BaseModel):
     """Whether the challenger took the production alias, and why, with both models' scores and
     the paired comparison (None before the first promotion), and how the challenger does on the
@@ -110,6 +139,8 @@ class ProductionDecision(BaseModel):
     challenger: ScoredModel
     champion: ScoredModel | None
     comparison: AucComparison | None = None
+    # The F1 comparison beside it (None before the first promotion, and in decisions made before).
+    f1_comparison: F1Comparison | None = None
     production_version: str | None
     live_gap: LiveGap | None = None
 
@@ -169,14 +200,20 @@ class Verdict:
 
 
 def decide(
-    challenger: ScoredModel, comparison: AucComparison | None, uncompared: str | None = None
+    challenger: ScoredModel,
+    comparison: AucComparison | None,
+    uncompared: str | None = None,
+    f1: F1Comparison | None = None,
 ) -> Verdict:
-    """The promotion rule; `comparison` is None when there is no production model yet, or when
-    the test split cannot compare the two (`uncompared` says why: `comparison_problem`).
+    """The promotion rule; `comparison` (and `f1`) are None when there is no production model
+    yet, or when the test split cannot compare the two (`uncompared` says why).
 
     1. The challenger passes the quality gate (`quality_problems`).
     2. On the same test reviews, its ROC AUC is higher than production's by more than chance:
-       DeLong's paired test at the comparison's level (the first model needs only the gate).
+       DeLong's paired test at the comparison's level (the first model needs only the gate),
+    3. and its F1 of "not recommended", at its own threshold, is not worse than production's
+       beyond chance (`compare_f1`, at the same level): a better ranking served at a threshold
+       that catches fewer unhappy reviews does not take the alias.
     """
     problems = quality_problems(challenger)
     if problems:
@@ -186,6 +223,12 @@ def decide(
     if comparison is None:
         return Verdict(
             True, f"no production model yet; challenger ROC AUC {challenger.test.roc_auc:.4f}"
+        )
+    if comparison.better_beyond_chance and f1 is not None and f1.worse_beyond_chance:
+        return Verdict(
+            False,
+            f"{comparison.summary()} < {comparison.level}, but its {f1.summary()}: worse by more "
+            "than chance at the threshold it serves with",
         )
     if comparison.better_beyond_chance:
         return Verdict(
@@ -223,6 +266,7 @@ def promotion_tags(
     challenger: ScoredModel,
     champion: ScoredModel | None,
     comparison: AucComparison | None,
+    f1: F1Comparison | None = None,
 ) -> dict[str, str]:
     """The evidence for a promotion, as the tags of the version it registers: written before the
     alias moves, so the registry holds why a version took production even when the step fails
@@ -242,6 +286,11 @@ def promotion_tags(
             "promotion.p_value": comparison.p_value_text(),
             "promotion.test_reviews": str(comparison.reviews),
         }
+    if f1 is not None:
+        tags |= {
+            "promotion.not_recommended_f1": f"{f1.challenger_f1:.6f}",
+            "promotion.previous_not_recommended_f1": f"{f1.production_f1:.6f}",
+        }
     return tags
 
 
@@ -255,6 +304,54 @@ def decision_tags(verdict: Verdict, production_version: str | None, run_id: str)
         "decision.production_version": production_version or "none",
         "decision.dagster_run_id": run_id,
     }
+
+
+def compare_f1(
+    labels: np.ndarray,
+    challenger: np.ndarray,
+    production: np.ndarray,
+    *,
+    level: float,
+    resamples: int = 10_000,
+) -> F1Comparison:
+    """The two models' F1 of "not recommended" (label 0) from their predicted labels on the same
+    reviews, and a paired bootstrap interval of the difference: each resample draws the reviews
+    again with replacement, both models' answers with them. A review counts by its label and the
+    two answers, eight kinds in all, so a resample is a multinomial draw over those eight (the
+    same as drawing reviews, at no cost per review); seeded, so a decision is repeatable."""
+    labels, challenger, production = (
+        np.asarray(a).astype(int) for a in (labels, challenger, production)
+    )
+    kind = labels * 4 + challenger * 2 + production
+    counts = np.bincount(kind, minlength=8).astype(float)
+    drawn = np.random.default_rng(0).multinomial(len(kind), counts / counts.sum(), size=resamples)
+    differences = _f1_of(drawn, 1) - _f1_of(drawn, 0)
+    observed = _f1_of(counts[None, :], 1)[0], _f1_of(counts[None, :], 0)[0]
+    low, high = np.quantile(differences, [level / 2, 1 - level / 2])
+    return F1Comparison(
+        challenger_f1=float(observed[0]),
+        production_f1=float(observed[1]),
+        difference=float(observed[0] - observed[1]),
+        low=float(low),
+        high=float(high),
+        level=level,
+        resamples=resamples,
+    )
+
+
+def _f1_of(counts: np.ndarray, model: int) -> np.ndarray:
+    """F1 of label 0 per row of counts over the eight kinds (label * 4 + challenger's answer * 2
+    + production's); `model` 1 is the challenger, 0 production. No review predicted or labelled
+    0 gives 0, as scikit-learn's zero_division=0."""
+    kinds = np.arange(8)
+    label, answer = kinds // 4, (kinds >> model) & 1
+    true_positive = counts[:, (label == 0) & (answer == 0)].sum(axis=1)
+    false_positive = counts[:, (label == 1) & (answer == 0)].sum(axis=1)
+    false_negative = counts[:, (label == 0) & (answer == 1)].sum(axis=1)
+    denominator = (2 * true_positive + false_positive + false_negative).astype(float)
+    return np.divide(
+        2 * true_positive, denominator, out=np.zeros_like(denominator), where=denominator > 0
+    )
 
 
 def comparison_problem(labels: np.ndarray) -> str | None:
@@ -321,18 +418,15 @@ def _midranks(values: np.ndarray) -> np.ndarray:
 
 def score_model(
     model: Any, reviews: pd.DataFrame, *, name: str, version: str | None, run_id: str | None
-) -> tuple[ScoredModel, np.ndarray]:
+) -> tuple[ScoredModel, Scored]:
     """A logged model (a pyfunc) scored on raw reviews, through its own preprocessing and with its
-    own threshold, and on the sanity reviews; with its probabilities, for the paired test."""
+    own threshold, and on the sanity reviews; with its answers, for the paired tests."""
     from sentiment_assets.model import predictions as p
     from sentiment_assets.model.evaluation import classification_metrics
 
-    predicted = predict_reviews(model, reviews)
-    probabilities = predicted[p.PROBABILITY_COLUMN].to_numpy(dtype=float)
+    answers = Scored(np.ones(len(reviews), dtype=bool), predict_reviews(model, reviews))
     test = classification_metrics(
-        reviews[Corpus.LABEL].to_numpy(),
-        probabilities,
-        predicted=predicted[p.LABEL_COLUMN].to_numpy(),
+        reviews[Corpus.LABEL].to_numpy(), answers.probabilities, predicted=answers.labels
     )
     sanity = model.predict(pd.DataFrame({p.TEXT_COLUMN: list(SANITY_REVIEWS)}))
     scored = ScoredModel(
@@ -350,4 +444,4 @@ def score_model(
             )
         ],
     )
-    return scored, probabilities
+    return scored, answers

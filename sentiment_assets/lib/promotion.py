@@ -56,19 +56,19 @@ def promote(
     with store.failures_explained(STEP, "the production alias was left where it is"):
         current = store.production_version()
         discard_abandoned(store, current, run_ended, warn)
-        challenger, challenger_scores = production.score_model(
+        challenger, challenger_answers = production.score_model(
             store.load_model(best.model_uri),
             reviews,
             name=best.name,
             version=None,
             run_id=best.run_id,
         )
-        champion = comparison = champion_scores = None
+        champion = comparison = f1 = champion_answers = None
         labels = reviews[Corpus.LABEL].to_numpy()
         uncompared = production.comparison_problem(labels) if current is not None else None
         if current is not None:
             version = str(current.version)
-            champion, champion_scores = production.score_model(
+            champion, champion_answers = production.score_model(
                 store.load_model(store.version_uri(version)),
                 reviews,
                 name=store.candidate_name(current.run_id),
@@ -77,24 +77,30 @@ def promote(
             )
             if uncompared is None:
                 comparison = production.compare_roc_auc(
-                    labels, challenger_scores, champion_scores, level=level
+                    labels,
+                    challenger_answers.probabilities,
+                    champion_answers.probabilities,
+                    level=level,
+                )
+                f1 = production.compare_f1(
+                    labels, challenger_answers.labels, champion_answers.labels, level=level
                 )
         gap = None
         if latest is not None:
             gap = live_gap(
                 latest,
                 reviews,
-                challenger_scores,
-                champion_scores,
+                challenger_answers.probabilities,
+                champion_answers.probabilities if champion_answers is not None else None,
                 challenger.test.roc_auc,
                 thresholds,
             )
             log(f"Live gap: {gap.summary()}")
-        verdict = production.decide(challenger, comparison, uncompared)
+        verdict = production.decide(challenger, comparison, uncompared, f1)
         if verdict.promote:
             # The evidence goes on the version before the alias moves: if the step fails after
             # the move (storing this decision on a full disk, say), the registry still says why.
-            evidence = production.promotion_tags(verdict, challenger, champion, comparison)
+            evidence = production.promotion_tags(verdict, challenger, champion, comparison, f1)
             evidence[DAGSTER_RUN_TAG] = run_id
             evidence[PROMOTION_PENDING_TAG] = "true"
             expected = champion.version if champion is not None else None
@@ -128,6 +134,7 @@ def promote(
         challenger=challenger,
         champion=champion,
         comparison=comparison,
+        f1_comparison=f1,
         production_version=held_version,
         live_gap=gap,
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from sentiment_assets.lib.production import compare_roc_auc, decide
+from sentiment_assets.lib.production import compare_f1, compare_roc_auc, decide
 from sentiment_assets_tests.lib import builders
 
 
@@ -145,3 +145,62 @@ def test_a_level_outside_zero_to_one_is_refused(level):
 def test_one_label_only_is_refused():
     with pytest.raises(ValueError, match="two test reviews of each label"):
         compare_roc_auc(np.ones(10), np.arange(10), np.arange(10), level=0.05)
+
+
+def _answers(labels: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    return (scores >= threshold).astype(int)
+
+
+def test_the_f1_comparison_matches_scikit_learn_and_a_bootstrap_of_reviews():
+    from sklearn.metrics import f1_score
+
+    labels, first, second = _reviews(1500, seed=21)
+    challenger, production = _answers(labels, first, 0.4), _answers(labels, second, 0.6)
+    f1 = compare_f1(labels, challenger, production, level=0.05)
+
+    assert f1.challenger_f1 == pytest.approx(f1_score(labels, challenger, pos_label=0))
+    assert f1.production_f1 == pytest.approx(f1_score(labels, production, pos_label=0))
+    assert f1.difference == pytest.approx(f1.challenger_f1 - f1.production_f1)
+    # The same interval as drawing the reviews themselves again, 2,000 times.
+    rng = np.random.default_rng(5)
+    drawn = rng.integers(0, len(labels), size=(2000, len(labels)))
+    differences = [
+        f1_score(labels[i], challenger[i], pos_label=0)
+        - f1_score(labels[i], production[i], pos_label=0)
+        for i in drawn
+    ]
+    low, high = np.quantile(differences, [0.025, 0.975])
+    assert (f1.low, f1.high) == pytest.approx((low, high), abs=0.01)
+    # Identical answers: no difference in any resample.
+    same = compare_f1(labels, challenger, challenger, level=0.05)
+    assert (same.difference, same.low, same.high) == (0, 0, 0)
+    assert not same.worse_beyond_chance
+
+
+def test_a_better_ranking_served_at_a_threshold_that_catches_fewer_unhappy_reviews_is_kept():
+    """A review's case on the real drops: ROC AUC better beyond chance, F1 of "not recommended"
+    0.55 against 0.77 at the threshold it serves with; the rule judged ranking only."""
+    labels, first, second = _reviews(2600, seed=4)
+    comparison = compare_roc_auc(labels, first, second, level=0.05)
+    assert comparison.better_beyond_chance
+    # Production at its tuned threshold; the challenger at one that calls few reviews unhappy.
+    tuned = np.quantile(second, 0.2)
+    f1 = compare_f1(
+        labels,
+        _answers(labels, first, np.quantile(first, 0.05)),
+        _answers(labels, second, tuned),
+        level=0.05,
+    )
+    assert f1.worse_beyond_chance
+    verdict = decide(builders.model(), comparison, f1=f1)
+    assert not verdict.promote
+    assert "worse by more than chance at the threshold it serves with" in verdict.reason
+    # At a threshold as good as production's, the better ranking is promoted.
+    fair = compare_f1(
+        labels,
+        _answers(labels, first, np.quantile(first, 0.2)),
+        _answers(labels, second, tuned),
+        level=0.05,
+    )
+    assert not fair.worse_beyond_chance
+    assert decide(builders.model(), comparison, f1=fair).promote

@@ -248,6 +248,13 @@ def _decision_metadata(
             "p_value": comparison.p_value,
             "significance_level": comparison.level,
         }
+    f1 = decision.f1_comparison
+    if f1 is not None:
+        metadata |= {
+            "not_recommended_f1_difference": f1.difference,
+            "not_recommended_f1_difference_interval": f"{f1.low:+.4f} to {f1.high:+.4f} "
+            f"({(1 - f1.level) * 100:g}% paired bootstrap)",
+        }
     if decision.live_gap is not None:
         gap = decision.live_gap
         metadata |= {
