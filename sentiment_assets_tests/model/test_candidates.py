@@ -146,6 +146,12 @@ def test_tune_threshold_maximises_not_recommended_f1():
     assert at.not_recommended_f1 > classification_metrics(LABELS, PROBABILITIES).not_recommended_f1
 
 
+def test_tune_threshold_searches_from_0_05_to_0_95():
+    # Perfect only at a cut-off in (0.94, 0.95] or in (0.05, 0.06]: both ends of the grid are on it.
+    assert tune_threshold([0, 0, 1], [0.93, 0.94, 0.951]) == 0.95
+    assert tune_threshold([0, 1, 1], [0.049, 0.051, 0.07]) == 0.05
+
+
 @pytest.mark.parametrize(
     ("probabilities", "expected"),
     [

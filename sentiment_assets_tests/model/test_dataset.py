@@ -18,7 +18,9 @@ from sentiment_assets.model.dataset import (
     build_dataset,
     corpus_of,
     pad,
+    split_leaks,
     split_of,
+    trainability_problem,
 )
 from sentiment_assets.model.reviews import LABEL, TEXT, read_reviews
 from sentiment_assets.model.stems import Corpus, stem_reviews
@@ -333,6 +335,50 @@ def test_fingerprint_changes_with_sequences_splits_and_vocabulary():
         replace(dataset, vocabulary=Vocabulary(("nice", "tiny"))),
     ]:
         assert changed.fingerprint != dataset.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("text", "not nice one"),  # an edit the stems hide ("not" is a stopword to them)
+        ("title", "Not nice"),
+        ("review_id", 99),
+        ("drop", "other"),
+    ],
+)
+def test_fingerprint_changes_with_what_the_challengers_read_and_the_reviews_identity(column, value):
+    dataset = replace(_hand_dataset(), reviews=_hand_dataset().reviews.assign(drop="d"))
+    reviews = dataset.reviews.copy()
+    reviews.loc[0, column] = value
+    assert replace(dataset, reviews=reviews).fingerprint != dataset.fingerprint
+
+
+def test_ids_repeated_in_other_drops_are_no_leak_and_within_a_drop_are():
+    """A file without an id column numbers its rows from 0, like every other such file."""
+    dataset = _hand_dataset()
+    two_drops = dataset.reviews.assign(drop=["a", "a", "b", "b"], review_id=[0, 1, 0, 1])
+    assert split_leaks(replace(dataset, reviews=two_drops)) == (0, 0)
+    one_drop = two_drops.assign(drop="a")
+    assert split_leaks(replace(dataset, reviews=one_drop)) == (0, 2)
+
+
+def test_a_test_split_of_one_label_cannot_train():
+    def with_test_labels(labels: list[int]) -> PaddedDataset:
+        reviews = pd.DataFrame(
+            {
+                "review_id": range(6),
+                "label": [1, 0, 1, 0, *labels],
+                "title": None,
+                "text": [f"review {i}" for i in range(6)],
+                "stemmed": "review",
+                "split": ["train", "train", "validation", "validation", "test", "test"],
+            }
+        )
+        return PaddedDataset(reviews, np.ones((6, 1), dtype=np.int32), Vocabulary(("review",)), 1)
+
+    assert trainability_problem(with_test_labels([1, 0])) is None
+    problem = trainability_problem(with_test_labels([0, 0]))
+    assert problem is not None and "the test split has only label 0" in problem
 
 
 def test_fingerprint_changes_when_a_real_label_changes(real_dataset):

@@ -10,6 +10,7 @@ from sentiment_assets.model.evaluation import (
     classification_metrics,
     is_constant,
     majority_baseline,
+    not_recommended_share,
     reliability_table,
 )
 
@@ -165,3 +166,9 @@ def test_a_calibrated_model_has_no_calibration_error():
     labels = np.array([1, 0, 1, 1, 1, 0, 0, 0])
     probabilities = np.array([0.75, 0.75, 0.75, 0.75, 0.25, 0.25, 0.25, 0.25])
     assert calibration_error(reliability_table(labels, probabilities)) == pytest.approx(0.0)
+
+
+def test_figures_of_no_reviews_are_undefined_not_perfect():
+    assert math.isnan(brier_score(np.array([]), np.array([])))
+    assert math.isnan(calibration_error(reliability_table(np.array([]), np.array([]))))
+    assert not_recommended_share([]) == 0.0

@@ -197,6 +197,16 @@ def test_a_non_numeric_age_in_a_large_drop_names_the_file_and_rows(tmp_path):
     )
 
 
+def test_a_decimal_age_names_the_file_and_row(tmp_path):
+    """Not a cast error without the file's name: a whole-number column refuses 34.5 as it does
+    'forty'."""
+    path = _write(tmp_path, HEADER + _row(1).replace(",35,", ",34.5,") + _row(2))
+    assert _problem(path) == (
+        "'Age' must hold whole numbers: 1 of 2 rows hold something else ('34.5' (1x)): "
+        "review_id 1 (line 2)"
+    )
+
+
 def test_a_review_id_column_elsewhere_than_first_is_refused(tmp_path):
     path = _write(tmp_path, ",Review Text,Recommended IND,review_id\n0,Nice,1,7\n")
     assert (

@@ -14,6 +14,7 @@ from sentiment_assets.model.stems import (
     NON_LETTERS,
     english_stopwords,
     mark_negations,
+    normalized_inputs,
     readable,
     stem_corpus,
     stem_reviews,
@@ -161,6 +162,12 @@ def test_readable_reviews_have_a_letter_or_digit_in_text_or_title():
     texts = ["Lovely", "😡😡😡", "😡😡😡", "Ужасно", "....", "Très belle robe", "10/10", None]
     titles = [None, None, "Bad", "😍", "", None, None, "Ok"]
     assert readable(texts, titles).tolist() == [1, 0, 1, 0, 0, 1, 1, 1]
+    assert readable(["GREAT DRESS!"], [None]).tolist() == [1]  # capitals are letters too
+    assert readable([None], ["LOVE IT"]).tolist() == [1]
+
+
+def test_the_challengers_read_titles_first_then_texts():
+    assert normalized_inputs(["Lovely dress"], ["Great"]) == (["great"], ["lovely dress"])
 
 
 def test_stem_reviews_on_sample_drops(tmp_path):
