@@ -435,6 +435,15 @@ def test_blank_texts_count_as_reviews_without_text(tmp_path):
     ]
 
 
+def test_a_fifth_of_reviews_without_text_is_accepted_and_more_is_not(tmp_path):
+    rows = _row(1, text="") + "".join(_row(i) for i in range(2, 6))  # 1 of 5: 20 %
+    assert validation_problems(read_reviews(_write(tmp_path, HEADER + rows))) == []
+    rows = _row(1, text="") + "".join(_row(i) for i in range(2, 5))  # 1 of 4: 25 %
+    assert validation_problems(read_reviews(_write(tmp_path, HEADER + rows))) == [
+        "25% of reviews have no text (more than 20%)"
+    ]
+
+
 def test_a_blank_review_in_a_file_of_one_column_is_a_row_without_text(tmp_path):
     # A line of only white space is that column's value (pandas alone skips it as a blank line,
     # and the file was refused as unparseable); an empty line is no record at all.

@@ -210,6 +210,8 @@ def test_stem_reviews_drops_blank_texts_and_works_without_titles():
         # A typographic apostrophe normalises to "didn t": the bare "didn" is a cue too.
         ("i didn t love it", "i didn not_t not_love not_it"),
         ("never again", "never not_again"),
+        ("hardly fits", "hardly not_fits"),
+        ("cannot zip it", "cannot not_zip not_it"),
         ("love it", "love it"),
         ("", ""),
     ],
