@@ -215,11 +215,11 @@ def decide(
        beyond chance (`compare_f1`, at the same level): a better ranking served at a threshold
        that catches fewer unhappy reviews does not take the alias.
     """
+    if uncompared is not None:  # the test split, not the challenger, is what falls short
+        return Verdict(False, f"not compared with production: {uncompared}")
     problems = quality_problems(challenger)
     if problems:
         return Verdict(False, "challenger refused: " + "; ".join(problems))
-    if uncompared is not None:
-        return Verdict(False, f"not compared with production: {uncompared}")
     if comparison is None:
         return Verdict(
             True, f"no production model yet; challenger ROC AUC {challenger.test.roc_auc:.4f}"

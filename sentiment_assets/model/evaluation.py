@@ -162,11 +162,11 @@ def reliability_table(
     """The reliability diagram as a table: equal-width probability bins, empty ones left out."""
     labels = np.asarray(labels).astype(float)
     probabilities = np.asarray(probabilities, dtype=float)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    # Bin i holds [i / bins, (i + 1) / bins); a probability of exactly 1 goes to the last bin.
-    # From the probability times `bins`, not by searching the edges: linspace's 0.30000000000000004
-    # put a probability of exactly 0.3 in the bin below.
-    index = np.clip(np.floor(probabilities * bins).astype(int), 0, bins - 1)
+    # i / bins, not linspace's: its 0.30000000000000004 put a probability of exactly 0.3 in the bin
+    # below (and the probability times `bins` put 0.8999999999999999 in the bin above).
+    edges = np.arange(bins + 1) / bins
+    # Bin i holds [edges[i], edges[i + 1]); a probability of exactly 1 goes to the last bin.
+    index = np.clip(np.searchsorted(edges, probabilities, side="right") - 1, 0, bins - 1)
     table = []
     for i in range(bins):
         inside = index == i

@@ -87,7 +87,14 @@ def open_reviews(path: Path | str) -> BinaryIO:
     end, then the records) raises `ReviewFileError`. Opened without blocking, so a named pipe that
     nothing writes to is refused rather than waited on for good."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except BlockingIOError:
+            # A regular file another process holds a lease on (a Samba or NFS server's): opened
+            # the usual way, which waits for the lease to be given back, as before.
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ReviewFileError(path, "file not found") from None
     except OSError as err:  # no permission, an I/O error
@@ -98,6 +105,7 @@ def open_reviews(path: Path | str) -> BinaryIO:
         if stat.S_ISDIR(mode):
             raise ReviewFileError(path, "is a folder, not a file")
         raise ReviewFileError(path, NOT_A_FILE)
+    os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
 

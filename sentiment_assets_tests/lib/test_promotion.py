@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+import pytest
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 
 from sentiment_assets.lib.production import SANITY_REVIEWS
@@ -141,14 +142,18 @@ def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> N
     assert decision.promoted and store.moved == ["4"]
 
 
-def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision() -> None:
+@pytest.mark.parametrize("not_recommended", [1, 0])
+def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision(
+    not_recommended: int,
+) -> None:
     """One review of a label: DeLong's test cannot compare, and the step failed with a traceback
-    and no decision (a review); the challenger passes the gate and production stays, saying why."""
+    and no decision (a review); production stays, saying why: the test split, not the challenger
+    (with none of a label, the gate refused the challenger for the split's fault)."""
     reviews = pd.DataFrame(
         {
             Corpus.TEXT: [f"review {i}" for i in range(6)],
             Corpus.TITLE: [None] * 6,
-            Corpus.LABEL: [0, 1, 1, 1, 1, 1],
+            Corpus.LABEL: [0] * not_recommended + [1] * (6 - not_recommended),
             Corpus.DROP: ["d"] * 6,
         }
     )
@@ -176,7 +181,8 @@ def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision() ->
     assert decision.production_version == "3" and decision.comparison is None
     assert decision.reason == (
         "not compared with production: a paired ROC AUC test needs two test reviews of each "
-        "label, and the test split holds 1 'not recommended' and 5 'recommended'"
+        f"label, and the test split holds {not_recommended} 'not recommended' and "
+        f"{6 - not_recommended} 'recommended'"
     )
     assert store.tagged[1]["decision"] == "kept"
 

@@ -159,6 +159,9 @@ def test_a_probability_on_a_bin_edge_is_in_the_bin_it_opens():
     assert [(b.low, b.high, b.reviews, b.mean_probability) for b in table] == [
         (edge, round(edge + 0.1, 10), 1, edge) for edge in edges
     ]
+    # Just below an edge stays below it (0.3 * 3; times ten, it rounds up to 9.0).
+    (below,) = reliability_table(np.ones(1), np.array([0.8999999999999999]))
+    assert (below.low, below.high) == (0.8, 0.9)
 
 
 def test_a_calibrated_model_has_no_calibration_error():

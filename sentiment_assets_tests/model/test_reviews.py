@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -564,3 +565,39 @@ def test_the_rows_shown_say_how_many_more_there_are() -> None:
     shown = ", ".join(f"line {line}" for line in lines[:EXAMPLES])
     assert rows_text([True] * (EXAMPLES + 1), lines) == f"{shown} and 1 more"
     assert rows_text([True] * EXAMPLES, lines) == shown
+
+
+LEASE_HOLDER = """
+import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+def give_back(*_):
+    time.sleep(0.3)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+signal.signal(signal.SIGIO, give_back)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_file_another_process_holds_a_lease_on_is_read_once_given_back(tmp_path):
+    """A Samba or NFS server's lease: the open waits for it, as a plain open does (opening
+    without blocking, to refuse a named pipe, refused the file at once)."""
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, HEADER + _row(1) + _row(2))
+    with open_reviews(path) as stream:  # opened without blocking, read as usual
+        assert os.get_blocking(stream.fileno())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LEASE_HOLDER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        if holder.stdout.readline().strip() != "held":
+            pytest.skip("no file lease here (the file system or the kernel refused one)")
+        with open_reviews(path) as stream:
+            assert os.get_blocking(stream.fileno())
+            assert len(read_reviews(path)) == 2
+    finally:
+        holder.kill()
+        holder.wait()
