@@ -204,3 +204,33 @@ def test_a_better_ranking_served_at_a_threshold_that_catches_fewer_unhappy_revie
     )
     assert not fair.worse_beyond_chance
     assert decide(builders.model(), comparison, f1=fair).promote
+
+
+def test_an_f1_a_little_lower_within_chance_does_not_keep_a_better_ranking_out():
+    labels, first, second = _reviews(2600, seed=4)
+    comparison = compare_roc_auc(labels, first, second, level=0.05)
+    tuned = np.quantile(second, 0.2)
+    f1 = compare_f1(
+        labels,
+        _answers(labels, first, np.quantile(first, 0.1)),
+        _answers(labels, second, tuned),
+        level=0.05,
+    )
+    assert f1.difference < 0 < f1.high and f1.low < 0  # lower, within chance
+    assert not f1.worse_beyond_chance
+    assert decide(builders.model(), comparison, f1=f1).promote
+
+
+def test_the_f1_interval_is_repeatable_and_at_the_level_asked():
+    labels, first, second = _reviews(2600, seed=4)
+    challenger = _answers(labels, first, np.quantile(first, 0.1))
+    production = _answers(labels, second, np.quantile(second, 0.2))
+    f1 = compare_f1(labels, challenger, production, level=0.05)
+    assert compare_f1(labels, challenger, production, level=0.05) == f1  # seeded
+    # A normal interval's width is 2 x 1.96 standard errors at 95 % (2 x 1.645 at 90 %).
+    wider = compare_f1(labels, challenger, production, level=0.01)
+    narrower = compare_f1(labels, challenger, production, level=0.10)
+    assert (wider.high - wider.low) / (f1.high - f1.low) == pytest.approx(2.576 / 1.96, rel=0.05)
+    assert (narrower.high - narrower.low) / (f1.high - f1.low) == pytest.approx(
+        1.645 / 1.96, rel=0.05
+    )

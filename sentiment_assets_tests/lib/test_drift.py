@@ -160,6 +160,10 @@ def test_each_check_fires_just_past_its_threshold(problem, quiet, loud) -> None:
     assert problem(_figures(**loud), THRESHOLDS) is not None
 
 
+def test_a_drop_with_fewer_unknown_words_than_the_reference_is_quiet() -> None:
+    assert drift.oov_problem(_figures(oov_rate=0.0, reference_oov_rate=0.2), THRESHOLDS) is None
+
+
 def test_label_share_is_compared_with_the_earlier_drops() -> None:
     assert drift.label_share_problem(0.279, 0.18, THRESHOLDS) is None
     assert drift.label_share_problem(0.081, 0.18, THRESHOLDS) is None

@@ -137,6 +137,30 @@ def test_a_reader_slower_than_the_versions_kept_reads_the_value_written_since(
     assert opened[1] == values.versions(slot)[0] != opened[0]
 
 
+def test_a_current_version_whose_folder_is_gone_is_not_stored_not_read_for_ever(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    values = VersionedStore(LocalFiles(tmp_path))
+    slot = Slot("raw_reviews", "reviews_x")
+    stored = values.write(slot, writer("only"), run_id="run")
+    shutil.rmtree(values.path(slot, stored.version))
+    raised: list[BaseException] = []
+
+    def reading() -> None:
+        try:
+            values.read(slot, read)
+        except BaseException as err:  # handed to the test's thread
+            raised.append(err)
+
+    reader = threading.Thread(target=reading, daemon=True)  # a loop must not hang the suite
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the read went round for a minute"
+    assert isinstance(raised[0], NotStored) and "incomplete" in str(raised[0])
+
+
 def test_a_writer_waiting_on_a_lock_removed_meanwhile_locks_the_new_one(tmp_path: Path) -> None:
     # A slot removed (its lock file with it) while a writer waits: the writer must not go on
     # holding the deleted file's lock, beside a writer that locks the file created since.
