@@ -2,6 +2,7 @@
 the gate on them, the predictions table, and the challenger against the latest shortfall."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,9 @@ def test_reviews_already_in_the_training_data_are_left_out_of_the_live_figures()
     dataset = _dataset_holding(earlier, ["train", "test", "validation", "train"])
     learned = frozenset({"earlier"})
     assert monitoring.in_training(reviews, dataset, learned).tolist() == [1, 0, 1, 1, 0, 0]
+    # The drop's own spacing does not matter either.
+    spaced = reviews.assign(**{Corpus.TEXT: " " + reviews[Corpus.TEXT] + "\n"})
+    assert monitoring.in_training(spaced, dataset, learned).tolist() == [1, 0, 1, 1, 0, 0]
     # Only the drops production's training may have read count: not a drop a later retraining,
     # which kept production, added to the dataset; nothing when that is unknown.
     assert not monitoring.in_training(reviews, dataset, frozenset({"later"})).any()
@@ -347,3 +351,35 @@ def test_a_challenger_is_not_judged_on_too_few_held_out_reviews_of_one_label() -
 
     assert gap.challenger_roc_auc is None and gap.closes is None
     assert live_gap.live_gap(short, test, challenger, None, 0.97, THRESHOLDS).closes is True
+
+
+def test_a_model_trained_elsewhere_is_a_live_measure_with_its_gap_signed_test_minus_live() -> None:
+    elsewhere = builders.quality(learned=None)
+    assert elsewhere.live and elsewhere.may_have_learned_from_drop is None
+    assert not builders.quality(learned=True).live
+    with_test = elsewhere.model_copy(
+        update={"test_metrics": replace(elsewhere.metrics, roc_auc=elsewhere.metrics.roc_auc + 0.1)}
+    )
+    assert with_test.roc_auc_gap == pytest.approx(0.1)  # positive: worse live than on test
+    assert monitoring.live_figures(with_test)["roc_auc_gap"] == pytest.approx(0.1)
+
+
+def test_test_figures_read_the_labels_of_the_test_reviews_scored() -> None:
+    """A test split holding a review no model reads: its label is left out with it."""
+    reviews = builders.drop(LABELS)
+    test = reviews.iloc[:4].copy()
+    test.loc[1, [Corpus.TEXT, Corpus.TITLE]] = ["😡😡😡", None]
+    dataset = _dataset_holding(
+        pd.concat([reviews, test], ignore_index=True), ["train"] * 6 + ["test"] * 4
+    )
+    scored = [True, False, True, True]
+    probabilities = [0.2, 0.9, 0.1]
+    scoring = Scoring(
+        "3", "run-3", builders.scored(PROBABILITIES), builders.scored(probabilities, scored), False
+    )
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    labels = np.array(LABELS[:4])[scored]
+    assert quality.test_reviews == 3
+    assert quality.test_metrics == classification_metrics(
+        labels, np.array(probabilities), predicted=np.array([0, 1, 0])
+    )
