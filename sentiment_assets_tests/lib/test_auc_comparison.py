@@ -151,6 +151,18 @@ def _answers(labels: np.ndarray, scores: np.ndarray, threshold: float) -> np.nda
     return (scores >= threshold).astype(int)
 
 
+def _f1_at(share: float, level: float = 0.05):
+    """Seed 4's 2,600 reviews: the first model's F1 labelling its lowest `share` of reviews "not
+    recommended", against the second's at a tuned threshold (its lowest 20 %)."""
+    labels, first, second = _reviews(2600, seed=4)
+    return compare_f1(
+        labels,
+        _answers(labels, first, np.quantile(first, share)),
+        _answers(labels, second, np.quantile(second, 0.2)),
+        level=level,
+    )
+
+
 def test_the_f1_comparison_matches_scikit_learn_and_a_bootstrap_of_reviews():
     from sklearn.metrics import f1_score
 
@@ -184,24 +196,13 @@ def test_a_better_ranking_served_at_a_threshold_that_catches_fewer_unhappy_revie
     comparison = compare_roc_auc(labels, first, second, level=0.05)
     assert comparison.better_beyond_chance
     # Production at its tuned threshold; the challenger at one that calls few reviews unhappy.
-    tuned = np.quantile(second, 0.2)
-    f1 = compare_f1(
-        labels,
-        _answers(labels, first, np.quantile(first, 0.05)),
-        _answers(labels, second, tuned),
-        level=0.05,
-    )
+    f1 = _f1_at(0.05)
     assert f1.worse_beyond_chance
     verdict = decide(builders.model(), comparison, f1=f1)
     assert not verdict.promote
     assert "worse by more than chance at the threshold it serves with" in verdict.reason
     # At a threshold as good as production's, the better ranking is promoted.
-    fair = compare_f1(
-        labels,
-        _answers(labels, first, np.quantile(first, 0.2)),
-        _answers(labels, second, tuned),
-        level=0.05,
-    )
+    fair = _f1_at(0.2)
     assert not fair.worse_beyond_chance
     assert decide(builders.model(), comparison, f1=fair).promote
 
@@ -209,27 +210,17 @@ def test_a_better_ranking_served_at_a_threshold_that_catches_fewer_unhappy_revie
 def test_an_f1_a_little_lower_within_chance_does_not_keep_a_better_ranking_out():
     labels, first, second = _reviews(2600, seed=4)
     comparison = compare_roc_auc(labels, first, second, level=0.05)
-    tuned = np.quantile(second, 0.2)
-    f1 = compare_f1(
-        labels,
-        _answers(labels, first, np.quantile(first, 0.1)),
-        _answers(labels, second, tuned),
-        level=0.05,
-    )
+    f1 = _f1_at(0.1)
     assert f1.difference < 0 < f1.high and f1.low < 0  # lower, within chance
     assert not f1.worse_beyond_chance
     assert decide(builders.model(), comparison, f1=f1).promote
 
 
 def test_the_f1_interval_is_repeatable_and_at_the_level_asked():
-    labels, first, second = _reviews(2600, seed=4)
-    challenger = _answers(labels, first, np.quantile(first, 0.1))
-    production = _answers(labels, second, np.quantile(second, 0.2))
-    f1 = compare_f1(labels, challenger, production, level=0.05)
-    assert compare_f1(labels, challenger, production, level=0.05) == f1  # seeded
+    f1 = _f1_at(0.1)
+    assert _f1_at(0.1) == f1  # seeded
     # A normal interval's width is 2 x 1.96 standard errors at 95 % (2 x 1.645 at 90 %).
-    wider = compare_f1(labels, challenger, production, level=0.01)
-    narrower = compare_f1(labels, challenger, production, level=0.10)
+    wider, narrower = _f1_at(0.1, level=0.01), _f1_at(0.1, level=0.10)
     assert (wider.high - wider.low) / (f1.high - f1.low) == pytest.approx(2.576 / 1.96, rel=0.05)
     assert (narrower.high - narrower.low) / (f1.high - f1.low) == pytest.approx(
         1.645 / 1.96, rel=0.05

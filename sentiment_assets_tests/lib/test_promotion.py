@@ -142,6 +142,19 @@ def test_the_live_gap_judges_the_challengers_scores_and_productions_apart() -> N
     assert decision.promoted and store.moved == ["4"]
 
 
+def _split_scored_right(labels: list[int]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """A test split of drop "d" with these labels, and scores that rank it perfectly."""
+    reviews = pd.DataFrame(
+        {
+            Corpus.TEXT: [f"review {i}" for i in range(len(labels))],
+            Corpus.TITLE: [None] * len(labels),
+            Corpus.LABEL: labels,
+            Corpus.DROP: ["d"] * len(labels),
+        }
+    )
+    return reviews, {f"review {i}": 0.1 + 0.8 * y for i, y in enumerate(labels)}
+
+
 @pytest.mark.parametrize("not_recommended", [1, 0])
 def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision(
     not_recommended: int,
@@ -149,16 +162,7 @@ def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision(
     """One review of a label: DeLong's test cannot compare, and the step failed with a traceback
     and no decision (a review); production stays, saying why: the test split, not the challenger
     (with none of a label, the gate refused the challenger for the split's fault)."""
-    reviews = pd.DataFrame(
-        {
-            Corpus.TEXT: [f"review {i}" for i in range(6)],
-            Corpus.TITLE: [None] * 6,
-            Corpus.LABEL: [0] * not_recommended + [1] * (6 - not_recommended),
-            Corpus.DROP: ["d"] * 6,
-        }
-    )
-    texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
-    right = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    reviews, right = _split_scored_right([0] * not_recommended + [1] * (6 - not_recommended))
     best = builders.candidate("challenger", 0.9, 0.9)
     store = _Registry(
         [_version("3")],
@@ -189,16 +193,7 @@ def test_a_test_split_too_small_to_compare_keeps_production_with_a_decision(
 
 def test_a_version_deleted_for_a_run_that_never_moved_the_alias_is_a_warning() -> None:
     """What sentiment-run shows: version numbers jumped from 1 to 3 without a word."""
-    reviews = pd.DataFrame(
-        {
-            Corpus.TEXT: [f"review {i}" for i in range(4)],
-            Corpus.TITLE: [None] * 4,
-            Corpus.LABEL: [0, 1, 0, 1],
-            Corpus.DROP: ["d"] * 4,
-        }
-    )
-    texts, labels = reviews[Corpus.TEXT], reviews[Corpus.LABEL]
-    scores = {t: 0.1 + 0.8 * y for t, y in zip(texts, labels, strict=True)}
+    reviews, scores = _split_scored_right([0, 1, 0, 1])
     best = builders.candidate("challenger", 0.9, 0.9)
     pending = _version("2", pending_for_run="killed-run")
     store = _Registry(

@@ -28,7 +28,7 @@ from sentiment_assets.defs.training.config import PromotionConfig, TrainingConfi
 from sentiment_assets.defs.training.dataset_inputs import decided_on_stored
 from sentiment_assets.lib import production
 from sentiment_assets.lib.monitoring import LiveQuality
-from sentiment_assets.lib.production import ProductionDecision
+from sentiment_assets.lib.production import AucComparison, F1Comparison, ProductionDecision
 from sentiment_assets.lib.promotion import promote
 from sentiment_assets.lib.store_faults import MlflowStoreError, ProductionMoved
 from sentiment_assets.lib.tracking import MlflowStore, model_uri
@@ -222,6 +222,13 @@ def _candidate_numbers(results: list[CandidateResult]) -> dict[str, float | int]
 _PLOTTED = ("roc_auc", "not_recommended_f1")
 
 
+def _interval(comparison: AucComparison | F1Comparison, kind: str) -> str:
+    return (
+        f"{comparison.low:+.4f} to {comparison.high:+.4f} "
+        f"({(1 - comparison.level) * 100:g}% {kind})"
+    )
+
+
 def _decision_metadata(
     decision: ProductionDecision, best: CandidateResult, store: MlflowStore
 ) -> dict[str, Any]:
@@ -243,8 +250,7 @@ def _decision_metadata(
     if comparison is not None:
         metadata |= {
             "roc_auc_difference": comparison.difference,
-            "roc_auc_difference_interval": f"{comparison.low:+.4f} to {comparison.high:+.4f} "
-            f"({(1 - comparison.level) * 100:g}% confidence)",
+            "roc_auc_difference_interval": _interval(comparison, "confidence"),
             "p_value": comparison.p_value,
             "significance_level": comparison.level,
         }
@@ -252,8 +258,7 @@ def _decision_metadata(
     if f1 is not None:
         metadata |= {
             "not_recommended_f1_difference": f1.difference,
-            "not_recommended_f1_difference_interval": f"{f1.low:+.4f} to {f1.high:+.4f} "
-            f"({(1 - f1.level) * 100:g}% paired bootstrap)",
+            "not_recommended_f1_difference_interval": _interval(f1, "paired bootstrap"),
         }
     if decision.live_gap is not None:
         gap = decision.live_gap
