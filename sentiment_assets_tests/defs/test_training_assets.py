@@ -101,6 +101,13 @@ def test_sample_drops_train_log_and_promote_once(drops, instance) -> None:
     assert metadata["roc_auc_difference"].value == 0
     assert metadata["roc_auc_difference_interval"].value == "+0.0000 to +0.0000 (95% confidence)"
     assert metadata["p_value"].value == 1.0 and metadata["significance_level"].value == 0.05
+    # The same answers: no F1 difference either, in any resample.
+    assert decision.f1_comparison.difference == 0
+    assert metadata["not_recommended_f1_difference"].value == 0
+    assert (
+        metadata["not_recommended_f1_difference_interval"].value
+        == "+0.0000 to +0.0000 (95% paired bootstrap)"
+    )
 
 
 def _assert_plottable(
