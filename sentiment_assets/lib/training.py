@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from sentiment_assets.lib.monitoring import scorable
 from sentiment_assets.lib.plots import training_curves_png
 from sentiment_assets.lib.tracking import CANDIDATE_TAG, DATASET_TAG
 from sentiment_assets.model.evaluation import Metrics, classification_metrics, tune_threshold
-from sentiment_assets.model.stems import Corpus, readable
+from sentiment_assets.model.stems import Corpus
 
 if TYPE_CHECKING:
     from sentiment_assets.lib.tracking import MlflowStore
@@ -114,10 +115,10 @@ def score_split(
     candidate: Candidate, dataset: PaddedDataset, split: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labels and probabilities for a split's raw reviews, through the code that serves them:
-    those a model scores (`readable`), as the promotion decision and serving do; the others (no
-    letter a-z or digit) the logged model refuses."""
+    those a model scores (`monitoring.scorable`), as the promotion decision and serving do; the
+    others (no letter a-z or digit) the logged model refuses."""
     reviews = dataset.split_reviews(split)
-    reviews = reviews[readable(reviews[Corpus.TEXT], reviews[Corpus.TITLE])]
+    reviews = reviews[scorable(reviews)]
     probabilities = candidate.predict_proba(
         reviews[Corpus.TEXT].tolist(), reviews[Corpus.TITLE].tolist()
     )
