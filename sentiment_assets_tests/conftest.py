@@ -141,3 +141,9 @@ def tfidf_store(tmp_path_factory: pytest.TempPathFactory, sample_dataset):
             versions.append(store.register_version(result.model_uri, result.run_id))
         store.set_production(versions[0])
         yield {"folder": folder, "store": store, "versions": versions}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `dg dev` tests first (`under_dev`): minutes each, mostly spent waiting on a daemon, so
+    `make test`'s two workers run them beside the rest rather than after it."""
+    items.sort(key=lambda item: item.get_closest_marker("under_dev") is None)

@@ -31,7 +31,7 @@ from sentiment_assets_tests.defs.under_dev import (
     trained_by_sensor,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.under_dev]
 
 # Run monitoring looks every 2 s here (60 s in the shipped config), so the wait stays short.
 POLL_SECONDS = 2

@@ -16,7 +16,7 @@ from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import read_value
 from sentiment_assets_tests.defs.under_dev import TRAINING_SECONDS, dagster_dev, trained_by_sensor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.under_dev]
 
 NEW = "reviews_sample-02"
 

@@ -49,6 +49,7 @@ FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 @pytest.mark.slow
 @pytest.mark.ui
+@pytest.mark.under_dev
 def test_dagster_dev_runs_the_drops_by_itself_and_shows_production(
     real_drops: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
