@@ -66,7 +66,7 @@ tools:
 	     chromium chromium-driver docker-compose >/dev/null) || \
 	  echo "Debian's chromium, chromium-driver or docker-compose is missing: their tests are skipped"
 
-# Two workers (the `dg dev` tests, mostly waiting, run beside the rest: 18 minutes rather than 25
+# Two workers (the `dg dev` tests, mostly waiting, run beside the rest: 14 minutes rather than 25
 # here); the 25 slowest tests are listed at the end.
 test: lint tools
 	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest -n 2 --dist worksteal --durations=25
