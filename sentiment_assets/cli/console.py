@@ -202,6 +202,9 @@ class RunConsole:
         if self.last_run_id is not None:
             url = f"{settings.dagster_ui_url()}/runs/{self.last_run_id}"
             self.out.print(f"  Dagster UI (make dev): {url}")
+        if trained is not None and trained.training_run_id is not None:
+            url = store.run_url(trained.candidates[0].experiment_id, trained.training_run_id)
+            self.out.print(f"  MLflow run of the training (make mlflow-ui): {url}")
         if challenger is not None:
             url = store.run_url(challenger.experiment_id, challenger.run_id)
             self.out.print(f"  MLflow run of {escape(challenger.name)} (make mlflow-ui): {url}")

@@ -49,7 +49,7 @@ def promote(
     run) is tagged on a promoted version; `run_ended` tells whether a Dagster run has ended
     (`discard_abandoned`). `log` takes what the decision did, `warn` (by default `log`) what a
     person should see besides: a version deleted for a run that never moved the alias to it, a
-    decision the challenger's run lacks."""
+    decision the challenger's run or its training's run lacks."""
     warn = warn or (lambda message: log(f"Warning: {message}"))
     latest = latest_live(live, thresholds)
     reviews = reviews[scorable(reviews)]
@@ -122,8 +122,12 @@ def promote(
     held = challenger if verdict.promote else champion
     held_version = held.version if held is not None else None
     try:
-        with store.failures_explained(STEP, "the decision stands; the challenger's run lacks it"):
-            store.tag_run(best.run_id, production.decision_tags(verdict, held_version, run_id))
+        missing = "the decision stands; the MLflow runs of the challenger and its training lack it"
+        with store.failures_explained(STEP, missing):
+            tags = production.decision_tags(verdict, held_version, run_id)
+            store.tag_run(best.run_id, tags)
+            if best.training_run_id is not None:  # the training's run: which candidate, and how
+                store.tag_run(best.training_run_id, {**tags, "decision.challenger": best.name})
     except MlflowStoreError as err:
         # The decision is made and carried out: its record in the run is for people to read.
         warn(str(err))

@@ -162,10 +162,13 @@ class MlflowStore:
                 logger.setLevel(level)
 
     @contextmanager
-    def start_run(self, run_name: str, tags: dict[str, str]) -> Iterator[Run]:
+    def start_run(
+        self, run_name: str, tags: dict[str, str], *, nested: bool = False
+    ) -> Iterator[Run]:
         """An MLflow run for the block: FINISHED when it completes, FAILED when it raises an error,
         KILLED when it is interrupted (Ctrl-C, a terminated Dagster run). Tagged with the git
-        commit of this code when it runs from a checkout, as MLflow tags a script's runs."""
+        commit of this code when it runs from a checkout, as MLflow tags a script's runs.
+        `nested`: a child of the run this thread has open, if any (MLflow's parent run)."""
         import mlflow
         from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 
@@ -174,6 +177,7 @@ class MlflowStore:
         run = mlflow.start_run(
             experiment_id=self.experiment_id(),
             run_name=run_name,
+            nested=nested,
             tags={
                 "developer": self.developer,
                 **({MLFLOW_GIT_COMMIT: commit} if commit else {}),

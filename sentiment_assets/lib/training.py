@@ -55,6 +55,9 @@ class CandidateResult(BaseModel):
     # Seconds of the refit on train+validation; None when the logged model is the one fitted on
     # the training split. `validation` is that model's either way (see `fit_candidate`).
     refit_seconds: float | None = None
+    # The MLflow run of the training it was one candidate of (its run's parent); None when it was
+    # trained alone, or stored before a training had a run of its own.
+    training_run_id: str | None = None
 
 
 class TrainedModels(BaseModel):
@@ -64,6 +67,11 @@ class TrainedModels(BaseModel):
 
     data_version: str
     candidates: list[CandidateResult]
+
+    @property
+    def training_run_id(self) -> str | None:
+        """The MLflow run that holds the candidates' runs (`train_candidates`)."""
+        return next((c.training_run_id for c in self.candidates), None)
 
 
 class PlannedCandidate(NamedTuple):
@@ -134,9 +142,11 @@ def train_candidate(
     dataset_uri: str | None = None,
 ) -> tuple[CandidateResult, bytes | None]:
     """Fit one candidate in its own MLflow run (`fit_candidate`), score test, log it all; the
-    result, and the training curves as PNG for Keras candidates. `dataset_uri`: where the
-    dataset is stored, the source of the run's dataset input (without it, MLflow's "code")."""
+    result, and the training curves as PNG for Keras candidates. The run is a child of the
+    training's run when one is open (`train_candidates`). `dataset_uri`: where the dataset is
+    stored, the source of the run's dataset input (without it, MLflow's "code")."""
     import mlflow
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
     from sentiment_assets.model.predictions import Predictor
 
@@ -163,7 +173,7 @@ def train_candidate(
         ", refit on train+validation" if planned.refit else "",
     )
     tags = {CANDIDATE_TAG: candidate.name, "algorithm": candidate.family, **tags}
-    with store.start_run(candidate.name, tags) as run:
+    with store.start_run(candidate.name, tags, nested=True) as run:
         mlflow.log_params(
             {
                 "candidate": candidate.name,
@@ -233,6 +243,7 @@ def train_candidate(
         training_seconds=seconds,
         history=report.history,
         refit_seconds=fitted.refit_seconds,
+        training_run_id=run.data.tags.get(MLFLOW_PARENT_RUN_ID),
     )
     epochs = (
         f"{report.epochs_trained} epochs (best {report.best_epoch}), " if report.history else ""
@@ -295,22 +306,32 @@ def train_candidates(
     on_trained: Callable[[CandidateResult], None] = lambda result: None,
     dataset_uri: str | None = None,
 ) -> tuple[TrainedModels, dict[str, bytes]]:
-    """Train every candidate against one dataset (stored at `dataset_uri`), one after another;
-    the results in the candidates' order, and the training curves (PNG) of the Keras ones by name.
+    """Train every candidate against one dataset (stored at `dataset_uri`), one after another,
+    each in a child run of one MLflow run for the whole training (named by the dataset's
+    fingerprint: one row per training in the MLflow UI, the candidates under it, and where the
+    production decision is tagged); the results in the candidates' order, and the training curves
+    (PNG) of the Keras ones by name.
 
     The scikit-learn candidates go first, before TensorFlow is imported: beside TensorFlow (0.5 GiB
     resident once imported) their n-gram matrices took a whole-graph run over its memory budget
     (README, "Benchmark"). One at a time, an interrupt (a terminated Dagster run) reaches the
     candidate in training, whose MLflow run then ends as KILLED.
     """
+    import mlflow
+
     from sentiment_assets.model.candidates import uses_tensorflow
 
-    if problem := duplicate_names([p.candidate.name for p in candidates]):
+    names = [p.candidate.name for p in candidates]
+    if problem := duplicate_names(names):
         raise ValueError(problem)
     curves: dict[str, bytes] = {}
     tags = {**tags, DATASET_TAG: dataset.fingerprint}
     by_name: dict[str, CandidateResult] = {}
-    with collections_skip_survivors() as freeze:
+    with (
+        store.start_run(f"training {dataset.fingerprint[:12]}", tags),
+        collections_skip_survivors() as freeze,
+    ):
+        mlflow.log_params({"candidates": ", ".join(names)})
         for planned in sorted(candidates, key=lambda p: uses_tensorflow(p.candidate)):
             # Fitted as a copy that lives only as long as its training: the caller's list keeps
             # the unfitted candidates, not five fitted models.
@@ -322,6 +343,7 @@ def train_candidates(
             on_trained(result)
             by_name[result.name] = result
             release_memory(keras_session=uses_tensorflow(planned.candidate), freeze=freeze)
+        mlflow.log_metric("training_seconds", sum(r.training_seconds for r in by_name.values()))
     results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
 

@@ -61,6 +61,7 @@ def _assert_progress_and_summary(out: str) -> None:
     assert "Production: models:/customer-sentiment-analysis@production = version 1" in out
     assert re.search(r"Dagster UI \(make dev\): http://127\.0\.0\.1:3000/runs/[0-9a-f-]{36}", out)
     assert re.search(r"MLflow run of \S+ \(make mlflow-ui\): http://\S+/runs/[0-9a-f]{32}", out)
+    assert re.search(r"MLflow run of the training \(make mlflow-ui\): http://\S+/runs/\w{32}", out)
 
 
 @pytest.mark.slow  # the command itself with the default line-up, Keras networks included

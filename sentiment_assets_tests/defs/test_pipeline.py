@@ -48,20 +48,34 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     decision: ProductionDecision = result.output_for_node("production_model")
     candidates = result.output_for_node("trained_models").candidates
 
-    # One FINISHED MLflow run per candidate, tagged with the Dagster run that made it.
-    runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id])
+    # One FINISHED MLflow run for the training and one per candidate under it, all tagged with
+    # the Dagster run that made them; the training's run carries the decision too.
+    every = client.search_runs([client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id])
+    (training,) = [r for r in every if "candidate" not in r.data.tags]
+    runs = [r for r in every if r is not training]
     assert sorted(r.data.tags["candidate"] for r in runs) == sorted(
         ["embedding-32", "embedding-64", "embedding-128", "tfidf-nb", "ngram-mlp"]
     )
-    assert {r.info.status for r in runs} == {"FINISHED"}
-    assert {r.data.tags["dagster_run_id"] for r in runs} == {result.run_id}
-    assert {r.data.tags["dagster_asset_key"] for r in runs} == {"trained_models"}
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {training.info.run_id}
+    assert result.output_for_node("trained_models").training_run_id == training.info.run_id
+    fingerprint = result.output_for_node("trained_models").data_version
+    assert training.info.run_name == f"training {fingerprint[:12]}"
+    assert training.data.params["candidates"] == ", ".join(c.name for c in candidates)
+    assert training.data.metrics["training_seconds"] == pytest.approx(
+        sum(c.training_seconds for c in candidates)
+    )
+    assert (training.data.tags["decision"], training.data.tags["decision.challenger"]) == (
+        "promoted",
+        decision.challenger.name,
+    )
+    assert {r.info.status for r in every} == {"FINISHED"}
+    assert {r.data.tags["dagster_run_id"] for r in every} == {result.run_id}
+    assert {r.data.tags["dagster_asset_key"] for r in every} == {"trained_models"}
     code_version = definitions().get_assets_def("trained_models").code_versions_by_key
-    assert {r.data.tags["dagster_code_version"] for r in runs} == {
+    assert {r.data.tags["dagster_code_version"] for r in every} == {
         code_version[dg.AssetKey("trained_models")]
     }
     # The dataset each trained on, as MLflow shows inputs: named, under its fingerprint.
-    fingerprint = result.output_for_node("trained_models").data_version
     inputs = {(i.dataset.name, i.dataset.digest) for r in runs for i in r.inputs.dataset_inputs}
     assert inputs == {("padded_dataset", fingerprint)}
     assert all("validation_roc_auc" in r.data.metrics for r in runs)
@@ -168,9 +182,11 @@ def test_worse_candidates_do_not_move_production(trained) -> None:
     kept = client.get_run(decision.challenger.run_id).data.tags
     assert (kept["decision"], kept["decision.reason"]) == ("kept", decision.reason)
     assert kept["decision.production_version"] == before
+    training = client.get_run(weak.output_for_node("trained_models").training_run_id).data.tags
+    assert (training["decision"], training["decision.challenger"]) == ("kept", "weak")
     runs = client.search_runs([client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id])
     assert {r.info.status for r in runs} == {"FINISHED"}
-    assert len(runs) == 6
+    assert len(runs) == 8  # each training's run, five candidates under the first, one the second
     assert len(client.search_model_versions(f"name='{MODEL_NAME}'")) == 1
 
 

@@ -215,8 +215,10 @@ def test_an_interrupt_stops_training_and_ends_the_candidates_run_as_killed(
         training_log.setLevel(level)
     runs = store.client().search_runs([store.experiment_id()])
     statuses = {run.info.run_name: run.info.status for run in runs}
-    # scikit-learn first, then the Keras candidates in their order; each fitted as a copy.
-    assert statuses == {"trained": "FINISHED", "interrupted": "KILLED"}
+    # scikit-learn first, then the Keras candidates in their order; each fitted as a copy. The
+    # training's own run, their parent, is interrupted with them.
+    training = f"training {sample_dataset.fingerprint[:12]}"
+    assert statuses == {"trained": "FINISHED", "interrupted": "KILLED", training: "KILLED"}
     assert all(planned.candidate.model is None for planned in candidates)
     # Worker threads are not daemons (tqdm's progress monitor, which MLflow starts, is).
     started = set(threading.enumerate()) - before

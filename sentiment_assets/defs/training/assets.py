@@ -108,7 +108,8 @@ def trained_models(
     mlflow: MlflowTracking,
     io_manager: dg.ResourceParam[ArtifactIOManager],
 ) -> Iterator[dg.MaterializeResult[TrainedModels]]:
-    """Candidate models, each its own MLflow run with its logged model; only the one that
+    """Candidate models, each its own MLflow run with its logged model, all child runs of one
+    run for the training (which the decision is tagged on too); only the one that
     `production_model` promotes becomes a registered version. Its data version stands for the
     dataset and the training settings, so new settings count as a change."""
     from sentiment_assets.lib.training import train_candidates
@@ -141,6 +142,10 @@ def trained_models(
             dataset_uri=io_manager.stored_uri(PADDED_DATASET, None),
         )
     results = trained.candidates
+    # The training's MLflow run first (the candidates' runs are its children), then each of them.
+    runs = {f"mlflow_run_{r.name}": (r.experiment_id, r.run_id) for r in results}
+    if trained.training_run_id is not None:
+        runs = {"mlflow_training_run": (results[0].experiment_id, trained.training_run_id), **runs}
     yield dg.MaterializeResult(
         value=trained,
         data_version=dg.DataVersion(training_version(padded_dataset.fingerprint, config)),
@@ -148,12 +153,7 @@ def trained_models(
             "validation_metrics": metrics_markdown({r.name: r.validation for r in results}),
             "test_metrics": metrics_markdown({r.name: r.test for r in results}),
             **_candidate_numbers(results),
-            **{
-                f"mlflow_run_{r.name}": dg.MetadataValue.url(
-                    store.run_url(r.experiment_id, r.run_id)
-                )
-                for r in results
-            },
+            **{key: dg.MetadataValue.url(store.run_url(*run)) for key, run in runs.items()},
             **{f"confusion_{r.name}": confusion_markdown(r.test) for r in results},
             **{
                 f"training_curves_{name}": image_markdown(png, name) for name, png in curves.items()
