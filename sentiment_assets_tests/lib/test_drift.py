@@ -192,3 +192,34 @@ def test_a_replacing_content_far_smaller_than_an_earlier_one_warns(
     assert (problem is not None) is warns
     if warns:
         assert problem.startswith(f"the drop's content holds {rows:,} reviews, ")
+
+
+def test_each_reference_comes_from_its_split() -> None:
+    # A made-up word per review (only its own review has it) makes the test split's
+    # out-of-vocabulary rate the reference, above the training split's; the lengths' bins are the
+    # training split's deciles, and the other way round gives another figure.
+    rng = np.random.default_rng(5)
+    words = ["lovely", "dress", "fabric", "soft", "size", "colour", "fits", "small"]
+    letters = list("bcdfghjklmnpqrstvwxz")
+    texts = [
+        " ".join(
+            [*rng.choice(words, size=int(rng.integers(2, 12))), "".join(rng.choice(letters, 9))]
+        )
+        for _ in range(400)
+    ]
+    dataset = build_dataset(_corpus(texts, [int(i % 5 != 0) for i in range(400)]))
+    drop = _corpus(["lovely soft dress"] * 15 + ["small fits"] * 15, [1, 0] * 15)
+
+    figures = drift.measure_drift(drop, dataset, None, None)
+
+    test, train = dataset.split_reviews("test"), dataset.split_reviews("train")
+    assert figures.reference_oov_rate == dataset.vocabulary.oov_rate(test) > 0
+    assert dataset.vocabulary.oov_rate(train) < figures.reference_oov_rate
+    train_words, drop_words = (
+        drift.review_words(train[Corpus.TEXT]),
+        drift.review_words(drop[Corpus.TEXT]),
+    )
+    assert figures.review_length_psi == population_stability_index(train_words, drop_words)
+    assert figures.review_length_psi != pytest.approx(
+        population_stability_index(drop_words, train_words), rel=0.05
+    )
