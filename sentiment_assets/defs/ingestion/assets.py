@@ -14,6 +14,7 @@ from sentiment_assets.lib import drops
 from sentiment_assets.lib.versions import code_version, frame_version
 from sentiment_assets.model.reviews import (
     LABEL,
+    MAX_NULL_TEXT_SHARE,
     TEXT,
     IncompleteFileError,
     ReviewFileError,
@@ -30,18 +31,16 @@ from sentiment_assets.model.stems import Corpus, stem_reviews
     code_version=code_version(__name__, "raw_reviews"),
     # A file read can fail for passing reasons (a network share hiccups); bad data never retries.
     retry_policy=dg.RetryPolicy(max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL),
+    description="The reviews of one CSV drop, validated: required columns, labels 0 or 1, unique "
+    f"ids, at most {MAX_NULL_TEXT_SHARE:.0%} without text. A drop whose content is bad moves to "
+    "the quarantine folder with a note saying why, and nothing of it is stored; one that cannot be "
+    "read, or looks unfinished within its grace period, stays where it is. It reads the file the "
+    "drop sensor planned (the run's tags name it and its sha256); its data version is the sha256 "
+    "of the bytes it parsed.",
 )
 def raw_reviews(
     context: dg.AssetExecutionContext, landing: ReviewLanding
 ) -> dg.MaterializeResult[pd.DataFrame]:
-    """The reviews of one CSV drop, validated: required columns, labels 0 or 1, unique ids, at
-    most 20 % without text. A drop whose content is bad moves to the quarantine folder with a note
-    saying why, and nothing of it is stored; one that cannot be read, or looks unfinished within
-    its grace period, stays where it is.
-
-    It reads the file the drop sensor planned (the run's tags name it and its sha256); its data
-    version is the sha256 of the bytes it parsed.
-    """
     path = _drop_file(context, landing)
     read = _read(path)
     expected = context.run.tags.get(drops.SHA256_TAG)
