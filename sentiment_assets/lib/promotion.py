@@ -121,16 +121,20 @@ def promote(
         )
     held = challenger if verdict.promote else champion
     held_version = held.version if held is not None else None
-    try:
-        missing = "the decision stands; the MLflow runs of the challenger and its training lack it"
-        with store.failures_explained(STEP, missing):
-            tags = production.decision_tags(verdict, held_version, run_id)
-            store.tag_run(best.run_id, tags)
-            if best.training_run_id is not None:  # the training's run: which candidate, and how
-                store.tag_run(best.training_run_id, {**tags, "decision.challenger": best.name})
-    except MlflowStoreError as err:
-        # The decision is made and carried out: its record in the run is for people to read.
-        warn(str(err))
+    tags = production.decision_tags(verdict, held_version, run_id)
+    records = {"the challenger's run": (best.run_id, tags)}
+    if best.training_run_id is not None:  # the training's run: which candidate, and how it went
+        records["the training's run"] = (
+            best.training_run_id,
+            {**tags, "decision.challenger": best.name},
+        )
+    for which, (mlflow_run, run_tags) in records.items():
+        try:
+            with store.failures_explained(STEP, f"the decision stands; {which} lacks it"):
+                store.tag_run(mlflow_run, run_tags)
+        except MlflowStoreError as err:
+            # The decision is made and carried out: its record in a run is for people to read.
+            warn(str(err))
     log(f"{'Promoted' if verdict.promote else 'Kept'}: {verdict.reason}")
     return ProductionDecision(
         promoted=verdict.promote,

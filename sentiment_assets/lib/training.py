@@ -309,7 +309,8 @@ def train_candidates(
     """Train every candidate against one dataset (stored at `dataset_uri`), one after another,
     each in a child run of one MLflow run for the whole training (named by the dataset's
     fingerprint: one row per training in the MLflow UI, the candidates under it, and where the
-    production decision is tagged); the results in the candidates' order, and the training curves
+    production decision is tagged; it logs no metric, so that runs sorted or compared by one are
+    the candidates'); the results in the candidates' order, and the training curves
     (PNG) of the Keras ones by name.
 
     The scikit-learn candidates go first, before TensorFlow is imported: beside TensorFlow (0.5 GiB
@@ -343,7 +344,6 @@ def train_candidates(
             on_trained(result)
             by_name[result.name] = result
             release_memory(keras_session=uses_tensorflow(planned.candidate), freeze=freeze)
-        mlflow.log_metric("training_seconds", sum(r.training_seconds for r in by_name.values()))
     results = [by_name[p.candidate.name] for p in candidates]
     return TrainedModels(data_version=dataset.fingerprint, candidates=results), curves
 

@@ -61,9 +61,7 @@ def test_real_drops_become_a_registered_production_model(trained) -> None:
     fingerprint = result.output_for_node("trained_models").data_version
     assert training.info.run_name == f"training {fingerprint[:12]}"
     assert training.data.params["candidates"] == ", ".join(c.name for c in candidates)
-    assert training.data.metrics["training_seconds"] == pytest.approx(
-        sum(c.training_seconds for c in candidates)
-    )
+    assert training.data.metrics == {}  # sorted by a metric, runs list the candidates first
     assert (training.data.tags["decision"], training.data.tags["decision.challenger"]) == (
         "promoted",
         decision.challenger.name,

@@ -224,6 +224,60 @@ def test_a_version_deleted_for_a_run_that_never_moved_the_alias_is_a_warning() -
     assert not any("Deleted" in line for line in logged)
 
 
+@pytest.mark.parametrize("refusing", ["challenger", "training-run"])
+def test_each_run_that_refuses_the_decision_is_named_and_the_other_still_gets_it(
+    refusing: str, tmp_path
+) -> None:
+    """The decision goes on the challenger's run and on its training's run (their parent); a store
+    that refuses one is a warning naming that one, and the other run still records it."""
+    from mlflow.exceptions import MlflowException
+
+    from sentiment_assets.lib.tracking import MlflowStore
+
+    explaining = MlflowStore(f"sqlite:///{tmp_path / 'unused.db'}")  # never opened
+
+    class Refusing(_Registry):
+        def failures_explained(self, step: str, outcome: str):
+            return explaining.failures_explained(step, outcome)
+
+        def tag_run(self, run_id: str, tags: dict[str, str]) -> None:
+            if run_id == refusing:
+                raise MlflowException("database is locked")
+            self.runs_tagged[run_id] = tags
+
+    reviews, scores = _split_scored_right([0, 1, 0, 1])
+    best = builders.candidate("challenger", 0.9, 0.9).model_copy(
+        update={"training_run_id": "training-run"}
+    )
+    store = Refusing([None], models={best.model_uri: _Model(scores)})
+    store.runs_tagged = {}
+    warned = []
+
+    decision = promote(
+        store,
+        best,
+        reviews,
+        [],
+        level=0.05,
+        thresholds=THRESHOLDS,
+        run_id="dagster-run",
+        run_ended=lambda run: False,
+        log=lambda message: None,
+        warn=warned.append,
+    )
+
+    assert decision.promoted
+    (tagged,) = store.runs_tagged
+    assert tagged != refusing and store.runs_tagged[tagged]["decision"] == "promoted"
+    assert store.runs_tagged[tagged].get("decision.challenger") == (
+        "challenger" if tagged == "training-run" else None
+    )
+    which = "the training's run" if refusing == "training-run" else "the challenger's run"
+    (warning,) = warned
+    assert "database is locked" in warning
+    assert warning.endswith(f"the decision stands; {which} lacks it")
+
+
 def test_a_pending_version_the_alias_moved_to_meanwhile_is_not_discarded() -> None:
     # Version 2's run has ended, but between the first read of the alias (version 1) and the
     # delete, its decision moved the alias to it.

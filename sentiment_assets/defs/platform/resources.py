@@ -38,8 +38,8 @@ class ReviewLanding(dg.ConfigurableResource):
 
 
 class MlflowTracking(dg.ConfigurableResource):
-    """MLflow tracking and registry: one MLflow run per candidate, always ended FINISHED, FAILED or
-    KILLED.
+    """MLflow tracking and registry: one MLflow run per candidate, under one per training, always
+    ended FINISHED, FAILED or KILLED.
 
     dagster-mlflow's `mlflow_tracking` resource opens one MLflow run per Dagster run when the
     resource starts and only ends it through a job hook, which UI materializations of assets never
