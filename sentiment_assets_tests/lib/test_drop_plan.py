@@ -506,3 +506,20 @@ def test_a_cursor_written_before_sent_entries_had_fields_still_loads():
     assert isinstance(landing.memory.sent["r"], Sent)
     landing.memory.sent.clear()  # forgotten entries: the stored data version still decides
     assert _requested(landing.tick()) == []
+
+
+def test_a_copy_of_a_drop_quarantined_since_is_read_under_its_own_name():
+    """Both names land together and the first is read as the drop; its content is bad, so its file
+    moves to quarantine and nothing is stored. The copy holds no drop's content then: it is read
+    in its own right (and quarantined with its own note), not told to remove a drop never stored."""
+    landing = Landing()
+    landing.write("bad.csv", b"broken\n")
+    landing.write("bad_copy.csv", b"broken\n")
+    landing.tick()
+    plan = landing.tick()
+    assert _requested(plan) == [("bad", "bad.csv")]
+    assert plan.log == ["bad_copy.csv: same content as drop 'bad'; skipped"]
+    landing.remove("bad.csv")  # quarantined by its run
+    plan = landing.tick()
+    assert _requested(plan) == [("bad_copy", "bad_copy.csv")]
+    assert plan.log == []
