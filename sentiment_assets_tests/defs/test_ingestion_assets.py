@@ -248,10 +248,12 @@ def test_new_content_much_smaller_than_what_it_replaces_warns(data_dir: Path, in
     assert replaced_drop_size(250).passed
     # Against the largest earlier content still kept: 280 (the first, 300, has made way for
     # the three contents after it).
-    assert warned(replaced_drop_size(100)).startswith(
+    cut = replaced_drop_size(100)
+    assert warned(cut).startswith(
         "the drop's content holds 100 reviews, 36% of the 280 of an earlier content (threshold "
         "50%); that content stays readable as an earlier stored version of the drop"
     )
+    assert cut.metadata["reviews_before"].value == 280  # the largest, not the latest (250)
     # Read again (a retry, a backfill): still against the earlier contents, not against itself.
     assert "36% of the 280" in warned(replaced_drop_size(100))
     # Removed for good, then landed again smaller: nothing stored is replaced.

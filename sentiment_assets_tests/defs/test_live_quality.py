@@ -4,6 +4,7 @@ live gate and alerts, and a drop from another shop sets off the drift checks."""
 
 import json
 import shutil
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -12,15 +13,29 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.cli.sample_drops import LIKE_REAL, SHIFTED, write_sample_drops
+from sentiment_assets.defs.monitoring.checks import (
+    live_quality_gate,
+    review_length_drift,
+    score_drift,
+    vocabulary_drift,
+)
 from sentiment_assets.defs.monitoring.resources import MonitoringThresholds
 from sentiment_assets.defs.platform.io_manager import ArtifactIOManager
 from sentiment_assets.lib import settings
-from sentiment_assets.lib.monitoring import LiveQuality, live_gate, scorable
+from sentiment_assets.lib.monitoring import (
+    LiveQuality,
+    Scoring,
+    live_gate,
+    measure_live_quality,
+    scorable,
+)
 from sentiment_assets.lib.production import ProductionDecision
 from sentiment_assets.lib.storage.store import Slot
 from sentiment_assets.lib.storage.values import write_value
 from sentiment_assets.lib.tracking import MONITORING_EXPERIMENT, MlflowStore
 from sentiment_assets.model.reviews import LABEL, TEXT, TITLE, read_reviews
+from sentiment_assets_tests.lib import builders
+from sentiment_assets_tests.lib.builders import LABELS, PROBABILITIES, SCORED_AT
 from sentiment_assets_tests.support import (
     QUICK_TRAINING,
     definitions,
@@ -501,6 +516,10 @@ def test_label_share_is_compared_with_the_earlier_drops_only(data_dir: Path, ins
     # The drop after it is compared with both earlier ones, the unhappy one included.
     assert drift["reviews_sample-02"].metadata["earlier_drops"].value == 2
     assert not drift["reviews_sample-02"].passed
+    # Its figures: the shares to 4 places, and how far apart they are, unsigned (it is below).
+    later = {name: value.value for name, value in drift["reviews_sample-02"].metadata.items()}
+    apart = later["earlier_drops_share"] - later["not_recommended_share"]
+    assert apart > 0.1 and later["difference"] == pytest.approx(apart, abs=2e-4)
 
     # Checked again later, the first drop still has no earlier drop (later ones do not count).
     again = _materialize(instance, "reviews_sample-01", "raw_reviews")
@@ -572,3 +591,83 @@ def test_the_real_drops_stay_quiet_and_a_drop_from_another_shop_does_not(
     assert {name for name, c in loud.items() if not c.passed} == DRIFT_CHECKS | {
         "live_quality_gate"
     }
+
+
+# The checks called directly on a built record (no job, no instance): what each reports.
+ONE_EACH = MonitoringThresholds(min_live_reviews_per_label=1, min_drift_reviews=1)
+
+
+def test_the_live_quality_gate_fails_as_an_error_with_its_figures() -> None:
+    flipped = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+    gate = live_quality_gate(live_quality=flipped, monitoring=ONE_EACH)
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert gate.description == "live ROC AUC 0.1250 is below the floor 0.75"
+    assert {k: v.value for k, v in gate.metadata.items()} == {
+        "production_version": "3",
+        "live_roc_auc": pytest.approx(0.125),
+        "test_roc_auc": None,
+        "roc_auc_floor": 0.75,
+        "margin": 0.05,
+    }
+
+
+def test_the_live_quality_gate_gives_each_shortfall_and_the_test_estimate() -> None:
+    flipped = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+    estimated = flipped.model_copy(update={"test_metrics": replace(flipped.metrics, roc_auc=0.9)})
+    gate = live_quality_gate(live_quality=estimated, monitoring=ONE_EACH)
+    assert gate.description == (
+        "live ROC AUC 0.1250 is below the floor 0.75; "
+        "live ROC AUC 0.1250 is 0.7750 below its test estimate 0.9000 (margin 0.05)"
+    )
+    assert gate.metadata["test_roc_auc"].value == pytest.approx(0.9)
+
+
+def test_the_live_quality_gate_on_a_drop_of_one_label_passes_with_no_roc_auc() -> None:
+    # Not a NaN in the metadata (the UI plots it): no figure.
+    scoring = Scoring("3", "run-3", builders.scored(PROBABILITIES), None, False)
+    one_label = measure_live_quality("all-happy", builders.drop([1] * 6), None, scoring, "z")
+    gate = live_quality_gate(live_quality=one_label, monitoring=ONE_EACH)
+    assert gate.passed and gate.metadata["live_roc_auc"].value is None
+    assert gate.description == one_label.status()
+
+
+def test_a_drift_check_without_its_figure_says_why_it_was_not_measured() -> None:
+    # No training data and no production model: no score PSI, no length PSI; a warning, passed.
+    first = measure_live_quality("first", builders.drop(LABELS), None, None, SCORED_AT)
+    score = score_drift(live_quality=first, monitoring=ONE_EACH)
+    assert score.passed and score.severity == dg.AssetCheckSeverity.WARN
+    assert score.description == "not measured: no production model, or no training data yet"
+    length = review_length_drift(live_quality=first, monitoring=ONE_EACH)
+    assert length.passed and length.description == "not measured: no training data yet"
+    assert {k: v.value for k, v in length.metadata.items()} == {
+        "review_length_psi": None,
+        "mean_words": 2.0,
+        "reference_mean_words": None,
+    }
+
+
+def test_each_drift_check_judges_its_own_figure() -> None:
+    # Review lengths far off, scores and vocabulary as before: only the length check warns.
+    quality = builders.quality()
+    lengths = quality.drift.model_copy(
+        update={
+            "reference_mean_words": 20.0,
+            "review_length_psi": 2.0,
+            "oov_rate": 0.0,
+            "reference_oov_rate": 0.0,
+            "score_psi": 0.0,
+        }
+    )
+    shifted = quality.model_copy(update={"drift": lengths})
+    found = {
+        name: check(live_quality=shifted, monitoring=ONE_EACH)
+        for name, check in (
+            ("vocabulary_drift", vocabulary_drift),
+            ("review_length_drift", review_length_drift),
+            ("score_drift", score_drift),
+        )
+    }
+    assert {name for name, c in found.items() if not c.passed} == {"review_length_drift"}
+    assert found["review_length_drift"].description == (
+        "review length PSI 2.000 above 0.25 (mean 2.0 words against 20.0)"
+    )

@@ -49,6 +49,8 @@ def test_psi_is_zero_for_the_same_distribution():
 def test_psi_needs_values_on_both_sides():
     with pytest.raises(ValueError, match="values on both sides"):
         population_stability_index(np.array([]), np.array([0.5]))
+    with pytest.raises(ValueError, match="values on both sides"):
+        population_stability_index(np.array([0.5]), np.array([]))
 
 
 def _corpus(texts: list[str], labels: list[int]) -> pd.DataFrame:
@@ -183,6 +185,8 @@ def test_label_share_is_compared_with_the_earlier_drops() -> None:
         (400, None, None, False),  # a first content: nothing replaced
         (400, 1000, 300, False),  # grew since its latest content (a cut accepted, added to)
         (200, 1000, 300, True),  # shrank again, against the full content it was cut from
+        (300, 1000, 300, False),  # as many as its latest content: it did not shrink
+        (400, 1000, None, True),  # the latest content's size unknown: against the largest
     ],
 )
 def test_a_replacing_content_far_smaller_than_an_earlier_one_warns(
@@ -223,3 +227,21 @@ def test_each_reference_comes_from_its_split() -> None:
     assert figures.review_length_psi != pytest.approx(
         population_stability_index(drop_words, train_words), rel=0.05
     )
+
+
+def test_a_drop_of_exactly_min_drift_reviews_is_judged() -> None:
+    # "Fewer than" the minimum is not judged: the minimum itself is.
+    hundred = THRESHOLDS.model_copy(update={"min_drift_reviews": 100})
+    assert drift.too_few_to_judge(100, hundred) is None
+    assert drift.too_few_to_judge(99, hundred) == (
+        "not judged: the drop has 99 review(s), fewer than 100 (min_drift_reviews), too few for a "
+        "share, a rate or a PSI to mean anything"
+    )
+
+
+def test_a_label_share_exactly_the_threshold_from_the_earlier_drops_is_quiet() -> None:
+    # Only further than the threshold warns. Values exact in binary (0.5, 0.25): 0.28 - 0.18 is
+    # 0.10000000000000003 in floating point, above a threshold of 0.1.
+    quarter = THRESHOLDS.model_copy(update={"label_share_difference": 0.25})
+    assert drift.label_share_problem(0.5, 0.25, quarter) is None
+    assert drift.label_share_problem(0.5001, 0.25, quarter) is not None

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from sentiment_assets.lib import live_gap, monitoring
-from sentiment_assets.lib.monitoring import LiveQuality, Scoring
+from sentiment_assets.lib.drift import population_stability_index
+from sentiment_assets.lib.monitoring import LiveQuality, Scored, Scoring
 from sentiment_assets.model.dataset import PaddedDataset, Vocabulary
 from sentiment_assets.model.evaluation import brier_score, classification_metrics
 from sentiment_assets.model.stems import Corpus
@@ -382,4 +383,230 @@ def test_test_figures_read_the_labels_of_the_test_reviews_scored() -> None:
     assert quality.test_reviews == 3
     assert quality.test_metrics == classification_metrics(
         labels, np.array(probabilities), predicted=np.array([0, 1, 0])
+    )
+
+
+def test_a_live_roc_auc_exactly_at_the_floor_passes() -> None:
+    # "Below the floor" fails: the floor itself is the least a drop may score (0.75 is exact in
+    # binary, so the comparison is not blurred by rounding).
+    assert monitoring.live_gate(0.75, None, THRESHOLDS) == []
+    assert monitoring.live_gate(0.7499, None, THRESHOLDS) == [
+        "live ROC AUC 0.7499 is below the floor 0.75"
+    ]
+
+
+def test_a_live_roc_auc_exactly_the_margin_below_its_test_estimate_passes() -> None:
+    # Only further below than the margin fails. Values exact in binary (0.875, 1.0, 0.125): a gap
+    # such as 0.80 - 0.75 is 0.05000000000000004 in floating point, above a margin of 0.05.
+    eighth = THRESHOLDS.model_copy(update={"live_roc_auc_margin": 0.125})
+    assert monitoring.live_gate(0.875, 1.0, eighth) == []
+    assert monitoring.live_gate(0.8749, 1.0, eighth) == [
+        "live ROC AUC 0.8749 is 0.1251 below its test estimate 1.0000 (margin 0.125)"
+    ]
+
+
+def test_the_status_of_a_plain_live_record_says_only_who_scored_it() -> None:
+    # No review in training, none unscored, both labels: nothing to add (no "0 of its 6 reviews").
+    assert builders.quality().status() == (
+        "scored by production version 3 before any retraining learned from the drop"
+    )
+
+
+def test_a_drop_before_any_production_model_does_not_say_its_unreadable_reviews_went_unscored() -> (
+    None
+):
+    # Nothing scored the drop at all: its reviews in another script are not singled out.
+    reviews = builders.drop(LABELS).assign(**{Corpus.TEXT: ["Ужасное качество"] * 2 + ["ok"] * 4})
+    reviews[Corpus.TITLE] = None
+    quality = monitoring.measure_live_quality("first", reviews, None, None, SCORED_AT)
+    assert quality.status() == "no production model when the drop was scored: nothing scored it"
+
+
+def test_a_drop_of_one_label_in_part_learned_says_every_review_measured_has_one_label() -> None:
+    # The drop has both labels, but the reviews left once those in training are out hold one.
+    reviews = builders.drop(LABELS)
+    dataset = _dataset_holding(reviews.iloc[:2], ["train", "validation"])  # both 'not recommended'
+    scoring = Scoring(
+        "3", "run-3", builders.scored(PROBABILITIES), None, False, frozenset({"earlier"})
+    )
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    assert quality.reviews_in_training == 2 and not quality.ranked
+    assert quality.status().endswith(
+        "; every review measured has one label, so there is no ROC AUC to judge"
+    )
+
+
+def test_the_live_record_leaves_out_what_the_dataset_production_trained_on_held() -> None:
+    # The current dataset holds three of the drop's reviews in train or validation; the dataset
+    # production trained on, still stored, held only the fourth review there: it decides.
+    reviews = builders.drop(LABELS)
+    dataset = _dataset_holding(reviews.iloc[:4], ["train", "test", "validation", "train"])
+    trained_on = reviews.iloc[3:5].assign(**{Corpus.SPLIT: ["validation", "test"]})
+    scoring = Scoring(
+        "3",
+        "run-3",
+        builders.scored(PROBABILITIES),
+        None,
+        False,
+        learned_drops=frozenset({"earlier"}),
+        learned_reviews=trained_on,
+    )
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    assert quality.reviews_in_training == 1
+    unseen = [0, 1, 2, 4, 5]
+    assert quality.metrics == classification_metrics(
+        np.array(LABELS)[unseen],
+        np.array(PROBABILITIES)[unseen],
+        predicted=np.array([0, 1, 0, 1, 1]),
+    )
+
+
+def test_the_live_and_test_metrics_count_the_models_own_labels() -> None:
+    # A model labels at its own threshold (here 0.65), not at 0.5: its accuracy is that of the
+    # labels it gave (5 of 6 right), not of a cut at 0.5 (4 of 6), on the drop as on the test split.
+    reviews = builders.drop(LABELS)
+    dataset = _dataset_holding(
+        pd.concat([reviews, reviews], ignore_index=True), ["train"] * 6 + ["test"] * 6
+    )
+    own = Scored(np.ones(6, dtype=bool), builders.predicted(PROBABILITIES, threshold=0.65))
+    scoring = Scoring("3", "run-3", own, own, False)
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    assert quality.metrics.accuracy == pytest.approx(5 / 6)
+    assert quality.test_metrics.accuracy == pytest.approx(5 / 6)
+
+
+def test_reviews_no_model_reads_count_as_in_training_when_the_training_data_holds_them() -> None:
+    # The dataset keeps every review of a drop, those no model reads too: a drop sent again
+    # whole is in training whole, and says so (not "6 of its 8").
+    reviews = pd.concat(
+        [
+            builders.drop(LABELS),
+            pd.DataFrame(
+                {
+                    Corpus.REVIEW_ID: [16, 17],
+                    Corpus.LABEL: [0, 0],
+                    Corpus.TITLE: [None, None],
+                    Corpus.TEXT: ["Ужасное качество", "😡😡😡"],
+                    Corpus.STEMS: ["", ""],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    dataset = _dataset_holding(reviews, ["train"] * 8)
+    which = [True] * 6 + [False, False]
+    scoring = Scoring(
+        "3", "run-3", builders.scored(PROBABILITIES, which), None, False, frozenset({"earlier"})
+    )
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    assert (quality.reviews_in_training, quality.reviews_unscored) == (8, 2)
+    assert "every review of the drop is in the data production was trained on" in quality.status()
+
+
+def test_the_live_records_score_drift_bins_the_drop_by_the_test_splits_scores() -> None:
+    # Production's scores on the test split are the reference; the other way round gives another
+    # figure (10.3 against 6.9 here).
+    reviews = builders.drop(LABELS)
+    dataset = _dataset_holding(
+        pd.concat([reviews, reviews], ignore_index=True), ["train"] * 6 + ["test"] * 6
+    )
+    test_scores = [0.2, 0.3, 0.35, 0.45, 0.5, 0.55]
+    scoring = Scoring(
+        "3", "run-3", builders.scored(PROBABILITIES), builders.scored(test_scores), False
+    )
+    quality = monitoring.measure_live_quality("d", reviews, dataset, scoring, SCORED_AT)
+    expected = population_stability_index(np.array(test_scores), np.array(PROBABILITIES))
+    assert quality.drift.score_psi == pytest.approx(expected)
+    assert expected != pytest.approx(
+        population_stability_index(np.array(PROBABILITIES), np.array(test_scores)), rel=0.05
+    )
+
+
+def test_a_record_of_unknown_content_does_not_keep_one_of_unknown_content_either() -> None:
+    # Neither says what it measured: nothing says they are the same content, so the new one stays.
+    stored = builders.quality(learned=True)
+    new = stored.model_copy(update={"scored_at": "2026-12-01T00:00:00+00:00"})
+    assert stored.content is None and new.content is None
+    assert monitoring.record_to_keep(new, stored) is new
+
+
+def test_the_figures_hold_the_calibration_and_the_test_estimate() -> None:
+    good = builders.quality()
+    test = replace(good.metrics, roc_auc=0.9)
+    figures = monitoring.live_figures(good.model_copy(update={"test_metrics": test}))
+    assert figures["brier_score"] == pytest.approx(good.brier_score)
+    assert figures["calibration_error"] == pytest.approx(good.calibration_error)
+    assert figures["test_roc_auc"] == pytest.approx(0.9)
+    assert figures["roc_auc_gap"] == pytest.approx(0.9 - 0.875)
+
+
+def test_a_drop_of_one_label_is_not_said_to_hold_too_few_of_a_label() -> None:
+    # It has no ROC AUC at all (the status says so); "too few to rank" is for one it has.
+    scoring = Scoring("3", "run-3", builders.scored(PROBABILITIES), None, False)
+    one_label = monitoring.measure_live_quality(
+        "all-happy", builders.drop([1] * 6), None, scoring, "z"
+    )
+    assert monitoring.too_few_to_rank(one_label, THRESHOLDS) is None
+
+
+def test_a_label_absent_is_too_few_whatever_the_minimum() -> None:
+    # A minimum of 0 (the resource refuses it, the pure rule does not rely on that) still asks
+    # for one review of each label: with none of one there is no ROC AUC.
+    none = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 0})
+    assert monitoring.too_few_of_a_label(0, 5, none) == (
+        "not judged: the reviews measured hold 0 'not recommended' and 5 'recommended'; the gate "
+        "judges a ROC AUC on at least 1 of each (min_live_reviews_per_label)"
+    )
+    assert monitoring.too_few_of_a_label(1, 1, none) is None
+
+
+def test_too_few_recommended_reviews_are_not_judged_either() -> None:
+    # The minimum holds for each label: a drop of mostly unhappy reviews is short of happy ones.
+    strict = THRESHOLDS.model_copy(update={"min_live_reviews_per_label": 3})
+    assert monitoring.too_few_of_a_label(5, 2, strict).startswith(
+        "not judged: the reviews measured hold 5 'not recommended' and 2 'recommended'"
+    )
+    assert monitoring.too_few_of_a_label(3, 3, strict) is None
+
+
+def test_the_latest_live_record_is_the_last_scored_whatever_the_drop_names() -> None:
+    # The drop name only breaks a tie of the same second: "a", scored later, is the latest.
+    early = builders.quality().model_copy(update={"drop": "z"})
+    later = builders.quality().model_copy(
+        update={"drop": "a", "scored_at": "2026-11-28T00:00:00+00:00"}
+    )
+    assert live_gap.latest_live([early, later], THRESHOLDS).drop == "a"
+    assert live_gap.latest_live([later, early], THRESHOLDS).drop == "a"
+
+
+def test_the_live_gap_keeps_the_drops_live_and_test_roc_auc_apart() -> None:
+    test = pd.DataFrame({Corpus.DROP: ["d"] * 4, Corpus.LABEL: [0, 1, 0, 1]})
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+    estimated = short.model_copy(update={"test_metrics": replace(short.metrics, roc_auc=0.9)})
+    gap = live_gap.live_gap(estimated, test, np.array([0.1, 0.9, 0.2, 0.8]), None, 0.97, THRESHOLDS)
+    assert (gap.live_roc_auc, gap.test_roc_auc) == (pytest.approx(0.125), 0.9)
+
+
+def test_the_live_gap_summary_says_what_the_challenger_did() -> None:
+    test = pd.DataFrame({Corpus.DROP: ["d"] * 4, Corpus.LABEL: [0, 1, 0, 1]})
+    challenger = np.array([0.1, 0.9, 0.2, 0.8])  # ranks d's reviews perfectly
+    production = 1 - challenger  # inverts them
+    short = builders.quality(probabilities=[1 - x for x in PROBABILITIES])
+
+    closes = live_gap.live_gap(short, test, challenger, production, 0.97, THRESHOLDS)
+    assert closes.summary() == (
+        "d: version 3 scored 0.1250 live; on its 4 held-out reviews the challenger scores 1.0000, "
+        "production 0.0000; it closes the gap"
+    )
+    # 0.06 below its own test estimate there: it does not.
+    not_closed = live_gap.live_gap(short, test, challenger, None, 1.06, THRESHOLDS)
+    assert not_closed.summary() == (
+        "d: version 3 scored 0.1250 live; on its 4 held-out reviews the challenger scores 1.0000; "
+        "it does not close the gap"
+    )
+    # No shortfall: nothing to close, and said so.
+    fine = live_gap.live_gap(builders.quality(), test, challenger, None, 0.97, THRESHOLDS)
+    assert fine.summary() == (
+        "d: version 3 scored 0.8750 live (no shortfall); on its 4 held-out reviews the challenger "
+        "scores 1.0000"
     )
