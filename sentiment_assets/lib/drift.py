@@ -39,6 +39,13 @@ class Thresholds(BaseModel):
     live_roc_auc_margin: float
 
 
+def difference(a: float, b: float) -> float:
+    """`a - b` to 12 places, for comparing with a threshold: figures that are fractions can differ
+    by exactly a threshold, which binary floating point misses (0.80 - 0.75 is
+    0.050000000000000044), and such a tie must count as within it."""
+    return round(a - b, 12)
+
+
 def population_stability_index(
     reference: np.ndarray, current: np.ndarray, bins: int = PSI_BINS
 ) -> float:
@@ -122,10 +129,13 @@ def label_share_problem(
     share: float, earlier_share: float | None, thresholds: Thresholds
 ) -> str | None:
     """The drop's share of "not recommended" too far from the earlier drops', if it is."""
-    if earlier_share is None or abs(share - earlier_share) <= thresholds.label_share_difference:
+    if earlier_share is None:
+        return None
+    apart = abs(difference(share, earlier_share))
+    if apart <= thresholds.label_share_difference:
         return None
     return (
-        f"'not recommended' share {share:.3f} is {abs(share - earlier_share):.3f} from the "
+        f"'not recommended' share {share:.3f} is {apart:.3f} from the "
         f"earlier drops' {earlier_share:.3f} (threshold {thresholds.label_share_difference})"
     )
 
@@ -163,7 +173,7 @@ def oov_problem(drift: DropDrift, thresholds: Thresholds) -> str | None:
     """Too many of the drop's words unknown to the training vocabulary, if so."""
     if drift.oov_rate is None or drift.reference_oov_rate is None:
         return None
-    increase = drift.oov_rate - drift.reference_oov_rate
+    increase = difference(drift.oov_rate, drift.reference_oov_rate)
     if increase <= thresholds.oov_rate_increase:
         return None
     return (

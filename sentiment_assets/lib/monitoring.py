@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from sentiment_assets.lib.drift import DropDrift, Thresholds, measure_drift
+from sentiment_assets.lib.drift import DropDrift, Thresholds, difference, measure_drift
 from sentiment_assets.model import predictions as p
 from sentiment_assets.model.dataset import PaddedDataset
 from sentiment_assets.model.evaluation import (
@@ -371,7 +371,7 @@ def live_gate(live: float, test: float | None, thresholds: Thresholds) -> list[s
         problems.append(
             f"live ROC AUC {live:.4f} is below the floor {thresholds.live_roc_auc_floor}"
         )
-    if test is not None and test - live > thresholds.live_roc_auc_margin:
+    if test is not None and difference(test, live) > thresholds.live_roc_auc_margin:
         problems.append(
             f"live ROC AUC {live:.4f} is {test - live:.4f} below its test estimate "
             f"{test:.4f} (margin {thresholds.live_roc_auc_margin})"

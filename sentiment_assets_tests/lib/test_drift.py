@@ -245,3 +245,15 @@ def test_a_label_share_exactly_the_threshold_from_the_earlier_drops_is_quiet() -
     quarter = THRESHOLDS.model_copy(update={"label_share_difference": 0.25})
     assert drift.label_share_problem(0.5, 0.25, quarter) is None
     assert drift.label_share_problem(0.5001, 0.25, quarter) is not None
+    # A tie in shares inexact in binary is within the threshold too (it warned, "0.100 from").
+    assert drift.label_share_problem(0.28, 0.18, THRESHOLDS) is None
+    assert drift.label_share_problem(0.18, 0.28, THRESHOLDS) is None
+    assert drift.label_share_problem(0.2801, 0.18, THRESHOLDS) is not None
+
+
+def test_an_out_of_vocabulary_rate_exactly_the_threshold_above_the_reference_is_quiet() -> None:
+    # 0.8 - 0.75 is 0.050000000000000044 in binary floating point, above the threshold 0.05; a
+    # tie is within it all the same.
+    tie = _figures(oov_rate=0.8, reference_oov_rate=0.75)
+    assert drift.oov_problem(tie, THRESHOLDS) is None
+    assert drift.oov_problem(_figures(oov_rate=0.8001, reference_oov_rate=0.75), THRESHOLDS)

@@ -396,13 +396,16 @@ def test_a_live_roc_auc_exactly_at_the_floor_passes() -> None:
 
 
 def test_a_live_roc_auc_exactly_the_margin_below_its_test_estimate_passes() -> None:
-    # Only further below than the margin fails. Values exact in binary (0.875, 1.0, 0.125): a gap
-    # such as 0.80 - 0.75 is 0.05000000000000004 in floating point, above a margin of 0.05.
+    # Only further below than the margin fails, in values exact in binary (0.875, 1.0, 0.125) ...
     eighth = THRESHOLDS.model_copy(update={"live_roc_auc_margin": 0.125})
     assert monitoring.live_gate(0.875, 1.0, eighth) == []
     assert monitoring.live_gate(0.8749, 1.0, eighth) == [
         "live ROC AUC 0.8749 is 0.1251 below its test estimate 1.0000 (margin 0.125)"
     ]
+    # ... and in fractions that are not: 0.80 - 0.75 is 0.050000000000000044 in binary floating
+    # point, and failed the default margin of 0.05 (a mutation audit): 3/4 against 4/5 is a tie.
+    assert monitoring.live_gate(3 / 4, 4 / 5, THRESHOLDS) == []
+    assert monitoring.live_gate(0.7499, 0.8, THRESHOLDS) != []
 
 
 def test_the_status_of_a_plain_live_record_says_only_who_scored_it() -> None:
