@@ -371,9 +371,10 @@ def live_gate(live: float, test: float | None, thresholds: Thresholds) -> list[s
         problems.append(
             f"live ROC AUC {live:.4f} is below the floor {thresholds.live_roc_auc_floor}"
         )
-    if test is not None and difference(test, live) > thresholds.live_roc_auc_margin:
+    gap = difference(test, live) if test is not None else None
+    if gap is not None and gap > thresholds.live_roc_auc_margin:
         problems.append(
-            f"live ROC AUC {live:.4f} is {test - live:.4f} below its test estimate "
+            f"live ROC AUC {live:.4f} is {gap:.4f} below its test estimate "
             f"{test:.4f} (margin {thresholds.live_roc_auc_margin})"
         )
     return problems
